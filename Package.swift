@@ -1,0 +1,109 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "siotape",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "siotape", targets: ["siotape"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Wire codecs: Engine.IO v3/v4, Socket.IO v4/v5, HTTP/1 framing, WebSocket frames.
+        // No sockets, no files, no clock.
+        .target(
+            name: "SIOWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+        // The recording format: records, JSON-lines encoding, gzip writer and reader. No sockets.
+        .target(
+            name: "SIORecording",
+            dependencies: [
+                "SIOWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+        // Sans-io capture: taps fed with the bytes of a proxied connection, session tracking,
+        // ack pairing, redaction. Emits records.
+        .target(
+            name: "SIOCapture",
+            dependencies: [
+                "SIOWire",
+                "SIORecording",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Formatting of records for people and machines (live view, later inspect).
+        .target(
+            name: "SIOInspect",
+            dependencies: [
+                "SIOWire",
+                "SIORecording",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The recording proxy: NIO networking only.
+        .target(
+            name: "SIOProxy",
+            dependencies: [
+                "SIOWire",
+                "SIOCapture",
+                "SIORecording",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "siotape",
+            dependencies: [
+                "SIOProxy",
+                "SIOCapture",
+                "SIORecording",
+                "SIOInspect",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "SIOWireTests",
+            dependencies: ["SIOWire", .product(name: "NIOCore", package: "swift-nio")],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SIORecordingTests",
+            dependencies: ["SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SIOCaptureTests",
+            dependencies: ["SIOCapture", "SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SIOProxyTests",
+            dependencies: [
+                "SIOProxy", "SIOCapture", "SIORecording", "SIOWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+    ]
+)
