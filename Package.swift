@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "siotape",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "siotape", targets: ["siotape"])
     ],
@@ -21,6 +21,7 @@ let package = Package(
             name: "SIOWire",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
@@ -41,6 +42,7 @@ let package = Package(
                 "SIOWire",
                 "SIORecording",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
