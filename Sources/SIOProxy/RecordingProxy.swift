@@ -1,0 +1,108 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SIOCapture
+import ServiceLifecycle
+import Synchronization
+
+/// The reverse proxy of `siotape record` as a service: listens, relays every connection to the
+/// upstream, feeds the capture hub, and on graceful shutdown stops accepting and closes what is open.
+public final class RecordingProxy: Service, Sendable {
+    private let configuration: ProxyConfiguration
+    private let hub: CaptureHub
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let onListening: @Sendable (SocketAddress) -> Void
+    private let nextConnectionID = Atomic<UInt64>(1)
+    private let open = Mutex<[UInt64: NIOLoopBound<ProxyConnection>]>([:])
+
+    /// - Parameter onListening: called once the listening socket is bound, with its address
+    ///   (the port is the real one when 0 was asked for).
+    public init(
+        configuration: ProxyConfiguration, hub: CaptureHub, group: any EventLoopGroup, logger: Logger,
+        onListening: @escaping @Sendable (SocketAddress) -> Void
+    ) {
+        self.configuration = configuration
+        self.hub = hub
+        self.group = group
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let server: any Channel
+        let address = "\(self.configuration.listenHost):\(self.configuration.listenPort)"
+        do {
+            server = try await ServerBootstrap(group: self.group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try self.accept(channel)
+                    }
+                }
+                .bind(host: self.configuration.listenHost, port: self.configuration.listenPort)
+                .get()
+        } catch {
+            throw ProxyError.bindFailed(address, underlying: error)
+        }
+        if let local = server.localAddress {
+            self.onListening(local)
+        }
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+        self.closeOpenConnections()
+    }
+
+    /// Connections currently open.
+    public var openConnections: Int { self.open.withLock { $0.count } }
+
+    private func accept(_ channel: any Channel) throws {
+        let id = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let peer = channel.remoteAddress
+        let peerText = peer.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let logger = self.logger
+        let connection = ProxyConnection(
+            id: id, configuration: self.configuration, tap: self.hub.makeTap(connection: id, peer: peerText),
+            clientIP: peer?.ipAddress ?? "unknown", logger: logger
+        ) { [weak self] connection in
+            _ = self?.open.withLock { $0.removeValue(forKey: connection.id) }
+        }
+        let bound = NIOLoopBound(connection, eventLoop: channel.eventLoop)
+        self.open.withLock { $0[id] = bound }
+        try channel.pipeline.syncOperations.addHandler(RelayHandler(side: .client, connection: connection))
+        self.connectUpstream(for: bound, on: channel.eventLoop)
+    }
+
+    private func connectUpstream(for connection: NIOLoopBound<ProxyConnection>, on eventLoop: any EventLoop) {
+        let upstream = self.configuration.upstream
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(self.configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RelayHandler(side: .upstream, connection: connection.value))
+                }
+            }
+            .connect(host: upstream.host, port: upstream.port)
+            .whenFailure { error in
+                connection.value.upstreamConnectFailed(error)
+            }
+    }
+
+    private func closeOpenConnections() {
+        let connections = self.open.withLock { Array($0.values) }
+        for connection in connections {
+            connection.eventLoop.execute {
+                connection.value.close()
+            }
+        }
+    }
+}

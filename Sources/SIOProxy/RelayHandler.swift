@@ -1,0 +1,114 @@
+import NIOCore
+
+/// The last handler of both the client's and the upstream's pipeline: hands the bytes it reads to
+/// the `ProxyConnection` and writes what the connection relays to it.
+///
+/// Backpressure as in swift-nio-examples' GlueHandler: a side reads only while its partner is
+/// writable, so a peer that stops reading slows the other peer down instead of filling memory.
+final class RelayHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let side: ProxyConnection.Side
+    private let connection: ProxyConnection
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+
+    init(side: ProxyConnection.Side, connection: ProxyConnection) {
+        self.side = side
+        self.connection = connection
+    }
+
+    var isWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    var allocator: ByteBufferAllocator { self.context?.channel.allocator ?? ByteBufferAllocator() }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.connection.active(self)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.connection.received(self.unwrapInboundIn(data), from: self.side)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.connection.readComplete(from: self.side)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.connection.writabilityChanged(self.side)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            self.connection.inputClosed(self.side)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.connection.inactive(self.side)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.connection.errorCaught(error, on: self.side)
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.connection.mayRead(self.side) {
+            context.read()
+        } else {
+            self.pendingRead = true
+        }
+    }
+
+    /// Issues the read that was held back while the partner could not take more.
+    func resumeReading() {
+        guard self.pendingRead, let context = self.context else { return }
+        self.pendingRead = false
+        context.read()
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        self.context?.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func flush() {
+        self.context?.flush()
+    }
+
+    /// Sends a FIN once everything written so far has gone out.
+    func closeOutputAfterPendingWrites() {
+        guard let context = self.context else { return }
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(ByteBuffer())).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
+    }
+
+    /// Closes the connection once everything written so far has gone out.
+    func closeAfterPendingWrites() {
+        guard let context = self.context else { return }
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(ByteBuffer())).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func close() {
+        self.context?.close(promise: nil)
+    }
+}

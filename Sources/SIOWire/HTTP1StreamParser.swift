@@ -1,0 +1,402 @@
+import NIOCore
+import NIOHTTP1
+
+/// Follows one direction of an HTTP/1.x connection on its raw bytes.
+///
+/// The proxy forwards the bytes it receives untouched; this parser only tells it where each message
+/// starts and ends, what its head says, and which bytes are body content. Every input byte is
+/// reported exactly once, either inside a `.head` (its `raw` bytes) or as `.forward`, so a relay
+/// that writes out `raw` heads and `.forward` slices reproduces the input byte for byte.
+///
+/// Chunked bodies are forwarded with their framing and also reported de-chunked as `.content`
+/// (slices of the same storage, no copy). After a `101 Switching Protocols` response (or once
+/// `switchToOpaque()` is called), every later byte is `.forward` only.
+public struct HTTP1StreamParser: Sendable {
+    public enum Role: Sendable {
+        /// Parses requests (client to server).
+        case request
+        /// Parses responses (server to client); the caller announces each request's method.
+        case response
+    }
+
+    /// A parsed message head.
+    public enum Head: Sendable {
+        case request(HTTPRequestHead)
+        case response(HTTPResponseHead)
+    }
+
+    public enum Event {
+        /// A complete message head; `raw` holds its bytes up to and including the blank line.
+        case head(Head, raw: ByteBuffer)
+        /// Bytes to forward that are not part of a head (body with its framing, or opaque bytes).
+        case forward(ByteBuffer)
+        /// De-chunked body content (also contained in some `.forward`).
+        case content(ByteBuffer)
+        /// The current message is complete.
+        case end
+    }
+
+    /// Why the byte stream stopped being HTTP the parser understands. The relay carries on with
+    /// the remaining bytes as opaque `.forward` data.
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public var reason: String
+        /// Offset from the start of the stream.
+        public var offset: Int
+
+        public var description: String { "\(self.reason) (at byte \(self.offset) of the stream)" }
+    }
+
+    private enum State: Sendable {
+        case head
+        case fixedBody(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+        case opaque
+    }
+
+    public let role: Role
+    private var state: State = .head
+    private var pending = ByteBuffer()
+    /// Methods of requests whose responses have not started yet (response role only).
+    private var pendingMethods: [HTTPMethod] = []
+    private var consumed = 0
+    /// The largest head accepted; a longer one stops parsing (slowloris, garbage).
+    public var maxHeadBytes: Int
+    /// Set when the stream could not be parsed; everything after it is opaque.
+    public private(set) var error: ParseError?
+
+    public init(role: Role, maxHeadBytes: Int = 64 * 1024) {
+        self.role = role
+        self.maxHeadBytes = maxHeadBytes
+    }
+
+    /// Whether the parser has stopped interpreting bytes (after `101`, an error, or a switch).
+    public var isOpaque: Bool {
+        if case .opaque = self.state { return true }
+        return false
+    }
+
+    /// Whether the parser is between messages, with no partial head buffered.
+    public var isIdle: Bool {
+        if case .head = self.state { return self.pending.readableBytes == 0 }
+        return false
+    }
+
+    /// Response role: the next response answers a request with this method (HEAD has no body).
+    public mutating func expectResponse(to method: HTTPMethod) {
+        self.pendingMethods.append(method)
+    }
+
+    /// Treats every later byte as opaque (the other direction switched protocols).
+    public mutating func switchToOpaque() -> ByteBuffer? {
+        self.state = .opaque
+        guard self.pending.readableBytes > 0 else { return nil }
+        defer { self.pending.clear() }
+        return self.pending
+    }
+
+    /// The connection's input ended. A body delimited by the close ends here.
+    public mutating func inputClosed(_ emit: (Event) -> Void) {
+        if case .untilClose = self.state {
+            self.state = .head
+            emit(.end)
+        }
+    }
+
+    /// Feeds bytes read from the connection; events are delivered in stream order.
+    public mutating func parse(_ input: ByteBuffer, _ emit: (Event) -> Void) {
+        var input = input
+        while input.readableBytes > 0 {
+            switch self.state {
+            case .opaque:
+                self.consumed += input.readableBytes
+                emit(.forward(input))
+                return
+            case .head:
+                guard self.parseHead(&input, emit) else { return }
+            case .fixedBody(let remaining):
+                let slice = input.readSlice(length: min(remaining, input.readableBytes))!
+                self.consumed += slice.readableBytes
+                emit(.forward(slice))
+                emit(.content(slice))
+                if remaining == slice.readableBytes {
+                    self.state = .head
+                    emit(.end)
+                } else {
+                    self.state = .fixedBody(remaining: remaining - slice.readableBytes)
+                }
+            case .untilClose:
+                self.consumed += input.readableBytes
+                emit(.forward(input))
+                emit(.content(input))
+                return
+            case .chunkSize, .chunkDataEnd, .trailers:
+                guard self.parseChunkFraming(&input, emit) else { return }
+            case .chunkData(let remaining):
+                let slice = input.readSlice(length: min(remaining, input.readableBytes))!
+                self.consumed += slice.readableBytes
+                emit(.forward(slice))
+                emit(.content(slice))
+                self.state = remaining == slice.readableBytes
+                    ? .chunkDataEnd : .chunkData(remaining: remaining - slice.readableBytes)
+            }
+        }
+    }
+
+    // MARK: - Heads
+
+    /// Returns false when more bytes are needed or parsing stopped.
+    private mutating func parseHead(_ input: inout ByteBuffer, _ emit: (Event) -> Void) -> Bool {
+        let searchFrom = max(0, self.pending.readableBytes - 3)
+        self.pending.writeImmutableBuffer(input)
+        guard let headLength = Self.headLength(in: self.pending, searchFrom: searchFrom) else {
+            input.moveReaderIndex(forwardBy: input.readableBytes)
+            if self.pending.readableBytes > self.maxHeadBytes {
+                self.fail("message head longer than \(self.maxHeadBytes) bytes", emit)
+            }
+            return false
+        }
+        // Give back the bytes after the head to `input`.
+        let fromInput = headLength - (self.pending.readableBytes - input.readableBytes)
+        input.moveReaderIndex(forwardBy: fromInput)
+        let raw = self.pending.readSlice(length: headLength)!
+        self.pending = ByteBuffer()
+        let head: Head
+        do {
+            switch self.role {
+            case .request: head = .request(try Self.parseRequestHead(raw))
+            case .response: head = .response(try Self.parseResponseHead(raw))
+            }
+        } catch {
+            self.fail((error as? ParseError)?.reason ?? "\(error)", emit, raw: raw)
+            return false
+        }
+        self.consumed += headLength
+        emit(.head(head, raw: raw))
+        do {
+            switch head {
+            case .request(let request):
+                try self.startBody(headers: request.headers, bodyless: false, emit)
+            case .response(let response):
+                let code = response.status.code
+                if code == 101 {
+                    self.state = .opaque
+                    emit(.end)
+                    return true
+                }
+                if (100..<200).contains(code) {
+                    // Interim response: the real one follows for the same request.
+                    emit(.end)
+                    return true
+                }
+                let method = self.pendingMethods.isEmpty ? .GET : self.pendingMethods.removeFirst()
+                let bodyless = method == .HEAD || code == 204 || code == 304
+                try self.startBody(headers: response.headers, bodyless: bodyless, untilCloseAllowed: true, emit)
+            }
+        } catch {
+            self.fail((error as? ParseError)?.reason ?? "\(error)", emit)
+            return false
+        }
+        return true
+    }
+
+    private mutating func startBody(
+        headers: HTTPHeaders, bodyless: Bool, untilCloseAllowed: Bool = false, _ emit: (Event) -> Void
+    ) throws {
+        if bodyless {
+            self.state = .head
+            emit(.end)
+            return
+        }
+        if let encoding = headers.first(name: "transfer-encoding"), !encoding.isEmpty {
+            guard encoding.lowercased().split(separator: ",").last?.trimmingSpaces == "chunked" else {
+                if untilCloseAllowed {
+                    self.state = .untilClose
+                    return
+                }
+                throw ParseError(reason: "request with transfer-encoding '\(encoding)' but not chunked", offset: 0)
+            }
+            self.state = .chunkSize
+            return
+        }
+        if let lengthText = headers.first(name: "content-length") {
+            guard let length = Int(lengthText.trimmingSpaces), length >= 0 else {
+                throw ParseError(reason: "bad content-length '\(lengthText)'", offset: self.consumed)
+            }
+            if length == 0 {
+                self.state = .head
+                emit(.end)
+            } else {
+                self.state = .fixedBody(remaining: length)
+            }
+            return
+        }
+        if untilCloseAllowed {
+            self.state = .untilClose
+        } else {
+            self.state = .head
+            emit(.end)
+        }
+    }
+
+    /// Length of the head including its terminating blank line (`\r\n\r\n` or a bare `\n\n`).
+    private static func headLength(in buffer: ByteBuffer, searchFrom: Int) -> Int? {
+        buffer.withUnsafeReadableBytes { bytes -> Int? in
+            var index = searchFrom
+            while index < bytes.count {
+                if bytes[index] == UInt8(ascii: "\n") {
+                    if index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "\r"),
+                        bytes[index + 2] == UInt8(ascii: "\n")
+                    {
+                        return index + 3
+                    }
+                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") {
+                        return index + 2
+                    }
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+
+    private static func lines(of raw: ByteBuffer) -> [Substring] {
+        let text = String(decoding: raw.readableBytesView, as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.last == "\r" ? line.dropLast() : line
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines
+    }
+
+    private static func parseHeaders(_ lines: ArraySlice<Substring>) throws -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(lines.count)
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
+                throw ParseError(reason: "malformed header line '\(line.prefix(80))'", offset: 0)
+            }
+            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingSpaces))
+        }
+        return headers
+    }
+
+    private static func parseVersion(_ text: Substring) -> HTTPVersion? {
+        guard text.hasPrefix("HTTP/"), text.count == 8 else { return nil }
+        let digits = Array(text.utf8.suffix(3))
+        guard digits[1] == UInt8(ascii: "."), let major = Int(String(UnicodeScalar(digits[0]))),
+            let minor = Int(String(UnicodeScalar(digits[2])))
+        else { return nil }
+        return HTTPVersion(major: major, minor: minor)
+    }
+
+    private static func parseRequestHead(_ raw: ByteBuffer) throws -> HTTPRequestHead {
+        let lines = Self.lines(of: raw)
+        guard let first = lines.first else { throw ParseError(reason: "empty request head", offset: 0) }
+        let parts = first.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, let version = Self.parseVersion(parts[2])
+        else {
+            throw ParseError(reason: "malformed request line '\(first.prefix(80))'", offset: 0)
+        }
+        let headers = try Self.parseHeaders(lines.dropFirst())
+        return HTTPRequestHead(
+            version: version, method: HTTPMethod(rawValue: String(parts[0])), uri: String(parts[1]), headers: headers)
+    }
+
+    private static func parseResponseHead(_ raw: ByteBuffer) throws -> HTTPResponseHead {
+        let lines = Self.lines(of: raw)
+        guard let first = lines.first else { throw ParseError(reason: "empty response head", offset: 0) }
+        let parts = first.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, let version = Self.parseVersion(parts[0]), parts[1].count == 3,
+            let code = Int(parts[1])
+        else {
+            throw ParseError(reason: "malformed status line '\(first.prefix(80))'", offset: 0)
+        }
+        let headers = try Self.parseHeaders(lines.dropFirst())
+        let reason = parts.count == 3 ? String(parts[2]) : ""
+        return HTTPResponseHead(
+            version: version, status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: headers)
+    }
+
+    // MARK: - Chunked framing
+
+    /// Consumes one framing line (chunk size, the CRLF after data, or a trailer line).
+    private mutating func parseChunkFraming(_ input: inout ByteBuffer, _ emit: (Event) -> Void) -> Bool {
+        let searchFrom = self.pending.readableBytes
+        self.pending.writeImmutableBuffer(input)
+        guard let newline = self.pending.readableBytesView.dropFirst(searchFrom).firstIndex(of: UInt8(ascii: "\n"))
+        else {
+            input.moveReaderIndex(forwardBy: input.readableBytes)
+            if self.pending.readableBytes > 4096 {
+                self.fail("chunk framing line longer than 4096 bytes", emit)
+            }
+            return false
+        }
+        let lineLength = newline - self.pending.readableBytesView.startIndex + 1
+        let fromInput = lineLength - (self.pending.readableBytes - input.readableBytes)
+        input.moveReaderIndex(forwardBy: fromInput)
+        let raw = self.pending.readSlice(length: lineLength)!
+        self.pending = ByteBuffer()
+        var text = String(decoding: raw.readableBytesView, as: UTF8.self)
+        while text.last == "\n" || text.last == "\r" { text.removeLast() }
+
+        switch self.state {
+        case .chunkSize:
+            let sizeText = text.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces } ?? ""
+            guard let size = Int(sizeText, radix: 16), size >= 0 else {
+                self.fail("bad chunk size line '\(text.prefix(40))'", emit, raw: raw)
+                return false
+            }
+            self.consumed += lineLength
+            emit(.forward(raw))
+            self.state = size == 0 ? .trailers : .chunkData(remaining: size)
+        case .chunkDataEnd:
+            guard text.isEmpty else {
+                self.fail("chunk data not followed by CRLF", emit, raw: raw)
+                return false
+            }
+            self.consumed += lineLength
+            emit(.forward(raw))
+            self.state = .chunkSize
+        case .trailers:
+            self.consumed += lineLength
+            emit(.forward(raw))
+            if text.isEmpty {
+                self.state = .head
+                emit(.end)
+            }
+        default:
+            preconditionFailure("not a chunk framing state")
+        }
+        return true
+    }
+
+    // MARK: - Errors
+
+    /// Stops interpreting: the bytes held so far and every later byte are forwarded as they are.
+    private mutating func fail(_ reason: String, _ emit: (Event) -> Void, raw: ByteBuffer? = nil) {
+        self.error = ParseError(reason: reason, offset: self.consumed)
+        self.state = .opaque
+        var held = raw ?? ByteBuffer()
+        if self.pending.readableBytes > 0 {
+            held.writeImmutableBuffer(self.pending)
+            self.pending = ByteBuffer()
+        }
+        if held.readableBytes > 0 {
+            self.consumed += held.readableBytes
+            emit(.forward(held))
+        }
+    }
+}
+
+extension StringProtocol {
+    fileprivate var trimmingSpaces: String {
+        var slice = Substring(self)
+        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
+        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,105 @@
+import NIOCore
+import SIOInspect
+import SIORecording
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The live view on stdout. Records are formatted on the caller's thread into a shared buffer;
+/// a background thread writes it out, so a slow terminal or pipe never stalls the proxy's event
+/// loops. When the terminal falls too far behind, lines are dropped and the count is shown.
+final class LiveView: Sendable {
+    enum Mode {
+        case text(color: Bool)
+        case jsonl
+    }
+
+    private struct State {
+        var pending = ByteBuffer()
+        var dropped = 0
+        var closed = false
+    }
+
+    private static let maxPendingBytes = 4 << 20
+    private let formatter: LiveFormatter
+    private let state = Mutex(State())
+    private let thread: Mutex<pthread_t?> = Mutex(nil)
+
+    init(mode: Mode) {
+        switch mode {
+        case .text(let color): self.formatter = LiveFormatter(mode: .text, colors: color)
+        case .jsonl: self.formatter = LiveFormatter(mode: .jsonl, colors: false)
+        }
+        let unmanaged = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let created = pthread_create(
+            &thread, nil,
+            { argument in
+                let view = Unmanaged<LiveView>.fromOpaque(argument!).takeRetainedValue()
+                view.drainUntilClosed()
+                return nil
+            }, unmanaged.toOpaque())
+        precondition(created == 0, "cannot start the live view thread")
+        self.thread.withLock { $0 = thread }
+    }
+
+    func show(_ record: Record) {
+        self.state.withLock { state in
+            guard !state.closed else { return }
+            if state.pending.readableBytes > Self.maxPendingBytes {
+                state.dropped += 1
+                return
+            }
+            self.formatter.format(record, into: &state.pending)
+        }
+    }
+
+    /// Writes what is pending and stops the background thread.
+    func close() {
+        self.state.withLock { $0.closed = true }
+        if let thread = self.thread.withLock({ $0 }) {
+            pthread_join(thread, nil)
+        }
+    }
+
+    private func drainUntilClosed() {
+        while true {
+            let (chunk, dropped, closed) = self.state.withLock { state in
+                let chunk = state.pending
+                state.pending = ByteBuffer()
+                state.pending.reserveCapacity(64 * 1024)
+                let dropped = state.dropped
+                state.dropped = 0
+                return (chunk, dropped, state.closed)
+            }
+            if dropped > 0 {
+                Self.write(ByteBuffer(string: "… \(dropped) live line(s) dropped: the terminal was too slow\n"))
+            }
+            if chunk.readableBytes > 0 {
+                Self.write(chunk)
+            } else if closed {
+                return
+            } else {
+                usleep(20_000)
+            }
+        }
+    }
+
+    private static func write(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}

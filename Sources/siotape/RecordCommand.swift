@@ -1,0 +1,202 @@
+import ArgumentParser
+import Logging
+import NIOCore
+import NIOPosix
+import SIOCapture
+import SIOInspect
+import SIOProxy
+import SIORecording
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct RecordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Run a transparent proxy in front of a Socket.IO server and record every session.",
+        discussion: """
+            Clients connect to --listen as if it were the server. Every HTTP request, long-polling payload \
+            and WebSocket frame is forwarded untouched; a copy is decoded and written to the recording \
+            (a gzip file of JSON lines, see docs/recording-format.md) and shown live on stdout.
+            Credentials (Authorization, Cookie, Set-Cookie, CONNECT auth values, token-like query values) \
+            are redacted unless --keep-credentials is given. Stop with Ctrl-C: the recording is closed \
+            properly and a summary is printed on stderr.
+
+            Examples:
+              siotape record --upstream http://127.0.0.1:5000
+              siotape record --upstream http://127.0.0.1:5000 --listen 127.0.0.1:8080 --out session.siotape.gz
+              siotape record --upstream https://dev.example.test --rewrite-host --live jsonl | jq .
+            """
+    )
+
+    @Option(help: "The Socket.IO server to forward to, http:// or https://.")
+    var upstream: String
+
+    @Option(help: "Where to listen, HOST:PORT (port 0 picks a free one).")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "A directory (a file named by start time is created in it) or a file path.")
+    var out: String = "recordings"
+
+    @Option(help: "Live view on stdout: text, jsonl or off.")
+    var live: LiveMode = .text
+
+    @Option(help: "Colours in the text live view: auto (on a terminal), always or never.")
+    var color: ColorChoice = .auto
+
+    @Flag(help: "Keep credentials in the recording and the live view instead of redacting them.")
+    var keepCredentials = false
+
+    @Flag(help: "Send the upstream's host:port as Host instead of the client's Host header.")
+    var rewriteHost = false
+
+    @Option(help: "Seconds between flushes of the recording to disk (at most this much is lost on a crash).")
+    var flushInterval: Double = 1.0
+
+    func validate() throws {
+        _ = try Self.parseListen(self.listen)
+        do {
+            _ = try UpstreamURL(self.upstream)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard self.flushInterval > 0, self.flushInterval <= 60 else {
+            throw ValidationError("--flush-interval must be between 0 and 60 seconds")
+        }
+    }
+
+    static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got '\(text)')")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    func run() async throws {
+        let logger = Self.makeLogger()
+        let (host, port) = try Self.parseListen(self.listen)
+        let upstream = try UpstreamURL(self.upstream)
+        if host != "127.0.0.1" && host != "localhost" && host != "::1" {
+            logger.warning(
+                "listening on \(host), which other machines may reach: recorded traffic can hold secrets")
+        }
+
+        let startedAt = WallClock.nowMicros()
+        let path = try RecordingPath.resolve(self.out, startedAtMicros: startedAt)
+        let header = RecordingHeader(
+            startedAtMicros: startedAt, tool: "siotape \(Siotape.version)", upstream: upstream.description,
+            listen: self.listen, redacted: !self.keepCredentials)
+        let writer: RecordingWriter
+        do {
+            writer = try RecordingWriter(
+                path: path, header: header, flushInterval: .milliseconds(Int64(self.flushInterval * 1000)),
+                logger: logger)
+        } catch {
+            Self.fail("cannot create the recording \(path): \(error)")
+        }
+
+        let liveView: LiveView? =
+            switch self.live {
+            case .off: nil
+            case .text: LiveView(mode: .text(color: self.color.enabled(forFileDescriptor: STDOUT_FILENO)))
+            case .jsonl: LiveView(mode: .jsonl)
+            }
+        let sink = FanOutSink(writer: writer, liveView: liveView)
+        var captureConfiguration = CaptureConfiguration()
+        captureConfiguration.redactCredentials = !self.keepCredentials
+        let hub = CaptureHub(configuration: captureConfiguration, sink: sink, logger: logger)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let proxy = RecordingProxy(
+            configuration: ProxyConfiguration(
+                upstream: upstream, listenHost: host, listenPort: port, rewriteHost: self.rewriteHost),
+            hub: hub, group: group, logger: logger
+        ) { address in
+            Self.printErr(
+                "siotape: listening on \(address.ipAddress ?? host):\(address.port ?? port)"
+                    + " → \(upstream), recording to \(path)")
+        }
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: proxy)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var failure: (any Error)?
+        do {
+            try await services.run()
+        } catch {
+            failure = error
+        }
+        try? await group.shutdownGracefully()
+        liveView?.close()
+        let closeError: (any Error)?
+        do {
+            try writer.close()
+            closeError = nil
+        } catch {
+            closeError = error
+        }
+
+        let statistics = hub.statistics
+        Self.printErr(
+            "siotape: \(statistics.sessions) session(s), \(statistics.socketIOPackets) Socket.IO and "
+                + "\(statistics.engineIOPackets) Engine.IO packet(s); recording \(path) "
+                + "(\(writer.statistics.records) records, \(writer.statistics.compressedBytes) bytes)")
+        if let failure {
+            Self.fail("\(failure)")
+        }
+        if let storageFailure = writer.failure ?? closeError.map({ "\($0)" }) {
+            Self.fail("the recording is incomplete: \(storageFailure)")
+        }
+    }
+
+    static func makeLogger() -> Logger {
+        var logger = Logger(label: "siotape")
+        logger.logLevel = .info
+        return logger
+    }
+
+    static func printErr(_ line: String) {
+        var line = line
+        line.append("\n")
+        _ = line.withCString { fputs($0, stderr) }
+    }
+
+    static func fail(_ message: String) -> Never {
+        Self.printErr("siotape: error: \(message)")
+        exit(2)
+    }
+}
+
+enum LiveMode: String, ExpressibleByArgument, CaseIterable {
+    case text, jsonl, off
+}
+
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+
+    func enabled(forFileDescriptor descriptor: Int32) -> Bool {
+        switch self {
+        case .always: return true
+        case .never: return false
+        case .auto: return isatty(descriptor) != 0 && getenv("NO_COLOR") == nil
+        }
+    }
+}
+
+/// Every record goes to the recording and, when on, the live view.
+struct FanOutSink: RecordSink {
+    let writer: RecordingWriter
+    let liveView: LiveView?
+
+    func receive(_ record: Record) {
+        self.writer.append(record)
+        self.liveView?.show(record)
+    }
+}
