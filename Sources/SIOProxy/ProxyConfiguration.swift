@@ -69,11 +69,14 @@ public struct ProxyConfiguration: Sendable {
     /// host name). Off by default so same-origin and CORS checks see what the client sent.
     public var rewriteHost: Bool
     public var connectTimeout: TimeAmount
+    /// For `https://` upstreams: skip certificate verification (self-signed development servers).
+    public var insecureTLS: Bool
 
     public init(
         upstream: UpstreamURL, listenHost: String = "127.0.0.1", listenPort: Int = 8080, rewriteHost: Bool = false,
-        connectTimeout: TimeAmount = .seconds(10)
+        connectTimeout: TimeAmount = .seconds(10), insecureTLS: Bool = false
     ) {
+        self.insecureTLS = insecureTLS
         self.upstream = upstream
         self.listenHost = listenHost
         self.listenPort = listenPort
@@ -87,6 +90,7 @@ public struct ProxyError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case badUpstream
         case bindFailed
+        case tls
     }
 
     private let code: Code
@@ -94,6 +98,10 @@ public struct ProxyError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public static func badUpstream(_ text: String, reason: String) -> ProxyError {
         ProxyError(code: .badUpstream, description: "invalid upstream URL '\(text)': \(reason) (expected e.g. http://127.0.0.1:5000)")
+    }
+
+    public static func tls(_ underlying: any Error) -> ProxyError {
+        ProxyError(code: .tls, description: "cannot set up TLS to the upstream: \(underlying)")
     }
 
     public static func bindFailed(_ address: String, underlying: any Error) -> ProxyError {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SIOCapture
 import ServiceLifecycle
 import Synchronization
@@ -13,6 +14,7 @@ public final class RecordingProxy: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onListening: @Sendable (SocketAddress) -> Void
+    private let tlsContext: NIOSSLContext?
     private let nextConnectionID = Atomic<UInt64>(1)
     private let open = Mutex<[UInt64: NIOLoopBound<ProxyConnection>]>([:])
 
@@ -21,7 +23,20 @@ public final class RecordingProxy: Service, Sendable {
     public init(
         configuration: ProxyConfiguration, hub: CaptureHub, group: any EventLoopGroup, logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) -> Void
-    ) {
+    ) throws(ProxyError) {
+        if configuration.upstream.scheme == .https {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if configuration.insecureTLS {
+                tls.certificateVerification = .none
+            }
+            do {
+                self.tlsContext = try NIOSSLContext(configuration: tls)
+            } catch {
+                throw ProxyError.tls(error)
+            }
+        } else {
+            self.tlsContext = nil
+        }
         self.configuration = configuration
         self.hub = hub
         self.group = group
@@ -81,12 +96,18 @@ public final class RecordingProxy: Service, Sendable {
 
     private func connectUpstream(for connection: NIOLoopBound<ProxyConnection>, on eventLoop: any EventLoop) {
         let upstream = self.configuration.upstream
+        let tlsContext = self.tlsContext
         ClientBootstrap(group: eventLoop)
             .connectTimeout(self.configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        let isAddress = (try? SocketAddress(ipAddress: upstream.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: isAddress ? nil : upstream.host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         RelayHandler(side: .upstream, connection: connection.value))
                 }

@@ -54,6 +54,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Flag(help: "Send the upstream's host:port as Host instead of the client's Host header.")
     var rewriteHost = false
 
+    @Flag(help: "With an https:// upstream: do not verify its certificate (self-signed development servers).")
+    var insecure = false
+
     @Option(help: "Seconds between flushes of the recording to disk (at most this much is lost on a crash).")
     var flushInterval: Double = 1.0
 
@@ -115,9 +118,10 @@ struct RecordCommand: AsyncParsableCommand {
         let hub = CaptureHub(configuration: captureConfiguration, sink: sink, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let proxy = RecordingProxy(
+        let proxy = try RecordingProxy(
             configuration: ProxyConfiguration(
-                upstream: upstream, listenHost: host, listenPort: port, rewriteHost: self.rewriteHost),
+                upstream: upstream, listenHost: host, listenPort: port, rewriteHost: self.rewriteHost,
+                insecureTLS: self.insecure),
             hub: hub, group: group, logger: logger
         ) { address in
             Self.printErr(
