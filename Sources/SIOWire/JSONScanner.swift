@@ -21,6 +21,13 @@ public struct JSONScanner: Sendable {
         public var firstElementString: String?
         /// Offset just past the value (before any trailing whitespace), relative to the start of the scanned bytes.
         public var end: Int
+
+        public init(kind: Kind, firstElementKind: Kind? = nil, firstElementString: String? = nil, end: Int) {
+            self.kind = kind
+            self.firstElementKind = firstElementKind
+            self.firstElementString = firstElementString
+            self.end = end
+        }
     }
 
     /// The deepest nesting accepted; deeper input is reported rather than risking the stack.

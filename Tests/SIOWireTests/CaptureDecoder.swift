@@ -9,6 +9,8 @@ struct CaptureDecoder {
         var startLine: String
         var headers: [(String, String)]
         var body: ByteBuffer
+        /// Offset just past the message in its stream.
+        var end = 0
 
         func header(_ name: String) -> String? {
             self.headers.first(where: { $0.0.lowercased() == name.lowercased() })?.1
@@ -42,9 +44,16 @@ struct CaptureDecoder {
         guard !files.isEmpty else { throw CaptureError("no connections in \(scenario)") }
         var result = Result()
         var assemblers: [String: SocketIOBinaryAssembler] = [:]
+        var events: [Event] = []
         for file in files {
             let (conn, c2s, s2c) = try self.readConnection(folder.appendingPathComponent(file))
-            try self.decodeConnection(conn: conn, c2s: c2s, s2c: s2c, into: &result, assemblers: &assemblers)
+            try self.decodeConnection(conn: conn, c2s: c2s, s2c: s2c, into: &result, events: &events)
+        }
+        // Sessions span TCP connections (Node answers a BINARY_EVENT on one long-poll and sends its
+        // attachments on the next), so packets are joined in capture-time order.
+        let ordered = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+        for (_, event) in ordered {
+            self.handle(event, into: &result, assemblers: &assemblers)
         }
         for (key, assembler) in assemblers {
             if let pending = assembler.pending { result.errors.append("\(key): pending \(pending)") }
@@ -53,18 +62,33 @@ struct CaptureDecoder {
     }
 
     /// The bytes of each direction, concatenated in capture order.
-    static func readConnection(_ url: URL) throws -> (Int, ByteBuffer, ByteBuffer) {
+    struct Stream {
+        var bytes = ByteBuffer()
+        /// (end offset, capture time) of every chunk.
+        var chunks: [(end: Int, time: Double)] = []
+
+        func time(at offset: Int) -> Double {
+            (self.chunks.first(where: { $0.end >= offset }) ?? self.chunks.last!).time
+        }
+    }
+
+    static func readConnection(_ url: URL) throws -> (Int, Stream, Stream) {
         let text = try String(contentsOf: url, encoding: .utf8)
-        var c2s = ByteBuffer()
-        var s2c = ByteBuffer()
+        var c2s = Stream()
+        var s2c = Stream()
         var conn = 0
         for line in text.split(separator: "\n") where !line.isEmpty {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             conn = object["conn"] as? Int ?? conn
             guard let b64 = object["b64"] as? String, let data = Data(base64Encoded: b64) else { continue }
+            let time = object["t"] as? Double ?? 0
             switch object["dir"] as? String {
-            case "c2s": c2s.writeBytes(data)
-            case "s2c": s2c.writeBytes(data)
+            case "c2s":
+                c2s.bytes.writeBytes(data)
+                c2s.chunks.append((c2s.bytes.writerIndex, time))
+            case "s2c":
+                s2c.bytes.writeBytes(data)
+                s2c.chunks.append((s2c.bytes.writerIndex, time))
             default: break
             }
         }
@@ -106,6 +130,7 @@ struct CaptureDecoder {
                 guard let body = stream.readSlice(length: length) else { throw CaptureError("truncated body") }
                 message.body = body
             }
+            message.end = stream.readerIndex
             messages.append(message)
             if stopAfter(message) { break }
         }
@@ -113,36 +138,18 @@ struct CaptureDecoder {
     }
 
     static func decodeConnection(
-        conn: Int, c2s: ByteBuffer, s2c: ByteBuffer, into result: inout Result,
-        assemblers: inout [String: SocketIOBinaryAssembler]
+        conn: Int, c2s c2sStream: Stream, s2c s2cStream: Stream, into result: inout Result, events: inout [Event]
     ) throws {
-        var c2s = c2s
-        var s2c = s2c
+        var c2s = c2sStream.bytes
+        var s2c = s2cStream.bytes
         let requests = try self.readHTTPMessages(&c2s) { $0.header("Upgrade")?.lowercased() == "websocket" }
         let responses = try self.readHTTPMessages(&s2c) { $0.startLine.contains(" 101 ") }
 
-        func handle(_ packet: EngineIOPacket, _ direction: Direction, _ transport: EngineIOTransport, _ target: EngineIORequestTarget) {
-            result.engineIO.append((conn, direction, transport, packet))
-            guard packet.type == .message, let version = target.version else { return }
-            let key = "\(target.sid ?? "conn\(conn)") \(direction.rawValue)"
-            var assembler = assemblers[key] ?? SocketIOBinaryAssembler()
-            defer { assemblers[key] = assembler }
-            let action: SocketIOBinaryAssembler.Action
-            if packet.isBinary {
-                action = assembler.receiveAttachment(packet.data)
-            } else {
-                do {
-                    action = assembler.receive(try SocketIOPacket.decode(packet.data, version: version.socketIOVersion))
-                } catch {
-                    result.errors.append("conn\(conn) \(direction.rawValue) \(String(buffer: packet.data)): \(error)")
-                    return
-                }
-            }
-            switch action {
-            case .complete(let packet): result.socketIO.append((conn, direction, packet))
-            case .waiting: break
-            default: result.errors.append("conn\(conn) \(direction.rawValue): \(action)")
-            }
+        func handle(
+            _ packet: EngineIOPacket, _ direction: Direction, _ transport: EngineIOTransport,
+            _ target: EngineIORequestTarget, time: Double
+        ) {
+            events.append(Event(time: time, conn: conn, direction: direction, transport: transport, target: target, packet: packet))
         }
 
         for (index, request) in requests.enumerated() {
@@ -157,31 +164,44 @@ struct CaptureDecoder {
                         version: version, contentType: request.header("Content-Type"), body: request.body)
                     let decoded = EngineIOPayload.decode(request.body, encoding: encoding)
                     if let error = decoded.error { result.errors.append("conn\(conn) POST body: \(error)") }
-                    for packet in decoded.packets { handle(packet, .clientToServer, .polling, target) }
+                    for packet in decoded.packets {
+                        handle(packet, .clientToServer, .polling, target, time: c2sStream.time(at: request.end))
+                    }
                 }
-                if method == "GET", let response, response.startLine.contains(" 200 ") {
+                if method == "GET", let response = response, response.startLine.contains(" 200 ") {
                     let encoding = EngineIOPayload.encoding(
                         version: version, contentType: response.header("Content-Type"), body: response.body)
                     let decoded = EngineIOPayload.decode(response.body, encoding: encoding)
                     if let error = decoded.error { result.errors.append("conn\(conn) GET body: \(error)") }
-                    for packet in decoded.packets { handle(packet, .serverToClient, .polling, target) }
+                    for packet in decoded.packets {
+                        handle(packet, .serverToClient, .polling, target, time: s2cStream.time(at: response.end))
+                    }
                 }
             } else if target.transport == .websocket, let response, response.startLine.contains(" 101 ") {
                 let deflate = response.header("Sec-WebSocket-Extensions").flatMap {
                     PerMessageDeflate.negotiated(responseHeader: $0)
                 }
-                for (direction, bytes, parameters) in [
-                    (Direction.clientToServer, c2s, deflate?.clientToServer),
-                    (Direction.serverToClient, s2c, deflate?.serverToClient),
+                for (direction, stream, parameters) in [
+                    (Direction.clientToServer, c2sStream, deflate?.clientToServer),
+                    (Direction.serverToClient, s2cStream, deflate?.serverToClient),
                 ] {
                     var decoder = WebSocketStreamDecoder(maxMessageSize: 1_000_000, deflate: parameters)
-                    decoder.append(bytes)
+                    // Fed chunk by chunk as captured, so each message gets the time it completed.
+                    let upgradeEnd = direction == .clientToServer ? request.end : response.end
+                    var chunkStart = 0
+                    var failed = false
+                    for chunk in stream.chunks {
+                        defer { chunkStart = chunk.end }
+                        guard chunk.end > upgradeEnd, !failed else { continue }
+                        let from = max(chunkStart, upgradeEnd)
+                        decoder.append(stream.bytes.getSlice(at: from, length: chunk.end - from)!)
                     while true {
                         let message: WebSocketStreamDecoder.Message?
                         do {
                             message = try decoder.next()
                         } catch {
                             result.errors.append("conn\(conn) \(direction.rawValue) websocket: \(error)")
+                            failed = true
                             break
                         }
                         guard let message else { break }
@@ -190,11 +210,13 @@ struct CaptureDecoder {
                         do {
                             switch message.kind {
                             case .text:
-                                handle(try EngineIOPacket.decode(webSocketText: message.payload), direction, .websocket, target)
+                                handle(
+                                    try EngineIOPacket.decode(webSocketText: message.payload), direction, .websocket, target,
+                                    time: chunk.time)
                             case .binary:
                                 handle(
                                     try EngineIOPacket.decode(webSocketBinary: message.payload, version: version), direction,
-                                    .websocket, target)
+                                    .websocket, target, time: chunk.time)
                             case .close, .ping, .pong:
                                 break
                             }
@@ -203,7 +225,44 @@ struct CaptureDecoder {
                         }
                     }
                 }
+                    }
             }
+        }
+    }
+}
+
+extension CaptureDecoder {
+    struct Event {
+        var time: Double
+        var conn: Int
+        var direction: Direction
+        var transport: EngineIOTransport
+        var target: EngineIORequestTarget
+        var packet: EngineIOPacket
+    }
+
+    static func handle(_ event: Event, into result: inout Result, assemblers: inout [String: SocketIOBinaryAssembler]) {
+        let (conn, direction, packet, target) = (event.conn, event.direction, event.packet, event.target)
+        result.engineIO.append((conn, direction, event.transport, packet))
+        guard packet.type == .message, let version = target.version else { return }
+        let key = "\(target.sid ?? "conn\(conn)") \(direction.rawValue)"
+        var assembler = assemblers[key] ?? SocketIOBinaryAssembler()
+        defer { assemblers[key] = assembler }
+        let action: SocketIOBinaryAssembler.Action
+        if packet.isBinary {
+            action = assembler.receiveAttachment(packet.data)
+        } else {
+            do {
+                action = assembler.receive(try SocketIOPacket.decode(packet.data, version: version.socketIOVersion))
+            } catch {
+                result.errors.append("conn\(conn) \(direction.rawValue) \(String(buffer: packet.data)): \(error)")
+                return
+            }
+        }
+        switch action {
+        case .complete(let packet): result.socketIO.append((conn, direction, packet))
+        case .waiting: break
+        default: result.errors.append("conn\(conn) \(direction.rawValue): \(action)")
         }
     }
 }
