@@ -150,7 +150,6 @@ public struct WebSocketStreamDecoder {
         }
         var payload = ByteBuffer()
         payload.reserveCapacity(length)
-        let start = self.buffer.readerIndex
         self.buffer.withUnsafeReadableBytes { source in
             _ = payload.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
                 let key: [UInt8] = [
@@ -161,7 +160,6 @@ public struct WebSocketStreamDecoder {
                 return length
             }
         }
-        precondition(start == self.buffer.readerIndex)
         self.advance(by: length)
         return payload
     }
