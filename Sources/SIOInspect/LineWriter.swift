@@ -7,7 +7,14 @@ import SIOWire
 /// terminal escape sequences, which must never reach the terminal raw).
 struct LineWriter {
     enum Style: String {
-        case dim = "2", bold = "1", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36"
+        case dim = "2"
+        case bold = "1"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case blue = "34"
+        case magenta = "35"
+        case cyan = "36"
     }
 
     private var buffer: ByteBuffer

@@ -64,7 +64,10 @@ public struct LiveFormatter: Sendable {
             line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
             line.plain("eio ")
             line.plain(e.type.name)
-            if let data = e.data { line.space(); line.data(data, width: self.argumentWidth) }
+            if let data = e.data {
+                line.space()
+                line.data(data, width: self.argumentWidth)
+            }
             if quiet { line.endLineStyle() }
         case .undecodable(let e):
             line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
@@ -102,7 +105,10 @@ public struct LiveFormatter: Sendable {
             line.prefix(time: record.time, sid: e.sid, direction: nil, transport: .websocket)
             line.plain("websocket open conn ")
             line.decimal(Int64(e.connection))
-            if let ext = e.extensions { line.plain(" ext "); line.escaped(ext, width: self.argumentWidth) }
+            if let ext = e.extensions {
+                line.plain(" ext ")
+                line.escaped(ext, width: self.argumentWidth)
+            }
         case .upgraded(let e):
             line.prefix(time: record.time, sid: e.sid, direction: .clientToServer, transport: .websocket)
             line.plain("upgraded to websocket")
@@ -110,8 +116,14 @@ public struct LiveFormatter: Sendable {
             line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: .websocket)
             let error = e.code.map { $0 != 1000 && $0 != 1001 } ?? false
             line.styled(error ? .red : .bold, "WS CLOSE")
-            if let code = e.code { line.space(); line.decimal(Int64(code)) }
-            if !e.reason.isEmpty { line.space(); line.escaped(e.reason, width: self.argumentWidth) }
+            if let code = e.code {
+                line.space()
+                line.decimal(Int64(code))
+            }
+            if !e.reason.isEmpty {
+                line.space()
+                line.escaped(e.reason, width: self.argumentWidth)
+            }
         case .http(let e):
             line.prefix(time: record.time, sid: e.sid, direction: nil, transport: nil)
             line.plain("http ")
@@ -126,7 +138,10 @@ public struct LiveFormatter: Sendable {
             }
             line.space()
             line.duration(e.durationMicros)
-            if let body = e.errorBody { line.space(); line.escaped(body, width: self.argumentWidth) }
+            if let body = e.errorBody {
+                line.space()
+                line.escaped(body, width: self.argumentWidth)
+            }
         case .connectionOpened(let e):
             line.startLineStyle(.dim)
             line.prefix(time: record.time, sid: nil, direction: nil, transport: nil)

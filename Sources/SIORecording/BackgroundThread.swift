@@ -19,21 +19,27 @@ func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
     #if canImport(Darwin)
     var thread: pthread_t? = nil
     let rc = pthread_create(
-        &thread, nil,
+        &thread,
+        nil,
         { arg in
             Unmanaged<Box>.fromOpaque(arg).takeRetainedValue().body()
             return nil
-        }, box)
+        },
+        box
+    )
     precondition(rc == 0, "pthread_create failed: \(rc)")
     pthread_detach(thread!)
     #else
     var thread = pthread_t()
     let rc = pthread_create(
-        &thread, nil,
+        &thread,
+        nil,
         { arg in
             Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
             return nil
-        }, box)
+        },
+        box
+    )
     precondition(rc == 0, "pthread_create failed: \(rc)")
     pthread_detach(thread)
     #endif

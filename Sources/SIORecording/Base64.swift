@@ -29,8 +29,10 @@ enum Base64 {
                 var o = 0
                 var i = 0
                 while i + 4 <= count {
-                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
-                    let c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                    let a = table[Int(input[i])]
+                    let b = table[Int(input[i + 1])]
+                    let c = table[Int(input[i + 2])]
+                    let d = table[Int(input[i + 3])]
                     if (a | b | c | d) == 0xFF {
                         ok = false
                         return 0
@@ -44,7 +46,8 @@ enum Base64 {
                 }
                 let rest = count - i
                 if rest >= 2 {
-                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    let a = table[Int(input[i])]
+                    let b = table[Int(input[i + 1])]
                     let c = rest == 3 ? table[Int(input[i + 2])] : 0
                     if (a | b | c) == 0xFF {
                         ok = false

@@ -83,33 +83,50 @@ public struct RecordDecoder {
         switch kind {
         case "conn":
             event = .connectionOpened(
-                .init(connection: try self.conn(bytes), peer: try self.requiredString(.peer, bytes)))
+                .init(connection: try self.conn(bytes), peer: try self.requiredString(.peer, bytes))
+            )
         case "conn_close":
             event = .connectionClosed(
-                .init(connection: try self.conn(bytes), cause: try self.requiredString(.cause, bytes)))
+                .init(connection: try self.conn(bytes), cause: try self.requiredString(.cause, bytes))
+            )
         case "http":
             event = .http(
                 .init(
-                    connection: try self.conn(bytes), method: try self.requiredString(.method, bytes),
-                    path: try self.requiredString(.path, bytes), status: try self.int(.status, bytes).map { Int($0) },
+                    connection: try self.conn(bytes),
+                    method: try self.requiredString(.method, bytes),
+                    path: try self.requiredString(.path, bytes),
+                    status: try self.int(.status, bytes).map { Int($0) },
                     requestBytes: Int(try self.requiredInt(.reqBytes, bytes)),
                     responseBytes: Int(try self.requiredInt(.respBytes, bytes)),
-                    durationMicros: try self.requiredInt(.durUs, bytes), sid: try self.string(.sid, bytes),
-                    errorBody: try self.string(.errorBody, bytes)))
+                    durationMicros: try self.requiredInt(.durUs, bytes),
+                    sid: try self.string(.sid, bytes),
+                    errorBody: try self.string(.errorBody, bytes)
+                )
+            )
         case "open":
             let eio = try self.requiredInt(.eio, bytes)
             guard let version = EngineIOVersion(rawValue: Int(eio)) else { throw self.bad(.eio, "unknown EIO version") }
             let handshake = try self.verbatim(.handshake, .handshakeText, .handshakeB64, bytes) ?? ByteBuffer()
             event = .sessionOpened(
                 .init(
-                    sid: try self.requiredString(.sid, bytes), engineIOVersion: version,
-                    transport: try self.transport(bytes), connection: try self.conn(bytes),
-                    path: try self.requiredString(.path, bytes), query: try self.pairs(.query, bytes),
-                    headers: try self.pairs(.headers, bytes), handshake: String(buffer: handshake)))
+                    sid: try self.requiredString(.sid, bytes),
+                    engineIOVersion: version,
+                    transport: try self.transport(bytes),
+                    connection: try self.conn(bytes),
+                    path: try self.requiredString(.path, bytes),
+                    query: try self.pairs(.query, bytes),
+                    headers: try self.pairs(.headers, bytes),
+                    handshake: String(buffer: handshake)
+                )
+            )
         case "ws":
             event = .webSocketOpened(
-                .init(sid: try self.string(.sid, bytes), connection: try self.conn(bytes),
-                      extensions: try self.string(.ext, bytes)))
+                .init(
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    extensions: try self.string(.ext, bytes)
+                )
+            )
         case "upgrade":
             event = .upgraded(.init(sid: try self.requiredString(.sid, bytes), connection: try self.conn(bytes)))
         case "poll":
@@ -118,18 +135,28 @@ public struct RecordDecoder {
             }
             event = .poll(
                 .init(
-                    sid: try self.requiredString(.sid, bytes), connection: try self.conn(bytes),
-                    direction: try self.direction(bytes), encoding: encoding,
-                    bytes: Int(try self.requiredInt(.bytes, bytes)), packetCount: Int(try self.requiredInt(.n, bytes))))
+                    sid: try self.requiredString(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    encoding: encoding,
+                    bytes: Int(try self.requiredInt(.bytes, bytes)),
+                    packetCount: Int(try self.requiredInt(.n, bytes))
+                )
+            )
         case "eio":
             guard let type = EngineIOPacketType(name: try self.requiredString(.type, bytes)) else {
                 throw self.bad(.type, "unknown Engine.IO packet type")
             }
             event = .engine(
                 .init(
-                    sid: try self.string(.sid, bytes), connection: try self.conn(bytes),
-                    direction: try self.direction(bytes), transport: try self.transport(bytes), type: type,
-                    data: try self.recordedData(bytes)))
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    transport: try self.transport(bytes),
+                    type: type,
+                    data: try self.recordedData(bytes)
+                )
+            )
         case "sio":
             event = .socket(try self.socketPacket(bytes))
         case "raw":
@@ -142,24 +169,38 @@ public struct RecordDecoder {
             }
             event = .undecodable(
                 .init(
-                    sid: try self.string(.sid, bytes), connection: try self.conn(bytes),
-                    direction: try self.direction(bytes), transport: transport, layer: layer,
-                    data: try self.recordedData(bytes) ?? .text(""), reason: try self.string(.reason, bytes) ?? "",
-                    offset: Int(try self.int(.off, bytes) ?? 0)))
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    transport: transport,
+                    layer: layer,
+                    data: try self.recordedData(bytes) ?? .text(""),
+                    reason: try self.string(.reason, bytes) ?? "",
+                    offset: Int(try self.int(.off, bytes) ?? 0)
+                )
+            )
         case "ws_close":
             event = .webSocketClosed(
                 .init(
-                    sid: try self.string(.sid, bytes), connection: try self.conn(bytes),
-                    direction: try self.direction(bytes), code: try self.int(.code, bytes).map { Int($0) },
-                    reason: try self.string(.reason, bytes) ?? ""))
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    code: try self.int(.code, bytes).map { Int($0) },
+                    reason: try self.string(.reason, bytes) ?? ""
+                )
+            )
         case "close":
             event = .sessionClosed(
-                .init(sid: try self.requiredString(.sid, bytes), cause: try self.string(.cause, bytes) ?? ""))
+                .init(sid: try self.requiredString(.sid, bytes), cause: try self.string(.cause, bytes) ?? "")
+            )
         case "note":
             event = .note(
                 .init(
-                    level: try self.string(.level, bytes) ?? "info", message: try self.string(.msg, bytes) ?? "",
-                    connection: try self.int(.conn, bytes).map { UInt64($0) }))
+                    level: try self.string(.level, bytes) ?? "info",
+                    message: try self.string(.msg, bytes) ?? "",
+                    connection: try self.int(.conn, bytes).map { UInt64($0) }
+                )
+            )
         case "end":
             return .end(time: time, records: Int(try self.requiredInt(.records, bytes)))
         default:
@@ -177,12 +218,16 @@ public struct RecordDecoder {
         if scanner.consume(UInt8(ascii: "}")) { return }
         repeat {
             scanner.skipWhitespace()
-            guard !scanner.atEnd, bytes[scanner.index] == UInt8(ascii: "\"") else { throw scanner.fail("expected a key") }
+            guard !scanner.atEnd, bytes[scanner.index] == UInt8(ascii: "\"") else {
+                throw scanner.fail("expected a key")
+            }
             let (key, _) = try scanner.skipString()
             try scanner.expect(UInt8(ascii: ":"))
             let (kind, range) = try scanner.skipValue()
             // null stands for an absent optional field.
-            if kind != .null, let field = Field.byKey[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)] {
+            if kind != .null,
+                let field = Field.byKey[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)]
+            {
                 self.ranges[field.rawValue] = range
             }
         } while scanner.consume(UInt8(ascii: ","))
@@ -192,7 +237,10 @@ public struct RecordDecoder {
     }
 
     private func bad(_ field: Field, _ message: String) -> RecordFormatError {
-        RecordFormatError(offset: self.ranges[field.rawValue]?.lowerBound ?? 0, message: "\(message) in \"\(field.key)\"")
+        RecordFormatError(
+            offset: self.ranges[field.rawValue]?.lowerBound ?? 0,
+            message: "\(message) in \"\(field.key)\""
+        )
     }
 
     private func missing(_ field: Field) -> RecordFormatError {
@@ -200,7 +248,9 @@ public struct RecordDecoder {
     }
 
     private func scan<T>(
-        _ field: Field, _ bytes: UnsafeRawBufferPointer, _ body: (inout JSONScanner) throws(JSONScanner.Failure) -> T
+        _ field: Field,
+        _ bytes: UnsafeRawBufferPointer,
+        _ body: (inout JSONScanner) throws(JSONScanner.Failure) -> T
     ) throws(RecordFormatError) -> T? {
         guard let range = self.ranges[field.rawValue] else { return nil }
         var scanner = JSONScanner(bytes, index: range.lowerBound)
@@ -273,7 +323,10 @@ public struct RecordDecoder {
 
     /// The payload as the exact bytes of the line (verbatim JSON), or decoded from its fallbacks.
     private func verbatim(
-        _ field: Field, _ textField: Field, _ b64Field: Field, _ bytes: UnsafeRawBufferPointer
+        _ field: Field,
+        _ textField: Field,
+        _ b64Field: Field,
+        _ bytes: UnsafeRawBufferPointer
     ) throws(RecordFormatError) -> ByteBuffer? {
         if let range = self.ranges[field.rawValue] {
             return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
@@ -304,33 +357,46 @@ public struct RecordDecoder {
         guard let type = SocketIOPacketType(name: try self.requiredString(.type, bytes)) else {
             throw self.bad(.type, "unknown Socket.IO packet type")
         }
-        let attachments = try self.scan(.att, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) -> [ByteBuffer] in
-            var result: [ByteBuffer] = []
-            try s.expect(UInt8(ascii: "["))
-            if s.consume(UInt8(ascii: "]")) { return result }
-            repeat {
-                s.skipWhitespace()
-                guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else { throw s.fail("expected a base64 string") }
-                let (content, _) = try s.skipString()
-                guard let decoded = Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content])) else {
-                    throw JSONScanner.Failure(offset: content.lowerBound, message: "bad base64")
-                }
-                result.append(decoded)
-            } while s.consume(UInt8(ascii: ","))
-            try s.expect(UInt8(ascii: "]"))
-            return result
-        } ?? []
+        let attachments =
+            try self.scan(.att, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) -> [ByteBuffer] in
+                var result: [ByteBuffer] = []
+                try s.expect(UInt8(ascii: "["))
+                if s.consume(UInt8(ascii: "]")) { return result }
+                repeat {
+                    s.skipWhitespace()
+                    guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else {
+                        throw s.fail("expected a base64 string")
+                    }
+                    let (content, _) = try s.skipString()
+                    guard let decoded = Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content])) else {
+                        throw JSONScanner.Failure(offset: content.lowerBound, message: "bad base64")
+                    }
+                    result.append(decoded)
+                } while s.consume(UInt8(ascii: ","))
+                try s.expect(UInt8(ascii: "]"))
+                return result
+            } ?? []
         let ackID = try self.int(.id, bytes)
         if let ackID, ackID < 0 { throw self.bad(.id, "negative ack id") }
         let packet = SocketIOPacket(
-            type: type, namespace: try self.string(.nsp, bytes) ?? "/", ackID: ackID.map { UInt64($0) },
+            type: type,
+            namespace: try self.string(.nsp, bytes) ?? "/",
+            ackID: ackID.map { UInt64($0) },
             attachmentCount: Int(try self.int(.attN, bytes) ?? Int64(attachments.count)),
-            json: try self.verbatim(.data, .dataText, .dataB64, bytes), attachments: attachments,
-            eventName: try self.string(.event, bytes), rawHeader: try self.string(.head, bytes))
+            json: try self.verbatim(.data, .dataText, .dataB64, bytes),
+            attachments: attachments,
+            eventName: try self.string(.event, bytes),
+            rawHeader: try self.string(.head, bytes)
+        )
         return Record.SocketPacket(
-            sid: try self.string(.sid, bytes), connection: try self.conn(bytes), direction: try self.direction(bytes),
-            transport: try self.transport(bytes), packet: packet, ackLatencyMicros: try self.int(.ackUs, bytes),
-            redacted: try self.bool(.redacted, bytes) ?? false)
+            sid: try self.string(.sid, bytes),
+            connection: try self.conn(bytes),
+            direction: try self.direction(bytes),
+            transport: try self.transport(bytes),
+            packet: packet,
+            ackLatencyMicros: try self.int(.ackUs, bytes),
+            redacted: try self.bool(.redacted, bytes) ?? false
+        )
     }
 }
 

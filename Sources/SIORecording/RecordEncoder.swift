@@ -99,7 +99,13 @@ public struct RecordEncoder: Sendable {
             buffer.writeJSONKey("headers")
             self.pairs(e.headers, into: &buffer)
             var handshake = ByteBuffer(string: e.handshake)
-            self.verbatimJSON(&handshake, key: "handshake", textKey: "handshake_text", b64Key: "handshake_b64", into: &buffer)
+            self.verbatimJSON(
+                &handshake,
+                key: "handshake",
+                textKey: "handshake_text",
+                b64Key: "handshake_b64",
+                into: &buffer
+            )
         case .webSocketOpened(let e):
             self.start(time: record.time, kind: "ws", into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
@@ -207,7 +213,10 @@ public struct RecordEncoder: Sendable {
     }
 
     private func connDirTransport(
-        _ conn: UInt64, _ dir: Direction, _ tr: EngineIOTransport, into buffer: inout ByteBuffer
+        _ conn: UInt64,
+        _ dir: Direction,
+        _ tr: EngineIOTransport,
+        into buffer: inout ByteBuffer
     ) {
         buffer.writeJSONKey("conn")
         buffer.writeDecimal(unsigned: conn)
@@ -289,7 +298,10 @@ public struct RecordEncoder: Sendable {
     /// line; otherwise (invalid JSON, line breaks, surrounding whitespace) stores it as a string
     /// under `textKey` (or base64 under `b64Key` if it is not UTF-8), which reads back to the same bytes.
     private func verbatimJSON(
-        _ json: inout ByteBuffer, key: StaticString, textKey: StaticString, b64Key: StaticString,
+        _ json: inout ByteBuffer,
+        key: StaticString,
+        textKey: StaticString,
+        b64Key: StaticString,
         into buffer: inout ByteBuffer
     ) {
         let embeddable = json.withUnsafeReadableBytes { bytes -> Bool in

@@ -15,7 +15,8 @@ public struct RecordingReadError: Error, Hashable, Sendable, CustomStringConvert
     static func empty(_ path: String) -> Self {
         Self(
             code: .empty,
-            description: "\(path) is empty: not a recording, or the recorder was stopped before it wrote anything")
+            description: "\(path) is empty: not a recording, or the recorder was stopped before it wrote anything"
+        )
     }
 
     static func notARecording(_ why: String) -> Self {
@@ -26,7 +27,8 @@ public struct RecordingReadError: Error, Hashable, Sendable, CustomStringConvert
         Self(
             code: .newerVersion,
             description: "this recording is format version \(version); this build of siotape reads versions up to "
-                + "\(RecordingHeader.currentVersion). Upgrade siotape to read it.")
+                + "\(RecordingHeader.currentVersion). Upgrade siotape to read it."
+        )
     }
 
     static func damagedHeader(_ damage: RecordingDamage) -> Self {

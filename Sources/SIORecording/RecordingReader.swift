@@ -90,7 +90,8 @@ public final class RecordingReader {
         guard let line = try self.nextLine() else {
             throw RecordingReadError.damagedHeader(
                 self.damage
-                    ?? RecordingDamage(kind: .truncated, offset: 0, recordsRead: 0, reason: "no complete first line"))
+                    ?? RecordingDamage(kind: .truncated, offset: 0, recordsRead: 0, reason: "no complete first line")
+            )
         }
         self.header = try self.decoder.decodeHeader(line)
     }
@@ -110,8 +111,10 @@ public final class RecordingReader {
                 decoded = try self.decoder.decode(line)
             } catch {
                 self.stop(
-                    .corrupt, offset: self.linesOffset,
-                    reason: "line \(self.lineNumber) of the text is not a valid record: \(error)")
+                    .corrupt,
+                    offset: self.linesOffset,
+                    reason: "line \(self.lineNumber) of the text is not a valid record: \(error)"
+                )
                 return nil
             }
             switch decoded {
@@ -151,8 +154,12 @@ public final class RecordingReader {
                 }
                 if self.damage == nil && self.endRecordCount == nil && self.lineNumber > 0 {
                     self.damage = RecordingDamage(
-                        kind: .truncated, offset: self.inputOffset, recordsRead: self.recordsRead,
-                        reason: "no end trailer: the recorder did not close the file (killed, crashed, or still recording)")
+                        kind: .truncated,
+                        offset: self.inputOffset,
+                        recordsRead: self.recordsRead,
+                        reason:
+                            "no end trailer: the recorder did not close the file (killed, crashed, or still recording)"
+                    )
                 }
                 return nil
             }
@@ -210,15 +217,19 @@ public final class RecordingReader {
                 if let next = self.memberHeader(after: start + 10) {
                     // A cut file cannot hold a later member: this one is damaged, not cut.
                     self.stop(
-                        .corrupt, offset: start,
+                        .corrupt,
+                        offset: start,
                         reason: "bad gzip data in the member that starts at byte \(start): it does not end "
-                            + "before the next member at byte \(next)")
+                            + "before the next member at byte \(next)"
+                    )
                     return false
                 }
                 self.stop(
-                    .truncated, offset: start,
+                    .truncated,
+                    offset: start,
                     reason: "the file ends inside the gzip member that starts at byte \(start) "
-                        + "(file size \(self.fileSize)); the records of that member are lost")
+                        + "(file size \(self.fileSize)); the records of that member are lost"
+                )
                 return false
             }
             if self.memberStart == nil {
@@ -244,9 +255,11 @@ public final class RecordingReader {
                 // Report the member's start: everything before it was read, nothing after it.
                 let start = self.memberStart!
                 self.stop(
-                    .corrupt, offset: start,
+                    .corrupt,
+                    offset: start,
                     reason: "bad gzip data in the member that starts at byte \(start) "
-                        + "(zlib: \(failure), noticed at byte \(self.inputOffset))")
+                        + "(zlib: \(failure), noticed at byte \(self.inputOffset))"
+                )
                 return false
             }
             self.possiblyEnded = false

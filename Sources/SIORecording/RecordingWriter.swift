@@ -42,8 +42,11 @@ public final class RecordingWriter: Sendable {
         public var backgroundFlushing: Bool
 
         public init(
-            flushInterval: Duration = .seconds(1), flushThreshold: Int = 256 * 1024,
-            maxPendingBytes: Int = 32 * 1024 * 1024, compressionLevel: Int = 3, backgroundFlushing: Bool = true
+            flushInterval: Duration = .seconds(1),
+            flushThreshold: Int = 256 * 1024,
+            maxPendingBytes: Int = 32 * 1024 * 1024,
+            compressionLevel: Int = 3,
+            backgroundFlushing: Bool = true
         ) {
             self.flushInterval = flushInterval
             self.flushThreshold = flushThreshold
@@ -107,16 +110,26 @@ public final class RecordingWriter: Sendable {
     ///
     /// - Throws: `RecordingWriteError` with code `.exists` or `.cannotCreate`.
     public convenience init(
-        path: String, header: RecordingHeader, configuration: Configuration = .init(),
+        path: String,
+        header: RecordingHeader,
+        configuration: Configuration = .init(),
         onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
     ) throws(RecordingWriteError) {
-        try self.init(path: path, header: header, configuration: configuration, clock: ContinuousClock(),
-                      onFailure: onFailure)
+        try self.init(
+            path: path,
+            header: header,
+            configuration: configuration,
+            clock: ContinuousClock(),
+            onFailure: onFailure
+        )
     }
 
     /// Creates `path` with a clock of your choice (tests use a manual one to drive `flushIfDue`).
     public convenience init<C: Clock>(
-        path: String, header: RecordingHeader, configuration: Configuration = .init(), clock: C,
+        path: String,
+        header: RecordingHeader,
+        configuration: Configuration = .init(),
+        clock: C,
         onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
     ) throws(RecordingWriteError) where C.Duration == Duration {
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
@@ -125,17 +138,29 @@ public final class RecordingWriter: Sendable {
             if code == EEXIST {
                 throw RecordingWriteError(
                     code: .exists,
-                    description: "\(path) exists already; siotape never overwrites a recording. Choose another name.")
+                    description: "\(path) exists already; siotape never overwrites a recording. Choose another name."
+                )
             }
-            throw RecordingWriteError(code: .cannotCreate, description: "cannot create \(path): \(systemErrorMessage(code))")
+            throw RecordingWriteError(
+                code: .cannotCreate,
+                description: "cannot create \(path): \(systemErrorMessage(code))"
+            )
         }
-        try self.init(fileDescriptor: fd, header: header, configuration: configuration, clock: clock,
-                      onFailure: onFailure)
+        try self.init(
+            fileDescriptor: fd,
+            header: header,
+            configuration: configuration,
+            clock: clock,
+            onFailure: onFailure
+        )
     }
 
     /// Writes to an open file descriptor, which the writer owns from now on (closes it in `close()`).
     public init<C: Clock>(
-        fileDescriptor: Int32, header: RecordingHeader, configuration: Configuration = .init(), clock: C,
+        fileDescriptor: Int32,
+        header: RecordingHeader,
+        configuration: Configuration = .init(),
+        clock: C,
         onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
     ) throws(RecordingWriteError) where C.Duration == Duration {
         let compressor: ZlibCompressor
@@ -143,7 +168,8 @@ public final class RecordingWriter: Sendable {
             let level = Int32(min(max(configuration.compressionLevel, 0), 9))
             compressor = try ZlibCompressor(
                 algorithm: .gzip,
-                configuration: ZlibConfiguration(windowSize: 15, compressionLevel: level, memoryLevel: 8))
+                configuration: ZlibConfiguration(windowSize: 15, compressionLevel: level, memoryLevel: 8)
+            )
         } catch {
             closeDescriptor(fileDescriptor)
             throw RecordingWriteError(code: .compression, description: "cannot set up zlib: \(error)")
@@ -288,14 +314,19 @@ public final class RecordingWriter: Sendable {
                 RecordingWriteError(
                     code: .writeFailed,
                     description: "writing the recording failed: \(systemErrorMessage(failure)); "
-                        + "later records are dropped"))
+                        + "later records are dropped"
+                )
+            )
         }
         // Writes to a deleted file succeed on POSIX systems and vanish at close: catch it here.
         var info = stat()
         if fstat(fd, &info) == 0, (info.st_mode & 0o170000) == 0o100000, info.st_nlink == 0 {
             return .failure(
                 RecordingWriteError(
-                    code: .deleted, description: "the recording file was deleted while being written; later records are dropped"))
+                    code: .deleted,
+                    description: "the recording file was deleted while being written; later records are dropped"
+                )
+            )
         }
         return .success(written)
     }
@@ -325,7 +356,10 @@ public final class RecordingWriter: Sendable {
                 io = nil
                 defer { closeDescriptor(fd) }
                 if fsync(fd) != 0 && errno != EINVAL {
-                    return RecordingWriteError(code: .writeFailed, description: "fsync failed: \(systemErrorMessage(errno))")
+                    return RecordingWriteError(
+                        code: .writeFailed,
+                        description: "fsync failed: \(systemErrorMessage(errno))"
+                    )
                 }
                 return nil
             }
@@ -354,7 +388,8 @@ public final class RecordingWriter: Sendable {
     }
 
     private func runBackgroundLoop() {
-        let tick = Double(self.configuration.flushInterval.components.seconds)
+        let tick =
+            Double(self.configuration.flushInterval.components.seconds)
             + Double(self.configuration.flushInterval.components.attoseconds) / 1e18
         while true {
             if self.wake.lock(whenValue: true, timeoutSeconds: max(tick / 4, 0.001)) {

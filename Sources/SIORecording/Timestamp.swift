@@ -11,7 +11,9 @@ enum Timestamp {
         }
         let (days, secOfDay) = floorDivide(secs, 86_400)
         let (y, m, d) = civilFromDays(days)
-        let hh = secOfDay / 3600, mm = secOfDay % 3600 / 60, ss = secOfDay % 60
+        let hh = secOfDay / 3600
+        let mm = secOfDay % 3600 / 60
+        let ss = secOfDay % 60
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hh, 2)):\(pad(mm, 2)):\(pad(ss, 2)).\(pad(frac, 6))Z"
     }
 

@@ -30,14 +30,25 @@ import Testing
             time: 90210,
             event: .socket(
                 .init(
-                    sid: "Xy3k", connection: 2, direction: .clientToServer, transport: .websocket,
+                    sid: "Xy3k",
+                    connection: 2,
+                    direction: .clientToServer,
+                    transport: .websocket,
                     packet: .init(
-                        type: .event, namespace: "/chat", ackID: 3,
-                        json: ByteBuffer(string: #"["message", {"text":"héllo \"you\""}]"#), eventName: "message"))))
+                        type: .event,
+                        namespace: "/chat",
+                        ackID: 3,
+                        json: ByteBuffer(string: #"["message", {"text":"héllo \"you\""}]"#),
+                        eventName: "message"
+                    )
+                )
+            )
+        )
         #expect(
             self.line(record)
                 == #"{"t":90210,"k":"sio","sid":"Xy3k","conn":2,"dir":"c2s","tr":"websocket","type":"EVENT","nsp":"/chat","id":3,"event":"message","data":["message", {"text":"héllo \"you\""}]}"#
-                + "\n")
+                + "\n"
+        )
     }
 
     @Test func fallbacksForPayloadsThatCannotBeEmbedded() {
@@ -49,8 +60,14 @@ import Testing
     }
 
     @Test func stringEscaping() {
-        let record = Record(time: -5, event: .note(.init(level: "x", message: "q\"b\\c\u{0}\u{1F}\u{7F}é\r\n\t\u{8}\u{C}")))
-        #expect(self.line(record) == #"{"t":-5,"k":"note","level":"x","msg":"q\"b\\c\u0000\u001f\#u{7F}é\r\n\t\b\f"}"# + "\n")
+        let record = Record(
+            time: -5,
+            event: .note(.init(level: "x", message: "q\"b\\c\u{0}\u{1F}\u{7F}é\r\n\t\u{8}\u{C}"))
+        )
+        #expect(
+            self.line(record) == #"{"t":-5,"k":"note","level":"x","msg":"q\"b\\c\u0000\u001f\#u{7F}é\r\n\t\b\f"}"#
+                + "\n"
+        )
     }
 
     @Test func headerLine() throws {
@@ -59,7 +76,8 @@ import Testing
         #expect(
             String(buffer: buffer)
                 == #"{"format":"siotape","version":1,"started":"2025-03-01T10:15:30.123456Z","wall_us":1740824130123456,"tool":"siotape 0.1.0","upstream":"http://127.0.0.1:5000","listen":"127.0.0.1:8080","redacted":true}"#
-                + "\n")
+                + "\n"
+        )
         buffer.moveWriterIndex(to: buffer.writerIndex - 1)
         var decoder = RecordDecoder()
         #expect(try decoder.decodeHeader(buffer) == sampleHeader)
@@ -72,15 +90,22 @@ import Testing
         #expect(String(buffer: buffer) == "{\"t\":77,\"k\":\"end\",\"records\":12}\n")
         buffer.moveWriterIndex(to: buffer.writerIndex - 1)
         #expect(try decoder.decode(buffer) == .end(time: 77, records: 12))
-        #expect(try decoder.decode(ByteBuffer(string: #"{"t":1,"k":"future","x":[1,{"y":2}]}"#)) == .unknown(kind: "future"))
+        #expect(
+            try decoder.decode(ByteBuffer(string: #"{"t":1,"k":"future","x":[1,{"y":2}]}"#)) == .unknown(kind: "future")
+        )
         let withExtra = #"{"t":1,"new":{"a":[1,2]},"k":"upgrade","sid":"s","conn":4,"also":null}"#
-        #expect(try decoder.decode(ByteBuffer(string: withExtra)) == .record(Record(time: 1, event: .upgraded(.init(sid: "s", connection: 4)))))
+        #expect(
+            try decoder.decode(ByteBuffer(string: withExtra))
+                == .record(Record(time: 1, event: .upgraded(.init(sid: "s", connection: 4))))
+        )
     }
 
     @Test func badLinesAreErrors() {
         var decoder = RecordDecoder()
-        for bad in [#"{"t":1,"k":"upgrade","sid":"s"}"#, #"{"t":1,"k":"upgrade","sid":"s","conn":4"#, "", "[1]",
-                    #"{"t":"x","k":"note"}"#, #"{"t":1,"k":"sio","conn":1,"dir":"up","tr":"websocket","type":"EVENT"}"#] {
+        for bad in [
+            #"{"t":1,"k":"upgrade","sid":"s"}"#, #"{"t":1,"k":"upgrade","sid":"s","conn":4"#, "", "[1]",
+            #"{"t":"x","k":"note"}"#, #"{"t":1,"k":"sio","conn":1,"dir":"up","tr":"websocket","type":"EVENT"}"#,
+        ] {
             #expect(throws: RecordFormatError.self, "\(bad)") { try decoder.decode(ByteBuffer(string: bad)) }
         }
     }

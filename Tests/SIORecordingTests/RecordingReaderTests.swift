@@ -9,7 +9,11 @@ import Testing
         let path = dir.file("m.jsonl.gz")
         let records = sampleRecords()
         let writer = try RecordingWriter(
-            path: path, header: sampleHeader, configuration: .init(backgroundFlushing: false), clock: ManualClock())
+            path: path,
+            header: sampleHeader,
+            configuration: .init(backgroundFlushing: false),
+            clock: ManualClock()
+        )
         var ends = [(writer.statistics.compressedBytes, 0)]
         for (i, record) in records.enumerated() {
             writer.append(record)
@@ -56,7 +60,8 @@ import Testing
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         let bad = dir.file("bad.jsonl.gz")
         for member in 1..<ends.count {
-            let start = ends[member - 1].0, end = ends[member].0
+            let start = ends[member - 1].0
+            let end = ends[member].0
             // Deflate data and the CRC trailer; the gzip header's mtime/OS bytes are not checksummed.
             for position in stride(from: start + 10, to: end, by: 3) {
                 var damaged = bytes
@@ -90,14 +95,25 @@ import Testing
     @Test func missingEndTrailerIsTruncation() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("n.jsonl.gz")
-        let writer = try RecordingWriter(path: path, header: sampleHeader, configuration: .init(backgroundFlushing: false))
+        let writer = try RecordingWriter(
+            path: path,
+            header: sampleHeader,
+            configuration: .init(backgroundFlushing: false)
+        )
         for record in sampleRecords() { writer.append(record) }
         writer.flush()
         let size = writer.statistics.compressedBytes
         let (reader, read) = try readAll(path)  // the writer is still "running"
         #expect(read == sampleRecords())
-        #expect(reader.damage == RecordingDamage(kind: .truncated, offset: size, recordsRead: read.count,
-                                                 reason: reader.damage?.reason ?? ""))
+        #expect(
+            reader.damage
+                == RecordingDamage(
+                    kind: .truncated,
+                    offset: size,
+                    recordsRead: read.count,
+                    reason: reader.damage?.reason ?? ""
+                )
+        )
         #expect(reader.damage?.reason.contains("no end trailer") == true)
         try writer.close()
     }
@@ -127,7 +143,8 @@ import Testing
         let plain = dir.file("v2.jsonl")
         _ = FileManager.default.createFile(
             atPath: plain,
-            contents: Data(#"{"format":"siotape","version":2,"wall_us":0,"tool":"siotape 9"}"#.utf8 + [0x0A]))
+            contents: Data(#"{"format":"siotape","version":2,"wall_us":0,"tool":"siotape 9"}"#.utf8 + [0x0A])
+        )
         let (status, _) = try run("/bin/sh", ["-c", "gzip -c '\(plain)' > '\(plain).gz'"])
         #expect(status == 0)
         do {
@@ -135,7 +152,10 @@ import Testing
             Issue.record("read a newer version")
         } catch let error as RecordingReadError {
             #expect(error.code == .newerVersion)
-            #expect(error.description == "this recording is format version 2; this build of siotape reads versions up to 1. Upgrade siotape to read it.")
+            #expect(
+                error.description
+                    == "this recording is format version 2; this build of siotape reads versions up to 1. Upgrade siotape to read it."
+            )
         }
     }
 

@@ -68,8 +68,11 @@ import Testing
         let dir = TemporaryDirectory()
         let clock = ManualClock()
         let writer = try RecordingWriter(
-            path: dir.file("d.jsonl.gz"), header: sampleHeader,
-            configuration: .init(flushInterval: .seconds(1), backgroundFlushing: false), clock: clock)
+            path: dir.file("d.jsonl.gz"),
+            header: sampleHeader,
+            configuration: .init(flushInterval: .seconds(1), backgroundFlushing: false),
+            clock: clock
+        )
         #expect(writer.statistics.members == 1)  // the header, at once
         writer.append(sampleRecords()[0])
         #expect(writer.flushIfDue() == false)
@@ -88,8 +91,11 @@ import Testing
     @Test func flushesWhenTheThresholdIsReached() throws {
         let dir = TemporaryDirectory()
         let writer = try RecordingWriter(
-            path: dir.file("e.jsonl.gz"), header: sampleHeader,
-            configuration: .init(flushThreshold: 1000, backgroundFlushing: false), clock: ManualClock())
+            path: dir.file("e.jsonl.gz"),
+            header: sampleHeader,
+            configuration: .init(flushThreshold: 1000, backgroundFlushing: false),
+            clock: ManualClock()
+        )
         let record = sampleRecords()[12]
         while writer.statistics.pendingBytes < 1000 {
             #expect(writer.flushIfDue() == false)
@@ -104,8 +110,12 @@ import Testing
         try #require(fd >= 0)
         let reports = Mutex<[RecordingWriteError]>([])
         let writer = try RecordingWriter(
-            fileDescriptor: fd, header: sampleHeader, configuration: .init(backgroundFlushing: false),
-            clock: ContinuousClock(), onFailure: { error in reports.withLock { $0.append(error) } })
+            fileDescriptor: fd,
+            header: sampleHeader,
+            configuration: .init(backgroundFlushing: false),
+            clock: ContinuousClock(),
+            onFailure: { error in reports.withLock { $0.append(error) } }
+        )
         for record in sampleRecords() {
             writer.append(record)
             writer.flush()
@@ -121,7 +131,11 @@ import Testing
     @Test func deletedFileIsReported() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("f.jsonl.gz")
-        let writer = try RecordingWriter(path: path, header: sampleHeader, configuration: .init(backgroundFlushing: false))
+        let writer = try RecordingWriter(
+            path: path,
+            header: sampleHeader,
+            configuration: .init(backgroundFlushing: false)
+        )
         unlink(path)
         writer.append(sampleRecords()[0])
         writer.flush()
@@ -135,8 +149,10 @@ import Testing
         let threshold = 64 * 1024
         let cap = 1024 * 1024
         let writer = try RecordingWriter(
-            path: path, header: sampleHeader,
-            configuration: .init(flushThreshold: threshold, maxPendingBytes: cap))
+            path: path,
+            header: sampleHeader,
+            configuration: .init(flushThreshold: threshold, maxPendingBytes: cap)
+        )
         let records = sampleRecords()
         for i in 0..<200_000 {
             var record = records[i % records.count]
@@ -158,8 +174,11 @@ import Testing
     @Test func recordsBeyondTheCapAreDroppedNotBuffered() throws {
         let dir = TemporaryDirectory()
         let writer = try RecordingWriter(
-            path: dir.file("h.jsonl.gz"), header: sampleHeader,
-            configuration: .init(maxPendingBytes: 100_000, backgroundFlushing: false), clock: ManualClock())
+            path: dir.file("h.jsonl.gz"),
+            header: sampleHeader,
+            configuration: .init(maxPendingBytes: 100_000, backgroundFlushing: false),
+            clock: ManualClock()
+        )
         let record = sampleRecords()[12]
         for _ in 0..<200_000 { writer.append(record) }
         let stats = writer.statistics
@@ -169,5 +188,32 @@ import Testing
         try writer.close()
         #expect(writer.statistics.compressedBytes > 0)
         #expect(writer.statistics.uncompressedBytes > writer.statistics.compressedBytes)
+    }
+
+    @Test func concurrentAppendsAreAllWritten() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("i.jsonl.gz")
+        let writer = try RecordingWriter(
+            path: path, header: sampleHeader, configuration: .init(flushThreshold: 16 * 1024))
+        let records = sampleRecords()
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for i in 0..<5_000 {
+                var record = records[i % records.count]
+                record.time = Int64(thread * 1_000_000 + i)
+                writer.append(record)
+            }
+        }
+        try writer.close()
+        #expect(writer.statistics.records == 20_000)
+        #expect(writer.statistics.droppedRecords == 0)
+        let (reader, read) = try readAll(path)
+        #expect(reader.damage == nil)
+        #expect(read.count == 20_000)
+        // Each thread's records stay in the order it appended them.
+        for thread in 0..<4 {
+            let times = read.map(\.time).filter { $0 / 1_000_000 == Int64(thread) }
+            #expect(times == times.sorted())
+            #expect(times.count == 5_000)
+        }
     }
 }

@@ -41,7 +41,10 @@ func run(_ executable: String, _ arguments: [String], stdin: String? = nil) thro
 /// records so the file has many gzip members.
 func writeRecording(_ path: String, _ records: [Record], perMember: Int = 3) throws {
     let writer = try RecordingWriter(
-        path: path, header: sampleHeader, configuration: .init(backgroundFlushing: false))
+        path: path,
+        header: sampleHeader,
+        configuration: .init(backgroundFlushing: false)
+    )
     for (i, record) in records.enumerated() {
         writer.append(record)
         if (i + 1) % perMember == 0 { writer.flush() }
