@@ -102,8 +102,8 @@ public final class RecordingReader {
 
     /// The next record, or `nil` at the end of the data or at the first damage (see `damage`).
     ///
-    /// - Throws: only for read errors of the file itself (`RecordingReadError` is not used here:
-    ///   damage is data, not an error).
+    /// - Throws: `RecordingReadError` only when reading the file itself fails (an I/O error);
+    ///   damaged data is not an error but `damage`.
     public func next() throws -> Record? {
         while let line = try self.nextLine() {
             let decoded: DecodedLine
