@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "SIOWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
@@ -96,6 +97,10 @@ let package = Package(
         .testTarget(
             name: "SIORecordingTests",
             dependencies: ["SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SIOInspectTests",
+            dependencies: ["SIOInspect", "SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "SIOCaptureTests",

@@ -1,0 +1,218 @@
+import NIOCore
+import SIORecording
+import SIOWire
+
+/// Builds one live-view line in a `ByteBuffer`: fixed columns, ANSI styles when enabled, and
+/// clipped, escaped renderings of untrusted text (payloads can hold anything, including
+/// terminal escape sequences, which must never reach the terminal raw).
+struct LineWriter {
+    enum Style: String {
+        case dim = "2"
+        case bold = "1"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case blue = "34"
+        case magenta = "35"
+        case cyan = "36"
+    }
+
+    private var buffer: ByteBuffer
+    private let colors: Bool
+    /// A style for the whole line (dim heartbeats), restored after each nested style.
+    private var lineStyle: Style?
+
+    init(buffer: ByteBuffer, colors: Bool) {
+        self.buffer = buffer
+        self.colors = colors
+    }
+
+    mutating func finish() -> ByteBuffer {
+        self.buffer.writeInteger(UInt8(ascii: "\n"))
+        return self.buffer
+    }
+
+    mutating func startLineStyle(_ style: Style) {
+        self.lineStyle = style
+        self.startStyle(style)
+    }
+
+    mutating func endLineStyle() {
+        self.lineStyle = nil
+        self.endStyle()
+    }
+
+    mutating func startStyle(_ style: Style) {
+        guard self.colors else { return }
+        self.buffer.writeStaticString("\u{1B}[")
+        self.buffer.writeString(style.rawValue)
+        self.buffer.writeInteger(UInt8(ascii: "m"))
+    }
+
+    mutating func endStyle() {
+        guard self.colors else { return }
+        self.buffer.writeStaticString("\u{1B}[0m")
+        if let lineStyle = self.lineStyle { self.startStyle(lineStyle) }
+    }
+
+    mutating func styled(_ style: Style, _ text: String) {
+        self.startStyle(style)
+        self.escaped(text, width: .max)
+        self.endStyle()
+    }
+
+    /// Trusted ASCII (names we produce ourselves) or text to escape without clipping.
+    mutating func plain(_ text: String) {
+        self.escaped(text, width: .max)
+    }
+
+    mutating func space() { self.buffer.writeInteger(UInt8(ascii: " ")) }
+
+    mutating func decimal(_ value: Int64) {
+        self.buffer.writeString(String(value))
+    }
+
+    /// `time sid→ tr  `: ` 12.345 Xy3k9Qab → ws   `.
+    mutating func prefix(time: Int64, sid: String?, direction: Direction?, transport: EngineIOTransport?) {
+        let (seconds, micros) = time.quotientAndRemainder(dividingBy: 1_000_000)
+        let secondsText = String(seconds)
+        if secondsText.utf8.count < 3 {
+            for _ in secondsText.utf8.count..<3 { self.space() }
+        }
+        self.buffer.writeString(secondsText)
+        self.buffer.writeInteger(UInt8(ascii: "."))
+        let millis = abs(micros) / 1000
+        if millis < 100 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+        if millis < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+        self.buffer.writeString(String(millis))
+        self.space()
+        var sidWidth = 0
+        if let sid {
+            for scalar in sid.unicodeScalars.prefix(8) {
+                self.escapedScalarASCII(scalar)
+                sidWidth += 1
+            }
+        } else {
+            self.buffer.writeInteger(UInt8(ascii: "-"))
+            sidWidth = 1
+        }
+        for _ in sidWidth..<8 { self.space() }
+        self.space()
+        switch direction {
+        case .clientToServer?:
+            self.startStyle(.cyan)
+            self.buffer.writeStaticString("→")
+            self.endStyle()
+        case .serverToClient?:
+            self.startStyle(.magenta)
+            self.buffer.writeStaticString("←")
+            self.endStyle()
+        case nil:
+            self.buffer.writeStaticString("·")
+        }
+        switch transport {
+        case .websocket?: self.buffer.writeStaticString(" ws   ")
+        case .polling?: self.buffer.writeStaticString(" poll ")
+        case nil: self.buffer.writeStaticString("      ")
+        }
+    }
+
+    private mutating func escapedScalarASCII(_ scalar: Unicode.Scalar) {
+        if scalar.value >= 0x20 && scalar.value < 0x7F {
+            self.buffer.writeInteger(UInt8(scalar.value))
+        } else {
+            self.buffer.writeInteger(UInt8(ascii: "?"))
+        }
+    }
+
+    /// `850µs`, `12.3ms`, `1.234s`.
+    mutating func duration(_ micros: Int64) {
+        if micros < 1000 {
+            self.decimal(micros)
+            self.buffer.writeStaticString("µs")
+        } else if micros < 1_000_000 {
+            self.decimal(micros / 1000)
+            self.buffer.writeInteger(UInt8(ascii: "."))
+            self.decimal(micros % 1000 / 100)
+            self.buffer.writeStaticString("ms")
+        } else {
+            self.decimal(micros / 1_000_000)
+            self.buffer.writeInteger(UInt8(ascii: "."))
+            let millis = micros % 1_000_000 / 1000
+            if millis < 100 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+            if millis < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+            self.decimal(millis)
+            self.buffer.writeInteger(UInt8(ascii: "s"))
+        }
+    }
+
+    mutating func escaped(_ text: String, width: Int) {
+        var text = text
+        text.withUTF8 { self.clipped(UnsafeRawBufferPointer($0), width: width) }
+    }
+
+    mutating func json(_ json: ByteBuffer, width: Int) {
+        json.withUnsafeReadableBytes { self.clipped($0, width: width) }
+    }
+
+    mutating func data(_ data: RecordedData, width: Int) {
+        switch data {
+        case .text(let text):
+            self.escaped(text, width: width)
+        case .binary(let bytes):
+            self.buffer.writeStaticString("bin(")
+            self.decimal(Int64(bytes.readableBytes))
+            self.buffer.writeStaticString(")")
+            let shown = min(bytes.readableBytes, max((width - 8) / 2, 0))
+            if shown > 0 { self.space() }
+            for byte in bytes.readableBytesView.prefix(shown) {
+                self.buffer.writeInteger(hex(byte >> 4))
+                self.buffer.writeInteger(hex(byte & 0xF))
+            }
+            if shown < bytes.readableBytes { self.buffer.writeStaticString("…") }
+        }
+    }
+
+    /// Writes `bytes` on one line: control characters escaped, at most `width` characters
+    /// (counting UTF-8 lead bytes), cut with `…`.
+    private mutating func clipped(_ bytes: UnsafeRawBufferPointer, width: Int) {
+        var shown = 0
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            let isLead = b & 0xC0 != 0x80
+            if isLead {
+                if shown >= width - 1 && self.remainingCharacters(bytes, from: i) > 1 {
+                    self.buffer.writeStaticString("…")
+                    return
+                }
+                shown += 1
+            }
+            switch b {
+            case 0x0A: self.buffer.writeStaticString("\\n")
+            case 0x0D: self.buffer.writeStaticString("\\r")
+            case 0x09: self.buffer.writeStaticString("\\t")
+            case 0..<0x20, 0x7F:
+                self.buffer.writeStaticString("\\x")
+                self.buffer.writeInteger(hex(b >> 4))
+                self.buffer.writeInteger(hex(b & 0xF))
+            default:
+                self.buffer.writeInteger(b)
+            }
+            i += 1
+        }
+    }
+
+    private func remainingCharacters(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int {
+        var count = 0
+        for j in from..<bytes.count where bytes[j] & 0xC0 != 0x80 {
+            count += 1
+            if count > 1 { break }
+        }
+        return count
+    }
+}
+
+private func hex(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+}

@@ -1,0 +1,228 @@
+import NIOCore
+import SIORecording
+import SIOWire
+
+/// Turns records into lines for the live view of `siotape record`: one line per record, for
+/// people (`text`, optionally coloured) or for machines (`jsonl`, exactly the recording's line).
+///
+/// ```
+///   0.153 Xy3k9Qab → ws   /chat EVENT message #3 ["hi",{"n":1}]
+///   0.161 Xy3k9Qab ← ws   /chat ACK #3 8.0ms ["ok"]
+/// ```
+///
+/// Appends bytes to a `ByteBuffer` rather than building strings, since it runs once per packet.
+public struct LiveFormatter: Sendable {
+    public enum Mode: String, Hashable, Sendable {
+        /// Aligned, human-readable; colours when `colors` is set.
+        case text
+        /// The record's line in the recording format.
+        case jsonl
+    }
+
+    public var mode: Mode
+    /// ANSI colours (only for a terminal).
+    public var colors: Bool
+    /// Maximum width, in characters, of the rendered arguments or data; longer is cut with `…`.
+    public var argumentWidth: Int
+
+    private let encoder = RecordEncoder()
+
+    public init(mode: Mode = .text, colors: Bool = false, argumentWidth: Int = 80) {
+        self.mode = mode
+        self.colors = colors
+        self.argumentWidth = argumentWidth
+    }
+
+    /// Appends the line for `record`, including its final `\n`.
+    public func format(_ record: Record, into buffer: inout ByteBuffer) {
+        if self.mode == .jsonl {
+            self.encoder.encode(record, into: &buffer)
+            return
+        }
+        var line = LineWriter(buffer: buffer, colors: self.colors)
+        buffer = ByteBuffer()  // `line` owns the bytes until the end, avoiding a copy-on-write.
+        self.text(record, &line)
+        buffer = line.finish()
+    }
+
+    /// The line for `record` as a `String` (without the final `\n`); convenient for tests and logs.
+    public func format(_ record: Record) -> String {
+        var buffer = ByteBuffer()
+        self.format(record, into: &buffer)
+        if buffer.readableBytesView.last == 0x0A { buffer.moveWriterIndex(to: buffer.writerIndex - 1) }
+        return String(buffer: buffer)
+    }
+
+    private func text(_ record: Record, _ line: inout LineWriter) {
+        switch record.event {
+        case .socket(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
+            self.socket(e, &line)
+        case .engine(let e):
+            let quiet = e.type == .ping || e.type == .pong || e.type == .noop
+            if quiet { line.startLineStyle(.dim) }
+            line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
+            line.plain("eio ")
+            line.plain(e.type.name)
+            if let data = e.data {
+                line.space()
+                line.data(data, width: self.argumentWidth)
+            }
+            if quiet { line.endLineStyle() }
+        case .undecodable(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
+            line.styled(.red, "RAW ")
+            line.styled(.red, e.layer.rawValue)
+            line.plain(" ")
+            line.styled(.red, e.reason)
+            line.plain(" @")
+            line.decimal(Int64(e.offset))
+            line.space()
+            line.data(e.data, width: self.argumentWidth)
+        case .sessionOpened(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: .serverToClient, transport: e.transport)
+            line.styled(.bold, "OPEN")
+            line.plain(" EIO=")
+            line.decimal(Int64(e.engineIOVersion.rawValue))
+            line.space()
+            line.plain(e.path)
+            line.space()
+            line.escaped(e.handshake, width: self.argumentWidth)
+        case .sessionClosed(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: nil, transport: nil)
+            line.styled(.bold, "CLOSE ")
+            line.plain(e.cause)
+        case .poll(let e):
+            line.startLineStyle(.dim)
+            line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: .polling)
+            line.plain("body ")
+            line.decimal(Int64(e.bytes))
+            line.plain(" bytes, ")
+            line.decimal(Int64(e.packetCount))
+            line.plain(e.packetCount == 1 ? " packet" : " packets")
+            line.endLineStyle()
+        case .webSocketOpened(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: nil, transport: .websocket)
+            line.plain("websocket open conn ")
+            line.decimal(Int64(e.connection))
+            if let ext = e.extensions {
+                line.plain(" ext ")
+                line.escaped(ext, width: self.argumentWidth)
+            }
+        case .upgraded(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: .clientToServer, transport: .websocket)
+            line.plain("upgraded to websocket")
+        case .webSocketClosed(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: .websocket)
+            let error = e.code.map { $0 != 1000 && $0 != 1001 } ?? false
+            line.styled(error ? .red : .bold, "WS CLOSE")
+            if let code = e.code {
+                line.space()
+                line.decimal(Int64(code))
+            }
+            if !e.reason.isEmpty {
+                line.space()
+                line.escaped(e.reason, width: self.argumentWidth)
+            }
+        case .http(let e):
+            line.prefix(time: record.time, sid: e.sid, direction: nil, transport: nil)
+            line.plain("http ")
+            line.plain(e.method)
+            line.space()
+            line.escaped(e.path, width: self.argumentWidth)
+            line.space()
+            if let status = e.status {
+                if status >= 400 { line.styled(.red, String(status)) } else { line.decimal(Int64(status)) }
+            } else {
+                line.styled(.red, "no response")
+            }
+            line.space()
+            line.duration(e.durationMicros)
+            if let body = e.errorBody {
+                line.space()
+                line.escaped(body, width: self.argumentWidth)
+            }
+        case .connectionOpened(let e):
+            line.startLineStyle(.dim)
+            line.prefix(time: record.time, sid: nil, direction: nil, transport: nil)
+            line.plain("conn ")
+            line.decimal(Int64(e.connection))
+            line.plain(" from ")
+            line.plain(e.peer)
+            line.endLineStyle()
+        case .connectionClosed(let e):
+            line.startLineStyle(.dim)
+            line.prefix(time: record.time, sid: nil, direction: nil, transport: nil)
+            line.plain("conn ")
+            line.decimal(Int64(e.connection))
+            line.plain(" closed: ")
+            line.plain(e.cause)
+            line.endLineStyle()
+        case .note(let e):
+            line.prefix(time: record.time, sid: nil, direction: nil, transport: nil)
+            let serious = e.level == "error" || e.level == "warning"
+            line.styled(serious ? .red : .bold, e.level)
+            line.plain(": ")
+            line.escaped(e.message, width: self.argumentWidth * 2)
+        }
+    }
+
+    private func socket(_ e: Record.SocketPacket, _ line: inout LineWriter) {
+        let packet = e.packet
+        line.plain(packet.namespace)
+        line.space()
+        let style: LineWriter.Style
+        switch packet.type {
+        case .event, .binaryEvent: style = .green
+        case .ack, .binaryAck: style = .blue
+        case .connectError: style = .red
+        case .connect, .disconnect: style = .yellow
+        }
+        line.styled(style, packet.type.name)
+        if let event = packet.eventName {
+            line.space()
+            line.escaped(event, width: 40)
+        }
+        if let id = packet.ackID {
+            line.plain(" #")
+            line.decimal(Int64(id))
+        }
+        if let latency = e.ackLatencyMicros {
+            line.space()
+            line.duration(latency)
+        }
+        if e.redacted { line.plain(" (redacted)") }
+        if let json = packet.json {
+            line.space()
+            if packet.eventName != nil, let arguments = LiveFormatter.argumentsAfterName(json) {
+                // The name is shown already: `["name",1,2]` renders as `[1,2]`.
+                line.plain("[")
+                line.json(arguments, width: self.argumentWidth - 1)
+            } else {
+                line.json(json, width: self.argumentWidth)
+            }
+        }
+        if !packet.attachments.isEmpty || packet.attachmentCount > 0 {
+            line.plain(" +")
+            line.decimal(Int64(max(packet.attachments.count, packet.attachmentCount)))
+            line.plain(" bin")
+        }
+    }
+
+    /// For `["name",1,2]`, the bytes `1,2]` (a slice, no copy); `nil` if the payload has another shape.
+    static func argumentsAfterName(_ json: ByteBuffer) -> ByteBuffer? {
+        let view = json.readableBytesView
+        guard view.first == UInt8(ascii: "[") else { return nil }
+        var i = view.startIndex + 1
+        while i < view.endIndex, view[i] == 0x20 { i += 1 }
+        guard i < view.endIndex, view[i] == UInt8(ascii: "\"") else { return nil }
+        i += 1
+        while i < view.endIndex, view[i] != UInt8(ascii: "\"") { i += view[i] == UInt8(ascii: "\\") ? 2 : 1 }
+        i += 1
+        while i < view.endIndex, view[i] == 0x20 { i += 1 }
+        guard i < view.endIndex else { return nil }
+        if view[i] == UInt8(ascii: "]") { return ByteBuffer(staticString: "]") }
+        guard view[i] == UInt8(ascii: ",") else { return nil }
+        return json.getSlice(at: i + 1, length: json.writerIndex - i - 1)
+    }
+}

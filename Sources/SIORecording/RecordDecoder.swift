@@ -1,0 +1,428 @@
+import NIOCore
+import SIOWire
+
+/// One decoded line of a recording (after the header).
+public enum DecodedLine: Hashable, Sendable {
+    case record(Record)
+    /// The `end` trailer: the recording was closed cleanly after `records` records.
+    case end(time: Int64, records: Int)
+    /// A kind this build does not know (written by a newer siotape); readers skip it.
+    case unknown(kind: String)
+}
+
+/// A line that is not valid recording JSON: what is wrong and where in the line.
+public struct RecordFormatError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Byte offset within the line.
+    public var offset: Int
+    public var message: String
+
+    public var description: String { "\(self.message) (at byte \(self.offset) of the line)" }
+}
+
+/// Reads recording lines back: the inverse of `RecordEncoder`.
+///
+/// Parses at the byte level and keeps the raw slice of `data`, so Socket.IO payloads come back
+/// as exactly the bytes that were on the wire. Unknown fields are skipped.
+public struct RecordDecoder {
+    /// Byte range of each known field in the current line, indexed by `Field.rawValue`.
+    private var ranges: [Range<Int>?]
+
+    public init() {
+        self.ranges = Array(repeating: nil, count: Field.allCases.count)
+    }
+
+    /// Decodes the first line of a recording. Throws `RecordingReadError` for a line that is not
+    /// a siotape header or declares a version newer than this build reads.
+    public mutating func decodeHeader(_ line: ByteBuffer) throws -> RecordingHeader {
+        try line.withUnsafeReadableBytes { bytes in
+            do {
+                try self.scanFields(bytes)
+            } catch {
+                throw RecordingReadError.notARecording("the first line is not a JSON object (\(error))")
+            }
+            guard let format = try? self.string(.format, bytes), format == RecordingHeader.formatName else {
+                throw RecordingReadError.notARecording("the first line has no \"format\":\"siotape\"")
+            }
+            do {
+                let version = Int(try self.requiredInt(.version, bytes))
+                guard version <= RecordingHeader.currentVersion else {
+                    throw RecordingReadError.newerVersion(version)
+                }
+                return RecordingHeader(
+                    version: version,
+                    startedAtMicros: try self.requiredInt(.wallUs, bytes),
+                    tool: try self.string(.tool, bytes) ?? "",
+                    upstream: try self.string(.upstream, bytes),
+                    listen: try self.string(.listen, bytes),
+                    redacted: try self.bool(.redacted, bytes) ?? false
+                )
+            } catch let error as RecordFormatError {
+                throw RecordingReadError.notARecording("bad header: \(error)")
+            }
+        }
+    }
+
+    /// Decodes one record line (without its `\n`).
+    public mutating func decode(_ line: ByteBuffer) throws(RecordFormatError) -> DecodedLine {
+        do {
+            return try line.withUnsafeReadableBytes { try self.decode(bytes: $0) }
+        } catch let error as RecordFormatError {
+            throw error
+        } catch let error as JSONScanner.Failure {
+            throw RecordFormatError(offset: error.offset, message: error.message)
+        } catch {
+            throw RecordFormatError(offset: 0, message: "\(error)")
+        }
+    }
+
+    mutating func decode(bytes: UnsafeRawBufferPointer) throws -> DecodedLine {
+        try self.scanFields(bytes)
+        let time = try self.requiredInt(.t, bytes)
+        let kind = try self.requiredString(.k, bytes)
+        let event: Record.Event
+        switch kind {
+        case "conn":
+            event = .connectionOpened(
+                .init(connection: try self.conn(bytes), peer: try self.requiredString(.peer, bytes))
+            )
+        case "conn_close":
+            event = .connectionClosed(
+                .init(connection: try self.conn(bytes), cause: try self.requiredString(.cause, bytes))
+            )
+        case "http":
+            event = .http(
+                .init(
+                    connection: try self.conn(bytes),
+                    method: try self.requiredString(.method, bytes),
+                    path: try self.requiredString(.path, bytes),
+                    status: try self.int(.status, bytes).map { Int($0) },
+                    requestBytes: Int(try self.requiredInt(.reqBytes, bytes)),
+                    responseBytes: Int(try self.requiredInt(.respBytes, bytes)),
+                    durationMicros: try self.requiredInt(.durUs, bytes),
+                    sid: try self.string(.sid, bytes),
+                    errorBody: try self.string(.errorBody, bytes)
+                )
+            )
+        case "open":
+            let eio = try self.requiredInt(.eio, bytes)
+            guard let version = EngineIOVersion(rawValue: Int(eio)) else { throw self.bad(.eio, "unknown EIO version") }
+            let handshake = try self.verbatim(.handshake, .handshakeText, .handshakeB64, bytes) ?? ByteBuffer()
+            event = .sessionOpened(
+                .init(
+                    sid: try self.requiredString(.sid, bytes),
+                    engineIOVersion: version,
+                    transport: try self.transport(bytes),
+                    connection: try self.conn(bytes),
+                    path: try self.requiredString(.path, bytes),
+                    query: try self.pairs(.query, bytes),
+                    headers: try self.pairs(.headers, bytes),
+                    handshake: String(buffer: handshake)
+                )
+            )
+        case "ws":
+            event = .webSocketOpened(
+                .init(
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    extensions: try self.string(.ext, bytes)
+                )
+            )
+        case "upgrade":
+            event = .upgraded(.init(sid: try self.requiredString(.sid, bytes), connection: try self.conn(bytes)))
+        case "poll":
+            guard let encoding = EngineIOPayloadEncoding(rawValue: try self.requiredString(.enc, bytes)) else {
+                throw self.bad(.enc, "unknown payload encoding")
+            }
+            event = .poll(
+                .init(
+                    sid: try self.requiredString(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    encoding: encoding,
+                    bytes: Int(try self.requiredInt(.bytes, bytes)),
+                    packetCount: Int(try self.requiredInt(.n, bytes))
+                )
+            )
+        case "eio":
+            guard let type = EngineIOPacketType(name: try self.requiredString(.type, bytes)) else {
+                throw self.bad(.type, "unknown Engine.IO packet type")
+            }
+            event = .engine(
+                .init(
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    transport: try self.transport(bytes),
+                    type: type,
+                    data: try self.recordedData(bytes)
+                )
+            )
+        case "sio":
+            event = .socket(try self.socketPacket(bytes))
+        case "raw":
+            guard let layer = Record.Undecodable.Layer(rawValue: try self.requiredString(.layer, bytes)) else {
+                throw self.bad(.layer, "unknown layer")
+            }
+            let transport = try self.string(.tr, bytes).map { name throws -> EngineIOTransport in
+                guard let tr = EngineIOTransport(rawValue: name) else { throw self.bad(.tr, "unknown transport") }
+                return tr
+            }
+            event = .undecodable(
+                .init(
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    transport: transport,
+                    layer: layer,
+                    data: try self.recordedData(bytes) ?? .text(""),
+                    reason: try self.string(.reason, bytes) ?? "",
+                    offset: Int(try self.int(.off, bytes) ?? 0)
+                )
+            )
+        case "ws_close":
+            event = .webSocketClosed(
+                .init(
+                    sid: try self.string(.sid, bytes),
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    code: try self.int(.code, bytes).map { Int($0) },
+                    reason: try self.string(.reason, bytes) ?? ""
+                )
+            )
+        case "close":
+            event = .sessionClosed(
+                .init(sid: try self.requiredString(.sid, bytes), cause: try self.string(.cause, bytes) ?? "")
+            )
+        case "note":
+            event = .note(
+                .init(
+                    level: try self.string(.level, bytes) ?? "info",
+                    message: try self.string(.msg, bytes) ?? "",
+                    connection: try self.int(.conn, bytes).map { UInt64($0) }
+                )
+            )
+        case "end":
+            return .end(time: time, records: Int(try self.requiredInt(.records, bytes)))
+        default:
+            return .unknown(kind: kind)
+        }
+        return .record(Record(time: time, event: event))
+    }
+
+    // MARK: - Fields
+
+    private mutating func scanFields(_ bytes: UnsafeRawBufferPointer) throws(JSONScanner.Failure) {
+        for i in self.ranges.indices { self.ranges[i] = nil }
+        var scanner = JSONScanner(bytes)
+        try scanner.expect(UInt8(ascii: "{"))
+        if scanner.consume(UInt8(ascii: "}")) { return }
+        repeat {
+            scanner.skipWhitespace()
+            guard !scanner.atEnd, bytes[scanner.index] == UInt8(ascii: "\"") else {
+                throw scanner.fail("expected a key")
+            }
+            let (key, _) = try scanner.skipString()
+            try scanner.expect(UInt8(ascii: ":"))
+            let (kind, range) = try scanner.skipValue()
+            // null stands for an absent optional field.
+            if kind != .null,
+                let field = Field.byKey[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)]
+            {
+                self.ranges[field.rawValue] = range
+            }
+        } while scanner.consume(UInt8(ascii: ","))
+        try scanner.expect(UInt8(ascii: "}"))
+        scanner.skipWhitespace()
+        guard scanner.atEnd else { throw scanner.fail("text after the object") }
+    }
+
+    private func bad(_ field: Field, _ message: String) -> RecordFormatError {
+        RecordFormatError(
+            offset: self.ranges[field.rawValue]?.lowerBound ?? 0,
+            message: "\(message) in \"\(field.key)\""
+        )
+    }
+
+    private func missing(_ field: Field) -> RecordFormatError {
+        RecordFormatError(offset: 0, message: "missing field \"\(field.key)\"")
+    }
+
+    private func scan<T>(
+        _ field: Field,
+        _ bytes: UnsafeRawBufferPointer,
+        _ body: (inout JSONScanner) throws(JSONScanner.Failure) -> T
+    ) throws(RecordFormatError) -> T? {
+        guard let range = self.ranges[field.rawValue] else { return nil }
+        var scanner = JSONScanner(bytes, index: range.lowerBound)
+        do {
+            return try body(&scanner)
+        } catch {
+            throw RecordFormatError(offset: error.offset, message: "\(error.message) in \"\(field.key)\"")
+        }
+    }
+
+    private func string(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> String? {
+        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in try s.readString() }
+    }
+
+    private func requiredString(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> String {
+        guard let value = try self.string(field, bytes) else { throw self.missing(field) }
+        return value
+    }
+
+    private func int(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Int64? {
+        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in try s.readInt64() }
+    }
+
+    private func requiredInt(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Int64 {
+        guard let value = try self.int(field, bytes) else { throw self.missing(field) }
+        return value
+    }
+
+    private func bool(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Bool? {
+        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in try s.readBool() }
+    }
+
+    private func conn(_ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> UInt64 {
+        let value = try self.requiredInt(.conn, bytes)
+        guard value >= 0 else { throw self.bad(.conn, "negative connection id") }
+        return UInt64(value)
+    }
+
+    private func direction(_ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Direction {
+        guard let dir = Direction(rawValue: try self.requiredString(.dir, bytes)) else {
+            throw self.bad(.dir, "unknown direction")
+        }
+        return dir
+    }
+
+    private func transport(_ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> EngineIOTransport {
+        guard let tr = EngineIOTransport(rawValue: try self.requiredString(.tr, bytes)) else {
+            throw self.bad(.tr, "unknown transport")
+        }
+        return tr
+    }
+
+    private func base64(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> ByteBuffer? {
+        let decoded = try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in
+            s.skipWhitespace()
+            guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else { throw s.fail("expected a base64 string") }
+            let (content, _) = try s.skipString()
+            return Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content]))
+        }
+        guard let decoded else { return nil }
+        guard let buffer = decoded else { throw self.bad(field, "bad base64") }
+        return buffer
+    }
+
+    private func recordedData(_ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> RecordedData? {
+        if let text = try self.string(.text, bytes) { return .text(text) }
+        if let binary = try self.base64(.b64, bytes) { return .binary(binary) }
+        return nil
+    }
+
+    /// The payload as the exact bytes of the line (verbatim JSON), or decoded from its fallbacks.
+    private func verbatim(
+        _ field: Field,
+        _ textField: Field,
+        _ b64Field: Field,
+        _ bytes: UnsafeRawBufferPointer
+    ) throws(RecordFormatError) -> ByteBuffer? {
+        if let range = self.ranges[field.rawValue] {
+            return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
+        }
+        if let text = try self.string(textField, bytes) { return ByteBuffer(string: text) }
+        return try self.base64(b64Field, bytes)
+    }
+
+    private func pairs(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> [Record.KeyValue] {
+        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) -> [Record.KeyValue] in
+            var result: [Record.KeyValue] = []
+            try s.expect(UInt8(ascii: "["))
+            if s.consume(UInt8(ascii: "]")) { return result }
+            repeat {
+                try s.expect(UInt8(ascii: "["))
+                let name = try s.readString()
+                try s.expect(UInt8(ascii: ","))
+                let value = try s.readString()
+                try s.expect(UInt8(ascii: "]"))
+                result.append(Record.KeyValue(name, value))
+            } while s.consume(UInt8(ascii: ","))
+            try s.expect(UInt8(ascii: "]"))
+            return result
+        } ?? []
+    }
+
+    private func socketPacket(_ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Record.SocketPacket {
+        guard let type = SocketIOPacketType(name: try self.requiredString(.type, bytes)) else {
+            throw self.bad(.type, "unknown Socket.IO packet type")
+        }
+        let attachments =
+            try self.scan(.att, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) -> [ByteBuffer] in
+                var result: [ByteBuffer] = []
+                try s.expect(UInt8(ascii: "["))
+                if s.consume(UInt8(ascii: "]")) { return result }
+                repeat {
+                    s.skipWhitespace()
+                    guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else {
+                        throw s.fail("expected a base64 string")
+                    }
+                    let (content, _) = try s.skipString()
+                    guard let decoded = Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content])) else {
+                        throw JSONScanner.Failure(offset: content.lowerBound, message: "bad base64")
+                    }
+                    result.append(decoded)
+                } while s.consume(UInt8(ascii: ","))
+                try s.expect(UInt8(ascii: "]"))
+                return result
+            } ?? []
+        let ackID = try self.int(.id, bytes)
+        if let ackID, ackID < 0 { throw self.bad(.id, "negative ack id") }
+        let packet = SocketIOPacket(
+            type: type,
+            namespace: try self.string(.nsp, bytes) ?? "/",
+            ackID: ackID.map { UInt64($0) },
+            attachmentCount: Int(try self.int(.attN, bytes) ?? Int64(attachments.count)),
+            json: try self.verbatim(.data, .dataText, .dataB64, bytes),
+            attachments: attachments,
+            eventName: try self.string(.event, bytes),
+            rawHeader: try self.string(.head, bytes)
+        )
+        return Record.SocketPacket(
+            sid: try self.string(.sid, bytes),
+            connection: try self.conn(bytes),
+            direction: try self.direction(bytes),
+            transport: try self.transport(bytes),
+            packet: packet,
+            ackLatencyMicros: try self.int(.ackUs, bytes),
+            redacted: try self.bool(.redacted, bytes) ?? false
+        )
+    }
+}
+
+/// Every field name of format version 1 that this build reads.
+private enum Field: Int, CaseIterable {
+    case t, k, sid, conn, dir, tr, type, nsp, id, event, data, dataText, dataB64, att, attN, head, ackUs, redacted
+    case text, b64, peer, cause, method, path, status, reqBytes, respBytes, durUs, errorBody, eio, query, headers
+    case handshake, handshakeText, handshakeB64, ext, enc, bytes, n, layer, reason, off, code, level, msg, records
+    case format, version, wallUs, tool, upstream, listen
+
+    var key: String {
+        switch self {
+        case .dataText: return "data_text"
+        case .dataB64: return "data_b64"
+        case .attN: return "att_n"
+        case .ackUs: return "ack_us"
+        case .reqBytes: return "req_bytes"
+        case .respBytes: return "resp_bytes"
+        case .durUs: return "dur_us"
+        case .errorBody: return "error_body"
+        case .handshakeText: return "handshake_text"
+        case .handshakeB64: return "handshake_b64"
+        case .wallUs: return "wall_us"
+        default: return "\(self)"
+        }
+    }
+
+    static let byKey: [String: Field] = Dictionary(uniqueKeysWithValues: Field.allCases.map { ($0.key, $0) })
+}

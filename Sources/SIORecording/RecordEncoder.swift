@@ -1,0 +1,334 @@
+import NIOCore
+import SIOWire
+
+/// Writes recording lines: a `RecordingHeader` or a `Record` becomes one JSON line (ending in
+/// `\n`) appended to a `ByteBuffer`, as specified in `docs/recording-format.md`.
+///
+/// Hand-written because it runs once per proxied packet: no `JSONEncoder`, no Foundation, and
+/// Socket.IO payloads are copied in verbatim rather than re-serialised.
+public struct RecordEncoder: Sendable {
+    public init() {}
+
+    /// Appends the header line (the first line of every recording).
+    public func encode(_ header: RecordingHeader, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "{"))
+        buffer.writeJSONKey("format", first: true)
+        buffer.writeJSONString(RecordingHeader.formatName)
+        buffer.writeJSONKey("version")
+        buffer.writeDecimal(header.version)
+        buffer.writeJSONKey("started")
+        buffer.writeJSONString(Timestamp.iso8601(micros: header.startedAtMicros))
+        buffer.writeJSONKey("wall_us")
+        buffer.writeDecimal(header.startedAtMicros)
+        buffer.writeJSONKey("tool")
+        buffer.writeJSONString(header.tool)
+        if let upstream = header.upstream {
+            buffer.writeJSONKey("upstream")
+            buffer.writeJSONString(upstream)
+        }
+        if let listen = header.listen {
+            buffer.writeJSONKey("listen")
+            buffer.writeJSONString(listen)
+        }
+        buffer.writeJSONKey("redacted")
+        buffer.writeJSONBool(header.redacted)
+        buffer.writeStaticString("}\n")
+    }
+
+    /// Appends the `end` trailer: written once on a clean close, so readers can tell a complete
+    /// recording from one that was cut off.
+    public func encodeEnd(time: Int64, records: Int, into buffer: inout ByteBuffer) {
+        self.start(time: time, kind: "end", into: &buffer)
+        buffer.writeJSONKey("records")
+        buffer.writeDecimal(records)
+        buffer.writeStaticString("}\n")
+    }
+
+    /// Appends one record line.
+    public func encode(_ record: Record, into buffer: inout ByteBuffer) {
+        switch record.event {
+        case .connectionOpened(let e):
+            self.start(time: record.time, kind: "conn", into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("peer")
+            buffer.writeJSONString(e.peer)
+        case .connectionClosed(let e):
+            self.start(time: record.time, kind: "conn_close", into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("cause")
+            buffer.writeJSONString(e.cause)
+        case .http(let e):
+            self.start(time: record.time, kind: "http", into: &buffer)
+            self.optionalSID(e.sid, into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("method")
+            buffer.writeJSONString(e.method)
+            buffer.writeJSONKey("path")
+            buffer.writeJSONString(e.path)
+            if let status = e.status {
+                buffer.writeJSONKey("status")
+                buffer.writeDecimal(status)
+            }
+            buffer.writeJSONKey("req_bytes")
+            buffer.writeDecimal(e.requestBytes)
+            buffer.writeJSONKey("resp_bytes")
+            buffer.writeDecimal(e.responseBytes)
+            buffer.writeJSONKey("dur_us")
+            buffer.writeDecimal(e.durationMicros)
+            if let body = e.errorBody {
+                buffer.writeJSONKey("error_body")
+                buffer.writeJSONString(body)
+            }
+        case .sessionOpened(let e):
+            self.start(time: record.time, kind: "open", into: &buffer)
+            buffer.writeJSONKey("sid")
+            buffer.writeJSONString(e.sid)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("eio")
+            buffer.writeDecimal(e.engineIOVersion.rawValue)
+            buffer.writeJSONKey("tr")
+            buffer.writeJSONString(e.transport.rawValue)
+            buffer.writeJSONKey("path")
+            buffer.writeJSONString(e.path)
+            buffer.writeJSONKey("query")
+            self.pairs(e.query, into: &buffer)
+            buffer.writeJSONKey("headers")
+            self.pairs(e.headers, into: &buffer)
+            var handshake = ByteBuffer(string: e.handshake)
+            self.verbatimJSON(
+                &handshake,
+                key: "handshake",
+                textKey: "handshake_text",
+                b64Key: "handshake_b64",
+                into: &buffer
+            )
+        case .webSocketOpened(let e):
+            self.start(time: record.time, kind: "ws", into: &buffer)
+            self.optionalSID(e.sid, into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            if let ext = e.extensions {
+                buffer.writeJSONKey("ext")
+                buffer.writeJSONString(ext)
+            }
+        case .upgraded(let e):
+            self.start(time: record.time, kind: "upgrade", into: &buffer)
+            buffer.writeJSONKey("sid")
+            buffer.writeJSONString(e.sid)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+        case .poll(let e):
+            self.start(time: record.time, kind: "poll", into: &buffer)
+            buffer.writeJSONKey("sid")
+            buffer.writeJSONString(e.sid)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("dir")
+            buffer.writeJSONString(e.direction.rawValue)
+            buffer.writeJSONKey("enc")
+            buffer.writeJSONString(e.encoding.rawValue)
+            buffer.writeJSONKey("bytes")
+            buffer.writeDecimal(e.bytes)
+            buffer.writeJSONKey("n")
+            buffer.writeDecimal(e.packetCount)
+        case .engine(let e):
+            self.start(time: record.time, kind: "eio", into: &buffer)
+            self.optionalSID(e.sid, into: &buffer)
+            self.connDirTransport(e.connection, e.direction, e.transport, into: &buffer)
+            buffer.writeJSONKey("type")
+            buffer.writeJSONString(e.type.name)
+            if let data = e.data { self.recordedData(data, into: &buffer) }
+        case .socket(let e):
+            self.start(time: record.time, kind: "sio", into: &buffer)
+            self.optionalSID(e.sid, into: &buffer)
+            self.connDirTransport(e.connection, e.direction, e.transport, into: &buffer)
+            self.socketPacket(e, into: &buffer)
+        case .undecodable(let e):
+            self.start(time: record.time, kind: "raw", into: &buffer)
+            self.optionalSID(e.sid, into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("dir")
+            buffer.writeJSONString(e.direction.rawValue)
+            if let tr = e.transport {
+                buffer.writeJSONKey("tr")
+                buffer.writeJSONString(tr.rawValue)
+            }
+            buffer.writeJSONKey("layer")
+            buffer.writeJSONString(e.layer.rawValue)
+            buffer.writeJSONKey("reason")
+            buffer.writeJSONString(e.reason)
+            buffer.writeJSONKey("off")
+            buffer.writeDecimal(e.offset)
+            self.recordedData(e.data, into: &buffer)
+        case .webSocketClosed(let e):
+            self.start(time: record.time, kind: "ws_close", into: &buffer)
+            self.optionalSID(e.sid, into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            buffer.writeJSONKey("dir")
+            buffer.writeJSONString(e.direction.rawValue)
+            if let code = e.code {
+                buffer.writeJSONKey("code")
+                buffer.writeDecimal(code)
+            }
+            buffer.writeJSONKey("reason")
+            buffer.writeJSONString(e.reason)
+        case .sessionClosed(let e):
+            self.start(time: record.time, kind: "close", into: &buffer)
+            buffer.writeJSONKey("sid")
+            buffer.writeJSONString(e.sid)
+            buffer.writeJSONKey("cause")
+            buffer.writeJSONString(e.cause)
+        case .note(let e):
+            self.start(time: record.time, kind: "note", into: &buffer)
+            if let conn = e.connection {
+                buffer.writeJSONKey("conn")
+                buffer.writeDecimal(unsigned: conn)
+            }
+            buffer.writeJSONKey("level")
+            buffer.writeJSONString(e.level)
+            buffer.writeJSONKey("msg")
+            buffer.writeJSONString(e.message)
+        }
+        buffer.writeStaticString("}\n")
+    }
+
+    private func start(time: Int64, kind: StaticString, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"t\":")
+        buffer.writeDecimal(time)
+        buffer.writeStaticString(",\"k\":\"")
+        buffer.writeStaticString(kind)
+        buffer.writeInteger(UInt8(ascii: "\""))
+    }
+
+    private func optionalSID(_ sid: String?, into buffer: inout ByteBuffer) {
+        guard let sid else { return }
+        buffer.writeJSONKey("sid")
+        buffer.writeJSONString(sid)
+    }
+
+    private func connDirTransport(
+        _ conn: UInt64,
+        _ dir: Direction,
+        _ tr: EngineIOTransport,
+        into buffer: inout ByteBuffer
+    ) {
+        buffer.writeJSONKey("conn")
+        buffer.writeDecimal(unsigned: conn)
+        buffer.writeJSONKey("dir")
+        buffer.writeJSONString(dir.rawValue)
+        buffer.writeJSONKey("tr")
+        buffer.writeJSONString(tr.rawValue)
+    }
+
+    private func pairs(_ pairs: [Record.KeyValue], into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "["))
+        for (i, pair) in pairs.enumerated() {
+            if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+            buffer.writeInteger(UInt8(ascii: "["))
+            buffer.writeJSONString(pair.name)
+            buffer.writeInteger(UInt8(ascii: ","))
+            buffer.writeJSONString(pair.value)
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        buffer.writeInteger(UInt8(ascii: "]"))
+    }
+
+    private func recordedData(_ data: RecordedData, into buffer: inout ByteBuffer) {
+        switch data {
+        case .text(let text):
+            buffer.writeJSONKey("text")
+            buffer.writeJSONString(text)
+        case .binary(let bytes):
+            buffer.writeJSONKey("b64")
+            buffer.writeJSONBase64(bytes)
+        }
+    }
+
+    private func socketPacket(_ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
+        let packet = e.packet
+        buffer.writeJSONKey("type")
+        buffer.writeJSONString(packet.type.name)
+        buffer.writeJSONKey("nsp")
+        buffer.writeJSONString(packet.namespace)
+        if let id = packet.ackID {
+            buffer.writeJSONKey("id")
+            buffer.writeDecimal(unsigned: id)
+        }
+        if let event = packet.eventName {
+            buffer.writeJSONKey("event")
+            buffer.writeJSONString(event)
+        }
+        if let latency = e.ackLatencyMicros {
+            buffer.writeJSONKey("ack_us")
+            buffer.writeDecimal(latency)
+        }
+        if let head = packet.rawHeader {
+            buffer.writeJSONKey("head")
+            buffer.writeJSONString(head)
+        }
+        if e.redacted {
+            buffer.writeJSONKey("redacted")
+            buffer.writeJSONBool(true)
+        }
+        if packet.attachmentCount != packet.attachments.count {
+            buffer.writeJSONKey("att_n")
+            buffer.writeDecimal(packet.attachmentCount)
+        }
+        if !packet.attachments.isEmpty {
+            buffer.writeJSONKey("att")
+            buffer.writeInteger(UInt8(ascii: "["))
+            for (i, attachment) in packet.attachments.enumerated() {
+                if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                buffer.writeJSONBase64(attachment)
+            }
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        if var json = packet.json {
+            self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
+        }
+    }
+
+    /// Embeds `json` as a JSON value, byte for byte, when that keeps the line valid JSON on one
+    /// line; otherwise (invalid JSON, line breaks, surrounding whitespace) stores it as a string
+    /// under `textKey` (or base64 under `b64Key` if it is not UTF-8), which reads back to the same bytes.
+    private func verbatimJSON(
+        _ json: inout ByteBuffer,
+        key: StaticString,
+        textKey: StaticString,
+        b64Key: StaticString,
+        into buffer: inout ByteBuffer
+    ) {
+        let embeddable = json.withUnsafeReadableBytes { bytes -> Bool in
+            guard let first = bytes.first, let last = bytes.last, !isJSONWhitespace(first), !isJSONWhitespace(last)
+            else { return false }
+            if bytes.contains(0x0A) || bytes.contains(0x0D) { return false }
+            return isValidUTF8(bytes) && JSONScanner.isSingleValue(bytes)
+        }
+        if embeddable {
+            buffer.writeJSONKey(key)
+            buffer.writeImmutableBuffer(json)
+        } else if String(validating: json.readableBytesView, as: UTF8.self) != nil {
+            buffer.writeJSONKey(textKey)
+            json.withUnsafeReadableBytes { buffer.writeJSONString(utf8: $0.assumingMemoryBound(to: UInt8.self)) }
+        } else {
+            // Not even UTF-8: a JSON string cannot carry it, base64 can.
+            buffer.writeJSONKey(b64Key)
+            buffer.writeJSONBase64(json)
+        }
+    }
+}
+
+/// The file must stay UTF-8 for every JSON tool; ASCII, the common case, is checked without decoding.
+func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    if !bytes.contains(where: { $0 >= 0x80 }) { return true }
+    return String(validating: bytes, as: UTF8.self) != nil
+}
+
+@inline(__always)
+func isJSONWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }

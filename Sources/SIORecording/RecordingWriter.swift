@@ -1,0 +1,404 @@
+import CompressNIO
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Streams a recording to disk: many event-loop threads `append`, one background thread
+/// compresses and writes.
+///
+/// `append` only encodes the record into an in-memory buffer under a lock; it never touches the
+/// disk and never blocks on it. The background thread writes each batch as one complete gzip
+/// member, so a file cut at any point (`kill -9`, power loss, a full disk) still holds every
+/// earlier member intact, readable by `zcat` and by `RecordingReader`.
+///
+/// Storage failures (disk full, I/O errors, the file deleted) never crash or block callers: the
+/// first one is reported through `onFailure`, later records are counted and dropped, and
+/// `close()` throws it so the command can exit non-zero.
+///
+/// Call `close()` exactly once at the end: it writes the `end` trailer, flushes and fsyncs.
+public final class RecordingWriter: Sendable {
+    /// How often and how much to write.
+    public struct Configuration: Sendable {
+        /// Everything older than this is on disk (crash-safety guarantee). Default 1 s.
+        public var flushInterval: Duration
+        /// Write as soon as this many uncompressed bytes are pending. Default 256 KiB.
+        public var flushThreshold: Int
+        /// Hard cap on pending bytes if the disk cannot keep up; records beyond it are dropped
+        /// (and counted) so that memory stays bounded. Default 32 MiB.
+        public var maxPendingBytes: Int
+        /// zlib level, 1 (fastest) to 9. Default 3, the best ratio of zlib's fast levels 1-3
+        /// (measurements in `docs/recording-format.md`).
+        public var compressionLevel: Int
+        /// Whether a background thread flushes by itself. Tests turn it off and call `flush()`
+        /// or `flushIfDue()` to stay deterministic.
+        public var backgroundFlushing: Bool
+
+        public init(
+            flushInterval: Duration = .seconds(1),
+            flushThreshold: Int = 256 * 1024,
+            maxPendingBytes: Int = 32 * 1024 * 1024,
+            compressionLevel: Int = 3,
+            backgroundFlushing: Bool = true
+        ) {
+            self.flushInterval = flushInterval
+            self.flushThreshold = flushThreshold
+            self.maxPendingBytes = maxPendingBytes
+            self.compressionLevel = compressionLevel
+            self.backgroundFlushing = backgroundFlushing
+        }
+    }
+
+    /// Counters for the summary and for tests.
+    public struct Statistics: Hashable, Sendable {
+        /// Records accepted (in the file once flushed), the header and trailer not counted.
+        public var records: Int = 0
+        /// Records dropped after a storage failure or because the pending buffer was full.
+        public var droppedRecords: Int = 0
+        /// Uncompressed bytes written to the file (header and trailer included).
+        public var uncompressedBytes: Int = 0
+        /// Bytes written to the file.
+        public var compressedBytes: Int = 0
+        /// gzip members written.
+        public var members: Int = 0
+        /// Encoded bytes waiting to be written now.
+        public var pendingBytes: Int = 0
+        /// The largest `pendingBytes` seen.
+        public var peakPendingBytes: Int = 0
+        /// The largest capacity of the pending buffer seen (memory actually held).
+        public var peakPendingCapacity: Int = 0
+    }
+
+    private struct State: ~Copyable {
+        var pending: ByteBuffer
+        var spare: ByteBuffer?
+        var pendingRecords = 0
+        /// Clock reading at the first record of the pending batch.
+        var oldestPending: Duration?
+        var lastTime: Int64 = 0
+        var statistics = Statistics()
+        var failure: RecordingWriteError?
+        var wakeRequested = false
+        var closed = false
+    }
+
+    private struct IO {
+        var fd: Int32
+        let compressor: ZlibCompressor
+        var output: ByteBuffer
+    }
+
+    private let configuration: Configuration
+    private let encoder = RecordEncoder()
+    private let state: Mutex<State>
+    private let io: Mutex<IO?>
+    private let now: @Sendable () -> Duration
+    private let onFailure: (@Sendable (RecordingWriteError) -> Void)?
+    /// `true` asks the background thread to look at the pending buffer now.
+    private let wake = ConditionLock<Bool>(value: false)
+    /// `true` once the background thread has exited.
+    private let threadDone = ConditionLock<Bool>(value: false)
+
+    /// Creates `path` (mode 0600; an existing file is never overwritten) and writes the header.
+    ///
+    /// - Throws: `RecordingWriteError` with code `.exists` or `.cannotCreate`.
+    public convenience init(
+        path: String,
+        header: RecordingHeader,
+        configuration: Configuration = .init(),
+        onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
+    ) throws(RecordingWriteError) {
+        try self.init(
+            path: path,
+            header: header,
+            configuration: configuration,
+            clock: ContinuousClock(),
+            onFailure: onFailure
+        )
+    }
+
+    /// Creates `path` with a clock of your choice (tests use a manual one to drive `flushIfDue`).
+    public convenience init<C: Clock>(
+        path: String,
+        header: RecordingHeader,
+        configuration: Configuration = .init(),
+        clock: C,
+        onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
+    ) throws(RecordingWriteError) where C.Duration == Duration {
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let code = errno
+            if code == EEXIST {
+                throw RecordingWriteError(
+                    code: .exists,
+                    description: "\(path) exists already; siotape never overwrites a recording. Choose another name."
+                )
+            }
+            throw RecordingWriteError(
+                code: .cannotCreate,
+                description: "cannot create \(path): \(systemErrorMessage(code))"
+            )
+        }
+        try self.init(
+            fileDescriptor: fd,
+            header: header,
+            configuration: configuration,
+            clock: clock,
+            onFailure: onFailure
+        )
+    }
+
+    /// Writes to an open file descriptor, which the writer owns from now on (closes it in `close()`).
+    public init<C: Clock>(
+        fileDescriptor: Int32,
+        header: RecordingHeader,
+        configuration: Configuration = .init(),
+        clock: C,
+        onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
+    ) throws(RecordingWriteError) where C.Duration == Duration {
+        let compressor: ZlibCompressor
+        do {
+            let level = Int32(min(max(configuration.compressionLevel, 0), 9))
+            compressor = try ZlibCompressor(
+                algorithm: .gzip,
+                configuration: ZlibConfiguration(windowSize: 15, compressionLevel: level, memoryLevel: 8)
+            )
+        } catch {
+            closeDescriptor(fileDescriptor)
+            throw RecordingWriteError(code: .compression, description: "cannot set up zlib: \(error)")
+        }
+        self.configuration = configuration
+        let start = clock.now
+        self.now = { start.duration(to: clock.now) }
+        self.onFailure = onFailure
+        self.state = Mutex(State(pending: ByteBuffer()))
+        self.io = Mutex(IO(fd: fileDescriptor, compressor: compressor, output: ByteBuffer()))
+
+        // The header goes out at once as its own member, so that the file says what it is even if
+        // the recorder dies before the first flush.
+        var headerLine = ByteBuffer()
+        self.encoder.encode(header, into: &headerLine)
+        self.state.withLock { $0.pending = headerLine }
+        self.flush()
+
+        if configuration.backgroundFlushing {
+            // The thread keeps the writer alive until `close()` stops it.
+            startDetachedThread { self.runBackgroundLoop() }
+        }
+    }
+
+    /// Appends one record. Cheap and non-blocking: it encodes into memory and returns.
+    public func append(_ record: Record) {
+        let shouldWake = self.state.withLock { state -> Bool in
+            guard !state.closed, state.failure == nil,
+                state.pending.readableBytes < self.configuration.maxPendingBytes
+            else {
+                state.statistics.droppedRecords += 1
+                return false
+            }
+            if state.oldestPending == nil { state.oldestPending = self.now() }
+            self.encoder.encode(record, into: &state.pending)
+            state.pendingRecords += 1
+            state.statistics.records += 1
+            state.lastTime = max(state.lastTime, record.time)
+            let pending = state.pending.readableBytes
+            if pending > state.statistics.peakPendingBytes { state.statistics.peakPendingBytes = pending }
+            if state.pending.capacity > state.statistics.peakPendingCapacity {
+                state.statistics.peakPendingCapacity = state.pending.capacity
+            }
+            if pending >= self.configuration.flushThreshold && !state.wakeRequested {
+                state.wakeRequested = true
+                return true
+            }
+            return false
+        }
+        if shouldWake && self.configuration.backgroundFlushing {
+            self.wake.lock()
+            self.wake.unlock(withValue: true)
+        }
+    }
+
+    /// Writes what is pending if the oldest pending record has waited long enough or enough bytes
+    /// are pending. Returns whether it wrote. The background thread calls this on every tick.
+    @discardableResult
+    public func flushIfDue() -> Bool {
+        let due = self.state.withLock { state -> Bool in
+            guard let oldest = state.oldestPending else { return false }
+            if state.pending.readableBytes >= self.configuration.flushThreshold { return true }
+            // Flushing at 3/4 of the interval, on ticks of 1/4, keeps every record's wait under it.
+            return self.now() - oldest >= self.configuration.flushInterval * 3 / 4
+        }
+        if due { self.flush() }
+        return due
+    }
+
+    /// Compresses everything pending into one gzip member and writes it now.
+    public func flush() {
+        var reported: RecordingWriteError?
+        self.io.withLock { io in
+            guard io != nil else { return }
+            let taken = self.state.withLock { state -> (ByteBuffer, Int) in
+                let batch = state.pending
+                let count = state.pendingRecords
+                state.pending = state.spare ?? ByteBuffer()
+                state.spare = nil
+                state.pendingRecords = 0
+                state.oldestPending = nil
+                state.wakeRequested = false
+                return (batch, count)
+            }
+            var batch = taken.0
+            let count = taken.1
+            defer {
+                batch.clear()
+                self.state.withLock { $0.spare = batch }
+            }
+            guard batch.readableBytes > 0 else { return }
+            if self.state.withLock({ $0.failure != nil }) {
+                self.state.withLock { $0.statistics.droppedRecords += count }
+                return
+            }
+            let uncompressed = batch.readableBytes
+            switch self.writeMember(&batch, io: &io!) {
+            case .success(let written):
+                self.state.withLock {
+                    $0.statistics.compressedBytes += written
+                    $0.statistics.uncompressedBytes += uncompressed
+                    $0.statistics.members += 1
+                }
+            case .failure(let error):
+                reported = self.state.withLock { state -> RecordingWriteError? in
+                    state.statistics.droppedRecords += count
+                    state.statistics.records -= count
+                    guard state.failure == nil else { return nil }
+                    state.failure = error
+                    return error
+                }
+            }
+        }
+        if let reported { self.onFailure?(reported) }
+    }
+
+    private func writeMember(_ batch: inout ByteBuffer, io: inout IO) -> Result<Int, RecordingWriteError> {
+        do {
+            try io.compressor.reset()
+            io.output.clear()
+            io.output.reserveCapacity(io.compressor.maxSize(from: batch))
+            try io.compressor.deflate(from: &batch, to: &io.output, flush: .finish)
+        } catch {
+            return .failure(RecordingWriteError(code: .compression, description: "compression failed: \(error)"))
+        }
+        let fd = io.fd
+        let written = io.output.readableBytes
+        let failure = io.output.withUnsafeReadableBytes { bytes -> Int32? in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return nil
+        }
+        if let failure {
+            return .failure(
+                RecordingWriteError(
+                    code: .writeFailed,
+                    description: "writing the recording failed: \(systemErrorMessage(failure)); "
+                        + "later records are dropped"
+                )
+            )
+        }
+        // Writes to a deleted file succeed on POSIX systems and vanish at close: catch it here.
+        var info = stat()
+        if fstat(fd, &info) == 0, (info.st_mode & 0o170000) == 0o100000, info.st_nlink == 0 {
+            return .failure(
+                RecordingWriteError(
+                    code: .deleted,
+                    description: "the recording file was deleted while being written; later records are dropped"
+                )
+            )
+        }
+        return .success(written)
+    }
+
+    /// Writes the `end` trailer, flushes, fsyncs and closes the file. Idempotent.
+    ///
+    /// - Throws: the first storage failure of the whole recording, if there was one.
+    public func close() throws(RecordingWriteError) {
+        let firstClose = self.state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        if firstClose {
+            if self.configuration.backgroundFlushing {
+                self.wake.lock()
+                self.wake.unlock(withValue: true)
+                self.threadDone.lock(whenValue: true)
+                self.threadDone.unlock()
+            }
+            self.state.withLock { state in
+                guard state.failure == nil else { return }
+                self.encoder.encodeEnd(time: state.lastTime, records: state.statistics.records, into: &state.pending)
+            }
+            self.flush()
+            let syncError: RecordingWriteError? = self.io.withLock { io in
+                guard let fd = io?.fd else { return nil }
+                io = nil
+                defer { closeDescriptor(fd) }
+                if fsync(fd) != 0 && errno != EINVAL {
+                    return RecordingWriteError(
+                        code: .writeFailed,
+                        description: "fsync failed: \(systemErrorMessage(errno))"
+                    )
+                }
+                return nil
+            }
+            if let syncError {
+                let isFirst = self.state.withLock { state -> Bool in
+                    guard state.failure == nil else { return false }
+                    state.failure = syncError
+                    return true
+                }
+                if isFirst { self.onFailure?(syncError) }
+            }
+        }
+        if let failure = self.failure { throw failure }
+    }
+
+    /// The first storage failure, if writing has failed.
+    public var failure: RecordingWriteError? { self.state.withLock { $0.failure } }
+
+    /// Counters so far.
+    public var statistics: Statistics {
+        self.state.withLock { state in
+            var s = state.statistics
+            s.pendingBytes = state.pending.readableBytes
+            return s
+        }
+    }
+
+    private func runBackgroundLoop() {
+        let tick =
+            Double(self.configuration.flushInterval.components.seconds)
+            + Double(self.configuration.flushInterval.components.attoseconds) / 1e18
+        while true {
+            if self.wake.lock(whenValue: true, timeoutSeconds: max(tick / 4, 0.001)) {
+                self.wake.unlock(withValue: false)
+            }
+            if self.state.withLock({ $0.closed }) { break }
+            self.flushIfDue()
+        }
+        self.threadDone.lock()
+        self.threadDone.unlock(withValue: true)
+    }
+}

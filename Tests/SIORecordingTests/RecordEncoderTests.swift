@@ -1,0 +1,128 @@
+import NIOCore
+import SIORecording
+import SIOWire
+import Testing
+
+@Suite struct RecordEncoderTests {
+    let encoder = RecordEncoder()
+
+    func line(_ record: Record) -> String {
+        var buffer = ByteBuffer()
+        self.encoder.encode(record, into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    @Test func everyKindRoundTrips() throws {
+        var decoder = RecordDecoder()
+        for record in sampleRecords() {
+            var buffer = ByteBuffer()
+            self.encoder.encode(record, into: &buffer)
+            #expect(buffer.readableBytesView.last == 0x0A)
+            #expect(buffer.readableBytesView.dropLast().contains(0x0A) == false, "one line: \(String(buffer: buffer))")
+            buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+            let decoded = try decoder.decode(buffer)
+            #expect(decoded == .record(record), "\(String(buffer: buffer))")
+        }
+    }
+
+    @Test func socketIOLineIsExactAndDataVerbatim() {
+        let record = Record(
+            time: 90210,
+            event: .socket(
+                .init(
+                    sid: "Xy3k",
+                    connection: 2,
+                    direction: .clientToServer,
+                    transport: .websocket,
+                    packet: .init(
+                        type: .event,
+                        namespace: "/chat",
+                        ackID: 3,
+                        json: ByteBuffer(string: #"["message", {"text":"héllo \"you\""}]"#),
+                        eventName: "message"
+                    )
+                )
+            )
+        )
+        #expect(
+            self.line(record)
+                == #"{"t":90210,"k":"sio","sid":"Xy3k","conn":2,"dir":"c2s","tr":"websocket","type":"EVENT","nsp":"/chat","id":3,"event":"message","data":["message", {"text":"héllo \"you\""}]}"#
+                + "\n"
+        )
+    }
+
+    @Test func fallbacksForPayloadsThatCannotBeEmbedded() {
+        let records = sampleRecords()
+        let lines = records.map(self.line)
+        #expect(lines.contains { $0.contains(#""data_text":"[\"a\",\n1]""#) })
+        #expect(lines.contains { $0.contains(#""data_text":"not json""#) })
+        #expect(lines.contains { $0.contains(#""data_b64":"WyL/Il0=""#) })
+    }
+
+    @Test func stringEscaping() {
+        let record = Record(
+            time: -5,
+            event: .note(.init(level: "x", message: "q\"b\\c\u{0}\u{1F}\u{7F}é\r\n\t\u{8}\u{C}"))
+        )
+        #expect(
+            self.line(record) == #"{"t":-5,"k":"note","level":"x","msg":"q\"b\\c\u0000\u001f\#u{7F}é\r\n\t\b\f"}"#
+                + "\n"
+        )
+    }
+
+    @Test func headerLine() throws {
+        var buffer = ByteBuffer()
+        self.encoder.encode(sampleHeader, into: &buffer)
+        #expect(
+            String(buffer: buffer)
+                == #"{"format":"siotape","version":1,"started":"2025-03-01T10:15:30.123456Z","wall_us":1740824130123456,"tool":"siotape 0.1.0","upstream":"http://127.0.0.1:5000","listen":"127.0.0.1:8080","redacted":true}"#
+                + "\n"
+        )
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        var decoder = RecordDecoder()
+        #expect(try decoder.decodeHeader(buffer) == sampleHeader)
+    }
+
+    @Test func endTrailerAndUnknownKindsAndFields() throws {
+        var decoder = RecordDecoder()
+        var buffer = ByteBuffer()
+        self.encoder.encodeEnd(time: 77, records: 12, into: &buffer)
+        #expect(String(buffer: buffer) == "{\"t\":77,\"k\":\"end\",\"records\":12}\n")
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        #expect(try decoder.decode(buffer) == .end(time: 77, records: 12))
+        #expect(
+            try decoder.decode(ByteBuffer(string: #"{"t":1,"k":"future","x":[1,{"y":2}]}"#)) == .unknown(kind: "future")
+        )
+        let withExtra = #"{"t":1,"new":{"a":[1,2]},"k":"upgrade","sid":"s","conn":4,"also":null}"#
+        #expect(
+            try decoder.decode(ByteBuffer(string: withExtra))
+                == .record(Record(time: 1, event: .upgraded(.init(sid: "s", connection: 4))))
+        )
+    }
+
+    @Test func badLinesAreErrors() {
+        var decoder = RecordDecoder()
+        for bad in [
+            #"{"t":1,"k":"upgrade","sid":"s"}"#, #"{"t":1,"k":"upgrade","sid":"s","conn":4"#, "", "[1]",
+            #"{"t":"x","k":"note"}"#, #"{"t":1,"k":"sio","conn":1,"dir":"up","tr":"websocket","type":"EVENT"}"#,
+        ] {
+            #expect(throws: RecordFormatError.self, "\(bad)") { try decoder.decode(ByteBuffer(string: bad)) }
+        }
+    }
+
+    @Test func newerVersionAndForeignHeader() {
+        var decoder = RecordDecoder()
+        let newer = #"{"format":"siotape","version":2,"wall_us":0,"tool":"x"}"#
+        do {
+            _ = try decoder.decodeHeader(ByteBuffer(string: newer))
+            Issue.record("accepted a newer version")
+        } catch let error as RecordingReadError {
+            #expect(error.code == .newerVersion)
+            #expect(error.description.contains("version 2"))
+            #expect(error.description.contains("up to 1"))
+        } catch {
+            Issue.record("\(error)")
+        }
+        #expect(throws: RecordingReadError.self) { try decoder.decodeHeader(ByteBuffer(string: #"{"format":"har"}"#)) }
+    }
+}
