@@ -17,7 +17,7 @@ struct SessionRegistry: Sendable {
 
     let configuration: CaptureConfiguration
     let redactor: Redactor
-    private(set) var sessions: [String: SessionMachine] = [:]
+    var sessions: [String: SessionMachine] = [:]
     var statistics = CaptureStatistics()
     /// Sids closed lately: late packets for them (a `6` still queued, the peer's close echo)
     /// must not bring the session back to life.

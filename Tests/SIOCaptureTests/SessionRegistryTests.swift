@@ -79,7 +79,7 @@ import Testing
     @Test mutating func upgradeThenWebSocketCloseEndsSession() {
         self.open()
         let ws = { (direction: Direction) in
-            self.context(direction, connection: 2, transport: .websocket)
+            PacketContext(sid: "S1", connection: 2, direction: direction, transport: .websocket, version: .v4, time: 0)
         }
         self.registry.engine(
             EngineIOPacket(type: .ping, data: ByteBuffer(string: "probe")), context: ws(.clientToServer), into: &self.records)
