@@ -83,7 +83,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SIOWireTests",
-            dependencies: ["SIOWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "SIOWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                // Only to produce permessage-deflate input for the decoder tests.
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,0 +1,69 @@
+import NIOCore
+
+/// Standard base64 (RFC 4648, `+/`, `=` padding) on bytes, for the binary packets of polling payloads.
+///
+/// Kept here rather than going through Foundation so that decoding reports *where* the damage is.
+enum Base64 {
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        return table
+    }()
+
+    /// Appends the base64 text of `bytes` to `output`.
+    static func encode(_ bytes: ByteBuffer, into output: inout ByteBuffer) {
+        bytes.withUnsafeReadableBytes { input in
+            var index = 0
+            while index + 3 <= input.count {
+                let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                output.writeInteger(alphabet[Int(value >> 18 & 0x3F)])
+                output.writeInteger(alphabet[Int(value >> 12 & 0x3F)])
+                output.writeInteger(alphabet[Int(value >> 6 & 0x3F)])
+                output.writeInteger(alphabet[Int(value & 0x3F)])
+                index += 3
+            }
+            let remaining = input.count - index
+            if remaining > 0 {
+                let value = UInt32(input[index]) << 16 | (remaining == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                output.writeInteger(alphabet[Int(value >> 18 & 0x3F)])
+                output.writeInteger(alphabet[Int(value >> 12 & 0x3F)])
+                output.writeInteger(remaining == 2 ? alphabet[Int(value >> 6 & 0x3F)] : UInt8(ascii: "="))
+                output.writeInteger(UInt8(ascii: "="))
+            }
+        }
+    }
+
+    /// Decodes base64 text. Missing padding is tolerated; any other defect is reported with its
+    /// offset relative to the start of `text`.
+    static func decode(_ text: UnsafeRawBufferPointer) throws(WireError) -> ByteBuffer {
+        var count = text.count
+        var padding = 0
+        while count > 0 && text[count - 1] == UInt8(ascii: "=") && padding < 2 {
+            count -= 1
+            padding += 1
+        }
+        if count % 4 == 1 { throw WireError("base64 text has an impossible length \(text.count)", at: text.count) }
+        if padding > 0 && (count + padding) % 4 != 0 {
+            throw WireError("base64 padding does not complete a quantum", at: count)
+        }
+        var output = ByteBuffer()
+        output.reserveCapacity(count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for index in 0..<count {
+            let value = reverse[Int(text[index])]
+            guard value != 0xFF else {
+                throw WireError("invalid base64 character 0x\(String(text[index], radix: 16))", at: index)
+            }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.writeInteger(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return output
+    }
+}

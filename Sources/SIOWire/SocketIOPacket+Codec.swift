@@ -1,0 +1,177 @@
+import NIOCore
+
+extension SocketIOPacket {
+    /// Event names the reference implementation keeps for itself: an EVENT using one is invalid.
+    public static let reservedEventNames: Set<String> = [
+        "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+    ]
+
+    /// Decodes the text of an Engine.IO `message` packet (without the leading `4`).
+    /// Validates like the reference parser; attachments are not part of the text.
+    ///
+    /// Layout: `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`. Offsets in errors are relative
+    /// to the first byte of `text`.
+    public static func decode(_ text: ByteBuffer, version: SocketIOVersion) throws(WireError) -> SocketIOPacket {
+        let header = try text.withUnsafeReadableBytes { bytes throws(WireError) in
+            try Header.parse(bytes, version: version)
+        }
+        var packet = SocketIOPacket(
+            type: header.type, namespace: header.namespace, ackID: header.ackID,
+            attachmentCount: header.attachmentCount)
+        let jsonLength = text.readableBytes - header.length
+        if jsonLength > 0 {
+            let json = text.getSlice(at: text.readerIndex + header.length, length: jsonLength)!
+            let scan: JSONScanner.Result
+            do throws(WireError) {
+                scan = try JSONScanner.scan(json)
+            } catch {
+                throw WireError("invalid JSON: \(error.reason)", at: header.length + error.offset)
+            }
+            try self.validate(type: header.type, scan: scan, version: version, at: header.length)
+            packet.json = json
+            if header.type == .event || header.type == .binaryEvent { packet.eventName = scan.firstElementString }
+        } else {
+            try self.validate(type: header.type, scan: nil, version: version, at: header.length)
+        }
+        if !header.isCanonical(for: packet) {
+            packet.rawHeader = text.getString(at: text.readerIndex, length: header.length)
+        }
+        return packet
+    }
+
+    /// The wire text (header + verbatim JSON), `rawHeader` used when present.
+    public func encodeText(version: SocketIOVersion) -> ByteBuffer {
+        var text = ByteBuffer()
+        text.reserveCapacity(16 + (self.json?.readableBytes ?? 0))
+        if let rawHeader = self.rawHeader {
+            text.writeString(rawHeader)
+        } else {
+            text.writeString(self.canonicalHeader)
+        }
+        if let json = self.json { text.writeImmutableBuffer(json) }
+        return text
+    }
+
+    /// The header `encodeText` writes when there is no `rawHeader`.
+    public var canonicalHeader: String {
+        var header = String(self.type.rawValue)
+        if self.type.carriesAttachments { header += "\(self.attachmentCount)-" }
+        if self.namespace != "/" { header += self.namespace + "," }
+        if let ackID = self.ackID { header += String(ackID) }
+        return header
+    }
+
+    /// Checks the payload against what the reference parser accepts for each type.
+    private static func validate(
+        type: SocketIOPacketType, scan: JSONScanner.Result?, version: SocketIOVersion, at offset: Int
+    ) throws(WireError) {
+        switch type {
+        case .connect:
+            guard scan == nil || scan?.kind == .object else {
+                throw WireError("CONNECT payload must be an object or absent", at: offset)
+            }
+        case .disconnect:
+            guard scan == nil else { throw WireError("DISCONNECT carries no payload", at: offset) }
+        case .event, .binaryEvent:
+            guard let scan, scan.kind == .array, let first = scan.firstElementKind else {
+                throw WireError("\(type.name) payload must be a non-empty array", at: offset)
+            }
+            switch first {
+            case .number:
+                break
+            case .string:
+                if let name = scan.firstElementString, reservedEventNames.contains(name) {
+                    throw WireError("\(type.name) uses the reserved event name \"\(name)\"", at: offset)
+                }
+            default:
+                throw WireError("\(type.name) name must be a string or a number", at: offset)
+            }
+        case .ack, .binaryAck:
+            guard scan?.kind == .array else { throw WireError("\(type.name) payload must be an array", at: offset) }
+        case .connectError:
+            guard let kind = scan?.kind, kind == .string || kind == .object else {
+                throw WireError(
+                    version == .v4 ? "ERROR payload must be a string or an object" : "CONNECT_ERROR payload must be a string or an object",
+                    at: offset)
+            }
+        }
+    }
+}
+
+/// The parsed header of a Socket.IO packet.
+private struct Header {
+    var type: SocketIOPacketType
+    var attachmentCount = 0
+    var namespace = "/"
+    /// A v4 CONNECT's `?query` after the namespace, kept only to tell the header is not canonical.
+    var hasQuery = false
+    var ackID: UInt64?
+    /// Bytes from the start of the text to the first byte of the JSON.
+    var length = 0
+    /// Whether a namespace other than `/` was closed by a comma (canonical) or by the end of the text.
+    var namespaceClosedByComma = true
+    var explicitRootNamespace = false
+
+    func isCanonical(for packet: SocketIOPacket) -> Bool {
+        guard !self.hasQuery, self.namespaceClosedByComma, !self.explicitRootNamespace else { return false }
+        // Leading zeros in counts or ack ids also make the header non-canonical.
+        return packet.canonicalHeader.utf8.count == self.length
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, version: SocketIOVersion) throws(WireError) -> Header {
+        guard let first = bytes.first else { throw WireError("empty Socket.IO packet", at: 0) }
+        guard first >= UInt8(ascii: "0"), let type = SocketIOPacketType(rawValue: first &- UInt8(ascii: "0")) else {
+            throw WireError("unknown Socket.IO packet type \(describeByte(first))", at: 0)
+        }
+        var header = Header(type: type)
+        var index = 1
+        if type.carriesAttachments {
+            let start = index
+            var count = 0
+            while index < bytes.count, isDigit(bytes[index]) {
+                guard index - start < 9 else { throw WireError("attachment count too large", at: start) }
+                count = count * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+                index += 1
+            }
+            guard index > start, index < bytes.count, bytes[index] == UInt8(ascii: "-") else {
+                throw WireError("\(type.name) needs an attachment count followed by '-'", at: start)
+            }
+            header.attachmentCount = count
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "/") {
+            let start = index
+            var queryStart: Int?
+            while index < bytes.count, bytes[index] != UInt8(ascii: ",") {
+                if queryStart == nil, bytes[index] == UInt8(ascii: "?") { queryStart = index }
+                index += 1
+            }
+            let nameEnd = queryStart ?? index
+            header.namespace = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<nameEnd]), as: UTF8.self)
+            header.hasQuery = queryStart != nil
+            if index < bytes.count {
+                index += 1  // the comma
+            } else {
+                header.namespaceClosedByComma = false
+            }
+            header.explicitRootNamespace = header.namespace == "/"
+        }
+        if index < bytes.count, isDigit(bytes[index]) {
+            let start = index
+            var ackID: UInt64 = 0
+            while index < bytes.count, isDigit(bytes[index]) {
+                let (times10, overflow1) = ackID.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+                guard !overflow1, !overflow2 else { throw WireError("ack id does not fit in 64 bits", at: start) }
+                ackID = sum
+                index += 1
+            }
+            header.ackID = ackID
+        }
+        header.length = index
+        return header
+    }
+}
+
+@inline(__always)
+private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

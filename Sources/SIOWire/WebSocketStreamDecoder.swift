@@ -1,0 +1,254 @@
+import NIOCore
+
+/// An incremental reader of one direction of a WebSocket connection's bytes, after the `101`.
+/// Reassembles fragmented messages, unmasks, and inflates permessage-deflate messages on the copy
+/// it was given. Control frames may arrive between fragments.
+///
+/// Not `Sendable`: with permessage-deflate it owns a zlib stream (a reference), so a copy of the
+/// decoder shares that stream. Keep one decoder per direction, on one event loop.
+public struct WebSocketStreamDecoder {
+    public struct Message: Hashable, Sendable {
+        public enum Kind: Hashable, Sendable { case text, binary, close, ping, pong }
+        public var kind: Kind
+        /// Unmasked (and inflated) payload.
+        public var payload: ByteBuffer
+        /// True when the message was compressed on the wire (RSV1 on its first frame).
+        public var wasCompressed: Bool
+
+        public init(kind: Kind, payload: ByteBuffer, wasCompressed: Bool = false) {
+            self.kind = kind
+            self.payload = payload
+            self.wasCompressed = wasCompressed
+        }
+    }
+
+    /// A data message whose later fragments have not arrived yet.
+    private struct PartialMessage {
+        var kind: Message.Kind
+        var compressed: Bool
+        var payload: ByteBuffer
+        var streamOffset: Int
+    }
+
+    private let maxMessageSize: Int
+    private let deflate: PerMessageDeflate.Parameters?
+    private let inflater: WebSocketInflater?
+    private var buffer = ByteBuffer()
+    /// Stream offset of `buffer.readerIndex`, for error offsets.
+    private var consumed = 0
+    private var partial: PartialMessage?
+    /// Payload bytes of an oversized frame still to be dropped as they arrive.
+    private var bytesToSkip = 0
+    /// The continuation frames of an oversized message are dropped too.
+    private var skippingMessage = false
+    private var fatalError: WireError?
+
+    /// - Parameters:
+    ///   - maxMessageSize: messages (after inflation) above this are reported as damage and skipped.
+    ///   - deflate: the negotiated permessage-deflate parameters for this direction, if any.
+    public init(maxMessageSize: Int, deflate: PerMessageDeflate.Parameters?) {
+        self.maxMessageSize = maxMessageSize
+        self.deflate = deflate
+        self.inflater = deflate.map { WebSocketInflater(noContextTakeover: $0.noContextTakeover) }
+    }
+
+    /// Adds bytes read from the connection.
+    public mutating func append(_ bytes: ByteBuffer) {
+        // Once the stream cannot be read any more, holding on to its bytes would only cost memory.
+        guard self.fatalError == nil else { return }
+        var bytes = bytes
+        if self.bytesToSkip > 0 && self.buffer.readableBytes == 0 {
+            // Skipped payloads are dropped on arrival, never buffered.
+            let dropped = min(self.bytesToSkip, bytes.readableBytes)
+            bytes.moveReaderIndex(forwardBy: dropped)
+            self.bytesToSkip -= dropped
+            self.consumed += dropped
+        }
+        if self.buffer.readerIndex > 65_536 && self.buffer.readerIndex > self.buffer.readableBytes {
+            self.buffer.discardReadBytes()
+        }
+        self.buffer.writeBuffer(&bytes)
+    }
+
+    /// The next complete message, `nil` when more bytes are needed. A thrown error describes
+    /// damage (bad frame, oversized or undecompressable message); decoding may continue after it
+    /// unless the stream cannot be resynchronised (then every later call throws the same error).
+    public mutating func next() throws(WireError) -> Message? {
+        if let fatalError = self.fatalError { throw fatalError }
+        while true {
+            if self.bytesToSkip > 0 {
+                let dropped = min(self.bytesToSkip, self.buffer.readableBytes)
+                self.advance(by: dropped)
+                self.bytesToSkip -= dropped
+                if self.bytesToSkip > 0 { return nil }
+            }
+            guard let header = try self.readHeader() else { return nil }
+            let frameOffset = self.consumed
+
+            if !header.opcode.isControl {
+                if self.skippingMessage {
+                    // A continuation of a message already reported as oversized.
+                    self.advance(by: header.length)
+                    self.bytesToSkip = header.payloadLength
+                    self.skippingMessage = !header.fin
+                    continue
+                }
+                let sizeSoFar = self.partial?.payload.readableBytes ?? 0
+                if header.payloadLength > self.maxMessageSize - sizeSoFar {
+                    self.advance(by: header.length)
+                    self.bytesToSkip = header.payloadLength
+                    self.skippingMessage = !header.fin
+                    let compressed = self.partial?.compressed ?? header.rsv1
+                    self.partial = nil
+                    // The skipped bytes were part of the compression context: start afresh.
+                    if compressed { self.inflater?.reset() }
+                    throw WireError(
+                        "message of at least \(sizeSoFar + header.payloadLength) bytes exceeds the limit of "
+                            + "\(self.maxMessageSize)", at: frameOffset)
+                }
+            }
+            guard self.buffer.readableBytes >= header.length + header.payloadLength else { return nil }
+            self.advance(by: header.length)
+            let payload = self.readPayload(length: header.payloadLength, mask: header.mask)
+
+            switch header.opcode {
+            case .close: return Message(kind: .close, payload: payload)
+            case .ping: return Message(kind: .ping, payload: payload)
+            case .pong: return Message(kind: .pong, payload: payload)
+            case .text, .binary:
+                self.partial = PartialMessage(
+                    kind: header.opcode == .text ? .text : .binary, compressed: header.rsv1, payload: payload,
+                    streamOffset: frameOffset)
+            case .continuation:
+                var payload = payload
+                self.partial!.payload.writeBuffer(&payload)
+            }
+            guard header.fin, let message = self.partial else { continue }
+            self.partial = nil
+            guard message.compressed, let inflater = self.inflater else {
+                return Message(kind: message.kind, payload: message.payload)
+            }
+            do throws(WireError) {
+                let inflated = try inflater.inflate(message.payload, limit: self.maxMessageSize)
+                return Message(kind: message.kind, payload: inflated, wasCompressed: true)
+            } catch {
+                throw WireError(error.reason, at: message.streamOffset)
+            }
+        }
+    }
+
+    private mutating func advance(by count: Int) {
+        self.buffer.moveReaderIndex(forwardBy: count)
+        self.consumed += count
+    }
+
+    private mutating func readPayload(length: Int, mask: UInt32?) -> ByteBuffer {
+        guard let mask else {
+            let payload = self.buffer.getSlice(at: self.buffer.readerIndex, length: length)!
+            self.advance(by: length)
+            return payload
+        }
+        var payload = ByteBuffer()
+        payload.reserveCapacity(length)
+        let start = self.buffer.readerIndex
+        self.buffer.withUnsafeReadableBytes { source in
+            _ = payload.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+                let key: [UInt8] = [
+                    UInt8(truncatingIfNeeded: mask >> 24), UInt8(truncatingIfNeeded: mask >> 16),
+                    UInt8(truncatingIfNeeded: mask >> 8), UInt8(truncatingIfNeeded: mask),
+                ]
+                for index in 0..<length { target[index] = source[index] ^ key[index & 3] }
+                return length
+            }
+        }
+        precondition(start == self.buffer.readerIndex)
+        self.advance(by: length)
+        return payload
+    }
+
+    /// Parses the header at the reader index without consuming it; `nil` when incomplete.
+    private mutating func readHeader() throws(WireError) -> FrameHeader? {
+        let base = self.buffer.readerIndex
+        guard let first = self.buffer.getInteger(at: base, as: UInt8.self),
+            let second = self.buffer.getInteger(at: base + 1, as: UInt8.self)
+        else { return nil }
+        var length = 2
+        var payloadLength = Int(second & 0x7F)
+        if payloadLength == 126 {
+            guard let extended = self.buffer.getInteger(at: base + 2, as: UInt16.self) else { return nil }
+            payloadLength = Int(extended)
+            length = 4
+        } else if payloadLength == 127 {
+            guard let extended = self.buffer.getInteger(at: base + 2, as: UInt64.self) else { return nil }
+            guard extended >> 63 == 0 else { throw self.fail("64-bit frame length has its top bit set") }
+            payloadLength = Int(extended)
+            length = 10
+        }
+        var mask: UInt32?
+        if second & 0x80 != 0 {
+            guard let key = self.buffer.getInteger(at: base + length, as: UInt32.self) else { return nil }
+            mask = key
+            length += 4
+        }
+        guard let opcode = FrameHeader.Opcode(rawValue: first & 0x0F) else {
+            throw self.fail("reserved opcode 0x\(String(first & 0x0F, radix: 16))")
+        }
+        let header = FrameHeader(
+            fin: first & 0x80 != 0, rsv1: first & 0x40 != 0, opcode: opcode, mask: mask, length: length,
+            payloadLength: payloadLength)
+        if first & 0x30 != 0 { throw self.fail("RSV2 or RSV3 set with no extension defining them") }
+        if opcode.isControl {
+            if !header.fin { throw self.fail("fragmented \(opcode) frame") }
+            if payloadLength > 125 { throw self.fail("\(opcode) frame payload of \(payloadLength) bytes exceeds 125") }
+            if header.rsv1 { throw self.fail("RSV1 set on a \(opcode) frame") }
+        } else if opcode == .continuation {
+            if self.partial == nil && !self.skippingMessage {
+                throw self.fail("continuation frame with no fragmented message to continue")
+            }
+            if header.rsv1 { throw self.fail("RSV1 set on a continuation frame") }
+        } else {
+            if self.partial != nil || self.skippingMessage {
+                throw self.fail("new \(opcode) frame before the fragmented message was finished")
+            }
+            if header.rsv1 && self.deflate == nil { throw self.fail("RSV1 set but permessage-deflate was not negotiated") }
+        }
+        return header
+    }
+
+    /// Records an error after which the stream cannot be read any more.
+    private mutating func fail(_ reason: String) -> WireError {
+        let error = WireError(reason, at: self.consumed)
+        self.fatalError = error
+        self.buffer = ByteBuffer()
+        self.partial = nil
+        return error
+    }
+}
+
+/// One frame header, as parsed before its payload is read.
+private struct FrameHeader {
+    enum Opcode: UInt8, CustomStringConvertible {
+        case continuation = 0x0, text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xA
+
+        var isControl: Bool { self.rawValue & 0x8 != 0 }
+
+        var description: String {
+            switch self {
+            case .continuation: return "continuation"
+            case .text: return "text"
+            case .binary: return "binary"
+            case .close: return "close"
+            case .ping: return "ping"
+            case .pong: return "pong"
+            }
+        }
+    }
+
+    var fin: Bool
+    var rsv1: Bool
+    var opcode: Opcode
+    var mask: UInt32?
+    /// Header bytes, mask key included.
+    var length: Int
+    var payloadLength: Int
+}
