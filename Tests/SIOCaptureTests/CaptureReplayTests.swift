@@ -6,8 +6,7 @@ import Testing
 @testable import SIOCapture
 
 /// Whole real sessions (tee captures between third-party peers) replayed through the taps.
-/// These decode with the SIOWire codecs, so they run once the wire branch is merged.
-@Suite(.enabled(if: WireCodecs.available, "needs the SIOWire codecs"))
+@Suite
 struct CaptureReplayTests {
     func replay(_ scenario: String, configuration: CaptureConfiguration = CaptureConfiguration()) throws -> [Record] {
         let harness = Harness(configuration: configuration)
@@ -121,5 +120,43 @@ struct CaptureReplayTests {
         #expect(statistics.bytesClientToServer > 0 && statistics.bytesServerToClient > 0)
         #expect(statistics.undecodable == 0)
         #expect(statistics.activeSessions == 0)
+    }
+}
+
+/// Every capture decodes without damage, and every session seen is accounted for.
+@Suite struct AllCapturesTests {
+    static let scenarios = [
+        "node5-default", "node5-polling", "node5-websocket", "nodeserver-eio3-pyclient-default",
+        "nodeserver-eio3-pyclient-polling", "nodeserver-eio3-pyclient-websocket", "pysio4-eio3-default",
+        "pysio4-eio3-polling", "pysio4-eio3-websocket", "pysio5-default", "pysio5-polling", "pysio5-websocket",
+        "raw-eio3-b64", "raw-eio3-xhr2", "raw-eio4",
+    ]
+
+    @Test(arguments: Self.scenarios)
+    func replaysCleanly(_ scenario: String) throws {
+        let harness = Harness()
+        try CaptureReplayer.replay(scenario, into: harness)
+        let records = harness.records
+        #expect(records.compactMap(\.raw).isEmpty, "\(records.compactMap(\.raw))")
+        #expect(!records.compactMap(\.opened).isEmpty)
+        // No packet of a session is recorded without its sid, and no session appears from nowhere.
+        #expect(records.compactMap(\.socket).allSatisfy { $0.sid != nil })
+        #expect(!records.contains { if case .note = $0.event { true } else { false } })
+        // Every ack asked for by an event was answered and paired.
+        let events = records.compactMap(\.socket).filter {
+            ($0.packet.type == .event || $0.packet.type == .binaryEvent) && $0.packet.ackID != nil
+        }
+        let acks = records.compactMap(\.socket).filter { $0.packet.type == .ack || $0.packet.type == .binaryAck }
+        #expect(acks.count == events.count)
+        #expect(acks.allSatisfy { $0.ackLatencyMicros != nil })
+        // Incomplete binary packets would show as fewer attachments than announced.
+        #expect(records.compactMap(\.socket).allSatisfy { $0.packet.attachments.count == $0.packet.attachmentCount })
+        let opened = Set(records.compactMap(\.opened).map(\.sid))
+        let closed = Set(records.compactMap(\.closed).map(\.sid))
+        #expect(closed.isSubset(of: opened))
+        // Sessions on a WebSocket end with it; polling-only sessions may end without a close packet.
+        let webSocketSessions = Set(records.compactMap(\.upgrade).map(\.sid)).union(
+            records.compactMap(\.opened).filter { $0.transport == .websocket }.map(\.sid))
+        #expect(webSocketSessions.isSubset(of: closed), "open: \(webSocketSessions.subtracting(closed))")
     }
 }

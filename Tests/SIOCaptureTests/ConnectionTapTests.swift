@@ -61,7 +61,7 @@ import Testing
 }
 
 /// WebSocket paths that no capture covers (no peer in the captures accepted permessage-deflate).
-@Suite(.enabled(if: WireCodecs.available, "needs the SIOWire codecs"))
+@Suite
 struct WebSocketTapTests {
     static func bytes(_ hex: String) -> ByteBuffer {
         var buffer = ByteBuffer()

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import NIOCore
 import SIORecording
@@ -36,18 +35,6 @@ final class ManualClock: Clock, @unchecked Sendable {
     func set(_ offset: Duration) { self.current.withLock { $0 = offset } }
 
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {}
-}
-
-/// Whether the SIOWire codecs are real yet. Until the wire branch is merged their bodies trap, and
-/// a trap would take the whole test process down; tests that decode wait for the merge.
-enum WireCodecs {
-    static let available: Bool = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let stubs = root.appendingPathComponent("Sources/SIOWire/Stubs.swift")
-        guard let text = try? String(contentsOf: stubs, encoding: .utf8) else { return true }
-        return !text.contains("fatalError(\"unimplemented\")")
-    }()
 }
 
 struct Harness {
