@@ -1,4 +1,5 @@
 import NIOCore
+import SIORecording
 import SIOWire
 import Testing
 
@@ -49,5 +50,21 @@ import Testing
         #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"upgrades":[], "sid" : "abc"}"#)) == "abc")
         #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"upgrades":[]}"#)) == nil)
         #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"sid":"#)) == nil)
+    }
+}
+
+@Suite struct DecodedConnectRedactionTests {
+    @Test func socketIOv4ConnectQueryFromTheWireIsMasked() throws {
+        var registry = SessionRegistry(configuration: CaptureConfiguration())
+        var records: [Record] = []
+        let context = PacketContext(
+            sid: "S", connection: 1, direction: .clientToServer, transport: .websocket, version: .v3, time: 0)
+        registry.engine(
+            EngineIOPacket(type: .message, data: ByteBuffer(string: "0/admin?token=1234&room=a,")), context: context,
+            into: &records)
+        let packet = try #require(records.compactMap(\.socket).first)
+        #expect(packet.redacted)
+        #expect(!String(describing: packet.packet).contains("1234"))
+        #expect(packet.packet.encodeText(version: .v4).text == "0/admin?token=[redacted]&room=[redacted],")
     }
 }
