@@ -104,7 +104,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SIOCaptureTests",
-            dependencies: ["SIOCapture", "SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "SIOCapture", "SIORecording", "SIOWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "SIOProxyTests",

@@ -1,0 +1,17 @@
+/// What the capture decodes and what it hides.
+public struct CaptureConfiguration: Sendable {
+    /// Replace `Authorization`/`Cookie`/`Set-Cookie` header values, CONNECT auth values and
+    /// token-like query values with `[redacted]`.
+    public var redactCredentials: Bool = true
+    /// Polling bodies larger than this are not decoded (recorded as a note and the body's head).
+    public var maxBodyBytes: Int = 16 << 20
+    /// WebSocket messages larger than this (after inflation) are not decoded; also the inflate cap.
+    public var maxWebSocketMessageBytes: Int = 16 << 20
+    /// Sessions tracked at once; past this the least recently active session is closed with cause
+    /// `evicted`, so a proxy whose clients vanish without closing keeps bounded memory.
+    public var maxSessions: Int = 10_000
+    /// Events waiting for their ack, per session; past this the oldest is forgotten.
+    public var maxPendingAcksPerSession: Int = 1_024
+
+    public init() {}
+}

@@ -1,0 +1,81 @@
+import Logging
+import SIORecording
+import SIOWire
+import Synchronization
+
+/// Shared by all connections of one proxy run. Thread-safe.
+///
+/// Holds the session table (sessions are followed by sid across TCP connections and transports)
+/// and the clock every record is stamped with. Records are handed to the sink while the session
+/// lock is held, so the records of one session reach the sink in the order they happened even
+/// when its requests travel on connections served by different threads.
+public final class CaptureHub: Sendable {
+    /// The configuration the hub was made with.
+    public let configuration: CaptureConfiguration
+    let sink: any RecordSink
+    let logger: Logger
+    private let microsecondsSinceStart: @Sendable () -> Int64
+    private let registry: Mutex<SessionRegistry>
+
+    /// Makes a hub stamping records with `ContinuousClock`.
+    public convenience init(configuration: CaptureConfiguration, sink: any RecordSink, logger: Logger) {
+        self.init(configuration: configuration, sink: sink, logger: logger, clock: ContinuousClock())
+    }
+
+    /// Makes a hub stamping records with `clock` (a manual clock in tests). Times are
+    /// microseconds since this call.
+    public init<C: Clock<Duration>>(
+        configuration: CaptureConfiguration, sink: any RecordSink, logger: Logger, clock: C
+    ) {
+        self.configuration = configuration
+        self.sink = sink
+        self.logger = logger
+        let start = clock.now
+        self.microsecondsSinceStart = {
+            let (seconds, attoseconds) = start.duration(to: clock.now).components
+            return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        }
+        self.registry = Mutex(SessionRegistry(configuration: configuration))
+    }
+
+    /// A tap for one client TCP connection; records `conn`.
+    public func makeTap(connection: UInt64, peer: String) -> ConnectionTap {
+        let tap = ConnectionTap(hub: self, connection: connection)
+        self.sink.receive(
+            Record(time: self.now(), event: .connectionOpened(.init(connection: connection, peer: peer))))
+        return tap
+    }
+
+    /// Counters so far: sessions, packets, bytes per direction, undecodable input.
+    public var statistics: CaptureStatistics {
+        self.registry.withLock { $0.statistics }
+    }
+
+    /// Microseconds since the hub was made.
+    func now() -> Int64 {
+        self.microsecondsSinceStart()
+    }
+
+    /// Runs `body` on the session table and hands the records it produced to the sink, in order,
+    /// before the lock is released.
+    func withRegistry<R>(
+        bytes: inout (clientToServer: Int, serverToClient: Int),
+        _ body: (inout SessionRegistry, inout [Record]) -> R
+    ) -> R {
+        let flushed = bytes
+        bytes = (0, 0)
+        return self.registry.withLock { registry in
+            registry.statistics.bytesClientToServer += flushed.clientToServer
+            registry.statistics.bytesServerToClient += flushed.serverToClient
+            var records: [Record] = []
+            let result = body(&registry, &records)
+            for record in records { self.sink.receive(record) }
+            return result
+        }
+    }
+
+    /// Whether a session is tracked (for tests and diagnostics).
+    func isTracking(sid: String) -> Bool {
+        self.registry.withLock { $0.sessions[sid] != nil }
+    }
+}

@@ -1,0 +1,101 @@
+import NIOCore
+import SIOWire
+
+/// Masks the credentials a client sends with a Socket.IO CONNECT: every value of the auth JSON
+/// (keys and structure kept, so a reader still sees *what* was sent) and, for Socket.IO v4, every
+/// value of the query carried in the namespace (`0/admin?token=1234,`).
+///
+/// Works on bytes: only CONNECT packets pass through here, so the small copy is affordable.
+enum ConnectPayloadRedactor {
+    /// Returns the packet with its credentials masked and whether anything was changed.
+    static func redact(_ packet: SocketIOPacket) -> (SocketIOPacket, changed: Bool) {
+        var packet = packet
+        var changed = false
+        if let json = packet.json, json.readableBytes > 0 {
+            packet.json = Self.maskJSONValues(json)
+            changed = true
+        }
+        if let question = packet.namespace.firstIndex(of: "?") {
+            let ns = packet.namespace
+            packet.namespace = String(ns[...question])
+                + Redactor.rewriteQuery(ns[ns.index(after: question)...]) { _ in true }
+            changed = true
+        }
+        if let header = packet.rawHeader, let question = header.firstIndex(of: "?") {
+            // The query runs up to the `,` that ends the namespace (or the end of the header).
+            let rest = header[header.index(after: question)...]
+            let end = rest.firstIndex(of: ",") ?? rest.endIndex
+            packet.rawHeader = String(header[...question])
+                + Redactor.rewriteQuery(rest[..<end]) { _ in true } + String(rest[end...])
+            changed = true
+        }
+        return (packet, changed)
+    }
+
+    /// Replaces every scalar of a JSON text (strings that are not object keys, numbers, literals)
+    /// with `"[redacted]"`. Malformed input is masked from the damage to the end rather than kept.
+    static func maskJSONValues(_ json: ByteBuffer) -> ByteBuffer {
+        let bytes = json.readableBytesView
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.count + 16)
+        let mask = "\"[redacted]\""
+        // true = object, false = array
+        var containers: [Bool] = []
+        var expectKey = false
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+                out.writeInteger(byte)
+                index += 1
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                out.writeInteger(byte)
+                containers.append(byte == UInt8(ascii: "{"))
+                expectKey = byte == UInt8(ascii: "{")
+                index += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                out.writeInteger(byte)
+                _ = containers.popLast()
+                expectKey = false
+                index += 1
+            case UInt8(ascii: ","):
+                out.writeInteger(byte)
+                expectKey = containers.last ?? false
+                index += 1
+            case UInt8(ascii: ":"):
+                out.writeInteger(byte)
+                expectKey = false
+                index += 1
+            case UInt8(ascii: "\""):
+                var end = index + 1
+                while end < bytes.endIndex, bytes[end] != UInt8(ascii: "\"") {
+                    end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                end = min(end + 1, bytes.endIndex)
+                if expectKey {
+                    out.writeBytes(bytes[index..<end])
+                } else {
+                    out.writeString(mask)
+                }
+                index = end
+            default:
+                var end = index
+                while end < bytes.endIndex, !Self.endsLiteral(bytes[end]) { end += 1 }
+                out.writeString(mask)
+                index = max(end, index + 1)
+            }
+        }
+        return out
+    }
+
+    private static func endsLiteral(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: " "), UInt8(ascii: "\t"),
+            UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+            return true
+        default:
+            return false
+        }
+    }
+}

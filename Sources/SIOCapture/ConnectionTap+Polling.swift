@@ -1,0 +1,69 @@
+import NIOCore
+import SIORecording
+import SIOWire
+
+extension ConnectionTap {
+    /// Decodes a polling body (outside the hub's lock) and hands its packets to the session.
+    /// Returns the sid when the body was a handshake answer.
+    @discardableResult
+    func decodePoll(
+        _ body: HTTPExchangeMachine.Body, contentType: String?, target: EngineIORequestTarget,
+        version: EngineIOVersion, direction: Direction, exchange: HTTPExchangeMachine.Exchange, time: Int64
+    ) -> String? {
+        let context = PacketContext(
+            sid: target.sid, connection: self.connection, direction: direction, transport: .polling, version: version,
+            time: time)
+        if body.overflowed {
+            let total = direction == .clientToServer ? exchange.requestBytes : exchange.responseBytes
+            let limit = self.hub.configuration.maxBodyBytes
+            let connection = self.connection
+            self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                records.append(
+                    Record(
+                        time: time,
+                        event: .note(
+                            .init(
+                                level: "warning",
+                                message: "polling body of \(total) bytes exceeds maxBodyBytes (\(limit)); not decoded",
+                                connection: connection))))
+                registry.undecodable(
+                    .binary(body.bytes), layer: .payload,
+                    reason: "body of \(total) bytes exceeds the \(limit) byte limit; only its head is kept", offset: 0,
+                    context: context, into: &records)
+            }
+            return nil
+        }
+        let handshake =
+            target.sid == nil && direction == .serverToClient ? self.handshakeRequest(exchange, target: target) : nil
+        let encoding = EngineIOPayload.encoding(version: version, contentType: contentType, body: body.bytes)
+        let decoding = EngineIOPayload.decode(body.bytes, encoding: encoding)
+        return self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+            registry.poll(
+                decoding, encoding: encoding, body: body.bytes, context: context, handshake: handshake, into: &records)
+        }
+    }
+
+    /// The `http` record of an exchange.
+    func exchangeRecord(_ exchange: HTTPExchangeMachine.Exchange, status: Int?, time: Int64) -> Record.HTTPExchange {
+        var errorBody: String?
+        if exchange.target != nil, let status, status >= 400 {
+            let view = exchange.responseBody.bytes.readableBytesView
+            errorBody = String(decoding: view.prefix(HTTPExchangeMachine.Body.headBytes), as: UTF8.self)
+        }
+        return Record.HTTPExchange(
+            connection: self.connection, method: exchange.method.rawValue, path: self.redactor.path(exchange.uri),
+            status: status, requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
+            durationMicros: time - exchange.start, sid: exchange.target?.sid, errorBody: errorBody)
+    }
+
+    /// What the `open` record keeps of the request that started a session.
+    func handshakeRequest(
+        _ exchange: HTTPExchangeMachine.Exchange, target: EngineIORequestTarget
+    ) -> SessionRegistry.HandshakeRequest {
+        let redactor = self.redactor
+        return SessionRegistry.HandshakeRequest(
+            path: target.path,
+            query: target.query.map { Record.KeyValue($0.name, redactor.queryValue(name: $0.name, value: $0.value)) },
+            headers: redactor.handshakeHeaders(exchange.requestHeaders))
+    }
+}

@@ -1,0 +1,193 @@
+import NIOCore
+import NIOHTTP1
+import SIORecording
+import SIOWire
+
+/// One client TCP connection (and its upstream twin). NOT Sendable: used on one event loop only.
+///
+/// A thin shell: `HTTPExchangeMachine` follows the exchanges, `WebSocketTap` decodes frames,
+/// and the hub's `SessionRegistry` turns packets into records. Decoding happens here, outside
+/// the hub's lock; only session bookkeeping happens under it.
+public final class ConnectionTap {
+    let hub: CaptureHub
+    let connection: UInt64
+    private var http: HTTPExchangeMachine
+    private var webSocket: WebSocketTap?
+    /// For a WebSocket-only session: the handshake request, until the server's `0{...}` frame.
+    private var pendingHandshake: SessionRegistry.HandshakeRequest?
+    private var closed = false
+    /// Bytes seen since the last time the hub's counters were updated.
+    var bytes: (clientToServer: Int, serverToClient: Int) = (0, 0)
+
+    init(hub: CaptureHub, connection: UInt64) {
+        self.hub = hub
+        self.connection = connection
+        self.http = HTTPExchangeMachine(maxBodyBytes: hub.configuration.maxBodyBytes)
+    }
+
+    var redactor: Redactor { Redactor(enabled: self.hub.configuration.redactCredentials) }
+
+    /// A request head, as the client sent it (before `X-Forwarded-*` were added).
+    public func requestHead(_ head: HTTPRequestHead) {
+        let time = self.hub.now()
+        self.perform(self.http.requestHead(head, time: time), time: time)
+    }
+
+    /// De-chunked request body bytes, possibly in many pieces.
+    public func requestBody(_ bytes: ByteBuffer) {
+        self.bytes.clientToServer += bytes.readableBytes
+        self.http.requestBody(bytes)
+    }
+
+    /// The request is complete.
+    public func requestEnd() {
+        let action = self.http.requestEnd()
+        if case .none = action { return }
+        self.perform(action, time: self.hub.now())
+    }
+
+    /// A final response head or a `101` (no other 1xx).
+    public func responseHead(_ head: HTTPResponseHead) {
+        let action = self.http.responseHead(head)
+        if case .none = action { return }
+        self.perform(action, time: self.hub.now())
+    }
+
+    /// De-chunked response body bytes, possibly in many pieces.
+    public func responseBody(_ bytes: ByteBuffer) {
+        self.bytes.serverToClient += bytes.readableBytes
+        self.http.responseBody(bytes)
+    }
+
+    /// The response is complete.
+    public func responseEnd() {
+        let action = self.http.responseEnd()
+        if case .none = action { return }
+        self.perform(action, time: self.hub.now())
+    }
+
+    /// After a `101` has been relayed: raw bytes of the connection as they flow, per direction.
+    public func webSocketBytes(_ bytes: ByteBuffer, direction: Direction) {
+        switch direction {
+        case .clientToServer: self.bytes.clientToServer += bytes.readableBytes
+        case .serverToClient: self.bytes.serverToClient += bytes.readableBytes
+        }
+        guard self.webSocket != nil else { return }
+        let time = self.hub.now()
+        var events: [WebSocketTap.Event] = []
+        self.webSocket!.receive(bytes, direction: direction, into: &events)
+        guard !events.isEmpty else { return }
+        let version = self.webSocket!.version
+        var sid = self.webSocket!.sid
+        let connection = self.connection
+        let handshake = self.pendingHandshake
+        self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+            for event in events {
+                switch event {
+                case .packet(let packet, let direction):
+                    let context = PacketContext(
+                        sid: sid, connection: connection, direction: direction, transport: .websocket,
+                        version: version, time: time)
+                    let opened = registry.engine(
+                        packet, context: context, handshake: sid == nil ? handshake : nil, into: &records)
+                    if let opened { sid = opened }
+                case .close(let code, let reason, let direction):
+                    let context = PacketContext(
+                        sid: sid, connection: connection, direction: direction, transport: .websocket,
+                        version: version, time: time)
+                    registry.webSocketClose(code: code, reason: reason, context: context, into: &records)
+                case .damage(let data, let layer, let reason, let offset, let direction):
+                    let context = PacketContext(
+                        sid: sid, connection: connection, direction: direction, transport: .websocket,
+                        version: version, time: time)
+                    registry.undecodable(data, layer: layer, reason: reason, offset: offset, context: context, into: &records)
+                }
+            }
+        }
+        self.webSocket!.sid = sid
+        if sid != nil { self.pendingHandshake = nil }
+    }
+
+    /// The proxy could not reach the upstream and answered 502 itself.
+    public func upstreamUnreachable(reason: String) {
+        let time = self.hub.now()
+        let exchange = self.http.abandon()
+        let connection = self.connection
+        self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+            records.append(
+                Record(
+                    time: time,
+                    event: .note(.init(level: "error", message: "upstream unreachable: \(reason)", connection: connection))))
+            if let exchange {
+                registry.http(self.exchangeRecord(exchange, status: nil, time: time), time: time, into: &records)
+            }
+        }
+    }
+
+    /// The connection ended; records `conn_close` and ends the session its WebSocket carried.
+    public func connectionClosed(cause: String) {
+        guard !self.closed else { return }
+        self.closed = true
+        let time = self.hub.now()
+        let exchange = self.http.abandon()
+        self.http.close()
+        let connection = self.connection
+        let sid = self.webSocket?.sid
+        self.webSocket = nil
+        self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+            if let exchange {
+                registry.http(self.exchangeRecord(exchange, status: exchange.status, time: time), time: time, into: &records)
+            }
+            registry.transportClosed(sid: sid, connection: connection, cause: cause, time: time, into: &records)
+            records.append(
+                Record(time: time, event: .connectionClosed(.init(connection: connection, cause: cause))))
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: HTTPExchangeMachine.Action, time: Int64) {
+        switch action {
+        case .none:
+            break
+        case .requestBodyComplete(let exchange):
+            guard let target = exchange.target, let version = target.version else { return }
+            self.decodePoll(
+                exchange.requestBody, contentType: exchange.requestHeaders.first(name: "Content-Type"),
+                target: target, version: version, direction: .clientToServer, exchange: exchange, time: time)
+        case .exchangeComplete(let exchange):
+            var opened: String?
+            if let target = exchange.target, let version = target.version, exchange.method == .GET,
+                exchange.status == 200
+            {
+                opened = self.decodePoll(
+                    exchange.responseBody, contentType: exchange.responseHeaders.first(name: "Content-Type"),
+                    target: target, version: version, direction: .serverToClient, exchange: exchange, time: time)
+            }
+            var record = self.exchangeRecord(exchange, status: exchange.status, time: time)
+            record.sid = record.sid ?? opened
+            self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                registry.http(record, time: time, into: &records)
+            }
+        case .webSocketAccepted(let exchange):
+            let record = self.exchangeRecord(exchange, status: 101, time: time)
+            guard let target = exchange.target, let version = target.version, exchange.isWebSocketUpgrade else {
+                self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                    registry.http(record, time: time, into: &records)
+                }
+                return
+            }
+            let extensions = exchange.responseHeaders.first(name: "Sec-WebSocket-Extensions")
+            self.webSocket = WebSocketTap(
+                sid: target.sid, version: version, extensions: extensions,
+                maxMessageBytes: self.hub.configuration.maxWebSocketMessageBytes)
+            if target.sid == nil { self.pendingHandshake = self.handshakeRequest(exchange, target: target) }
+            let connection = self.connection
+            self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                registry.http(record, time: time, into: &records)
+                registry.webSocketOpened(
+                    sid: target.sid, connection: connection, extensions: extensions, time: time, into: &records)
+            }
+        }
+    }
+}

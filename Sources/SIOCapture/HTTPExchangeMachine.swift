@@ -1,0 +1,160 @@
+import NIOCore
+import NIOHTTP1
+import SIOWire
+
+/// Follows the HTTP exchanges of one client connection (requests are strictly sequential) and
+/// keeps the Engine.IO bodies that will be decoded. Says what to do; does no decoding itself.
+struct HTTPExchangeMachine {
+    /// A body being collected, with a cap: beyond it the first bytes are kept to show what it was.
+    struct Body {
+        var bytes = ByteBuffer()
+        var keep: Bool
+        var limit: Int
+        var overflowed = false
+
+        static let headBytes = 1024
+
+        mutating func append(_ piece: ByteBuffer) {
+            guard self.keep, !self.overflowed else { return }
+            if self.bytes.readableBytes + piece.readableBytes > self.limit {
+                self.overflowed = true
+                // Only the head survives; the rest of a huge body is not decoded.
+                var head = self.bytes
+                head.writeImmutableBuffer(piece)
+                self.bytes = head.getSlice(at: head.readerIndex, length: min(Self.headBytes, head.readableBytes)) ?? ByteBuffer()
+            } else {
+                self.bytes.writeImmutableBuffer(piece)
+            }
+        }
+    }
+
+    struct Exchange {
+        var method: HTTPMethod
+        var uri: String
+        /// Set when the request is an Engine.IO request (`EIO=` present).
+        var target: EngineIORequestTarget?
+        var requestHeaders: HTTPHeaders
+        var isWebSocketUpgrade: Bool
+        var start: Int64
+        var requestBytes = 0
+        var requestBody: Body
+        var status: Int?
+        var responseHeaders = HTTPHeaders()
+        var responseBytes = 0
+        var responseBody = Body(keep: false, limit: 0)
+        var requestEnded = false
+    }
+
+    enum Action {
+        case none
+        /// An Engine.IO POST body is complete: decode it (client → server packets).
+        case requestBodyComplete(Exchange)
+        /// The response is complete: record the exchange, decode a polling answer.
+        case exchangeComplete(Exchange)
+        /// The upstream accepted a WebSocket (`101`); the connection now carries frames.
+        case webSocketAccepted(Exchange)
+    }
+
+    private enum State {
+        case idle
+        case exchange(Exchange)
+        case webSocket
+        case closed
+    }
+
+    private var state: State = .idle
+    let maxBodyBytes: Int
+
+    init(maxBodyBytes: Int) {
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    var isWebSocket: Bool {
+        if case .webSocket = self.state { return true }
+        return false
+    }
+
+    mutating func requestHead(_ head: HTTPRequestHead, time: Int64) -> Action {
+        guard case .idle = self.state else {
+            // A new request before the previous response ended (the proxy lost the response):
+            // finish the old one so it is still recorded.
+            if case .exchange(let old) = self.state {
+                self.state = .idle
+                _ = self.requestHead(head, time: time)
+                return .exchangeComplete(old)
+            }
+            return .none
+        }
+        let target = head.uri.contains("EIO=") ? EngineIORequestTarget(uri: head.uri) : nil
+        let isEngineIO = target?.version != nil
+        let upgrade = head.headers[canonicalForm: "Upgrade"].contains { $0.lowercased() == "websocket" }
+        let exchange = Exchange(
+            method: head.method, uri: head.uri, target: isEngineIO ? target : nil, requestHeaders: head.headers,
+            isWebSocketUpgrade: upgrade, start: time,
+            requestBody: Body(keep: isEngineIO && head.method == .POST, limit: self.maxBodyBytes))
+        self.state = .exchange(exchange)
+        return .none
+    }
+
+    mutating func requestBody(_ bytes: ByteBuffer) {
+        guard case .exchange(var exchange) = self.state else { return }
+        self.state = .idle  // avoid a copy of the body while mutating
+        exchange.requestBytes += bytes.readableBytes
+        exchange.requestBody.append(bytes)
+        self.state = .exchange(exchange)
+    }
+
+    mutating func requestEnd() -> Action {
+        guard case .exchange(var exchange) = self.state, !exchange.requestEnded else { return .none }
+        exchange.requestEnded = true
+        let ready = exchange.requestBody.keep
+        var stored = exchange
+        stored.requestBody = Body(keep: false, limit: 0)
+        self.state = .exchange(stored)
+        return ready ? .requestBodyComplete(exchange) : .none
+    }
+
+    mutating func responseHead(_ head: HTTPResponseHead) -> Action {
+        guard case .exchange(var exchange) = self.state else { return .none }
+        exchange.status = Int(head.status.code)
+        exchange.responseHeaders = head.headers
+        if head.status == .switchingProtocols {
+            self.state = .webSocket
+            return .webSocketAccepted(exchange)
+        }
+        if exchange.target != nil {
+            // Polling answers are decoded; error answers keep their start for the record.
+            let isPollAnswer = head.status == .ok && exchange.method == .GET
+            let isError = head.status.code >= 400
+            exchange.responseBody = Body(
+                keep: isPollAnswer || isError, limit: isPollAnswer ? self.maxBodyBytes : Body.headBytes)
+        }
+        self.state = .exchange(exchange)
+        return .none
+    }
+
+    mutating func responseBody(_ bytes: ByteBuffer) {
+        guard case .exchange(var exchange) = self.state else { return }
+        self.state = .idle
+        exchange.responseBytes += bytes.readableBytes
+        exchange.responseBody.append(bytes)
+        self.state = .exchange(exchange)
+    }
+
+    mutating func responseEnd() -> Action {
+        guard case .exchange(let exchange) = self.state else { return .none }
+        self.state = .idle
+        return .exchangeComplete(exchange)
+    }
+
+    /// The exchange in flight, if any, taken out (the connection ends or the upstream was unreachable).
+    mutating func abandon() -> Exchange? {
+        defer { if case .exchange = self.state { self.state = .idle } }
+        if case .exchange(let exchange) = self.state { return exchange }
+        return nil
+    }
+
+    mutating func close() {
+        self.state = .closed
+    }
+}

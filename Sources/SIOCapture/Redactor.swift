@@ -1,0 +1,82 @@
+import NIOCore
+import NIOHTTP1
+import SIORecording
+
+/// Hides credentials before they reach a recording. Every function is the identity when redaction
+/// is off, so a user who asked to keep everything gets the wire as it was.
+struct Redactor: Sendable {
+    static let mask = "[redacted]"
+
+    var enabled: Bool
+
+    /// Headers whose whole value is a credential.
+    static func isCredentialHeader(_ name: String) -> Bool {
+        switch name.lowercased() {
+        case "authorization", "proxy-authorization", "cookie", "set-cookie": return true
+        default: return false
+        }
+    }
+
+    /// Query parameters that look like credentials. Engine.IO's own parameters are never hidden:
+    /// replay and inspection need them, and `sid` must stay to follow sessions.
+    static func isCredentialQueryName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        switch lower {
+        case "sid", "eio", "transport", "t", "b64", "j": return false
+        default: break
+        }
+        for pattern in ["token", "auth", "key", "secret", "pass", "pwd", "session", "sess", "jwt", "credential",
+                        "signature", "bearer", "cookie"]
+        where lower.contains(pattern) {
+            return true
+        }
+        return false
+    }
+
+    func headerValue(name: String, value: String) -> String {
+        self.enabled && Self.isCredentialHeader(name) ? Self.mask : value
+    }
+
+    func queryValue(name: String, value: String) -> String {
+        self.enabled && Self.isCredentialQueryName(name) ? Self.mask : value
+    }
+
+    /// The request target with credential-like query values replaced, other bytes untouched.
+    func path(_ uri: String) -> String {
+        guard self.enabled, let question = uri.firstIndex(of: "?") else { return uri }
+        return String(uri[...question]) + Self.rewriteQuery(uri[uri.index(after: question)...]) {
+            Self.isCredentialQueryName($0)
+        }
+    }
+
+    /// Rewrites `a=1&b=2`, masking the values of the parameters `hide` selects.
+    static func rewriteQuery(_ query: Substring, hide: (String) -> Bool) -> String {
+        var out = ""
+        out.reserveCapacity(query.utf8.count)
+        var first = true
+        for pair in query.split(separator: "&", omittingEmptySubsequences: false) {
+            if !first { out.append("&") }
+            first = false
+            if let eq = pair.firstIndex(of: "="), hide(String(pair[..<eq])) {
+                out.append(contentsOf: pair[...eq])
+                out.append(Self.mask)
+            } else {
+                out.append(contentsOf: pair)
+            }
+        }
+        return out
+    }
+
+    /// The headers worth keeping with a session's handshake.
+    static let handshakeHeaderNames = ["User-Agent", "Origin", "Referer", "Authorization", "Cookie"]
+
+    func handshakeHeaders(_ headers: HTTPHeaders) -> [Record.KeyValue] {
+        var result: [Record.KeyValue] = []
+        for name in Self.handshakeHeaderNames {
+            for value in headers[name] {
+                result.append(Record.KeyValue(name, self.headerValue(name: name, value: value)))
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,151 @@
+import NIOCore
+import SIOWire
+
+/// The state of one Engine.IO session, shared by every connection that carries it: binary
+/// attachments waiting for their packet, events waiting for their ack, connected namespaces.
+///
+/// Lives in the hub's session table, mutated under its lock.
+struct SessionMachine: Sendable {
+    /// What became of a Socket.IO packet or attachment handed to the session.
+    enum Output: Hashable, Sendable {
+        /// A packet is complete; `ackLatency` is set when it answered an event seen earlier.
+        case packet(SocketIOPacket, ackLatency: Int64?)
+        /// A packet whose attachments never all came (a new packet arrived, or the session ended).
+        case incomplete(SocketIOPacket)
+        /// A binary message with no packet waiting for it.
+        case strayAttachment(ByteBuffer)
+    }
+
+    struct AckKey: Hashable, Sendable {
+        /// Who sent the event (and so expects the ack from the other side).
+        var direction: Direction
+        var namespace: String
+        var id: UInt64
+    }
+
+    let sid: String
+    let version: EngineIOVersion
+    /// The transport packets currently travel on; `websocket` after the upgrade or for
+    /// WebSocket-only sessions.
+    var transport: EngineIOTransport
+    /// The connection carrying the session's WebSocket, once it carries the session.
+    var webSocketConnection: UInt64?
+    /// Last time anything happened, to pick the session to evict when the table is full.
+    var lastActivity: Int64
+    private(set) var namespaces: Set<String> = []
+
+    private var assemblers = [SocketIOBinaryAssembler(), SocketIOBinaryAssembler()]
+    /// Whether the assembler of a direction holds a packet; lets plain packets skip it.
+    private var awaiting = [false, false]
+    private var pendingAcks: [AckKey: Int64] = [:]
+    private let maxPendingAcks: Int
+
+    init(sid: String, version: EngineIOVersion, transport: EngineIOTransport, time: Int64, maxPendingAcks: Int) {
+        self.sid = sid
+        self.version = version
+        self.transport = transport
+        self.lastActivity = time
+        self.maxPendingAcks = max(1, maxPendingAcks)
+    }
+
+    /// A decoded Socket.IO packet arrived.
+    mutating func receive(_ packet: SocketIOPacket, direction: Direction, time: Int64, into outputs: inout [Output]) {
+        self.lastActivity = time
+        let d = direction.index
+        if !self.awaiting[d] && !packet.type.carriesAttachments {
+            outputs.append(self.complete(packet, direction: direction, time: time))
+            return
+        }
+        switch self.assemblers[d].receive(packet) {
+        case .complete(let done):
+            self.awaiting[d] = false
+            outputs.append(self.complete(done, direction: direction, time: time))
+        case .waiting:
+            self.awaiting[d] = true
+        case .unexpectedAttachment(let bytes):
+            outputs.append(.strayAttachment(bytes))
+        case .abandoned(let old, let then):
+            outputs.append(.incomplete(old))
+            switch then {
+            case .complete(let done):
+                self.awaiting[d] = false
+                outputs.append(self.complete(done, direction: direction, time: time))
+            case .waiting:
+                self.awaiting[d] = true
+            }
+        }
+    }
+
+    /// A binary message (WebSocket binary frame or `b...` polling entry) arrived.
+    mutating func receiveAttachment(_ bytes: ByteBuffer, direction: Direction, time: Int64, into outputs: inout [Output]) {
+        self.lastActivity = time
+        let d = direction.index
+        guard self.awaiting[d] else {
+            outputs.append(.strayAttachment(bytes))
+            return
+        }
+        switch self.assemblers[d].receiveAttachment(bytes) {
+        case .complete(let done):
+            self.awaiting[d] = false
+            outputs.append(self.complete(done, direction: direction, time: time))
+        case .waiting:
+            break
+        case .unexpectedAttachment(let stray):
+            self.awaiting[d] = false
+            outputs.append(.strayAttachment(stray))
+        case .abandoned(let old, _):
+            self.awaiting[d] = false
+            outputs.append(.incomplete(old))
+        }
+    }
+
+    /// Packets still waiting for attachments when the session ends.
+    mutating func drain(into outputs: inout [(Direction, Output)]) {
+        for direction in [Direction.clientToServer, .serverToClient] where self.awaiting[direction.index] {
+            if let pending = self.assemblers[direction.index].pending {
+                outputs.append((direction, .incomplete(pending)))
+            }
+            self.assemblers[direction.index] = SocketIOBinaryAssembler()
+            self.awaiting[direction.index] = false
+        }
+    }
+
+    /// Ack bookkeeping and namespace tracking for a complete packet.
+    private mutating func complete(_ packet: SocketIOPacket, direction: Direction, time: Int64) -> Output {
+        switch packet.type {
+        case .event, .binaryEvent:
+            if let id = packet.ackID {
+                if self.pendingAcks.count >= self.maxPendingAcks {
+                    // The peer never acks; forget the oldest rather than grow without bound.
+                    if let oldest = self.pendingAcks.min(by: { $0.value < $1.value }) {
+                        self.pendingAcks[oldest.key] = nil
+                    }
+                }
+                self.pendingAcks[AckKey(direction: direction, namespace: packet.namespace, id: id)] = time
+            }
+            return .packet(packet, ackLatency: nil)
+        case .ack, .binaryAck:
+            guard let id = packet.ackID,
+                let asked = self.pendingAcks.removeValue(
+                    forKey: AckKey(direction: direction.opposite, namespace: packet.namespace, id: id))
+            else { return .packet(packet, ackLatency: nil) }
+            return .packet(packet, ackLatency: time - asked)
+        case .connect:
+            if direction == .serverToClient { self.namespaces.insert(Self.bareNamespace(packet.namespace)) }
+            return .packet(packet, ackLatency: nil)
+        case .disconnect:
+            self.namespaces.remove(Self.bareNamespace(packet.namespace))
+            return .packet(packet, ackLatency: nil)
+        case .connectError:
+            return .packet(packet, ackLatency: nil)
+        }
+    }
+
+    /// `/admin?token=1` → `/admin` (Socket.IO v4 carries the CONNECT query in the namespace).
+    static func bareNamespace(_ namespace: String) -> String {
+        guard let question = namespace.firstIndex(of: "?") else { return namespace }
+        return String(namespace[..<question])
+    }
+
+    var pendingAckCount: Int { self.pendingAcks.count }
+}

@@ -1,0 +1,200 @@
+import NIOCore
+import SIORecording
+import SIOWire
+
+/// Every Engine.IO session of a proxy run, keyed by sid, so that the packets of one session are
+/// followed across TCP connections (Node opens one per polling request) and transports.
+///
+/// A plain struct: the hub keeps it behind a lock, tests drive it directly with decoded packets.
+/// Every method appends the records the event produced, in order.
+struct SessionRegistry: Sendable {
+    /// What the handshake request said, for the `open` record.
+    struct HandshakeRequest: Hashable, Sendable {
+        var path: String
+        var query: [Record.KeyValue]
+        var headers: [Record.KeyValue]
+    }
+
+    let configuration: CaptureConfiguration
+    let redactor: Redactor
+    var sessions: [String: SessionMachine] = [:]
+    var statistics = CaptureStatistics()
+    /// Sids closed lately: late packets for them (a `6` still queued, the peer's close echo)
+    /// must not bring the session back to life.
+    var recentlyClosed: Set<String> = []
+    var recentlyClosedOrder: [String] = []
+    static let recentlyClosedLimit = 1_024
+
+    init(configuration: CaptureConfiguration) {
+        self.configuration = configuration
+        self.redactor = Redactor(enabled: configuration.redactCredentials)
+    }
+
+    // MARK: Engine.IO
+
+    /// One Engine.IO packet of a session (or of a handshake). Returns the sid when this packet
+    /// opened a session.
+    @discardableResult
+    mutating func engine(
+        _ packet: EngineIOPacket, context: PacketContext, handshake: HandshakeRequest? = nil,
+        into records: inout [Record]
+    ) -> String? {
+        self.statistics.engineIOPackets += 1
+        switch packet.type {
+        case .open where context.direction == .serverToClient && context.sid == nil:
+            return self.open(handshake: packet.data, context: context, request: handshake, into: &records)
+        case .message:
+            if packet.isBinary {
+                self.attachment(packet.data, context: context, into: &records)
+            } else {
+                do {
+                    let decoded = try SocketIOPacket.decode(packet.data, version: context.version.socketIOVersion)
+                    self.socket(decoded, context: context, into: &records)
+                } catch {
+                    self.undecodable(
+                        .text(String(decoding: packet.data.readableBytesView, as: UTF8.self)), layer: .socketIO,
+                        reason: error.reason, offset: error.offset, context: context, into: &records)
+                }
+            }
+        case .upgrade where context.direction == .clientToServer && context.sid != nil:
+            let sid = context.sid!
+            self.touch(context, into: &records)
+            self.sessions[sid]?.transport = .websocket
+            self.sessions[sid]?.webSocketConnection = context.connection
+            records.append(Record(time: context.time, event: .upgraded(.init(sid: sid, connection: context.connection))))
+        case .close:
+            self.touch(context, into: &records)
+            records.append(self.engineRecord(packet, context: context))
+            if let sid = context.sid {
+                self.close(sid: sid, cause: "\(context.direction.sender) close packet", time: context.time, into: &records)
+            }
+        default:
+            self.touch(context, into: &records)
+            records.append(self.engineRecord(packet, context: context))
+        }
+        return nil
+    }
+
+    /// A whole polling body, already split into packets. Returns the sid when the body opened a
+    /// session (a handshake answer).
+    @discardableResult
+    mutating func poll(
+        _ decoding: EngineIOPayloadDecoding, encoding: EngineIOPayloadEncoding, body: ByteBuffer,
+        context: PacketContext, handshake: HandshakeRequest? = nil, into records: inout [Record]
+    ) -> String? {
+        var context = context
+        var opened: String?
+        var packetRecords: [Record] = []
+        for (index, packet) in decoding.packets.enumerated() {
+            if index == 0, context.sid == nil, packet.type == .open, context.direction == .serverToClient {
+                // The `open` record carries the handshake; the `poll` record describes what follows it.
+                opened = self.engine(packet, context: context, handshake: handshake, into: &records)
+                context.sid = opened
+                continue
+            }
+            self.engine(packet, context: context, into: &packetRecords)
+        }
+        if let error = decoding.error {
+            let data: RecordedData =
+                encoding == .v3Binary
+                ? .binary(body) : .text(String(decoding: body.readableBytesView, as: UTF8.self))
+            self.undecodable(
+                data, layer: .payload, reason: error.reason, offset: error.offset, context: context,
+                into: &packetRecords)
+        }
+        let count = packetRecords.reduce(0) { count, record in
+            switch record.event {
+            case .engine, .socket, .undecodable: return count + 1
+            default: return count
+            }
+        }
+        records.append(
+            Record(
+                time: context.time,
+                event: .poll(
+                    .init(
+                        sid: context.sid ?? "", connection: context.connection, direction: context.direction,
+                        encoding: encoding, bytes: body.readableBytes, packetCount: count))))
+        records.append(contentsOf: packetRecords)
+        return opened
+    }
+
+    // MARK: Socket.IO
+
+    /// A decoded Socket.IO packet (the text of a `4` message).
+    mutating func socket(_ packet: SocketIOPacket, context: PacketContext, into records: inout [Record]) {
+        self.touch(context, into: &records)
+        var outputs: [SessionMachine.Output] = []
+        if let sid = context.sid, self.sessions[sid] != nil {
+            self.sessions[sid]!.receive(packet, direction: context.direction, time: context.time, into: &outputs)
+        } else {
+            // No session to hold attachments or acks (WebSocket before its handshake): record as is.
+            outputs.append(.packet(packet, ackLatency: nil))
+        }
+        for output in outputs { self.emit(output, context: context, into: &records) }
+    }
+
+    /// A binary message: an attachment of the packet waiting in this direction.
+    mutating func attachment(_ bytes: ByteBuffer, context: PacketContext, into records: inout [Record]) {
+        self.touch(context, into: &records)
+        var outputs: [SessionMachine.Output] = []
+        if let sid = context.sid, self.sessions[sid] != nil {
+            self.sessions[sid]!.receiveAttachment(bytes, direction: context.direction, time: context.time, into: &outputs)
+        } else {
+            outputs.append(.strayAttachment(bytes))
+        }
+        for output in outputs { self.emit(output, context: context, into: &records) }
+    }
+
+    private mutating func emit(_ output: SessionMachine.Output, context: PacketContext, into records: inout [Record]) {
+        switch output {
+        case .packet(var packet, let latency):
+            var redacted = false
+            if packet.type == .connect, context.direction == .clientToServer, self.redactor.enabled {
+                (packet, redacted) = ConnectPayloadRedactor.redact(packet)
+            }
+            self.count(packet, direction: context.direction, paired: latency != nil)
+            records.append(
+                Record(
+                    time: context.time,
+                    event: .socket(
+                        .init(
+                            sid: context.sid, connection: context.connection, direction: context.direction,
+                            transport: context.transport, packet: packet, ackLatencyMicros: latency,
+                            redacted: redacted))))
+        case .incomplete(let packet):
+            self.statistics.socketIOPackets += 1
+            records.append(
+                Record(
+                    time: context.time,
+                    event: .note(
+                        .init(
+                            level: "warning",
+                            message: "\(packet.type.name) on \(packet.namespace) of session \(context.sid ?? "?") "
+                                + "got \(packet.attachments.count) of \(packet.attachmentCount) attachments",
+                            connection: context.connection))))
+            records.append(
+                Record(
+                    time: context.time,
+                    event: .socket(
+                        .init(
+                            sid: context.sid, connection: context.connection, direction: context.direction,
+                            transport: context.transport, packet: packet))))
+        case .strayAttachment(let bytes):
+            self.undecodable(
+                .binary(bytes), layer: .socketIO, reason: "binary attachment with no packet waiting for it",
+                offset: 0, context: context, into: &records)
+        }
+    }
+
+    private mutating func count(_ packet: SocketIOPacket, direction: Direction, paired: Bool) {
+        self.statistics.socketIOPackets += 1
+        if paired { self.statistics.acksPaired += 1 }
+        switch packet.type {
+        case .connect where direction == .serverToClient: self.statistics.namespaceConnects += 1
+        case .connectError: self.statistics.namespaceConnectErrors += 1
+        case .disconnect: self.statistics.namespaceDisconnects += 1
+        default: break
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+import SIORecording
+import SIOWire
+
+/// The decoding half of a WebSocket connection after its `101`: frames → messages → Engine.IO
+/// packets, per direction, on the copy of the bytes. Runs outside the hub's lock; what it finds
+/// is handed to the session registry.
+struct WebSocketTap {
+    /// Something found in the byte stream.
+    enum Event {
+        case packet(EngineIOPacket, Direction)
+        case close(code: Int?, reason: String, Direction)
+        case damage(RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, Direction)
+    }
+
+    /// The session, from the URL (upgrade) or learned from the server's handshake frame.
+    var sid: String?
+    let version: EngineIOVersion
+    private var decoders: [WebSocketStreamDecoder]
+    /// A direction whose frames can no longer be found (the decoder could not resynchronise).
+    private var dead = [false, false]
+
+    init(sid: String?, version: EngineIOVersion, extensions: String?, maxMessageBytes: Int) {
+        self.sid = sid
+        self.version = version
+        let deflate = extensions.flatMap { PerMessageDeflate.negotiated(responseHeader: $0) }
+        self.decoders = [
+            WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.clientToServer),
+            WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.serverToClient),
+        ]
+    }
+
+    /// Feeds bytes of one direction and appends what they completed.
+    mutating func receive(_ bytes: ByteBuffer, direction: Direction, into events: inout [Event]) {
+        let d = direction.index
+        guard !self.dead[d] else { return }
+        self.decoders[d].append(bytes)
+        var lastError: WireError?
+        while true {
+            do {
+                guard let message = try self.decoders[d].next() else { return }
+                lastError = nil
+                self.handle(message, direction: direction, into: &events)
+            } catch {
+                if error == lastError {
+                    // Same damage again: the stream cannot be resynchronised, stop reading it.
+                    self.dead[d] = true
+                    events.append(
+                        .damage(
+                            .binary(ByteBuffer()), layer: .webSocket,
+                            reason: "frames of this direction can no longer be decoded", offset: error.offset,
+                            direction))
+                    return
+                }
+                lastError = error
+                events.append(.damage(.binary(ByteBuffer()), layer: .webSocket, reason: error.reason, offset: error.offset, direction))
+            }
+        }
+    }
+
+    private func handle(_ message: WebSocketStreamDecoder.Message, direction: Direction, into events: inout [Event]) {
+        switch message.kind {
+        case .text:
+            do {
+                events.append(.packet(try EngineIOPacket.decode(webSocketText: message.payload), direction))
+            } catch {
+                events.append(
+                    .damage(
+                        .text(String(decoding: message.payload.readableBytesView, as: UTF8.self)), layer: .engineIO,
+                        reason: error.reason, offset: error.offset, direction))
+            }
+        case .binary:
+            do {
+                events.append(
+                    .packet(try EngineIOPacket.decode(webSocketBinary: message.payload, version: self.version), direction))
+            } catch {
+                events.append(
+                    .damage(.binary(message.payload), layer: .engineIO, reason: error.reason, offset: error.offset, direction))
+            }
+        case .close:
+            var payload = message.payload
+            // Node may close without a status code: then the payload is empty.
+            let code = payload.readableBytes >= 2 ? payload.readInteger(as: UInt16.self).map(Int.init) : nil
+            let reason = payload.readString(length: payload.readableBytes) ?? ""
+            events.append(.close(code: code, reason: reason, direction))
+        case .ping, .pong:
+            // WebSocket keep-alives are not part of the Engine.IO session.
+            break
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import NIOCore
+import NIOHTTP1
+import SIORecording
+import SIOWire
+import Testing
+
+@testable import SIOCapture
+
+@Suite struct ConnectionTapTests {
+    @Test func plainHTTPExchangeIsRecordedWithTimingAndRedactedPath() {
+        let harness = Harness()
+        let tap = harness.hub.makeTap(connection: 7, peer: "127.0.0.1:5555")
+        harness.clock.set(.microseconds(100))
+        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/api?token=abc&page=2"))
+        tap.requestBody(ByteBuffer(string: "hello"))
+        tap.requestEnd()
+        harness.clock.set(.microseconds(350))
+        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .ok))
+        tap.responseBody(ByteBuffer(string: "world!"))
+        tap.responseEnd()
+        harness.clock.set(.microseconds(400))
+        tap.connectionClosed(cause: "client")
+        let records = harness.records
+        #expect(records.first == Record(time: 0, event: .connectionOpened(.init(connection: 7, peer: "127.0.0.1:5555"))))
+        #expect(
+            records.compactMap(\.http) == [
+                .init(
+                    connection: 7, method: "POST", path: "/api?token=[redacted]&page=2", status: 200, requestBytes: 5,
+                    responseBytes: 6, durationMicros: 250)
+            ])
+        #expect(records.compactMap(\.http).first.map { _ in records[1].time } == 350)
+        #expect(records.last == Record(time: 400, event: .connectionClosed(.init(connection: 7, cause: "client"))))
+        let statistics = harness.hub.statistics
+        #expect(statistics.bytesClientToServer == 5 && statistics.bytesServerToClient == 6)
+        #expect(statistics.httpExchanges == 1)
+    }
+
+    @Test func upstreamUnreachableIsRecordedWithoutStatus() {
+        let harness = Harness()
+        let tap = harness.hub.makeTap(connection: 1, peer: "p")
+        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))
+        tap.requestEnd()
+        tap.upstreamUnreachable(reason: "connection refused")
+        tap.connectionClosed(cause: "client")
+        let records = harness.records
+        #expect(records.compactMap(\.http).map(\.status) == [nil])
+        #expect(records.contains { if case .note(let n) = $0.event { n.message.contains("refused") } else { false } })
+        // Closing twice records once.
+        tap.connectionClosed(cause: "again")
+        #expect(harness.records.count == records.count)
+    }
+
+    @Test func exchangeInFlightIsRecordedWhenTheConnectionDrops() {
+        let harness = Harness()
+        let tap = harness.hub.makeTap(connection: 1, peer: "p")
+        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/slow"))
+        tap.requestEnd()
+        tap.connectionClosed(cause: "client reset")
+        #expect(harness.records.compactMap(\.http).map(\.path) == ["/slow"])
+    }
+}
+
+/// WebSocket paths that no capture covers (no peer in the captures accepted permessage-deflate).
+@Suite
+struct WebSocketTapTests {
+    static func bytes(_ hex: String) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            buffer.writeInteger(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        return buffer
+    }
+
+    @Test func webSocketOnlySessionWithPermessageDeflate() {
+        let harness = Harness()
+        let tap = harness.hub.makeTap(connection: 3, peer: "p")
+        var request = HTTPHeaders()
+        request.add(name: "Upgrade", value: "websocket")
+        request.add(name: "Connection", value: "Upgrade")
+        request.add(name: "Cookie", value: "a=b")
+        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=4&transport=websocket", headers: request))
+        tap.requestEnd()
+        var response = HTTPHeaders()
+        response.add(name: "Upgrade", value: "websocket")
+        response.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate")
+        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: response))
+        tap.responseEnd()
+        // Three compressed server messages sharing one deflate context (context takeover):
+        // the handshake, then `42["hello","hello hello hello"]` twice.
+        tap.webSocketBytes(
+            Self.bytes(
+                "c15332a8562ace4c51b2524a494dcb09f67451d2512a2d482f4a4c492d56b28a8ed5512ac8cc4bf7cc2b492d2a4bcc51b2323235303080088664e6a6e6979600c50cc062b9891501899539f98940d30c0dc0a01600"
+            ), direction: .serverToClient)
+        tap.webSocketBytes(Self.bytes("c11432318a56ca48cdc9c9071a0ba6159048a5580000c10422200d00"), direction: .serverToClient)
+        // A client close frame with no status code (as Node sends), masked with a zero key.
+        tap.webSocketBytes(Self.bytes("888000000000"), direction: .clientToServer)
+        tap.connectionClosed(cause: "client")
+        let records = harness.records
+        #expect(records.compactMap(\.webSocketOpen) == [.init(sid: nil, connection: 3, extensions: "permessage-deflate")])
+        let open = records.compactMap(\.opened).first
+        #expect(open?.sid == "deflSID" && open?.transport == .websocket)
+        #expect(open?.headers.contains(.init("Cookie", "[redacted]")) == true)
+        let events = records.compactMap(\.socket)
+        #expect(events.map(\.packet.eventName) == ["hello", "hello"])
+        #expect(events.allSatisfy { $0.sid == "deflSID" && $0.transport == .websocket })
+        #expect(records.compactMap(\.webSocketClose) == [.init(sid: "deflSID", connection: 3, direction: .clientToServer, code: nil, reason: "")])
+        #expect(records.compactMap(\.closed) == [.init(sid: "deflSID", cause: "websocket closed by client")])
+    }
+
+    @Test func oversizedPollingBodyIsKeptAsNoteAndHead() {
+        var configuration = CaptureConfiguration()
+        configuration.maxBodyBytes = 8
+        let harness = Harness(configuration: configuration)
+        let tap = harness.hub.makeTap(connection: 1, peer: "p")
+        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/socket.io/?EIO=4&transport=polling&sid=S9"))
+        tap.requestBody(ByteBuffer(string: "42[\"a\","))
+        tap.requestBody(ByteBuffer(string: "\"bbbbbbbbbbbb\"]"))
+        tap.requestEnd()
+        let raw = harness.records.compactMap(\.raw)
+        #expect(raw.count == 1 && raw.first?.layer == .payload)
+        #expect(raw.first?.data == .binary(ByteBuffer(string: "42[\"a\",\"bbbbbbbbbbbb\"]")))
+    }
+}

@@ -1,0 +1,70 @@
+import NIOCore
+import SIORecording
+import SIOWire
+import Testing
+
+@testable import SIOCapture
+
+@Suite struct RedactionTests {
+    let redactor = Redactor(enabled: true)
+
+    @Test func queryValuesThatLookLikeCredentialsAreMasked() {
+        #expect(
+            self.redactor.path("/socket.io/?EIO=4&transport=polling&t=abc&sid=S1&token=1234&apiKey=k&b64=1&x=y")
+                == "/socket.io/?EIO=4&transport=polling&t=abc&sid=S1&token=[redacted]&apiKey=[redacted]&b64=1&x=y")
+        #expect(self.redactor.path("/a?password=p&session_id=s&auth") == "/a?password=[redacted]&session_id=[redacted]&auth")
+        #expect(self.redactor.path("/plain") == "/plain")
+        #expect(Redactor(enabled: false).path("/a?token=1") == "/a?token=1")
+    }
+
+    @Test func credentialHeadersAreMasked() {
+        #expect(self.redactor.headerValue(name: "authorization", value: "Bearer x") == "[redacted]")
+        #expect(self.redactor.headerValue(name: "Set-Cookie", value: "a=b") == "[redacted]")
+        #expect(self.redactor.headerValue(name: "User-Agent", value: "ua") == "ua")
+        #expect(Redactor(enabled: false).headerValue(name: "Cookie", value: "a=b") == "a=b")
+    }
+
+    @Test func connectAuthValuesAreMaskedKeepingStructure() {
+        let masked = ConnectPayloadRedactor.maskJSONValues(
+            ByteBuffer(string: #"{"token":"se\"cret","n":[1, 2.5,null,true],"o":{"k":"v"},"e":{}}"#))
+        #expect(
+            masked.text
+                == #"{"token":"[redacted]","n":["[redacted]", "[redacted]","[redacted]","[redacted]"],"o":{"k":"[redacted]"},"e":{}}"#
+        )
+    }
+
+    @Test func socketIOv4ConnectQueryIsMasked() {
+        let packet = SocketIOPacket(type: .connect, namespace: "/admin?token=1234&x=2", rawHeader: "0/admin?token=1234&x=2,")
+        let (redacted, changed) = ConnectPayloadRedactor.redact(packet)
+        #expect(changed)
+        #expect(redacted.namespace == "/admin?token=[redacted]&x=[redacted]")
+        #expect(redacted.rawHeader == "0/admin?token=[redacted]&x=[redacted],")
+        let plain = ConnectPayloadRedactor.redact(SocketIOPacket(type: .connect, namespace: "/admin"))
+        #expect(!plain.changed)
+    }
+
+    @Test func sidIsFoundInHandshakeBytes() {
+        #expect(
+            HandshakeScanner.sid(in: ByteBuffer(string: #"{"sid":"5wl-v1tJdqA5HsvYAAAA","upgrades":["websocket"]}"#))
+                == "5wl-v1tJdqA5HsvYAAAA")
+        #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"upgrades":[], "sid" : "abc"}"#)) == "abc")
+        #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"upgrades":[]}"#)) == nil)
+        #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"sid":"#)) == nil)
+    }
+}
+
+@Suite struct DecodedConnectRedactionTests {
+    @Test func socketIOv4ConnectQueryFromTheWireIsMasked() throws {
+        var registry = SessionRegistry(configuration: CaptureConfiguration())
+        var records: [Record] = []
+        let context = PacketContext(
+            sid: "S", connection: 1, direction: .clientToServer, transport: .websocket, version: .v3, time: 0)
+        registry.engine(
+            EngineIOPacket(type: .message, data: ByteBuffer(string: "0/admin?token=1234&room=a,")), context: context,
+            into: &records)
+        let packet = try #require(records.compactMap(\.socket).first)
+        #expect(packet.redacted)
+        #expect(!String(describing: packet.packet).contains("1234"))
+        #expect(packet.packet.encodeText(version: .v4).text == "0/admin?token=[redacted]&room=[redacted],")
+    }
+}
