@@ -212,7 +212,7 @@ public struct HTTP1StreamParser: Sendable {
             return
         }
         if let encoding = headers.first(name: "transfer-encoding"), !encoding.isEmpty {
-            guard encoding.lowercased().split(separator: ",").last?.trimmingSpaces == "chunked" else {
+            guard encoding.lowercased().split(separator: ",").last?.trimmingHTTPSpaces == "chunked" else {
                 if untilCloseAllowed {
                     self.state = .untilClose
                     return
@@ -223,7 +223,7 @@ public struct HTTP1StreamParser: Sendable {
             return
         }
         if let lengthText = headers.first(name: "content-length") {
-            guard let length = Int(lengthText.trimmingSpaces), length >= 0 else {
+            guard let length = Int(lengthText.trimmingHTTPSpaces), length >= 0 else {
                 throw ParseError(reason: "bad content-length '\(lengthText)'", offset: self.consumed)
             }
             if length == 0 {
@@ -279,7 +279,7 @@ public struct HTTP1StreamParser: Sendable {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw ParseError(reason: "malformed header line '\(line.prefix(80))'", offset: 0)
             }
-            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingSpaces))
+            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingHTTPSpaces))
         }
         return headers
     }
@@ -345,7 +345,7 @@ public struct HTTP1StreamParser: Sendable {
 
         switch self.state {
         case .chunkSize:
-            let sizeText = text.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces } ?? ""
+            let sizeText = text.split(separator: ";", maxSplits: 1).first.map { $0.trimmingHTTPSpaces } ?? ""
             guard let size = Int(sizeText, radix: 16), size >= 0 else {
                 self.fail("bad chunk size line '\(text.prefix(40))'", emit, raw: raw)
                 return false
@@ -393,7 +393,7 @@ public struct HTTP1StreamParser: Sendable {
 }
 
 extension StringProtocol {
-    fileprivate var trimmingSpaces: String {
+    fileprivate var trimmingHTTPSpaces: String {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }

@@ -99,9 +99,12 @@ struct RecordCommand: AsyncParsableCommand {
             listen: self.listen, redacted: !self.keepCredentials)
         let writer: RecordingWriter
         do {
-            writer = try RecordingWriter(
-                path: path, header: header, flushInterval: .milliseconds(Int64(self.flushInterval * 1000)),
-                logger: logger)
+            var configuration = RecordingWriter.Configuration()
+            configuration.flushInterval = .milliseconds(Int64(self.flushInterval * 1000))
+            writer = try RecordingWriter(path: path, header: header, configuration: configuration) { failure in
+                // Reported once by the writer; traffic keeps flowing.
+                logger.error("recording failed, traffic is still relayed: \(failure)")
+            }
         } catch {
             Self.fail("cannot create the recording \(path): \(error)")
         }
@@ -149,32 +152,44 @@ struct RecordCommand: AsyncParsableCommand {
 
         let statistics = hub.statistics
         Self.printErr(
-            "siotape: \(statistics.sessions) session(s), \(statistics.socketIOPackets) Socket.IO and "
+            "siotape: \(statistics.sessionsOpened) session(s), \(statistics.socketIOPackets) Socket.IO and "
                 + "\(statistics.engineIOPackets) Engine.IO packet(s); recording \(path) "
                 + "(\(writer.statistics.records) records, \(writer.statistics.compressedBytes) bytes)")
         if let failure {
             Self.fail("\(failure)")
         }
-        if let storageFailure = writer.failure ?? closeError.map({ "\($0)" }) {
+        if let storageFailure = writer.failure.map({ "\($0)" }) ?? closeError.map({ "\($0)" }) {
             Self.fail("the recording is incomplete: \(storageFailure)")
         }
     }
 
     static func makeLogger() -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
         var logger = Logger(label: "siotape")
         logger.logLevel = .info
         return logger
     }
 
     static func printErr(_ line: String) {
-        var line = line
-        line.append("\n")
-        _ = line.withCString { fputs($0, stderr) }
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
     }
 
     static func fail(_ message: String) -> Never {
         Self.printErr("siotape: error: \(message)")
-        exit(2)
+        Glibc.exit(2)
     }
 }
 
