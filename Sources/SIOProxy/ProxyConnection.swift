@@ -267,13 +267,21 @@ final class ProxyConnection {
     }
 
     private static func rewritingHost(_ raw: ByteBuffer, to authority: String) -> ByteBuffer {
-        let text = String(decoding: raw.readableBytesView, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        for index in lines.indices.dropFirst() where lines[index].lowercased().hasPrefix("host:") {
-            let carriageReturn = lines[index].hasSuffix("\r") ? "\r" : ""
-            lines[index] = "Host: \(authority)\(carriageReturn)"
+        // Split on bytes: "\r\n" is a single Character in a Swift String.
+        let lines = raw.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        var out = ByteBuffer()
+        for (index, line) in lines.enumerated() {
+            if index > 0 { out.writeInteger(UInt8(ascii: "\n")) }
+            let isHost = index > 0 && line.count >= 5
+                && String(decoding: line.prefix(5), as: UTF8.self).lowercased() == "host:"
+            if isHost {
+                out.writeString("Host: \(authority)")
+                if line.last == UInt8(ascii: "\r") { out.writeInteger(UInt8(ascii: "\r")) }
+            } else {
+                out.writeBytes(line)
+            }
         }
-        return ByteBuffer(string: lines.joined(separator: "\n"))
+        return out
     }
 
     /// Answers the client's request with `502` because the upstream cannot be reached.

@@ -148,7 +148,7 @@ public struct HTTP1StreamParser: Sendable {
 
     // MARK: - Heads
 
-    /// Returns false when more bytes are needed or parsing stopped.
+    /// Returns false when more bytes are needed.
     private mutating func parseHead(_ input: inout ByteBuffer, _ emit: (Event) -> Void) -> Bool {
         let searchFrom = max(0, self.pending.readableBytes - 3)
         self.pending.writeImmutableBuffer(input)
@@ -172,7 +172,7 @@ public struct HTTP1StreamParser: Sendable {
             }
         } catch {
             self.fail((error as? ParseError)?.reason ?? "\(error)", emit, raw: raw)
-            return false
+            return true  // the rest of the input is forwarded as opaque bytes
         }
         self.consumed += headLength
         emit(.head(head, raw: raw))
@@ -198,7 +198,7 @@ public struct HTTP1StreamParser: Sendable {
             }
         } catch {
             self.fail((error as? ParseError)?.reason ?? "\(error)", emit)
-            return false
+            return true  // the rest of the input is forwarded as opaque bytes
         }
         return true
     }
@@ -263,11 +263,14 @@ public struct HTTP1StreamParser: Sendable {
         }
     }
 
+    /// The head's lines without their line endings. Split on bytes: in a Swift `String`, `"\r\n"`
+    /// is a single `Character`, so splitting characters on `"\n"` would miss CRLF line ends.
     private static func lines(of raw: ByteBuffer) -> [Substring] {
-        let text = String(decoding: raw.readableBytesView, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.last == "\r" ? line.dropLast() : line
-        }
+        var lines = raw.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .map { line -> Substring in
+                let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+                return Substring(decoding: trimmed, as: UTF8.self)
+            }
         while lines.last?.isEmpty == true { lines.removeLast() }
         return lines
     }
@@ -340,15 +343,18 @@ public struct HTTP1StreamParser: Sendable {
         input.moveReaderIndex(forwardBy: fromInput)
         let raw = self.pending.readSlice(length: lineLength)!
         self.pending = ByteBuffer()
-        var text = String(decoding: raw.readableBytesView, as: UTF8.self)
-        while text.last == "\n" || text.last == "\r" { text.removeLast() }
+        var lineBytes = raw.readableBytesView[...]
+        while let last = lineBytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") {
+            lineBytes = lineBytes.dropLast()
+        }
+        let text = String(decoding: lineBytes, as: UTF8.self)
 
         switch self.state {
         case .chunkSize:
             let sizeText = text.split(separator: ";", maxSplits: 1).first.map { $0.trimmingHTTPSpaces } ?? ""
             guard let size = Int(sizeText, radix: 16), size >= 0 else {
                 self.fail("bad chunk size line '\(text.prefix(40))'", emit, raw: raw)
-                return false
+                return true  // the rest of the input is forwarded as opaque bytes
             }
             self.consumed += lineLength
             emit(.forward(raw))
@@ -356,7 +362,7 @@ public struct HTTP1StreamParser: Sendable {
         case .chunkDataEnd:
             guard text.isEmpty else {
                 self.fail("chunk data not followed by CRLF", emit, raw: raw)
-                return false
+                return true  // the rest of the input is forwarded as opaque bytes
             }
             self.consumed += lineLength
             emit(.forward(raw))
