@@ -71,6 +71,8 @@ final class ProxyConnection {
         switch handler.side {
         case .client:
             self.clientHandler = handler
+            // The upstream may have connected first and be holding back its first read.
+            self.upstreamHandler?.resumeReading()
         case .upstream:
             self.upstreamHandler = handler
             self.upstream = .connected
