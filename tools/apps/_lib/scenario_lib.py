@@ -7,12 +7,17 @@ JSON summary of what every client observed (exit 0).
 """
 import argparse
 import json
+import os
 import sys
 import threading
 import time
 
 import requests
 import socketio
+
+
+DEBUG = bool(os.environ.get('SCENARIO_DEBUG'))
+T0 = time.monotonic()
 
 
 class ScenarioFailure(Exception):
@@ -72,6 +77,8 @@ class Peer:
         self.sio.on(event, wrapped, namespace=namespace)
 
     def _add(self, ns, event, *a):
+        if DEBUG:
+            print(f'{time.monotonic() - T0:8.3f} {self.name} <- {ns} {event} {a}', file=sys.stderr, flush=True)
         with self.cond:
             self.log.append([ns, event, *a])
             self.cond.notify_all()
@@ -87,21 +94,52 @@ class Peer:
         return self
 
     def connect_refused(self, auth=None):
-        """Connect expecting a CONNECT_ERROR; returns the error data."""
+        """Connect expecting a CONNECT_ERROR; returns the error data.
+
+        The attempt runs in a daemon thread: after a refused CONNECT over polling the
+        python-socketio client sends a close packet, which python-engineio servers do not
+        answer by releasing the pending long-poll GET, so the client's connect() only returns
+        at the next ping (~25 s). We wait for the CONNECT_ERROR itself instead."""
         t = self.args.transport
-        try:
-            self.sio.connect(self.url, transports=None if t == 'default' else [t],
-                             namespaces=self.namespaces, auth=auth, wait_timeout=self.timeout)
-        except socketio.exceptions.ConnectionError:
-            pass
-        else:
-            self.sio.disconnect()
+
+        def attempt():
+            try:
+                self.sio.connect(self.url, transports=None if t == 'default' else [t],
+                                 namespaces=self.namespaces, auth=auth, wait_timeout=self.timeout)
+            except Exception:
+                pass
+        self._refused = threading.Thread(target=attempt, daemon=True)
+        self._refused.start()
+        deadline = time.monotonic() + self.timeout
+        with self.cond:
+            while not any(e[1] in ('connect', 'connect_error') for e in self.log):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    fail(f'{self.name}: neither CONNECT nor CONNECT_ERROR within {self.timeout}s')
+                self.cond.wait(left)
+        if self.received('connect'):
             fail(f'{self.name}: connection was accepted, expected CONNECT_ERROR')
         return self.wait_for('connect_error')[2]
 
     def disconnect(self):
-        if self.sio.connected:
+        if getattr(self, '_refused', None) is not None:
+            return   # see connect_refused
+        if not self.sio.connected:
+            return
+        eio = self.sio.eio
+        if eio.current_transport != 'polling':
             self.sio.disconnect()
+            return
+        # Over polling, python-engineio *servers* (asyncio flavour) do not release the pending
+        # long-poll GET when the client sends its close packet, so Client.disconnect() blocks
+        # until the next ping (~25 s). Run the ordinary disconnect in a daemon thread and wait
+        # only until its packets (`41...`, `1`) have been POSTed; the pending GET is abandoned.
+        threading.Thread(target=self.sio.disconnect, daemon=True).start()
+        q = eio.queue
+        deadline = time.monotonic() + self.timeout
+        with q.all_tasks_done:
+            while (eio.state == 'connected' or q.unfinished_tasks) and time.monotonic() < deadline:
+                q.all_tasks_done.wait(0.02)
 
     # --- emitting -------------------------------------------------------
     def emit(self, event, *data, namespace='/'):
