@@ -58,6 +58,7 @@ class Peer:
         client_kwargs.setdefault('reconnection', False)
         self.sio = socketio.Client(**client_kwargs)
         self.log = []          # [namespace, event, *args] in arrival order
+        self.closing = False
         self.cond = threading.Condition()
         for ns in self.namespaces:
             self._register(ns)
@@ -80,6 +81,8 @@ class Peer:
         if DEBUG:
             print(f'{time.monotonic() - T0:8.3f} {self.name} <- {ns} {event} {a}', file=sys.stderr, flush=True)
         with self.cond:
+            if self.closing and event != 'disconnect':
+                return   # after our own disconnect(): whether in-flight packets arrive is a race
             self.log.append([ns, event, *a])
             self.cond.notify_all()
 
@@ -117,11 +120,14 @@ class Peer:
                 if left <= 0:
                     fail(f'{self.name}: neither CONNECT nor CONNECT_ERROR within {self.timeout}s')
                 self.cond.wait(left)
-        if self.received('connect'):
-            fail(f'{self.name}: connection was accepted, expected CONNECT_ERROR')
-        return self.wait_for('connect_error')[2]
+        ns = self.namespaces[0]
+        if self.received('connect', ns=ns):
+            fail(f'{self.name}: connection to {ns} was accepted, expected CONNECT_ERROR')
+        return self.wait_for('connect_error', ns=ns)[2]
 
     def disconnect(self):
+        with self.cond:
+            self.closing = True
         if getattr(self, '_refused', None) is not None:
             return   # see connect_refused
         if not self.sio.connected:
@@ -155,16 +161,21 @@ class Peer:
             fail(f'{self.name}: no ack for {event!r} within {self.timeout}s')
 
     # --- waiting / checking ---------------------------------------------
-    def _matches(self, ns, event, pred):
-        return [e for e in self.log
+    def mark(self):
+        """A position in the log: pass it as `after` to wait only for later events."""
+        with self.cond:
+            return len(self.log)
+
+    def _matches(self, ns, event, pred, after=0):
+        return [e for e in self.log[after:]
                 if e[0] == ns and e[1] == event and (pred is None or pred(*e[2:]))]
 
-    def wait_for(self, event, pred=None, ns='/', count=1, what=None):
+    def wait_for(self, event, pred=None, ns='/', count=1, what=None, after=0):
         """Wait until `count` received events match; return the count-th match."""
         deadline = time.monotonic() + self.timeout
         with self.cond:
             while True:
-                found = self._matches(ns, event, pred)
+                found = self._matches(ns, event, pred, after)
                 if len(found) >= count:
                     return found[count - 1]
                 left = deadline - time.monotonic()
