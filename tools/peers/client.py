@@ -82,16 +82,16 @@ class Peer:
                                    f'in step {self.steps[-1][0]!r}: saw {self.steps[-1][1]}')
 
     def connect(self, url, token, transports):
+        """Open the Engine.IO connection and ask for the namespaces; the caller waits for the
+        outcome (``wait=False``: on a refused namespace python-socketio 5 would otherwise
+        disconnect inside ``connect()`` and hang on the long-poll, see ``close``)."""
         self.step('connect')
-        try:
-            if SIO4:
-                self.sio.connect(f'{url}?token={token}', transports=transports,
-                                 namespaces=self.namespaces)
-            else:
-                self.sio.connect(url, auth={'token': token}, transports=transports,
-                                 namespaces=self.namespaces, wait_timeout=self.timeout)
-        except socketio.exceptions.ConnectionError as exc:
-            self.observe('', 'exception', type(exc).__name__, [str(exc)])
+        if SIO4:
+            self.sio.connect(f'{url}?token={token}', transports=transports,
+                             namespaces=self.namespaces)
+        else:
+            self.sio.connect(url, auth={'token': token}, transports=transports,
+                             namespaces=self.namespaces, wait=False)
 
     def emit(self, ns, event, *args):
         self.sio.emit(event, args, namespace=ns)
