@@ -109,7 +109,7 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         process.standardOutput = out
         process.standardError = err
         do {
-            try process.run()
+            try Self.spawnWithEmptySignalMask(process)
         } catch {
             throw PeerError("\(name): cannot start \(executable): \(error)")
         }
@@ -117,6 +117,29 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         try? err.fileHandleForWriting.close()
         stdout = PipeCollector(reading: out.fileHandleForReading)
         stderr = PipeCollector(reading: err.fileHandleForReading)
+    }
+
+    /// A child inherits the signal mask of the thread that spawns it, and the threads tests run on
+    /// (Dispatch, the cooperative pool) block SIGTERM and most other signals: a child spawned from
+    /// them never sees `terminate()`. Spawn from a short-lived thread with an empty mask instead.
+    private static func spawnWithEmptySignalMask(_ process: Process) throws {
+        let box = UncheckedBox(process)
+        let failure = Mutex<(any Error)?>(nil)
+        let spawned = DispatchSemaphore(value: 0)
+        let spawner = Thread {
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            pthread_sigmask(SIG_SETMASK, &empty, nil)
+            do {
+                try box.value.run()
+            } catch {
+                failure.withLock { $0 = error }
+            }
+            spawned.signal()
+        }
+        spawner.start()
+        spawned.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 
     /// The first line on stdout, without its newline. Fails, killing the process, if none comes
@@ -168,6 +191,11 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
     }
 
     deinit { terminate() }
+}
+
+private final class UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Set once a process has been reaped, so that the SIGKILL watchdog never hits a reused pid.
