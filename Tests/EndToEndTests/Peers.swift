@@ -119,12 +119,22 @@ enum Peers {
 enum Proxy {
     /// Starts `siotape record` in front of `upstream` on a free port and waits until it listens.
     ///
-    /// The one place that knows the proxy's command line and its readiness line. Assumed: the
-    /// first line on stdout is `listening on 127.0.0.1:PORT` (`READY PORT` is accepted too).
+    /// The one place that knows the proxy's command line and its readiness line
+    /// (`siotape: listening on 127.0.0.1:PORT → ...` on stderr).
     static func start(
         upstream: RunningPeer,
         recording: URL,
-        in environment: PeerEnvironment
+        in environment: PeerEnvironment,
+        extraArguments: [String] = []
+    ) async throws -> RunningPeer {
+        try await start(upstreamURL: upstream.url, recording: recording, in: environment, extraArguments: extraArguments)
+    }
+
+    static func start(
+        upstreamURL: String,
+        recording: URL,
+        in environment: PeerEnvironment,
+        extraArguments: [String] = []
     ) async throws -> RunningPeer {
         guard let siotape = environment.siotape else {
             throw PeerError("SIOTAPE_BIN is not set: run tools/test")
@@ -132,21 +142,14 @@ enum Proxy {
         let process = try Subprocess(
             name: "siotape record", executable: siotape,
             arguments: [
-                "record", "--upstream", upstream.url, "--listen", "127.0.0.1:0",
+                "record", "--upstream", upstreamURL, "--listen", "127.0.0.1:0",
                 "--out", recording.path, "--live", "off",
-            ])
-        let line = try await process.firstLine(timeout: Peers.readyTimeout)
-        let port: Int?
-        if line.hasPrefix("READY ") {
-            port = Int(line.dropFirst("READY ".count))
-        } else if line.hasPrefix("listening on "), let colon = line.lastIndex(of: ":") {
-            port = Int(line[line.index(after: colon)...])
-        } else {
-            port = nil
-        }
-        guard let port else {
+            ] + extraArguments)
+        let line = try await process.stderrLine(containing: "listening on", timeout: Peers.readyTimeout)
+        let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }
+        guard let address, let port = Int(address.split(separator: ":").last ?? "") else {
             process.terminate()
-            throw PeerError("siotape record: expected `listening on 127.0.0.1:PORT`, got \(line.debugDescription)")
+            throw PeerError("siotape record: no port in \(line.debugDescription)")
         }
         return RunningPeer(process: process, port: port)
     }

@@ -156,6 +156,21 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         return String(decoding: snapshot.bytes[..<newline], as: UTF8.self)
     }
 
+    /// The first line on stderr that contains `marker`. Fails, killing the process, if none comes
+    /// within `timeout` or the process exits first.
+    func stderrLine(containing marker: String, timeout: Duration) async throws -> String {
+        let matches: @Sendable (PipeCollector.Snapshot) -> Bool = { snapshot in
+            snapshot.closed || snapshot.text.split(separator: "\n").contains { $0.contains(marker) }
+        }
+        guard let snapshot = await stderr.wait(timeout: timeout, until: matches),
+            let line = snapshot.text.split(separator: "\n").first(where: { $0.contains(marker) })
+        else {
+            terminate()
+            throw PeerError("\(name) printed no line with '\(marker)' on stderr within \(timeout)\(diagnostics)")
+        }
+        return String(line)
+    }
+
     /// Waits for the process to exit and returns its stdout; fails on a timeout (killing the
     /// process) or a non-zero exit status.
     func output(timeout: Duration) async throws -> String {
