@@ -1,4 +1,5 @@
 import NIOCore
+import SIOWire
 
 // Hand-written JSON output: the writer runs on every proxied packet, so it appends bytes
 // directly and never goes through Foundation or an intermediate `String`.
@@ -101,7 +102,7 @@ extension ByteBuffer {
     /// Writes `bytes` as a JSON string holding their standard base64 (with padding).
     mutating func writeJSONBase64(_ bytes: ByteBuffer) {
         self.writeInteger(UInt8(ascii: "\""))
-        bytes.withUnsafeReadableBytes { self.writeBase64(UnsafeRawBufferPointer($0)) }
+        Base64.encode(bytes, into: &self)
         self.writeInteger(UInt8(ascii: "\""))
     }
 }

@@ -308,7 +308,7 @@ public struct RecordDecoder {
             s.skipWhitespace()
             guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else { throw s.fail("expected a base64 string") }
             let (content, _) = try s.skipString()
-            return Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content]))
+            return try? Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content]))
         }
         guard let decoded else { return nil }
         guard let buffer = decoded else { throw self.bad(field, "bad base64") }
@@ -368,7 +368,7 @@ public struct RecordDecoder {
                         throw s.fail("expected a base64 string")
                     }
                     let (content, _) = try s.skipString()
-                    guard let decoded = Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content])) else {
+                    guard let decoded = try? Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content])) else {
                         throw JSONScanner.Failure(offset: content.lowerBound, message: "bad base64")
                     }
                     result.append(decoded)

@@ -2,8 +2,9 @@ import NIOCore
 
 /// Standard base64 (RFC 4648, `+/`, `=` padding) on bytes, for the binary packets of polling payloads.
 ///
-/// Kept here rather than going through Foundation so that decoding reports *where* the damage is.
-enum Base64 {
+/// Kept here rather than going through Foundation so that decoding reports *where* the damage is;
+/// the recording format uses it for binary data too.
+public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let reverse: [UInt8] = {
@@ -13,7 +14,8 @@ enum Base64 {
     }()
 
     /// Appends the base64 text of `bytes` to `output`.
-    static func encode(_ bytes: ByteBuffer, into output: inout ByteBuffer) {
+    public static func encode(_ bytes: ByteBuffer, into output: inout ByteBuffer) {
+        output.reserveCapacity(minimumWritableBytes: (bytes.readableBytes + 2) / 3 * 4)
         bytes.withUnsafeReadableBytes { input in
             var index = 0
             while index + 3 <= input.count {
@@ -37,7 +39,7 @@ enum Base64 {
 
     /// Decodes base64 text. Missing padding is tolerated; any other defect is reported with its
     /// offset relative to the start of `text`.
-    static func decode(_ text: UnsafeRawBufferPointer) throws(WireError) -> ByteBuffer {
+    public static func decode(_ text: UnsafeRawBufferPointer) throws(WireError) -> ByteBuffer {
         var count = text.count
         var padding = 0
         while count > 0 && text[count - 1] == UInt8(ascii: "=") && padding < 2 {
