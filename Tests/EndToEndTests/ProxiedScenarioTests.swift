@@ -58,7 +58,13 @@ struct ProxiedScenarioTests {
 
         let records = try readRecording(recording)
         let packets = records.compactMap(\.socketPacket)
-        let undecodable = records.filter { if case .undecodable = $0.event { true } else { false } }
+        // Flask's development server (Werkzeug) writes an HTTP 400 onto the socket after its close
+        // frame; that is recorded as bytes after the close. Nothing else may fail to decode.
+        let undecodable = records.compactMap { record -> Record.Undecodable? in
+            guard case .undecodable(let raw) = record.event, !raw.reason.hasPrefix("bytes after the close frame")
+            else { return nil }
+            return raw
+        }
         #expect(undecodable.isEmpty, "undecodable packets: \(undecodable)")
 
         // Three clients: A and B connect to / and /admin, C is refused on /admin.

@@ -110,6 +110,33 @@ struct WebSocketTapTests {
         #expect(records.compactMap(\.closed) == [.init(sid: "deflSID", cause: "websocket closed by client")])
     }
 
+    @Test func bytesAfterACloseFrameAreRecordedOnceWithWhatTheyWere() {
+        let harness = Harness()
+        let tap = harness.hub.makeTap(connection: 4, peer: "p")
+        var request = HTTPHeaders()
+        request.add(name: "Upgrade", value: "websocket")
+        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=4&transport=websocket&sid=abc", headers: request))
+        tap.requestEnd()
+        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: ["Upgrade": "websocket"]))
+        tap.responseEnd()
+        // Werkzeug: a close frame (1000), then an HTTP answer written onto the same socket.
+        var bytes = Self.bytes("880203e8")
+        bytes.writeString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+        tap.webSocketBytes(bytes, direction: .serverToClient)
+        tap.webSocketBytes(ByteBuffer(string: "<html>more of the error page</html>"), direction: .serverToClient)
+        tap.connectionClosed(cause: "upstream")
+
+        let damage = harness.records.compactMap(\.undecodable)
+        #expect(damage.count == 1)
+        #expect(damage.first?.reason.hasPrefix("bytes after the close frame") == true)
+        if case .binary(let sample) = damage.first?.data {
+            #expect(String(buffer: sample).contains("HTTP/1.1 400 Bad Request"))
+        } else {
+            Issue.record("the damage record does not keep the bytes")
+        }
+        #expect(harness.records.compactMap(\.webSocketClose).map(\.code) == [1000])
+    }
+
     @Test func oversizedPollingBodyIsKeptAsNoteAndHead() {
         var configuration = CaptureConfiguration()
         configuration.maxBodyBytes = 8

@@ -59,6 +59,7 @@ extension Record {
     var poll: PollBody? { if case .poll(let p) = self.event { return p } else { return nil } }
     var raw: Undecodable? { if case .undecodable(let p) = self.event { return p } else { return nil } }
     var webSocketClose: WebSocketClosed? { if case .webSocketClosed(let p) = self.event { return p } else { return nil } }
+    var undecodable: Undecodable? { if case .undecodable(let p) = self.event { return p } else { return nil } }
     var webSocketOpen: WebSocketOpened? { if case .webSocketOpened(let p) = self.event { return p } else { return nil } }
     var upgrade: Upgraded? { if case .upgraded(let p) = self.event { return p } else { return nil } }
 }
