@@ -74,10 +74,12 @@ enum Peers {
     static func startServer(
         _ kind: ServerKind,
         in environment: PeerEnvironment,
-        pingInterval: Double? = nil
+        pingInterval: Double? = nil,
+        extraArguments: [String] = []
     ) async throws -> RunningPeer {
         var arguments = [environment.script(kind.script)]
         if let pingInterval { arguments += ["--ping-interval", String(pingInterval)] }
+        arguments += extraArguments
         let process = try Subprocess(
             name: kind.script, executable: kind.python(environment), arguments: arguments)
         let line = try await process.firstLine(timeout: readyTimeout)
@@ -114,6 +116,25 @@ enum Peers {
             arguments: [environment.script("ws_deflate_client.py"), "--url", url])
         return try await process.output(timeout: clientTimeout)
     }
+
+    /// One plain HTTP GET with `tools/peers/http_get.py` (urllib): the status (`nil` when no
+    /// response came: refused, closed, reset) and the body or the client's error.
+    static func httpGet(_ url: String, in environment: PeerEnvironment) async throws -> HTTPGetResult {
+        let process = try Subprocess(
+            name: "http_get.py", executable: environment.python5,
+            arguments: [environment.script("http_get.py"), "--url", url])
+        let report = try JSONValue(parsing: try await process.output(timeout: clientTimeout))
+        var status: Int?
+        if case .number(let number) = report["status"] { status = Int(number) }
+        var body = ""
+        if case .string(let text) = report["body"] ?? report["error"] { body = text }
+        return HTTPGetResult(status: status, body: body)
+    }
+}
+
+struct HTTPGetResult: Sendable {
+    let status: Int?
+    let body: String
 }
 
 enum Proxy {

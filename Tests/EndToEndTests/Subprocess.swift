@@ -187,6 +187,26 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         return out.text
     }
 
+    /// Waits for the process to exit, whatever its status, and returns the status and stdout; `nil`
+    /// on a timeout (the process is then killed).
+    func exitStatusAndOutput(timeout: Duration) async -> (status: Int32, stdout: String)? {
+        guard let out = await stdout.wait(timeout: timeout, until: { $0.closed }),
+            await stderr.wait(timeout: .seconds(5), until: { $0.closed }) != nil
+        else {
+            terminate()
+            return nil
+        }
+        process.waitUntilExit()
+        return (process.terminationStatus, out.text)
+    }
+
+    /// SIGKILL at once (a crash: no chance to clean up), then waits until the process is reaped.
+    func killAbruptly() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     func terminate() {
         guard process.isRunning else { return }
         let pid = process.processIdentifier

@@ -1,7 +1,7 @@
 """Scenario server on python-socketio 5 (AsyncServer on aiohttp, Engine.IO v4 / Socket.IO v5).
 
 Binds 127.0.0.1 (port 0 = any free port by default), prints ``READY <port>`` once listening
-and serves until SIGTERM/SIGINT. Everything a client observes is deterministic (no sids).
+and serves until SIGTERM/SIGINT; with ``--certfile``/``--keyfile`` it serves https/wss. Everything a client observes is deterministic (no sids).
 
 Scenario, on both ``/`` and ``/admin`` (``/admin`` needs auth ``{"token": "secret"}``):
   connect            emits ``welcome`` {"namespace", "auth"}; bad auth on /admin -> CONNECT_ERROR
@@ -16,6 +16,7 @@ Scenario, on both ``/`` and ``/admin`` (``/admin`` needs auth ``{"token": "secre
 import argparse
 import asyncio
 import signal
+import ssl
 
 import socketio
 from aiohttp import web
@@ -71,7 +72,11 @@ async def main(args):
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
+    ssl_context = None
+    if args.certfile:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(args.certfile, args.keyfile)
+    site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context)
     await site.start()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -86,4 +91,6 @@ if __name__ == '__main__':
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=0)
     parser.add_argument('--ping-interval', type=float, default=25)
+    parser.add_argument('--certfile', help='PEM certificate: serve over TLS')
+    parser.add_argument('--keyfile', help='PEM private key of --certfile')
     asyncio.run(main(parser.parse_args()))

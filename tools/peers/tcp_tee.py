@@ -1,0 +1,99 @@
+"""Transparent TCP relay that logs every byte, for the byte-transparency tests.
+
+    tcp_tee.py --target-port P --log FILE [--target-host 127.0.0.1]
+
+Listens on 127.0.0.1 (port 0 = any free port), prints ``READY <port>`` once listening, and relays
+each accepted connection to the target, bytes untouched, both ways, with half-close (EOF in one
+direction is passed on as a write shutdown while the other direction keeps flowing). On
+SIGTERM/SIGINT it stops accepting, gives the open connections up to ``--drain`` seconds to end
+by themselves, then writes to ``--log`` one JSON document:
+
+    {"connections": [{"c2s": <base64>, "s2c": <base64>, "complete": true}, ...]}
+
+in the order the connections were accepted: the exact bytes the client sent and the exact bytes
+the target sent back, per TCP connection; ``complete`` says whether both directions reached EOF.
+"""
+import argparse
+import asyncio
+import base64
+import json
+import signal
+import socket
+
+
+class Connection:
+    def __init__(self):
+        self.c2s = bytearray()
+        self.s2c = bytearray()
+        self.complete = False
+
+
+async def pump(reader, writer, log):
+    """Copies reader to writer until EOF, then half-closes the writer."""
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            log.extend(data)
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        writer.transport.abort()
+
+
+async def main(args):
+    connections = []
+    tasks = set()
+
+    async def handle(client_reader, client_writer):
+        connection = Connection()
+        connections.append(connection)
+        try:
+            server_reader, server_writer = await asyncio.open_connection(args.target_host, args.target_port)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        await asyncio.gather(
+            pump(client_reader, server_writer, connection.c2s),
+            pump(server_reader, client_writer, connection.s2c),
+        )
+        connection.complete = True
+        for writer in (client_writer, server_writer):
+            writer.close()
+
+    def track(reader, writer):
+        task = asyncio.ensure_future(handle(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(track, '127.0.0.1', args.port, family=socket.AF_INET)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    print(f'READY {server.sockets[0].getsockname()[1]}', flush=True)
+    await stop.wait()
+    server.close()
+    if tasks:
+        await asyncio.wait(list(tasks), timeout=args.drain)
+    for task in list(tasks):
+        task.cancel()
+    document = {'connections': [
+        {'c2s': base64.b64encode(bytes(c.c2s)).decode(), 's2c': base64.b64encode(bytes(c.s2c)).decode(),
+         'complete': c.complete}
+        for c in connections
+    ]}
+    with open(args.log, 'w') as out:
+        json.dump(document, out)
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--target-host', default='127.0.0.1')
+    parser.add_argument('--target-port', type=int, required=True)
+    parser.add_argument('--port', type=int, default=0)
+    parser.add_argument('--log', required=True)
+    parser.add_argument('--drain', type=float, default=3, help='seconds to wait for open connections')
+    asyncio.run(main(parser.parse_args()))
