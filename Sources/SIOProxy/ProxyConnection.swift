@@ -6,6 +6,7 @@ import Darwin
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SIOCapture
 import SIOWire
 
@@ -52,6 +53,9 @@ final class ProxyConnection {
     private var inactive: (client: Bool, upstream: Bool) = (false, false)
     private var closeCause: String?
     private var finished = false
+    /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
+    /// is the client's to see as it happens, not something to answer for).
+    private var upstreamAnswered = false
 
     init(
         id: UInt64, configuration: ProxyConfiguration, tap: ConnectionTap, clientIP: String, logger: Logger,
@@ -83,7 +87,6 @@ final class ProxyConnection {
     /// The upstream could not be reached: the client's first request is answered `502`.
     func upstreamConnectFailed(_ error: any Error) {
         let reason = "cannot reach the upstream \(self.configuration.upstream): \(error)"
-        self.logger.warning("\(reason)", metadata: ["connection": "\(self.id)"])
         self.upstream = .unreachable(reason)
         self.inactive.upstream = true
         self.clientHandler?.resumeReading()
@@ -135,6 +138,12 @@ final class ProxyConnection {
             self.closeCause = self.closeCause ?? "\(who) error: \(error)"
         }
         self.logger.debug("connection error", metadata: ["connection": "\(self.id)", "side": "\(who)", "error": "\(error)"])
+        if side == .upstream, !self.upstreamAnswered, error is NIOSSLError {
+            // The TCP connection was made but TLS was not: to the client the upstream is unreachable.
+            self.answerBadGateway(
+                reason: "cannot reach the upstream \(self.configuration.upstream): TLS handshake failed: \(error)"
+                    + " (use --insecure for a self-signed certificate)")
+        }
     }
 
     func inactive(_ side: Side) {
@@ -186,6 +195,7 @@ final class ProxyConnection {
             }
             self.requestParser.parse(buffer) { self.handleRequestEvent($0) }
         case .upstream:
+            self.upstreamAnswered = true
             self.responseParser.parse(buffer) { self.handleResponseEvent($0) }
         }
     }
@@ -293,15 +303,23 @@ final class ProxyConnection {
             guard !answered, case .head(.request(let head), _) = event else { return }
             answered = true
             self.tap.requestHead(head)
-            self.tap.upstreamUnreachable(reason: reason)
-            let body = "siotape: \(reason)\n"
-            var response = ByteBuffer()
-            response.writeString(
-                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                    + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
-            self.closeCause = "upstream unreachable"
-            self.clientHandler?.write(response)
-            self.clientHandler?.closeAfterPendingWrites()
+            self.answerBadGateway(reason: reason)
         }
+    }
+
+    /// Sends the client a `502` whose body says why, then closes its connection. The only answer the
+    /// proxy ever gives on its own: when there is no upstream answer to relay.
+    private func answerBadGateway(reason: String) {
+        self.logger.warning("\(reason)", metadata: ["connection": "\(self.id)"])
+        self.tap.upstreamUnreachable(reason: reason)
+        let body = "siotape: \(reason)\n"
+        var response = self.clientHandler?.allocator.buffer(capacity: 160 + body.utf8.count) ?? ByteBuffer()
+        response.writeString(
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        self.closeCause = "upstream unreachable"
+        self.upstreamAnswered = true
+        self.clientHandler?.write(response)
+        self.clientHandler?.closeAfterPendingWrites()
     }
 }
