@@ -1,3 +1,4 @@
+import SIORecording
 import SIOWire
 
 /// Where and when a packet was seen: what every packet record repeats.
@@ -11,6 +12,16 @@ struct PacketContext: Hashable, Sendable {
     var version: EngineIOVersion
     /// Microseconds since the hub started.
     var time: Int64
+
+    /// The `sio` record of `packet` seen here.
+    func socketRecord(_ packet: SocketIOPacket, ackLatencyMicros: Int64? = nil, redacted: Bool = false) -> Record {
+        Record(
+            time: self.time,
+            event: .socket(
+                .init(
+                    sid: self.sid, connection: self.connection, direction: self.direction, transport: self.transport,
+                    packet: packet, ackLatencyMicros: ackLatencyMicros, redacted: redacted)))
+    }
 }
 
 extension Direction {

@@ -54,13 +54,7 @@ extension SessionRegistry {
     ) {
         if case .incomplete(let packet) = output {
             self.statistics.socketIOPackets += 1
-            records.append(
-                Record(
-                    time: context.time,
-                    event: .socket(
-                        .init(
-                            sid: context.sid, connection: context.connection, direction: context.direction,
-                            transport: context.transport, packet: packet))))
+            records.append(context.socketRecord(packet))
         }
     }
 

@@ -154,14 +154,7 @@ struct SessionRegistry: Sendable {
                 (packet, redacted) = ConnectPayloadRedactor.redact(packet)
             }
             self.count(packet, direction: context.direction, paired: latency != nil)
-            records.append(
-                Record(
-                    time: context.time,
-                    event: .socket(
-                        .init(
-                            sid: context.sid, connection: context.connection, direction: context.direction,
-                            transport: context.transport, packet: packet, ackLatencyMicros: latency,
-                            redacted: redacted))))
+            records.append(context.socketRecord(packet, ackLatencyMicros: latency, redacted: redacted))
         case .incomplete(let packet):
             self.statistics.socketIOPackets += 1
             records.append(
@@ -173,13 +166,7 @@ struct SessionRegistry: Sendable {
                             message: "\(packet.type.name) on \(packet.namespace) of session \(context.sid ?? "?") "
                                 + "got \(packet.attachments.count) of \(packet.attachmentCount) attachments",
                             connection: context.connection))))
-            records.append(
-                Record(
-                    time: context.time,
-                    event: .socket(
-                        .init(
-                            sid: context.sid, connection: context.connection, direction: context.direction,
-                            transport: context.transport, packet: packet))))
+            records.append(context.socketRecord(packet))
         case .strayAttachment(let bytes):
             self.undecodable(
                 .binary(bytes), layer: .socketIO, reason: "binary attachment with no packet waiting for it",

@@ -1,0 +1,206 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import SIOCapture
+import SIORecording
+import SIOWire
+import Synchronization
+import Testing
+
+@testable import SIOProxy
+
+private final class CollectingSink: RecordSink {
+    private let storage = Mutex<[Record]>([])
+    func receive(_ record: Record) { self.storage.withLock { $0.append(record) } }
+    var records: [Record] { self.storage.withLock { $0 } }
+}
+
+/// Counts the reads that reach the socket, i.e. that the relay let through.
+private final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    var reads = 0
+    func read(context: ChannelHandlerContext) {
+        self.reads += 1
+        context.read()
+    }
+}
+
+/// Records how the relay asked to close, and keeps an output half-close from closing the embedded
+/// channel altogether (an `EmbeddedChannel` has no half-closed state of its own).
+private final class CloseRecorder: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    var modes: [CloseMode] = []
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        self.modes.append(mode)
+        if mode == .output {
+            promise?.succeed(())
+        } else {
+            context.close(mode: mode, promise: promise)
+        }
+    }
+}
+
+/// A client channel and an upstream channel glued by a real `ProxyConnection`, on one embedded loop.
+private struct Relay {
+    let loop = EmbeddedEventLoop()
+    let client: EmbeddedChannel
+    let upstream: EmbeddedChannel
+    let sink = CollectingSink()
+    let connection: ProxyConnection
+    let clientReads = ReadCounter()
+    let upstreamCloses = CloseRecorder()
+
+    init(rewriteHost: Bool = false) throws {
+        let hub = CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
+        let configuration = ProxyConfiguration(
+            upstream: try UpstreamURL("http://127.0.0.1:5000"), rewriteHost: rewriteHost)
+        self.connection = ProxyConnection(
+            id: 1, configuration: configuration, tap: hub.makeTap(connection: 1, peer: "127.0.0.1:40000"),
+            clientIP: "127.0.0.1", logger: Logger(label: "test")
+        ) { _ in }
+        self.client = EmbeddedChannel(loop: self.loop)
+        try self.client.pipeline.syncOperations.addHandlers([
+            self.clientReads, RelayHandler(side: .client, connection: self.connection),
+        ])
+        self.upstream = EmbeddedChannel(loop: self.loop)
+        try self.upstream.pipeline.syncOperations.addHandlers([
+            self.upstreamCloses, RelayHandler(side: .upstream, connection: self.connection),
+        ])
+        try self.client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
+        try self.upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
+    }
+
+    /// Bytes arrive from the client; returns what the upstream was sent.
+    func fromClient(_ text: String) throws -> String {
+        try self.client.writeInbound(ByteBuffer(string: text))
+        self.client.pipeline.fireChannelReadComplete()
+        return try Self.drain(self.upstream)
+    }
+
+    func fromClient(bytes: [UInt8]) throws -> [UInt8] {
+        try self.client.writeInbound(ByteBuffer(bytes: bytes))
+        self.client.pipeline.fireChannelReadComplete()
+        var out: [UInt8] = []
+        while let buffer = try self.upstream.readOutbound(as: ByteBuffer.self) { out += buffer.readableBytesView }
+        return out
+    }
+
+    /// Bytes arrive from the upstream; returns what the client was sent.
+    func fromUpstream(_ text: String) throws -> String {
+        try self.upstream.writeInbound(ByteBuffer(string: text))
+        self.upstream.pipeline.fireChannelReadComplete()
+        return try Self.drain(self.client)
+    }
+
+    func fromUpstream(bytes: [UInt8]) throws -> [UInt8] {
+        try self.upstream.writeInbound(ByteBuffer(bytes: bytes))
+        self.upstream.pipeline.fireChannelReadComplete()
+        var out: [UInt8] = []
+        while let buffer = try self.client.readOutbound(as: ByteBuffer.self) { out += buffer.readableBytesView }
+        return out
+    }
+
+    static func drain(_ channel: EmbeddedChannel) throws -> String {
+        var out = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { out += String(buffer: buffer) }
+        return out
+    }
+}
+
+@Suite struct ProxyConnectionTests {
+    @Test func requestHeadsGainForwardedLinesAndNothingElseChanges() throws {
+        let relay = try Relay()
+        let post =
+            "POST /socket.io/?EIO=4&transport=polling&sid=s1 HTTP/1.1\r\nHost: localhost:8080\r\n"
+            + "Content-Length: 5\r\n\r\n40abc"
+        let forwarded = try relay.fromClient(post)
+        #expect(
+            forwarded
+                == "POST /socket.io/?EIO=4&transport=polling&sid=s1 HTTP/1.1\r\nHost: localhost:8080\r\n"
+                + "Content-Length: 5\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+                + "X-Forwarded-Host: localhost:8080\r\n\r\n40abc")
+        let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK"
+        #expect(try relay.fromUpstream(response) == response)
+        let http = relay.sink.records.compactMap { record -> Record.HTTPExchange? in
+            if case .http(let exchange) = record.event { return exchange }
+            return nil
+        }
+        #expect(http.map(\.status) == [200])
+        #expect(http.first?.sid == "s1")
+    }
+
+    @Test func hostIsRewrittenOnlyWhenAsked() throws {
+        let relay = try Relay(rewriteHost: true)
+        let forwarded = try relay.fromClient("GET / HTTP/1.1\r\nhost: app.test\r\nAccept: */*\r\n\r\n")
+        #expect(forwarded.hasPrefix("GET / HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nAccept: */*\r\n"))
+        #expect(forwarded.contains("X-Forwarded-Host: app.test\r\n"))
+    }
+
+    @Test func afterTheUpstreamsSwitchingProtocolsFramesPassUntouchedBothWays() throws {
+        let relay = try Relay()
+        _ = try relay.fromClient(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        // Nothing goes back to the client before the upstream answers.
+        #expect(try Relay.drain(relay.client).isEmpty)
+        let switching =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        let handshake = Array(#"0{"sid":"wsSID","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#.utf8)
+        let serverFrame: [UInt8] = [0x81, UInt8(handshake.count)] + handshake
+        #expect(try relay.fromUpstream(bytes: Array(switching.utf8) + serverFrame) == Array(switching.utf8) + serverFrame)
+
+        // A masked client text frame `40` and a masked `42["hi"]`, forwarded byte for byte.
+        let key: [UInt8] = [1, 2, 3, 4]
+        func masked(_ text: String) -> [UInt8] {
+            let payload = Array(text.utf8).enumerated().map { $0.element ^ key[$0.offset % 4] }
+            return [0x81, 0x80 | UInt8(payload.count)] + key + payload
+        }
+        let clientFrames = masked("40") + masked("42[\"hi\"]")
+        #expect(try relay.fromClient(bytes: clientFrames) == clientFrames)
+
+        let events = relay.sink.records.compactMap { record -> Record.SocketPacket? in
+            if case .socket(let packet) = record.event { return packet }
+            return nil
+        }
+        #expect(events.map(\.packet.type) == [.connect, .event])
+        #expect(events.last?.packet.eventName == "hi")
+        #expect(events.allSatisfy { $0.sid == "wsSID" && $0.transport == .websocket })
+    }
+
+    @Test func aClientHalfCloseBecomesAHalfCloseOfTheUpstream() throws {
+        let relay = try Relay()
+        _ = try relay.fromClient("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        relay.client.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        relay.loop.run()
+        // The upstream's output is shut once what was written before has gone out; it stays open
+        // for reading so the response can still come back.
+        #expect(relay.upstreamCloses.modes == [.output])
+        #expect(relay.upstream.isActive)
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+        #expect(try relay.fromUpstream(response) == response)
+    }
+
+    @Test func theClientIsNotReadWhileTheUpstreamCannotTakeMore() throws {
+        let relay = try Relay()
+        relay.upstream.isWritable = false
+        relay.upstream.pipeline.fireChannelWritabilityChanged()
+        // The client side holds its read back while its partner is not writable ...
+        let readsBefore = relay.clientReads.reads
+        relay.client.read()
+        #expect(relay.clientReads.reads == readsBefore)
+        // ... and issues it once the upstream drains.
+        relay.upstream.isWritable = true
+        relay.upstream.pipeline.fireChannelWritabilityChanged()
+        #expect(relay.clientReads.reads == readsBefore + 1)
+    }
+
+    @Test func anUnreachableUpstreamGetsTheClientA502ThatSaysWhy() throws {
+        let relay = try Relay()
+        relay.connection.upstreamConnectFailed(ChannelError.connectTimeout(.seconds(10)))
+        try relay.client.writeInbound(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"))
+        let answer = try Relay.drain(relay.client)
+        #expect(answer.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        #expect(answer.contains("cannot reach the upstream http://127.0.0.1:5000"))
+    }
+}
