@@ -17,11 +17,6 @@ struct WebSocketTap {
     var sid: String?
     let version: EngineIOVersion
     private var decoders: [WebSocketStreamDecoder]
-    /// A direction whose frames can no longer be found (the decoder could not resynchronise).
-    private var dead = [false, false]
-    /// A direction that has sent its close frame: RFC 6455 allows no frames after it, so later bytes
-    /// are something else (Werkzeug writes an HTTP 400 onto the socket after closing, for example).
-    private var closed = [false, false]
     /// How much of the offending bytes a damage record keeps.
     private static let damageSampleBytes = 1024
 
@@ -38,41 +33,18 @@ struct WebSocketTap {
     /// Feeds bytes of one direction and appends what they completed.
     mutating func receive(_ bytes: ByteBuffer, direction: Direction, into events: inout [Event]) {
         let d = direction.index
-        guard !self.dead[d] else { return }
+        // After an unrecoverable error the rest of a direction is relayed but not decoded.
+        guard self.decoders[d].isReadable else { return }
         self.decoders[d].append(bytes)
-        var lastError: WireError?
         while true {
             do {
                 guard let message = try self.decoders[d].next() else { return }
-                lastError = nil
-                if message.kind == .close {
-                    self.closed[d] = true
-                }
                 self.handle(message, direction: direction, into: &events)
             } catch {
                 let sample = bytes.getSlice(
                     at: bytes.readerIndex, length: min(Self.damageSampleBytes, bytes.readableBytes)) ?? ByteBuffer()
-                if self.closed[d] {
-                    self.dead[d] = true
-                    events.append(
-                        .damage(
-                            .binary(sample), layer: .webSocket,
-                            reason: "bytes after the close frame are not WebSocket frames (\(error.reason))",
-                            offset: error.offset, direction))
-                    return
-                }
-                if error == lastError {
-                    // Same damage again: the stream cannot be resynchronised, stop reading it.
-                    self.dead[d] = true
-                    events.append(
-                        .damage(
-                            .binary(sample), layer: .webSocket,
-                            reason: "frames of this direction can no longer be decoded", offset: error.offset,
-                            direction))
-                    return
-                }
-                lastError = error
                 events.append(.damage(.binary(sample), layer: .webSocket, reason: error.reason, offset: error.offset, direction))
+                guard self.decoders[d].isReadable else { return }
             }
         }
     }

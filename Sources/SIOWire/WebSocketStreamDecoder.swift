@@ -42,6 +42,10 @@ public struct WebSocketStreamDecoder {
     /// The continuation frames of an oversized message are dropped too.
     private var skippingMessage = false
     private var fatalError: WireError?
+    /// A close frame has been read. RFC 6455 allows no frame after it, yet clients do send some
+    /// (python-socketio's sends a second close and a text frame), so they are still decoded; bytes
+    /// that are not frames at all are named for what they likely are.
+    private var closed = false
 
     /// - Parameters:
     ///   - maxMessageSize: messages (after inflation) above this are reported as damage and skipped.
@@ -112,7 +116,9 @@ public struct WebSocketStreamDecoder {
             let payload = self.readPayload(length: header.payloadLength, mask: header.mask)
 
             switch header.opcode {
-            case .close: return Message(kind: .close, payload: payload)
+            case .close:
+                self.closed = true
+                return Message(kind: .close, payload: payload)
             case .ping: return Message(kind: .ping, payload: payload)
             case .pong: return Message(kind: .pong, payload: payload)
             case .text, .binary:
@@ -213,8 +219,14 @@ public struct WebSocketStreamDecoder {
         return header
     }
 
+    /// Whether later bytes can still be decoded; false after an error the stream cannot recover from
+    /// (every later `next()` throws that error again).
+    public var isReadable: Bool { self.fatalError == nil }
+
     /// Records an error after which the stream cannot be read any more.
     private mutating func fail(_ reason: String) -> WireError {
+        // Werkzeug, for one, writes an HTTP 400 onto the socket after its close frame.
+        let reason = self.closed ? "bytes after the close frame are not WebSocket frames (\(reason))" : reason
         let error = WireError(reason, at: self.consumed)
         self.fatalError = error
         self.buffer = ByteBuffer()

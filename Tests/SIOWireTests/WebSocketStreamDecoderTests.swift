@@ -118,6 +118,23 @@ final class DeflateSender {
         }
     }
 
+    @Test func framesAfterACloseAreStillDecodedButOtherBytesAreNamed() throws {
+        var decoder = WebSocketStreamDecoder(maxMessageSize: 1000, deflate: nil)
+        decoder.append(frame(8, [0x03, 0xE8]))
+        decoder.append(frame(1, Array("1".utf8), mask: [1, 2, 3, 4]))
+        #expect(try decoder.next()?.kind == .close)
+        #expect(try decoder.next() == .init(kind: .text, payload: ByteBuffer(string: "1")))
+        #expect(decoder.isReadable)
+        decoder.append(ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\n\r\n"))
+        do {
+            _ = try decoder.next()
+            Issue.record("HTTP bytes after the close frame decoded as a frame")
+        } catch {
+            #expect(error.reason.hasPrefix("bytes after the close frame are not WebSocket frames"))
+        }
+        #expect(!decoder.isReadable)
+    }
+
     @Test func oversizedMessagesAreSkippedWithoutBuffering() throws {
         var decoder = WebSocketStreamDecoder(maxMessageSize: 10, deflate: nil)
         decoder.append(frame(1, Array("2".utf8)))
