@@ -49,7 +49,8 @@ final class ProxyConnection {
     /// The upstream switched the connection to WebSocket.
     private var isWebSocket = false
     private var interimResponse = false
-    private var inputClosed: (client: Bool, upstream: Bool) = (false, false)
+    /// The upstream half-closed: a body delimited by the close has already been ended.
+    private var upstreamInputClosed = false
     private var inactive: (client: Bool, upstream: Bool) = (false, false)
     private var closeCause: String?
     private var finished = false
@@ -119,11 +120,10 @@ final class ProxyConnection {
     func inputClosed(_ side: Side) {
         switch side {
         case .client:
-            self.inputClosed.client = true
             self.closeCause = self.closeCause ?? "client"
             self.upstreamHandler?.closeOutputAfterPendingWrites()
         case .upstream:
-            self.inputClosed.upstream = true
+            self.upstreamInputClosed = true
             self.closeCause = self.closeCause ?? "upstream"
             self.responseParser.inputClosed { self.handleResponseEvent($0) }
             self.clientHandler?.closeOutputAfterPendingWrites()
@@ -155,7 +155,7 @@ final class ProxyConnection {
         case .upstream:
             self.inactive.upstream = true
             self.closeCause = self.closeCause ?? "upstream"
-            if !self.inputClosed.upstream {
+            if !self.upstreamInputClosed {
                 self.responseParser.inputClosed { self.handleResponseEvent($0) }
             }
             self.clientHandler?.closeAfterPendingWrites()

@@ -74,9 +74,6 @@ public final class RecordingProxy: Service, Sendable {
         self.closeOpenConnections()
     }
 
-    /// Connections currently open.
-    public var openConnections: Int { self.open.withLock { $0.count } }
-
     private func accept(_ channel: any Channel) throws {
         let id = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let peer = channel.remoteAddress
