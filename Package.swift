@@ -71,6 +71,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Replay: recordings as a mock Socket.IO server (serve) and as a client that drives a live
+        // server and compares its answers (run). NIO networking.
+        .target(
+            name: "SIOReplay",
+            dependencies: [
+                "SIOWire",
+                "SIORecording",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The thin command-line front end.
         .executableTarget(
             name: "siotape",
@@ -79,6 +94,7 @@ let package = Package(
                 "SIOCapture",
                 "SIORecording",
                 "SIOInspect",
+                "SIOReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +132,15 @@ let package = Package(
             name: "SIOProxyTests",
             dependencies: [
                 "SIOProxy", "SIOCapture", "SIORecording", "SIOWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SIOReplayTests",
+            dependencies: [
+                "SIOReplay", "SIORecording", "SIOWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

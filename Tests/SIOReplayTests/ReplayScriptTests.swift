@@ -1,0 +1,5 @@
+import Testing
+
+@testable import SIOReplay
+
+@Suite struct ReplayScriptTests {}
