@@ -5,7 +5,10 @@ let package = Package(
     name: "siotape",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "siotape", targets: ["siotape"])
+        .executable(name: "siotape", targets: ["siotape"]),
+        // The codecs and the recording format as libraries, for the fuzz targets in Fuzz/.
+        .library(name: "SIOWire", targets: ["SIOWire"]),
+        .library(name: "SIORecording", targets: ["SIORecording"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
