@@ -6,9 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "siotape", targets: ["siotape"]),
-        // The codecs and the recording format as libraries, for the fuzz targets in Fuzz/.
+        // The codecs, the recording format and the capture as libraries, for the fuzz targets in Fuzz/.
         .library(name: "SIOWire", targets: ["SIOWire"]),
         .library(name: "SIORecording", targets: ["SIORecording"]),
+        .library(name: "SIOCapture", targets: ["SIOCapture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

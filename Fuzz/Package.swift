@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "siotape", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(name: "FuzzInput", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
@@ -19,6 +20,15 @@ let package = Package(
         .executableTarget(
             name: "FuzzRecordingReader",
             dependencies: fuzzDependencies + [.product(name: "SIORecording", package: "siotape")]
+        ),
+        .executableTarget(
+            name: "FuzzCaptureTap",
+            dependencies: fuzzDependencies + [
+                .product(name: "SIOCapture", package: "siotape"),
+                .product(name: "SIORecording", package: "siotape"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

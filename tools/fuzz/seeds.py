@@ -93,15 +93,26 @@ def main():
         responses, s2c_rest = http_messages(s2c)
         deflate = any(b"permessage-deflate" in head for head, _ in responses)
         flags = b"\x0d" if deflate else b"\x00"
-        for rest in (c2s_rest, s2c_rest):
+        tap_pieces = []
+        for direction, rest in ((0, c2s_rest), (1, s2c_rest)):
+            tap_pieces += [bytes([direction]) + text for text in websocket_texts(rest)]
             if rest:
                 write(out, "FuzzWebSocket", flags + b"\x00" + rest)
                 for text in websocket_texts(rest):
                     write(out, "FuzzEngineIO", b"\x03" + text)
                     if text.startswith(b"4"):
                         write(out, "FuzzSocketIO", b"\x00" + text[1:])
+        eio3 = any(b"EIO=3" in req.split(b"\r\n")[0] for req, _ in requests)
+        if tap_pieces:
+            write(out, "FuzzCaptureTap", bytes([1 | (2 if eio3 else 0)]) + b"\x1f".join(tap_pieces))
+        polling_pieces = []
         for (req, req_body), (resp, resp_body) in zip(requests, responses):
             version = 3 if b"EIO=3" in req.split(b"\r\n")[0] else 4
+            if b"transport=polling" in req.split(b"\r\n")[0]:
+                if req_body:
+                    polling_pieces.append(b"\x00" + req_body)
+                if resp_body and b"sid=" in req.split(b"\r\n")[0]:
+                    polling_pieces.append(b"\x01" + resp_body)
             for head, body in ((req, req_body), (resp, resp_body)):
                 if not body:
                     continue
@@ -117,6 +128,8 @@ def main():
                     for packet in re.split(rb"\d+:", body):
                         if packet.startswith(b"4"):
                             write(out, "FuzzSocketIO", b"\x01" + packet[1:])
+        if polling_pieces:
+            write(out, "FuzzCaptureTap", bytes([2 if eio3 else 0]) + b"\x1f".join(polling_pieces))
     for recording in sorted((ROOT / "recordings").glob("*.gz")):
         data = recording.read_bytes()
         write(out, "FuzzRecordingReader", data[:20000])
