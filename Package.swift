@@ -5,7 +5,11 @@ let package = Package(
     name: "siotape",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "siotape", targets: ["siotape"])
+        .executable(name: "siotape", targets: ["siotape"]),
+        // The codecs, the recording format and the capture as libraries, for the fuzz targets in Fuzz/.
+        .library(name: "SIOWire", targets: ["SIOWire"]),
+        .library(name: "SIORecording", targets: ["SIORecording"]),
+        .library(name: "SIOCapture", targets: ["SIOCapture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

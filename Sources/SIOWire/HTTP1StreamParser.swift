@@ -282,9 +282,24 @@ public struct HTTP1StreamParser: Sendable {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw ParseError(reason: "malformed header line '\(line.prefix(80))'", offset: 0)
             }
+            // A field name is an RFC 9110 token; anything else (spaces, non-ASCII bytes) is not
+            // HTTP, and `HTTPHeaders` would trap on a non-ASCII name.
+            guard line[..<colon].utf8.allSatisfy(Self.isTokenByte) else {
+                throw ParseError(reason: "invalid header name '\(line[..<colon].prefix(80))'", offset: 0)
+            }
             headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingHTTPSpaces))
         }
         return headers
+    }
+
+    /// RFC 9110 `tchar`: `!#$%&'*+-.^_`|~`, digits and letters.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
     }
 
     private static func parseVersion(_ text: Substring) -> HTTPVersion? {

@@ -147,6 +147,9 @@ private let pieceSizes = [1, 2, 3, 7, 64, Int.max]
         "GET / HTTP/1.1\r\nno colon here\r\n\r\nrest",
         "POST / HTTP/1.1\r\nContent-Length: twelve\r\n\r\nbody",
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbody",
+        // Found by Fuzz/FuzzHTTP1: a non-ASCII header name trapped inside NIO's HTTPHeaders.
+        "GET / HTTP/1.1\r\nX-Caf\u{E9}: 1\r\n\r\nrest",
+        "GET / HTTP/1.1\r\nBad Name: 1\r\n\r\nrest",
     ])
     func malformedInputIsStillForwardedUnchanged(input: String) {
         var parser = HTTP1StreamParser(role: .request)

@@ -1,0 +1,123 @@
+import FuzzInput
+import Logging
+import NIOCore
+import NIOHTTP1
+import SIOCapture
+import SIORecording
+import SIOWire
+import Synchronization
+
+/// The capture tap end to end: an Engine.IO session opened by a fixed handshake, then fuzzed
+/// long-polling bodies or WebSocket messages in both directions, through session tracking, ack
+/// pairing, binary assembly and redaction, to records.
+///
+/// Input: a mode byte (bit 0 WebSocket, bit 1 Engine.IO v3, bit 2 permessage-deflate), then
+/// pieces separated by 0x1F; the first byte of a piece says its direction (bit 0) and, on a
+/// WebSocket, whether it is a binary message (bit 1); the rest is the body or message payload.
+/// Property: every record the tap emits is written by the encoder in a form the decoder reads
+/// back as the same record.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCaptureTap(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    var input = FuzzInput(start, count)
+    let mode = input.byte()
+    let webSocket = mode & 1 != 0
+    let version = mode & 2 != 0 ? "3" : "4"
+    let pieces = input.rest.readableBytesView.split(separator: 0x1F, omittingEmptySubsequences: false)
+
+    let sink = CheckingSink()
+    var configuration = CaptureConfiguration()
+    configuration.maxBodyBytes = 64 * 1024
+    configuration.maxWebSocketMessageBytes = 64 * 1024
+    let hub = CaptureHub(configuration: configuration, sink: sink, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let tap = hub.makeTap(connection: 1, peer: "127.0.0.1:1")
+
+    let handshake = #"0{"sid":"fuzz","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
+    let handshakeBody = version == "4" ? handshake : "\(handshake.utf16.count):\(handshake)"
+    exchange(tap, uri: "/socket.io/?EIO=\(version)&transport=polling", method: .GET, request: nil, response: ByteBuffer(string: handshakeBody))
+
+    if webSocket {
+        var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=\(version)&transport=websocket&sid=fuzz")
+        request.headers.add(name: "Upgrade", value: "websocket")
+        request.headers.add(name: "Connection", value: "Upgrade")
+        tap.requestHead(request)
+        var response = HTTPResponseHead(version: .http1_1, status: .switchingProtocols)
+        response.headers.add(name: "Upgrade", value: "websocket")
+        response.headers.add(name: "Connection", value: "Upgrade")
+        if mode & 4 != 0 { response.headers.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate") }
+        tap.responseHead(response)
+        for piece in pieces {
+            guard let flags = piece.first else { continue }
+            let direction: Direction = flags & 1 == 0 ? .clientToServer : .serverToClient
+            tap.webSocketBytes(frame(piece.dropFirst(), binary: flags & 2 != 0, masked: direction == .clientToServer), direction: direction)
+        }
+    } else {
+        for piece in pieces {
+            guard let flags = piece.first else { continue }
+            let body = ByteBuffer(bytes: piece.dropFirst())
+            let uri = "/socket.io/?EIO=\(version)&transport=polling&sid=fuzz"
+            if flags & 1 == 0 {
+                exchange(tap, uri: uri, method: .POST, request: body, response: ByteBuffer(string: "ok"))
+            } else {
+                exchange(tap, uri: uri, method: .GET, request: nil, response: body)
+            }
+        }
+    }
+    tap.connectionClosed(cause: "client")
+    return 0
+}
+
+private func exchange(_ tap: ConnectionTap, uri: String, method: HTTPMethod, request: ByteBuffer?, response: ByteBuffer) {
+    var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+    if let request { head.headers.add(name: "Content-Length", value: String(request.readableBytes)) }
+    tap.requestHead(head)
+    if let request { tap.requestBody(request) }
+    tap.requestEnd()
+    var responseHead = HTTPResponseHead(version: .http1_1, status: .ok)
+    responseHead.headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
+    responseHead.headers.add(name: "Content-Length", value: String(response.readableBytes))
+    tap.responseHead(responseHead)
+    tap.responseBody(response)
+    tap.responseEnd()
+}
+
+/// One unfragmented WebSocket frame (masked from the client, as RFC 6455 requires).
+private func frame(_ payload: ByteBufferView, binary: Bool, masked: Bool) -> ByteBuffer {
+    var frame = ByteBuffer()
+    frame.writeInteger(UInt8(binary ? 0x82 : 0x81))
+    let maskBit: UInt8 = masked ? 0x80 : 0
+    if payload.count < 126 {
+        frame.writeInteger(maskBit | UInt8(payload.count))
+    } else if payload.count <= 0xFFFF {
+        frame.writeInteger(maskBit | 126)
+        frame.writeInteger(UInt16(payload.count))
+    } else {
+        frame.writeInteger(maskBit | 127)
+        frame.writeInteger(UInt64(payload.count))
+    }
+    let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+    if masked { frame.writeBytes(mask) }
+    for (index, byte) in payload.enumerated() {
+        frame.writeInteger(masked ? byte ^ mask[index % 4] : byte)
+    }
+    return frame
+}
+
+/// Encodes every record and decodes it back.
+private final class CheckingSink: RecordSink {
+    private let decoder = Mutex(RecordDecoder())
+
+    func receive(_ record: Record) {
+        var line = ByteBuffer()
+        RecordEncoder().encode(record, into: &line)
+        if line.readableBytesView.last == UInt8(ascii: "\n") { line.moveWriterIndex(to: line.writerIndex - 1) }
+        let decoded = self.decoder.withLock { decoder in Result { () throws(RecordFormatError) in try decoder.decode(line) } }
+        switch decoded {
+        case .success(.record(let again)):
+            fuzzCheck(again == record, "record changed in an encode/decode round trip: \(String(buffer: line))")
+        case .success(let other):
+            fuzzCheck(false, "record decoded as \(other): \(String(buffer: line))")
+        case .failure(let error):
+            fuzzCheck(false, "encoded record does not decode (\(error)): \(String(buffer: line))")
+        }
+    }
+}

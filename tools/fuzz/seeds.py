@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Builds the seed corpora of the fuzz targets from the real captures in the test fixtures.
+
+    tools/fuzz/seeds.py OUT_DIR
+
+Writes OUT_DIR/<Target>/<name> files: whole HTTP streams (FuzzHTTP1), the WebSocket bytes after
+each 101 (FuzzWebSocket), long-polling bodies and WebSocket text messages (FuzzEngineIO),
+Socket.IO packet texts (FuzzSocketIO) and the sample recordings, whole and cut (FuzzRecordingReader).
+Each seed starts with the control bytes its target reads first (see Fuzz/Sources/*/main.swift).
+"""
+import base64
+import gzip
+import hashlib
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "Tests" / "SIOWireTests" / "Fixtures"
+
+
+def write(out, target, data):
+    folder = out / target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
+
+
+def streams(conn_file):
+    c2s, s2c = bytearray(), bytearray()
+    for line in conn_file.read_text().splitlines():
+        chunk = json.loads(line)
+        if chunk["dir"] == "c2s":
+            c2s += base64.b64decode(chunk["b64"])
+        elif chunk["dir"] == "s2c":
+            s2c += base64.b64decode(chunk["b64"])
+    return bytes(c2s), bytes(s2c)
+
+
+def http_messages(stream):
+    """(head, body) pairs up to a 101 or anything unparsable; then the rest of the stream."""
+    messages, pos = [], 0
+    while pos < len(stream):
+        end = stream.find(b"\r\n\r\n", pos)
+        if end < 0:
+            break
+        head = stream[pos:end + 4]
+        pos = end + 4
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        body = b""
+        if length:
+            body = stream[pos:pos + int(length.group(1))]
+            pos += len(body)
+        messages.append((head, body))
+        if head.split(b" ", 2)[1:2] == [b"101"] or b"upgrade: websocket" in head.lower():
+            if head.startswith(b"HTTP/") and b" 101 " in head.split(b"\r\n")[0] + b" ":
+                return messages, stream[pos:]
+            if not head.startswith(b"HTTP/"):
+                return messages, stream[pos:]
+    return messages, b""
+
+
+def websocket_texts(frames):
+    """Unmasked payloads of uncompressed single-frame text messages."""
+    texts, pos = [], 0
+    while pos + 2 <= len(frames):
+        b0, b1 = frames[pos], frames[pos + 1]
+        length, pos = b1 & 0x7F, pos + 2
+        if length == 126:
+            length, pos = int.from_bytes(frames[pos:pos + 2], "big"), pos + 2
+        elif length == 127:
+            length, pos = int.from_bytes(frames[pos:pos + 8], "big"), pos + 8
+        mask = b""
+        if b1 & 0x80:
+            mask, pos = frames[pos:pos + 4], pos + 4
+        payload = bytearray(frames[pos:pos + length])
+        pos += length
+        if mask:
+            for i in range(len(payload)):
+                payload[i] ^= mask[i % 4]
+        if b0 & 0x0F == 1 and b0 & 0x80 and not b0 & 0x40:
+            texts.append(bytes(payload))
+    return texts
+
+
+def main():
+    out = pathlib.Path(sys.argv[1])
+    for conn_file in sorted(FIXTURES.glob("*/conn-*.jsonl")):
+        c2s, s2c = streams(conn_file)
+        write(out, "FuzzHTTP1", b"\x00\x00" + c2s)
+        write(out, "FuzzHTTP1", b"\x01\x05" + s2c)
+        requests, c2s_rest = http_messages(c2s)
+        responses, s2c_rest = http_messages(s2c)
+        deflate = any(b"permessage-deflate" in head for head, _ in responses)
+        flags = b"\x0d" if deflate else b"\x00"
+        tap_pieces = []
+        for direction, rest in ((0, c2s_rest), (1, s2c_rest)):
+            tap_pieces += [bytes([direction]) + text for text in websocket_texts(rest)]
+            if rest:
+                write(out, "FuzzWebSocket", flags + b"\x00" + rest)
+                for text in websocket_texts(rest):
+                    write(out, "FuzzEngineIO", b"\x03" + text)
+                    if text.startswith(b"4"):
+                        write(out, "FuzzSocketIO", b"\x00" + text[1:])
+        eio3 = any(b"EIO=3" in req.split(b"\r\n")[0] for req, _ in requests)
+        if tap_pieces:
+            write(out, "FuzzCaptureTap", bytes([1 | (2 if eio3 else 0)]) + b"\x1f".join(tap_pieces))
+        polling_pieces = []
+        for (req, req_body), (resp, resp_body) in zip(requests, responses):
+            version = 3 if b"EIO=3" in req.split(b"\r\n")[0] else 4
+            if b"transport=polling" in req.split(b"\r\n")[0]:
+                if req_body:
+                    polling_pieces.append(b"\x00" + req_body)
+                if resp_body and b"sid=" in req.split(b"\r\n")[0]:
+                    polling_pieces.append(b"\x01" + resp_body)
+            for head, body in ((req, req_body), (resp, resp_body)):
+                if not body:
+                    continue
+                if version == 4:
+                    write(out, "FuzzEngineIO", b"\x00" + body)
+                    for packet in body.split(b"\x1e"):
+                        if packet.startswith(b"4"):
+                            write(out, "FuzzSocketIO", b"\x00" + packet[1:])
+                elif b"application/octet-stream" in head.lower():
+                    write(out, "FuzzEngineIO", b"\x02" + body)
+                else:
+                    write(out, "FuzzEngineIO", b"\x01" + body)
+                    for packet in re.split(rb"\d+:", body):
+                        if packet.startswith(b"4"):
+                            write(out, "FuzzSocketIO", b"\x01" + packet[1:])
+        if polling_pieces:
+            write(out, "FuzzCaptureTap", bytes([2 if eio3 else 0]) + b"\x1f".join(polling_pieces))
+    for recording in sorted((ROOT / "recordings").glob("*.gz")):
+        data = recording.read_bytes()
+        write(out, "FuzzRecordingReader", data[:20000])
+        write(out, "FuzzRecordingReader", data[:len(data) // 3])
+        write(out, "FuzzRecordingReader", gzip.decompress(data)[:8000])
+
+
+if __name__ == "__main__":
+    main()
