@@ -1,0 +1,155 @@
+import SIOWire
+
+/// The kind of a recording line (`k`), as a small enum.
+public enum RecordKind: UInt8, CaseIterable, Sendable {
+    case conn, connClose, http, open, ws, upgrade, poll, eio, sio, raw, wsClose, close, note, unknown
+
+    /// Hidden from the text and jsonl views unless `--engine`: transport-level records.
+    public var isEngineLevel: Bool {
+        switch self {
+        case .conn, .connClose, .http, .ws, .poll, .eio, .wsClose: return true
+        default: return false
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .conn: return "conn"
+        case .connClose: return "conn_close"
+        case .http: return "http"
+        case .open: return "open"
+        case .ws: return "ws"
+        case .upgrade: return "upgrade"
+        case .poll: return "poll"
+        case .eio: return "eio"
+        case .sio: return "sio"
+        case .raw: return "raw"
+        case .wsClose: return "ws_close"
+        case .close: return "close"
+        case .note: return "note"
+        case .unknown: return "unknown"
+        }
+    }
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        guard let first = bytes.first else {
+            self = .unknown
+            return
+        }
+        func `is`(_ s: StaticString) -> Bool {
+            bytes.count == s.utf8CodeUnitCount && bytes.elementsEqual(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+        switch (bytes.count, first) {
+        case (3, UInt8(ascii: "s")): self = `is`("sio") ? .sio : .unknown
+        case (3, UInt8(ascii: "e")): self = `is`("eio") ? .eio : .unknown
+        case (3, UInt8(ascii: "r")): self = `is`("raw") ? .raw : .unknown
+        case (4, UInt8(ascii: "p")): self = `is`("poll") ? .poll : .unknown
+        case (4, UInt8(ascii: "h")): self = `is`("http") ? .http : .unknown
+        case (4, UInt8(ascii: "c")): self = `is`("conn") ? .conn : .unknown
+        case (4, UInt8(ascii: "o")): self = `is`("open") ? .open : .unknown
+        case (4, UInt8(ascii: "n")): self = `is`("note") ? .note : .unknown
+        case (2, UInt8(ascii: "w")): self = `is`("ws") ? .ws : .unknown
+        case (5, UInt8(ascii: "c")): self = `is`("close") ? .close : .unknown
+        case (7, UInt8(ascii: "u")): self = `is`("upgrade") ? .upgrade : .unknown
+        case (8, UInt8(ascii: "w")): self = `is`("ws_close") ? .wsClose : .unknown
+        case (10, UInt8(ascii: "c")): self = `is`("conn_close") ? .connClose : .unknown
+        default: self = .unknown
+        }
+    }
+}
+
+/// What `inspect` needs to know about one line, beyond its field ranges: names as small ids.
+public struct LineInfo {
+    public var kind: RecordKind = .unknown
+    /// Wall-clock time, µs since the epoch.
+    public var wall: Int64 = 0
+    /// Interned session id, -1 when absent.
+    public var sid = -1
+    /// Interned namespace (`sio` only), -1 otherwise.
+    public var namespace = -1
+    /// Interned event name: the `event` of an EVENT, or for an ACK the event it answers (when
+    /// the event is in the recording); -1 otherwise.
+    public var event = -1
+    public var direction: Direction?
+    /// The Socket.IO packet type (`sio` only).
+    public var socketType: SocketIOPacketType?
+}
+
+/// Turns parsed lines into `LineInfo`: interns names and pairs acks with their events (by
+/// session, namespace, ack id and direction).
+public struct LineIndexer {
+    var sessions = ByteInterner()
+    var namespaces = ByteInterner()
+    var events = ByteInterner()
+    private struct AckKey: Hashable {
+        var sid: Int
+        var namespace: Int
+        var id: Int64
+        var direction: Direction
+    }
+    /// Events waiting for their ack → event name id. Bounded: a recording full of events whose
+    /// acks never come must not grow memory without end.
+    private var pending: [AckKey: Int] = [:]
+    private static let maxPending = 1 << 20
+
+    /// The id of `/`, for packets without `nsp`.
+    private let root: Int
+
+    public init() {
+        var namespaces = ByteInterner()
+        self.root = [UInt8(ascii: "/")].withUnsafeBytes { namespaces.intern($0) }
+        self.namespaces = namespaces
+    }
+
+    public func sessionName(_ id: Int) -> String { self.sessions.string(id) }
+    public func namespaceName(_ id: Int) -> String { self.namespaces.string(id) }
+    public func eventName(_ id: Int) -> String { self.events.string(id) }
+    public var eventCount: Int { self.events.count }
+
+    public mutating func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, anchor: Int64) -> LineInfo {
+        var info = LineInfo()
+        info.kind = line.slice(.k, bytes).map(RecordKind.init) ?? .unknown
+        info.wall = anchor + (line.int(.t, bytes) ?? 0)
+        if let sid = line.slice(.sid, bytes) { info.sid = self.sessions.intern(sid) }
+        if let dir = line.slice(.dir, bytes), dir.count == 3, dir[0] == UInt8(ascii: "c") || dir[0] == UInt8(ascii: "s") {
+            info.direction = dir[0] == UInt8(ascii: "c") ? .clientToServer : .serverToClient
+        }
+        guard info.kind == .sio else { return info }
+        info.namespace = line.slice(.nsp, bytes).map { self.namespaces.intern($0) } ?? self.root
+        info.socketType = line.slice(.type, bytes).flatMap(Self.socketType)
+        switch info.socketType {
+        case .event?, .binaryEvent?:
+            if let name = line.slice(.event, bytes) { info.event = self.events.intern(name) }
+            if info.event >= 0, let id = line.int(.id, bytes), let direction = info.direction,
+                self.pending.count < Self.maxPending
+            {
+                self.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] = info.event
+            }
+        case .ack?, .binaryAck?:
+            if let id = line.int(.id, bytes), let direction = info.direction {
+                let key = AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction.opposite)
+                info.event = self.pending.removeValue(forKey: key) ?? -1
+            }
+        default:
+            break
+        }
+        return info
+    }
+
+    private static func socketType(_ bytes: UnsafeRawBufferPointer) -> SocketIOPacketType? {
+        // The seven names differ in length but for DISCONNECT / BINARY_ACK.
+        switch bytes.count {
+        case 3: return .ack
+        case 5: return .event
+        case 7: return .connect
+        case 10: return bytes[0] == UInt8(ascii: "D") ? .disconnect : .binaryAck
+        case 12: return .binaryEvent
+        case 13: return .connectError
+        default: return nil
+        }
+    }
+}
+
+extension Direction {
+    var opposite: Direction { self == .clientToServer ? .serverToClient : .clientToServer }
+}
