@@ -465,8 +465,12 @@ public final class RecordingReader {
     /// when this holds.
     private func trailerMayEndHere() -> Bool {
         let end = self.input.readerIndex
-        guard end >= 4, let isize = self.input.getInteger(at: end - 4, endianness: .little, as: UInt32.self) else {
-            return !self.following
+        guard end >= 4 else { return !self.following }
+        // The consumed bytes are before the reader index, still in the storage.
+        let isize = self.input.withVeryUnsafeBytes { storage -> UInt32 in
+            var value: UInt32 = 0
+            for i in 0..<4 { value |= UInt32(storage[end - 4 + i]) << (8 * UInt32(i)) }
+            return value
         }
         return isize == UInt32(truncatingIfNeeded: self.releasedText + self.memberText.readableBytes)
     }

@@ -32,7 +32,7 @@ import Testing
             let report = Verifier.verify(path: sampleRecording(name))
             #expect(report.isIntact, "\(report.description)")
             #expect(report.description.contains("intact"))
-            #expect(report.records > 50 && report.packets > 20 && report.sessions >= 3, "\(name)")
+            #expect(report.records > 50 && report.packets > 20 && report.sessions >= 1, "\(name)")
         }
         let signalling = Verifier.verify(path: sampleRecording("signalling"))
         #expect(signalling.sessions == 3)  // camera, viewer, other
@@ -157,7 +157,7 @@ import Testing
             for record in chunk { writer.append(record) }
             writer.flush()
             while let record = try reader.next() { read.append(record) }
-            #expect(reader.isWaiting && read == Array(records[..<chunk.endIndex]))
+            #expect(reader.isWaiting && read == Array(records[..<chunk.endIndex]), "\(read.count) \(String(describing: reader.damage))")
         }
         try writer.close()
         #expect(try reader.next() == nil)
