@@ -59,34 +59,53 @@ public struct RecordLine {
         public var description: String { "\(self.message) at byte \(self.offset) of the line" }
     }
 
-    /// Start and end of each field's value; `start < 0` when absent.
-    private var starts: [Int]
-    private var ends: [Int]
-    /// Which fields were string values (their ranges exclude the quotes).
-    private var quoted: [Bool]
+    /// Per field: start and end of its value (`start < 0` when absent) and whether it was a string
+    /// (then the range excludes the quotes). In one allocation that `parse` overwrites in place:
+    /// copies of a `RecordLine` share it, so use a line's fields before parsing the next line.
+    private final class Storage {
+        let starts: UnsafeMutablePointer<Int>
+        let ends: UnsafeMutablePointer<Int>
+        let quoted: UnsafeMutablePointer<Bool>
 
-    public init() {
-        self.starts = Array(repeating: -1, count: Field.allCases.count)
-        self.ends = Array(repeating: 0, count: Field.allCases.count)
-        self.quoted = Array(repeating: false, count: Field.allCases.count)
+        init() {
+            let n = RecordLine.fieldCount
+            self.starts = .allocate(capacity: n)
+            self.starts.initialize(repeating: -1, count: n)
+            self.ends = .allocate(capacity: n)
+            self.ends.initialize(repeating: 0, count: n)
+            self.quoted = .allocate(capacity: n)
+            self.quoted.initialize(repeating: false, count: n)
+        }
+
+        deinit {
+            self.starts.deallocate()
+            self.ends.deallocate()
+            self.quoted.deallocate()
+        }
     }
+
+    private let storage = Storage()
+    /// `Field.allCases.count` without building the array.
+    static let fieldCount = Field.path.rawValue + 1
+
+    public init() {}
 
     /// The byte range of `field`'s value (inside the quotes for a string), if present and not `null`.
     @inline(__always)
     public func range(_ field: Field) -> Range<Int>? {
-        let s = self.starts[field.rawValue]
-        return s < 0 ? nil : s..<self.ends[field.rawValue]
+        let s = self.storage.starts[field.rawValue]
+        return s < 0 ? nil : s..<self.storage.ends[field.rawValue]
     }
 
     @inline(__always)
-    public func has(_ field: Field) -> Bool { self.starts[field.rawValue] >= 0 }
+    public func has(_ field: Field) -> Bool { self.storage.starts[field.rawValue] >= 0 }
 
     /// Whether `field` holds a string (for a string field, escapes are still in the bytes).
-    public func isString(_ field: Field) -> Bool { self.quoted[field.rawValue] }
+    public func isString(_ field: Field) -> Bool { self.storage.quoted[field.rawValue] }
 
     /// The integer value of `field`, if it is a plain integer.
     public func int(_ field: Field, _ bytes: UnsafeRawBufferPointer) -> Int64? {
-        guard let range = self.range(field), !self.quoted[field.rawValue], !range.isEmpty else { return nil }
+        guard let range = self.range(field), !self.storage.quoted[field.rawValue], !range.isEmpty else { return nil }
         var i = range.lowerBound
         var negative = false
         if bytes[i] == UInt8(ascii: "-") {
@@ -120,8 +139,11 @@ public struct RecordLine {
     }
 
     /// Finds the fields of `bytes`, one JSON object. Unknown keys are skipped, `null` counts as absent.
-    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(Malformed) {
-        for i in 0..<self.starts.count { self.starts[i] = -1 }
+    public func parse(_ bytes: UnsafeRawBufferPointer) throws(Malformed) {
+        let starts = self.storage.starts
+        let ends = self.storage.ends
+        let quoted = self.storage.quoted
+        starts.update(repeating: -1, count: Self.fieldCount)
         let n = bytes.count
         guard let raw = bytes.baseAddress, n >= 2 else { throw Malformed(offset: 0, message: "not a JSON object") }
         let base = raw.assumingMemoryBound(to: UInt8.self)
@@ -154,9 +176,9 @@ public struct RecordLine {
                 let isNull =
                     !isString && valueEnd - valueStart == 4 && base[valueStart] == UInt8(ascii: "n")
                 if !isNull {
-                    self.starts[field.rawValue] = isString ? valueStart + 1 : valueStart
-                    self.ends[field.rawValue] = isString ? valueEnd - 1 : valueEnd
-                    self.quoted[field.rawValue] = isString
+                    starts[field.rawValue] = isString ? valueStart + 1 : valueStart
+                    ends[field.rawValue] = isString ? valueEnd - 1 : valueEnd
+                    quoted[field.rawValue] = isString
                 }
             }
             i = Self.skipSpace(base, valueEnd, n)
