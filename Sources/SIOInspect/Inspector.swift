@@ -57,13 +57,15 @@ public final class Inspector {
     private let options: Options
     private let merger: RecordingMerger
     private var matcher: PacketMatcher
-    private var indexer = LineIndexer()
+    private let indexer = LineIndexer()
     private var statistics = RecordingStatistics()
     private var decoder = RecordDecoder()
     private var har: HARWriter?
     private var text: LiveFormatter
     private var out = ByteBuffer()
     private let multiple: Bool
+    /// No filter: the matcher is skipped.
+    private let everything: Bool
 
     /// Opens every recording (and reads its header).
     ///
@@ -80,6 +82,7 @@ public final class Inspector {
         filter.since = options.since?.resolve(start: self.merger.start)
         filter.until = options.until?.resolve(start: self.merger.start)
         self.matcher = PacketMatcher(filter)
+        self.everything = filter.isEmpty
         self.text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
         if options.wallClock { self.text.wallClockAnchor = self.merger.start }
         if options.format == .har && !options.stats {
@@ -110,9 +113,8 @@ public final class Inspector {
                 usleep(100_000)
                 continue
             }
-            let anchor = self.merger.sources[source].reader.header.startedAtMicros
-            let shown = self.merger.consume(source) { line, fields, _ in
-                self.handle(line, fields, anchor: anchor, source: source)
+            let shown = self.merger.consume(source) { line, fields, wall in
+                self.handle(line, fields, wall: wall, source: source)
             }
             if shown { outcome.shown += 1 }
             if self.out.readableBytes >= Self.flushSize {
@@ -149,12 +151,16 @@ public final class Inspector {
     /// The statistics of what was read so far (for tests and library users; `run` prints them).
     public func summary() -> StatisticsSummary { self.statistics.summary(self.indexer) }
 
-    private func handle(_ line: ByteBuffer, _ fields: RecordLine, anchor: Int64, source: Int) -> Bool {
+    private func handle(_ line: ByteBuffer, _ fields: RecordLine, wall: Int64, source: Int) -> Bool {
         line.withUnsafeReadableBytes { bytes -> Bool in
-            let info = self.indexer.index(fields, bytes, anchor: anchor)
+            let info = self.indexer.index(fields, bytes, wall: wall)
             let hideEngine = !self.options.stats && self.options.format != .har
-            guard self.matcher.matches(info, fields, bytes, indexer: self.indexer, hideEngine: hideEngine) else {
-                return false
+            if self.everything {
+                if hideEngine && !self.options.filter.engine && info.kind.isEngineLevel { return false }
+            } else {
+                guard self.matcher.matches(info, fields, bytes, indexer: self.indexer, hideEngine: hideEngine) else {
+                    return false
+                }
             }
             if self.options.stats {
                 self.statistics.add(info, fields, bytes)

@@ -76,8 +76,9 @@ public struct LineInfo {
 }
 
 /// Turns parsed lines into `LineInfo`: interns names and pairs acks with their events (by
-/// session, namespace, ack id and direction).
-public struct LineIndexer {
+/// session, namespace, ack id and direction). A class: it is consulted for every line by the
+/// filter and the statistics, and must not be copied each time.
+public final class LineIndexer {
     var sessions = ByteInterner()
     var namespaces = ByteInterner()
     var events = ByteInterner()
@@ -106,10 +107,11 @@ public struct LineIndexer {
     public func eventName(_ id: Int) -> String { self.events.string(id) }
     public var eventCount: Int { self.events.count }
 
-    public mutating func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, anchor: Int64) -> LineInfo {
+    /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`).
+    public func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64) -> LineInfo {
         var info = LineInfo()
         info.kind = line.slice(.k, bytes).map(RecordKind.init) ?? .unknown
-        info.wall = anchor + (line.int(.t, bytes) ?? 0)
+        info.wall = wall
         if let sid = line.slice(.sid, bytes) { info.sid = self.sessions.intern(sid) }
         if let dir = line.slice(.dir, bytes), dir.count == 3, dir[0] == UInt8(ascii: "c") || dir[0] == UInt8(ascii: "s") {
             info.direction = dir[0] == UInt8(ascii: "c") ? .clientToServer : .serverToClient

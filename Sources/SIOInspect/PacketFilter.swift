@@ -34,6 +34,12 @@ public struct PacketFilter: Sendable {
 
     public init() {}
 
+    /// Whether no condition is given (every record passes, but for `engine`).
+    var isEmpty: Bool {
+        self.sessions.isEmpty && self.namespaces.isEmpty && self.events.isEmpty && self.direction == nil
+            && self.types.isEmpty && self.since == nil && self.until == nil && self.grep == nil
+    }
+
     /// Whether any condition is about packet contents (then session-level records are hidden).
     var selectsPackets: Bool {
         !self.namespaces.isEmpty || !self.events.isEmpty || !self.types.isEmpty || self.grep != nil

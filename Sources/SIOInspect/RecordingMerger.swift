@@ -5,16 +5,24 @@ import SIORecording
 /// + `t`), line by line, with each line's fields found once. With one recording it is a plain
 /// sequential read.
 final class RecordingMerger {
-    struct Source {
+    /// A class, so that the per-line accesses do not copy it.
+    final class Source {
         let path: String
         let reader: RecordingReader
+        let anchor: Int64
         var line: ByteBuffer?
-        var fields = RecordLine()
+        let fields = RecordLine()
         var wall: Int64 = 0
         var done = false
+
+        init(path: String, reader: RecordingReader) {
+            self.path = path
+            self.reader = reader
+            self.anchor = reader.header.startedAtMicros
+        }
     }
 
-    private(set) var sources: [Source]
+    let sources: [Source]
     /// The earliest start of the recordings, µs since the epoch: time 0 of the merged stream.
     let start: Int64
     /// Set when `next()` returned `nil` because a followed recording has no more data yet.
@@ -33,34 +41,39 @@ final class RecordingMerger {
     func next() throws -> Int? {
         self.isWaiting = false
         var best = -1
-        for i in self.sources.indices {
-            if self.sources[i].line == nil && !self.sources[i].done {
-                try self.fill(i)
-                if self.sources[i].line == nil && !self.sources[i].done {
+        var bestWall = Int64.max
+        for (i, source) in self.sources.enumerated() {
+            if source.line == nil && !source.done {
+                try Self.fill(source)
+                if source.line == nil && !source.done {
                     self.isWaiting = true
                     return nil
                 }
             }
-            guard self.sources[i].line != nil else { continue }
-            if best < 0 || self.sources[i].wall < self.sources[best].wall { best = i }
+            guard source.line != nil else { continue }
+            if best < 0 || source.wall < bestWall {
+                best = i
+                bestWall = source.wall
+            }
         }
         return best < 0 ? nil : best
     }
 
     /// Hands the line of `source` returned by `next()` to `body` and lets the next call read on.
-    func consume<T>(_ source: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
-        let line = self.sources[source].line!
-        self.sources[source].line = nil
-        return try body(line, self.sources[source].fields, self.sources[source].wall)
+    func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
+        let source = self.sources[index]
+        let line = source.line!
+        source.line = nil
+        return try body(line, source.fields, source.wall)
     }
 
-    private func fill(_ i: Int) throws {
-        let reader = self.sources[i].reader
+    private static func fill(_ source: Source) throws {
+        let reader = source.reader
         while let line = try reader.nextRecordLine() {
             let parsed = line.withUnsafeReadableBytes { bytes -> RecordLine.Malformed? in
                 do {
-                    try self.sources[i].fields.parse(bytes)
-                    self.sources[i].wall = reader.header.startedAtMicros + (self.sources[i].fields.int(.t, bytes) ?? 0)
+                    try source.fields.parse(bytes)
+                    source.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)
                     return nil
                 } catch let error as RecordLine.Malformed {
                     return error
@@ -72,9 +85,9 @@ final class RecordingMerger {
                 reader.reportInvalidLine("\(parsed)")
                 continue
             }
-            self.sources[i].line = line
+            source.line = line
             return
         }
-        if !reader.isWaiting { self.sources[i].done = true }
+        if !reader.isWaiting { source.done = true }
     }
 }
