@@ -193,7 +193,7 @@ public final class Inspector {
         }
         if info.event >= 0, info.socketType == .ack || info.socketType == .binaryAck {
             self.out.writeStaticString(",\"ack_event\":\"")
-            self.out.writeBytes(self.indexer.events.bytes(info.event))
+            self.out.writeBytes(self.indexer.eventBytes(info.event))
             self.out.writeStaticString("\"")
         }
         // The line is an object (checked by the parse); an empty object adds nothing more.

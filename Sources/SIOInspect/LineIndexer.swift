@@ -79,58 +79,72 @@ public struct LineInfo {
 /// session, namespace, ack id and direction). A class: it is consulted for every line by the
 /// filter and the statistics, and must not be copied each time.
 public final class LineIndexer {
-    var sessions = ByteInterner()
-    var namespaces = ByteInterner()
-    var events = ByteInterner()
+    /// Everything `index` changes, in one stored property: one exclusivity check per line.
+    private struct Tables {
+        var sessions = ByteInterner()
+        var namespaces = ByteInterner()
+        var events = ByteInterner()
+        /// Events waiting for their ack → event name id. Bounded: a recording full of events whose
+        /// acks never come must not grow memory without end.
+        var pending: [AckKey: Int] = [:]
+        /// The id of `/`, for packets without `nsp`.
+        var root = 0
+    }
+
     private struct AckKey: Hashable {
         var sid: Int
         var namespace: Int
         var id: Int64
         var direction: Direction
     }
-    /// Events waiting for their ack → event name id. Bounded: a recording full of events whose
-    /// acks never come must not grow memory without end.
-    private var pending: [AckKey: Int] = [:]
+
+    private var tables = Tables()
     private static let maxPending = 1 << 20
 
-    /// The id of `/`, for packets without `nsp`.
-    private let root: Int
-
     public init() {
-        var namespaces = ByteInterner()
-        self.root = [UInt8(ascii: "/")].withUnsafeBytes { namespaces.intern($0) }
-        self.namespaces = namespaces
+        self.tables.root = [UInt8(ascii: "/")].withUnsafeBytes { self.tables.namespaces.intern($0) }
     }
 
-    public func sessionName(_ id: Int) -> String { self.sessions.string(id) }
-    public func namespaceName(_ id: Int) -> String { self.namespaces.string(id) }
-    public func eventName(_ id: Int) -> String { self.events.string(id) }
-    public var eventCount: Int { self.events.count }
+    var sessions: ByteInterner { self.tables.sessions }
+    var namespaces: ByteInterner { self.tables.namespaces }
+    var events: ByteInterner { self.tables.events }
+    func eventBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.events.bytes(id) }
+
+    public func sessionName(_ id: Int) -> String { self.tables.sessions.string(id) }
+    public func namespaceName(_ id: Int) -> String { self.tables.namespaces.string(id) }
+    public func eventName(_ id: Int) -> String { self.tables.events.string(id) }
+    public var eventCount: Int { self.tables.events.count }
 
     /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`).
     public func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64) -> LineInfo {
+        Self.index(line, bytes, wall: wall, &self.tables)
+    }
+
+    private static func index(
+        _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64, _ tables: inout Tables
+    ) -> LineInfo {
         var info = LineInfo()
         info.kind = line.slice(.k, bytes).map(RecordKind.init) ?? .unknown
         info.wall = wall
-        if let sid = line.slice(.sid, bytes) { info.sid = self.sessions.intern(sid) }
+        if let sid = line.slice(.sid, bytes) { info.sid = tables.sessions.intern(sid) }
         if let dir = line.slice(.dir, bytes), dir.count == 3, dir[0] == UInt8(ascii: "c") || dir[0] == UInt8(ascii: "s") {
             info.direction = dir[0] == UInt8(ascii: "c") ? .clientToServer : .serverToClient
         }
         guard info.kind == .sio else { return info }
-        info.namespace = line.slice(.nsp, bytes).map { self.namespaces.intern($0) } ?? self.root
+        info.namespace = line.slice(.nsp, bytes).map { tables.namespaces.intern($0) } ?? tables.root
         info.socketType = line.slice(.type, bytes).flatMap(Self.socketType)
         switch info.socketType {
         case .event?, .binaryEvent?:
-            if let name = line.slice(.event, bytes) { info.event = self.events.intern(name) }
+            if let name = line.slice(.event, bytes) { info.event = tables.events.intern(name) }
             if info.event >= 0, let id = line.int(.id, bytes), let direction = info.direction,
-                self.pending.count < Self.maxPending
+                tables.pending.count < Self.maxPending
             {
-                self.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] = info.event
+                tables.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] = info.event
             }
         case .ack?, .binaryAck?:
             if let id = line.int(.id, bytes), let direction = info.direction {
                 let key = AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction.opposite)
-                info.event = self.pending.removeValue(forKey: key) ?? -1
+                info.event = tables.pending.removeValue(forKey: key) ?? -1
             }
         default:
             break

@@ -245,13 +245,7 @@ public final class RecordingReader {
     private func nextLine() throws -> ByteBuffer? {
         self.isWaiting = false
         while true {
-            let newline: Int? = self.lines.withUnsafeReadableBytes { bytes in
-                guard bytes.count > 0, let found = memchr(bytes.baseAddress!, 0x0A, bytes.count) else { return nil }
-                return bytes.baseAddress!.distance(to: UnsafeRawPointer(found))
-            }
-            if let newline {
-                var line = self.lines.readSlice(length: newline)!
-                self.lines.moveReaderIndex(forwardBy: 1)
+            if var line = Self.splitLine(&self.lines) {
                 self.lineNumber += 1
                 if line.readableBytesView.last == 0x0D { line.moveWriterIndex(to: line.writerIndex - 1) }
                 if line.readableBytes == 0 { continue }
@@ -286,6 +280,20 @@ public final class RecordingReader {
                 return nil
             }
         }
+    }
+
+    /// The next line of `text` (without its `\n`), consumed; `nil` when it holds no complete line.
+    /// One access to `text` per line: this runs for every record.
+    @inline(__always)
+    private static func splitLine(_ text: inout ByteBuffer) -> ByteBuffer? {
+        let newline: Int? = text.withUnsafeReadableBytes { bytes in
+            guard bytes.count > 0, let found = memchr(bytes.baseAddress!, 0x0A, bytes.count) else { return nil }
+            return bytes.baseAddress!.distance(to: UnsafeRawPointer(found))
+        }
+        guard let newline else { return nil }
+        let line = text.readSlice(length: newline)!
+        text.moveReaderIndex(forwardBy: 1)
+        return line
     }
 
     private func addDamage(_ kind: RecordingDamage.Kind, offset: Int, reason: String) {
