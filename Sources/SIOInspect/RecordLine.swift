@@ -206,10 +206,18 @@ public struct RecordLine {
         return i
     }
 
-    /// The index of the closing quote of a string whose content starts at `from`.
+    /// The index of the closing quote of a string whose content starts at `from`. Short strings
+    /// (keys, ids, names) byte by byte; past 16 bytes `memchr` finds the quotes.
     @inline(__always)
     static func stringEnd(_ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Int? {
         var i = from
+        let inlineEnd = min(n, from + 16)
+        while i < inlineEnd {
+            let b = base[i]
+            if b == UInt8(ascii: "\"") { return i }
+            i += b == UInt8(ascii: "\\") ? 2 : 1
+        }
+        // An escape may have stepped past the inline part: count backslashes before each quote.
         while i < n {
             guard let found = memchr(base + i, Int32(UInt8(ascii: "\"")), n - i) else { return nil }
             let q = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
