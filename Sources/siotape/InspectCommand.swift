@@ -128,7 +128,14 @@ struct InspectCommand: ParsableCommand {
         let progress = isatty(STDERR_FILENO) != 0 && !self.follow ? ProgressLine() : nil
         let outcome: Inspector.Outcome
         do {
-            outcome = try inspector.run(write: writeAll, progress: progress.map { p in { p.show($0, $1, $2) } })
+            // The progress line is erased before output, which may go to the same terminal.
+            outcome = try inspector.run(
+                write: { chunk in
+                    progress?.clear()
+                    try writeAll(chunk)
+                },
+                progress: progress.map { p in { p.show($0, $1, $2) } }
+            )
         } catch {
             progress?.clear()
             RecordCommand.fail("\(error)")
@@ -175,18 +182,21 @@ func terminalColumns() -> Int {
 final class ProgressLine {
     private let clock = ContinuousClock()
     private var last: ContinuousClock.Instant?
+    private var shown = false
 
     func show(_ bytes: Int, _ total: Int, _ records: Int) {
         let now = self.clock.now
         if let last = self.last, now - last < .milliseconds(200) { return }
         self.last = now
         let percent = total > 0 ? min(100, bytes * 100 / total) : 0
-        let text = "\r\(percent)% \(bytes >> 20)/\(total >> 20) MiB, \(records) records"
+        let text = "\r\u{1B}[K\(percent)% \(bytes >> 20)/\(total >> 20) MiB, \(records) records"
         _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+        self.shown = true
     }
 
     func clear() {
-        guard self.last != nil else { return }
+        guard self.shown else { return }
+        self.shown = false
         _ = "\r\u{1B}[K".withCString { write(STDERR_FILENO, $0, strlen($0)) }
     }
 }
