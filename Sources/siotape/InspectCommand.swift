@@ -88,6 +88,7 @@ struct InspectCommand: ParsableCommand {
     var color: ColorChoice = .auto
 
     func validate() throws {
+        guard !self.recordings.isEmpty else { throw ValidationError("give at least one recording") }
         guard !(self.follow && self.recordings.count > 1) else {
             throw ValidationError("--follow reads one recording")
         }
