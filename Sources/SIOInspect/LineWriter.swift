@@ -21,6 +21,8 @@ struct LineWriter {
     private let colors: Bool
     /// A style for the whole line (dim heartbeats), restored after each nested style.
     private var lineStyle: Style?
+    /// When set, times are shown as wall-clock UTC (`17:51:30.702`): the µs since the epoch of time 0.
+    var wallAnchor: Int64?
 
     init(buffer: ByteBuffer, colors: Bool) {
         self.buffer = buffer
@@ -74,17 +76,11 @@ struct LineWriter {
 
     /// `time sid→ tr  `: ` 12.345 Xy3k9Qab → ws   `.
     mutating func prefix(time: Int64, sid: String?, direction: Direction?, transport: EngineIOTransport?) {
-        let (seconds, micros) = time.quotientAndRemainder(dividingBy: 1_000_000)
-        let secondsText = String(seconds)
-        if secondsText.utf8.count < 3 {
-            for _ in secondsText.utf8.count..<3 { self.space() }
+        if let anchor = self.wallAnchor {
+            self.wallClock(anchor + time)
+        } else {
+            self.relative(time)
         }
-        self.buffer.writeString(secondsText)
-        self.buffer.writeInteger(UInt8(ascii: "."))
-        let millis = abs(micros) / 1000
-        if millis < 100 { self.buffer.writeInteger(UInt8(ascii: "0")) }
-        if millis < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
-        self.buffer.writeString(String(millis))
         self.space()
         var sidWidth = 0
         if let sid {
@@ -115,6 +111,36 @@ struct LineWriter {
         case .polling?: self.buffer.writeStaticString(" poll ")
         case nil: self.buffer.writeStaticString("      ")
         }
+    }
+
+    /// Seconds since the start, right-aligned: `  3.141`.
+    private mutating func relative(_ time: Int64) {
+        let (seconds, micros) = time.quotientAndRemainder(dividingBy: 1_000_000)
+        let secondsText = String(seconds)
+        if secondsText.utf8.count < 3 {
+            for _ in secondsText.utf8.count..<3 { self.space() }
+        }
+        self.buffer.writeString(secondsText)
+        self.buffer.writeInteger(UInt8(ascii: "."))
+        let millis = abs(micros) / 1000
+        if millis < 100 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+        if millis < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+        self.buffer.writeString(String(millis))
+    }
+
+    /// `HH:MM:SS.mmm` UTC.
+    private mutating func wallClock(_ micros: Int64) {
+        let ms = (micros % 86_400_000_000 + 86_400_000_000) % 86_400_000_000 / 1000
+        for (i, value) in [ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60].enumerated() {
+            if i > 0 { self.buffer.writeInteger(UInt8(ascii: ":")) }
+            if value < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+            self.decimal(value)
+        }
+        self.buffer.writeInteger(UInt8(ascii: "."))
+        let millis = ms % 1000
+        if millis < 100 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+        if millis < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
+        self.decimal(millis)
     }
 
     private mutating func escapedScalarASCII(_ scalar: Unicode.Scalar) {

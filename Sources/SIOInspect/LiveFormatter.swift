@@ -24,6 +24,9 @@ public struct LiveFormatter: Sendable {
     public var colors: Bool
     /// Maximum width, in characters, of the rendered arguments or data; longer is cut with `…`.
     public var argumentWidth: Int
+    /// When set, the time column is wall-clock UTC (`17:51:30.702`) with this anchor (µs since
+    /// the epoch of time 0) instead of seconds since the start.
+    public var wallClockAnchor: Int64?
 
     private let encoder = RecordEncoder()
 
@@ -40,6 +43,7 @@ public struct LiveFormatter: Sendable {
             return
         }
         var line = LineWriter(buffer: buffer, colors: self.colors)
+        line.wallAnchor = self.wallClockAnchor
         buffer = ByteBuffer()  // `line` owns the bytes until the end, avoiding a copy-on-write.
         self.text(record, &line)
         buffer = line.finish()

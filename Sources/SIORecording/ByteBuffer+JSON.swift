@@ -6,12 +6,12 @@ import SIOWire
 extension ByteBuffer {
     /// Writes `s` as a JSON string literal: quotes, backslash and control characters escaped,
     /// everything else (non-ASCII UTF-8 included) passed through as is.
-    mutating func writeJSONString(_ s: String) {
+    public mutating func writeJSONString(_ s: String) {
         var s = s
         s.withUTF8 { self.writeJSONString(utf8: $0) }
     }
 
-    mutating func writeJSONString(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+    public mutating func writeJSONString(utf8 bytes: UnsafeBufferPointer<UInt8>) {
         self.writeInteger(UInt8(ascii: "\""))
         var runStart = 0
         var i = 0

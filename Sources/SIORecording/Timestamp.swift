@@ -1,7 +1,7 @@
 /// ISO-8601 rendering of wall-clock microseconds, without Foundation.
-enum Timestamp {
+public enum Timestamp {
     /// `2025-01-02T03:04:05.123456Z` for microseconds since the Unix epoch (UTC).
-    static func iso8601(micros: Int64) -> String {
+    public static func iso8601(micros: Int64) -> String {
         let (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
         var secs = seconds
         var frac = fraction

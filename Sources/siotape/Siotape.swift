@@ -1,5 +1,11 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @main
 struct Siotape: AsyncParsableCommand {
     static let version = "0.1.0"
@@ -16,6 +22,25 @@ struct Siotape: AsyncParsableCommand {
               siotape record --upstream http://127.0.0.1:5000 --listen 127.0.0.1:8080
             """,
         version: Siotape.version,
-        subcommands: [RecordCommand.self]
+        subcommands: [RecordCommand.self, InspectCommand.self, VerifyCommand.self]
     )
+
+    /// ArgumentParser's own `main`, except that usage errors exit 2 (siotape's convention: 0 ok,
+    /// 1 differences or damage, 2 usage or environment error) instead of 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                RecordCommand.printErr(fullMessage(for: error))
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,171 @@
+import SIOWire
+
+/// The kind of a recording line (`k`), as a small enum.
+public enum RecordKind: UInt8, CaseIterable, Sendable {
+    case conn, connClose, http, open, ws, upgrade, poll, eio, sio, raw, wsClose, close, note, unknown
+
+    /// Hidden from the text and jsonl views unless `--engine`: transport-level records.
+    public var isEngineLevel: Bool {
+        switch self {
+        case .conn, .connClose, .http, .ws, .poll, .eio, .wsClose: return true
+        default: return false
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .conn: return "conn"
+        case .connClose: return "conn_close"
+        case .http: return "http"
+        case .open: return "open"
+        case .ws: return "ws"
+        case .upgrade: return "upgrade"
+        case .poll: return "poll"
+        case .eio: return "eio"
+        case .sio: return "sio"
+        case .raw: return "raw"
+        case .wsClose: return "ws_close"
+        case .close: return "close"
+        case .note: return "note"
+        case .unknown: return "unknown"
+        }
+    }
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        guard let first = bytes.first else {
+            self = .unknown
+            return
+        }
+        func `is`(_ s: StaticString) -> Bool {
+            bytes.count == s.utf8CodeUnitCount && bytes.elementsEqual(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+        switch (bytes.count, first) {
+        case (3, UInt8(ascii: "s")): self = `is`("sio") ? .sio : .unknown
+        case (3, UInt8(ascii: "e")): self = `is`("eio") ? .eio : .unknown
+        case (3, UInt8(ascii: "r")): self = `is`("raw") ? .raw : .unknown
+        case (4, UInt8(ascii: "p")): self = `is`("poll") ? .poll : .unknown
+        case (4, UInt8(ascii: "h")): self = `is`("http") ? .http : .unknown
+        case (4, UInt8(ascii: "c")): self = `is`("conn") ? .conn : .unknown
+        case (4, UInt8(ascii: "o")): self = `is`("open") ? .open : .unknown
+        case (4, UInt8(ascii: "n")): self = `is`("note") ? .note : .unknown
+        case (2, UInt8(ascii: "w")): self = `is`("ws") ? .ws : .unknown
+        case (5, UInt8(ascii: "c")): self = `is`("close") ? .close : .unknown
+        case (7, UInt8(ascii: "u")): self = `is`("upgrade") ? .upgrade : .unknown
+        case (8, UInt8(ascii: "w")): self = `is`("ws_close") ? .wsClose : .unknown
+        case (10, UInt8(ascii: "c")): self = `is`("conn_close") ? .connClose : .unknown
+        default: self = .unknown
+        }
+    }
+}
+
+/// What `inspect` needs to know about one line, beyond its field ranges: names as small ids.
+public struct LineInfo {
+    public var kind: RecordKind = .unknown
+    /// Wall-clock time, µs since the epoch.
+    public var wall: Int64 = 0
+    /// Interned session id, -1 when absent.
+    public var sid = -1
+    /// Interned namespace (`sio` only), -1 otherwise.
+    public var namespace = -1
+    /// Interned event name: the `event` of an EVENT, or for an ACK the event it answers (when
+    /// the event is in the recording); -1 otherwise.
+    public var event = -1
+    public var direction: Direction?
+    /// The Socket.IO packet type (`sio` only).
+    public var socketType: SocketIOPacketType?
+}
+
+/// Turns parsed lines into `LineInfo`: interns names and pairs acks with their events (by
+/// session, namespace, ack id and direction). A class: it is consulted for every line by the
+/// filter and the statistics, and must not be copied each time.
+public final class LineIndexer {
+    /// Everything `index` changes, in one stored property: one exclusivity check per line.
+    private struct Tables {
+        var sessions = ByteInterner()
+        var namespaces = ByteInterner()
+        var events = ByteInterner()
+        /// Events waiting for their ack → event name id. Bounded: a recording full of events whose
+        /// acks never come must not grow memory without end.
+        var pending: [AckKey: Int] = [:]
+        /// The id of `/`, for packets without `nsp`.
+        var root = 0
+    }
+
+    private struct AckKey: Hashable {
+        var sid: Int
+        var namespace: Int
+        var id: Int64
+        var direction: Direction
+    }
+
+    private var tables = Tables()
+    private static let maxPending = 1 << 20
+
+    public init() {
+        self.tables.root = [UInt8(ascii: "/")].withUnsafeBytes { self.tables.namespaces.intern($0) }
+    }
+
+    var sessions: ByteInterner { self.tables.sessions }
+    var namespaces: ByteInterner { self.tables.namespaces }
+    var events: ByteInterner { self.tables.events }
+    func eventBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.events.bytes(id) }
+
+    public func sessionName(_ id: Int) -> String { self.tables.sessions.string(id) }
+    public func namespaceName(_ id: Int) -> String { self.tables.namespaces.string(id) }
+    public func eventName(_ id: Int) -> String { self.tables.events.string(id) }
+    public var eventCount: Int { self.tables.events.count }
+
+    /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`).
+    public func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64) -> LineInfo {
+        Self.index(line, bytes, wall: wall, &self.tables)
+    }
+
+    private static func index(
+        _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64, _ tables: inout Tables
+    ) -> LineInfo {
+        var info = LineInfo()
+        info.kind = line.slice(.k, bytes).map(RecordKind.init) ?? .unknown
+        info.wall = wall
+        if let sid = line.slice(.sid, bytes) { info.sid = tables.sessions.intern(sid) }
+        if let dir = line.slice(.dir, bytes), dir.count == 3, dir[0] == UInt8(ascii: "c") || dir[0] == UInt8(ascii: "s") {
+            info.direction = dir[0] == UInt8(ascii: "c") ? .clientToServer : .serverToClient
+        }
+        guard info.kind == .sio else { return info }
+        info.namespace = line.slice(.nsp, bytes).map { tables.namespaces.intern($0) } ?? tables.root
+        info.socketType = line.slice(.type, bytes).flatMap(Self.socketType)
+        switch info.socketType {
+        case .event?, .binaryEvent?:
+            if let name = line.slice(.event, bytes) { info.event = tables.events.intern(name) }
+            if info.event >= 0, let id = line.int(.id, bytes), let direction = info.direction,
+                tables.pending.count < Self.maxPending
+            {
+                tables.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] = info.event
+            }
+        case .ack?, .binaryAck?:
+            if let id = line.int(.id, bytes), let direction = info.direction {
+                let key = AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction.opposite)
+                info.event = tables.pending.removeValue(forKey: key) ?? -1
+            }
+        default:
+            break
+        }
+        return info
+    }
+
+    private static func socketType(_ bytes: UnsafeRawBufferPointer) -> SocketIOPacketType? {
+        // The seven names differ in length but for DISCONNECT / BINARY_ACK.
+        switch bytes.count {
+        case 3: return .ack
+        case 5: return .event
+        case 7: return .connect
+        case 10: return bytes[0] == UInt8(ascii: "D") ? .disconnect : .binaryAck
+        case 12: return .binaryEvent
+        case 13: return .connectError
+        default: return nil
+        }
+    }
+}
+
+extension Direction {
+    var opposite: Direction { self == .clientToServer ? .serverToClient : .clientToServer }
+}

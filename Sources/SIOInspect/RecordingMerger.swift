@@ -1,0 +1,93 @@
+import NIOCore
+import SIORecording
+
+/// Reads several recordings as one stream ordered by wall-clock time (each recording's `wall_us`
+/// + `t`), line by line, with each line's fields found once. With one recording it is a plain
+/// sequential read.
+final class RecordingMerger {
+    /// A class, so that the per-line accesses do not copy it.
+    final class Source {
+        let path: String
+        let reader: RecordingReader
+        let anchor: Int64
+        var line: ByteBuffer?
+        let fields = RecordLine()
+        var wall: Int64 = 0
+        var done = false
+
+        init(path: String, reader: RecordingReader) {
+            self.path = path
+            self.reader = reader
+            self.anchor = reader.header.startedAtMicros
+        }
+    }
+
+    let sources: [Source]
+    /// The earliest start of the recordings, µs since the epoch: time 0 of the merged stream.
+    let start: Int64
+    /// Set when `next()` returned `nil` because a followed recording has no more data yet.
+    private(set) var isWaiting = false
+
+    init(readers: [(path: String, reader: RecordingReader)]) {
+        self.sources = readers.map { Source(path: $0.path, reader: $0.reader) }
+        self.start = readers.map(\.reader.header.startedAtMicros).min() ?? 0
+    }
+
+    var bytesRead: Int { self.sources.reduce(0) { $0 + $1.reader.bytesRead } }
+    var totalBytes: Int { self.sources.reduce(0) { $0 + $1.reader.fileSize } }
+    var recordsRead: Int { self.sources.reduce(0) { $0 + $1.reader.recordsRead } }
+
+    /// The index of the source holding the next line, its line and fields; `nil` at the end.
+    func next() throws -> Int? {
+        self.isWaiting = false
+        var best = -1
+        var bestWall = Int64.max
+        for (i, source) in self.sources.enumerated() {
+            if source.line == nil && !source.done {
+                try Self.fill(source)
+                if source.line == nil && !source.done {
+                    self.isWaiting = true
+                    return nil
+                }
+            }
+            guard source.line != nil else { continue }
+            if best < 0 || source.wall < bestWall {
+                best = i
+                bestWall = source.wall
+            }
+        }
+        return best < 0 ? nil : best
+    }
+
+    /// Hands the line of `source` returned by `next()` to `body` and lets the next call read on.
+    func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
+        let source = self.sources[index]
+        let line = source.line!
+        source.line = nil
+        return try body(line, source.fields, source.wall)
+    }
+
+    private static func fill(_ source: Source) throws {
+        let reader = source.reader
+        while let line = try reader.nextRecordLine() {
+            let parsed = line.withUnsafeReadableBytes { bytes -> RecordLine.Malformed? in
+                do {
+                    try source.fields.parse(bytes)
+                    source.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)
+                    return nil
+                } catch let error as RecordLine.Malformed {
+                    return error
+                } catch {
+                    return RecordLine.Malformed(offset: 0, message: "\(error)")
+                }
+            }
+            if let parsed {
+                reader.reportInvalidLine("\(parsed)")
+                continue
+            }
+            source.line = line
+            return
+        }
+        if !reader.isWaiting { source.done = true }
+    }
+}

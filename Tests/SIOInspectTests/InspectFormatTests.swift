@@ -1,0 +1,151 @@
+import Foundation
+import SIOInspect
+import SIORecording
+import SIOWire
+import Testing
+
+@Suite struct InspectFormatTests {
+    let dir = ScratchDirectory()
+
+    func recording(_ name: String = "c.siotape.gz", offset: Int64 = 0, header: RecordingHeader = testHeader) throws
+        -> String
+    {
+        let path = self.dir.file(name)
+        try writeRecording(path, conversation(offset: offset), header: header)
+        return path
+    }
+
+    @Test func textView() throws {
+        let (output, outcome) = try inspect([try self.recording()])
+        let lines = output.split(separator: "\n").map(String.init)
+        #expect(outcome.shown == lines.count)
+        #expect(lines.contains("  0.010 AAAAsess → ws   / EVENT chat #1 [\"hello \u{20ac}\"]"))
+        #expect(lines.contains("  0.012 AAAAsess ← ws   / ACK #1 2.0ms [\"ok\"]"))
+        #expect(lines.contains { $0.contains("/admin CONNECT_ERROR {\"message\":\"admin token required\"}") })
+        #expect(!lines.contains { $0.contains("eio ping") })
+        #expect(!output.contains("\u{1B}["))  // no colours unless asked
+        let engine = try inspect([try self.recording("e.siotape.gz")]) { $0.filter.engine = true }.output
+        #expect(engine.contains("eio ping") && engine.contains("conn 1 from 127.0.0.1:40000"))
+    }
+
+    @Test func textViewWallClockColoursAndWidth() throws {
+        let path = try self.recording()
+        let wall = try inspect([path]) { $0.wallClock = true }.output
+        // testStart is 2026-11-18T11:06:40Z; the chat is 10 ms later.
+        #expect(wall.contains("11:06:40.010 AAAAsess → ws   / EVENT chat #1"))
+        let coloured = try inspect([path]) { $0.colors = true }.output
+        #expect(coloured.contains("\u{1B}[32mEVENT\u{1B}[0m"))
+        let narrow = try inspect([path]) { $0.argumentWidth = 5 }.output
+        #expect(narrow.contains("/ EVENT chat #1 [\"he…"))
+    }
+
+    @Test func jsonlFieldsAreTheRecordingsPlusTime() throws {
+        let path = try self.recording()
+        let (output, _) = try inspect([path]) { $0.format = .jsonl }
+        let objects = try jsonObjects(output)
+        #expect(objects.count == 14)  // 17 records less conn, ping and pong
+        for o in objects {
+            let wall = try #require(o["wall_us"] as? Int64)
+            let rel = try #require(o["rel_us"] as? Int64)
+            let t = try #require(o["t"] as? Int64)
+            #expect(wall == testStart + t && rel == t)
+            #expect(o["file"] == nil)
+        }
+        let ack = try #require(objects.first { $0["type"] as? String == "ACK" })
+        #expect(ack["ack_event"] as? String == "chat" && ack["ack_us"] as? Int == 2_000 && ack["id"] as? Int == 1)
+        #expect(ack["data"] as? [String] == ["ok"])
+        let event = try #require(objects.first { $0["event"] as? String == "chat" })
+        #expect(event["sid"] as? String == sessionA && event["dir"] as? String == "c2s" && event["tr"] as? String == "websocket")
+        #expect(event["nsp"] as? String == "/" && event["k"] as? String == "sio")
+    }
+
+    @Test func severalRecordingsAreMergedByTime() throws {
+        // The second recording started 5 ms after the first: its records interleave.
+        var later = testHeader
+        later.startedAtMicros = testStart + 5_000
+        let a = try self.recording("a.siotape.gz")
+        let b = try self.recording("b.siotape.gz", header: later)
+        let objects = try jsonObjects(try inspect([a, b]) { $0.format = .jsonl }.output)
+        #expect(objects.count == 28)
+        let walls = objects.map { $0["wall_us"] as! Int64 }
+        #expect(walls == walls.sorted())
+        #expect(Set(objects.map { $0["file"] as! Int }) == [0, 1])
+        let fromB = objects.filter { $0["file"] as? Int == 1 }
+        #expect(fromB.allSatisfy { ($0["rel_us"] as! Int64) == ($0["t"] as! Int64) + 5_000 })
+        let text = try inspect([a, b]).output
+        #expect(text.contains("  0.015 AAAAsess → ws   / EVENT chat #1"))  // b's chat, 5 ms after a's
+    }
+
+    /// HAR as Chrome reads it (DevTools' HARImporter and its WebSocket view): log.version,
+    /// entries with startedDateTime, time, request {method, url, headers, queryString}, response
+    /// {status, content}, timings, _resourceType "websocket" and _webSocketMessages
+    /// [{type, time, opcode, data}].
+    @Test func harAsChromeReadsIt() throws {
+        let path = try self.recording()
+        let (output, _) = try inspect([path]) { $0.format = .har }
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let log = try #require(root["log"] as? [String: Any])
+        #expect(log["version"] as? String == "1.2")
+        #expect((log["creator"] as? [String: Any])?["name"] as? String == "siotape")
+        let entries = try #require(log["entries"] as? [[String: Any]])
+        #expect(entries.count == 2)
+        for entry in entries {
+            #expect(entry["_resourceType"] as? String == "websocket")
+            let started = try #require(entry["startedDateTime"] as? String)
+            #expect(started.hasPrefix("2026-11-18T11:06:40.") && started.hasSuffix("Z"))
+            #expect(entry["time"] is Double || entry["time"] is Int)
+            let request = try #require(entry["request"] as? [String: Any])
+            #expect(request["method"] as? String == "GET")
+            #expect((request["url"] as? String)?.hasPrefix("ws://127.0.0.1:5000/socket.io/?EIO=4&transport=") == true)
+            #expect(request["headers"] is [[String: String]] && request["queryString"] is [[String: String]])
+            #expect(request["httpVersion"] as? String == "HTTP/1.1" && request["cookies"] is [Any])
+            let response = try #require(entry["response"] as? [String: Any])
+            #expect(response["status"] as? Int == 101)
+            #expect((response["content"] as? [String: Any])?["mimeType"] is String)
+            let timings = try #require(entry["timings"] as? [String: Any])
+            #expect(timings["send"] != nil && timings["wait"] != nil && timings["receive"] != nil)
+            #expect(entry["cache"] is [String: Any])
+        }
+        let a = try #require(entries.first { $0["_siotapeSid"] as? String == sessionA })
+        let messages = try #require(a["_webSocketMessages"] as? [[String: Any]])
+        let data = messages.map { $0["data"] as! String }
+        #expect(data == [
+            "40", "40{\"sid\":\"x\"}", "421[\"chat\",\"hello \u{20ac}\"]", "431[\"ok\"]", "42/feed,[\"news\",{\"n\":1}]",
+            "2", "3", "44/admin,{\"message\":\"admin token required\"}",
+        ])
+        #expect(messages.map { $0["type"] as! String } == ["send", "receive", "send", "receive", "receive", "receive", "send", "receive"])
+        #expect(messages.allSatisfy { $0["opcode"] as? Int == 1 })
+        let time = try #require(messages[2]["time"] as? Double)
+        #expect(abs(time - Double(testStart + 10_000) / 1e6) < 1e-5)
+    }
+
+    @Test func harOfEverySampleRecordingIsValid() throws {
+        for name in ["signalling", "org-notify", "chat-acks", "job-stream", "ns-chat"] {
+            let (output, _) = try inspect([sampleRecording(name)]) { $0.format = .har }
+            let root = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(name)")
+            let entries = try #require((root["log"] as? [String: Any])?["entries"] as? [[String: Any]])
+            #expect(!entries.isEmpty, "\(name)")
+            #expect(entries.allSatisfy { ($0["_webSocketMessages"] as? [Any])?.isEmpty == false }, "\(name)")
+        }
+        // ns-chat shares a file as a binary attachment: an opcode 2 message with base64 data.
+        let (output, _) = try inspect([sampleRecording("ns-chat")]) { $0.format = .har }
+        #expect(output.contains("\"opcode\":2"))
+    }
+
+    @Test func jsonlAndTextOfEverySampleRecording() throws {
+        for name in ["signalling", "org-notify", "chat-acks", "job-stream", "ns-chat"] {
+            let path = sampleRecording(name)
+            let all = try jsonObjects(try inspect([path]) {
+                $0.format = .jsonl
+                $0.filter.engine = true
+            }.output)
+            let reader = try RecordingReader(path: path)
+            var records = 0
+            while try reader.next() != nil { records += 1 }
+            #expect(all.count == records, "\(name)")
+            let (text, outcome) = try inspect([path])
+            #expect(outcome.damages.isEmpty, "\(name)")
+            #expect(text.split(separator: "\n").count == outcome.shown)
+        }
+    }
+}
