@@ -22,7 +22,9 @@ struct PollResponder {
         let encoding: EngineIOPayloadEncoding
         switch version {
         case .v4: encoding = .v4Text
-        case .v3: encoding = !base64 && packets.contains(where: \.isBinary) ? .v3Binary : .v3Text
+        // Like python-engineio 3: XHR2 framing unless the client asked for base64 (its lengths are
+        // bytes, so non-ASCII text survives clients that count either way).
+        case .v3: encoding = base64 ? .v3Text : .v3Binary
         }
         let body = EngineIOPayload.encode(packets, encoding: encoding)
         let contentType = encoding == .v3Binary ? "application/octet-stream" : "text/plain; charset=UTF-8"

@@ -90,9 +90,22 @@ struct ReplayConductor {
         return self.bind(id, to: self.nextUnserved(), now: now)
     }
 
-    mutating func sessionEnded(_ id: LiveID) {
-        self.live[id]?.closed = true
+    /// A live session ended. Its recorded DISCONNECTs not seen live count as sent (clients that close
+    /// the transport without `41` left the room all the same), so what they caused still happens.
+    mutating func sessionEnded(_ id: LiveID, now: Int64) {
+        guard var session = self.live[id], !session.closed else { return }
+        session.closed = true
         self.queue.removeAll { $0.live == id }
+        let leftDisconnects = session.recorded.map { recorded in
+            self.plan.script.sessions[recorded].packets.filter {
+                $0.direction == .clientToServer && $0.type == .disconnect && !session.consumed.contains($0.index)
+            }
+        } ?? []
+        for packet in leftDisconnects { session.consumed.insert(packet.index) }
+        self.live[id] = session
+        if let recorded = session.recorded {
+            for packet in leftDisconnects { self.fire(.clientPacket(session: recorded, packet: packet.index), now: now) }
+        }
     }
 
     /// A complete Socket.IO packet (attachments joined) from a live client.
@@ -200,17 +213,18 @@ struct ReplayConductor {
         guard !unserved.isEmpty else { return nil }
         let sessions = self.plan.script.sessions
         func firstClient(_ index: Int, _ condition: (ScriptPacket) -> Bool) -> ScriptPacket? {
-            sessions[index].packets.first { $0.direction == .clientToServer && condition($0) }
+            sessions[index].packets.first { recorded in recorded.direction == .clientToServer && condition(recorded) }
         }
+        func firstConnect(_ index: Int) -> ScriptPacket? { firstClient(index) { $0.type == .connect } }
         switch self.configuration.matching {
         case .order:
             return unserved.first
         case .namespace, .auth:
             guard packet.type == .connect else { return nil }
-            let sameNamespace = unserved.filter { firstClient($0, { $0.type == .connect })?.namespace == packet.namespace }
+            let sameNamespace = unserved.filter { firstConnect($0)?.namespace == packet.namespace }
             if self.configuration.matching == .auth,
                 let exact = sameNamespace.first(where: { index in
-                    guard let recorded = firstClient(index, { $0.type == .connect }) else { return false }
+                    guard let recorded = firstConnect(index) else { return false }
                     return ConnectAuth.compatible(recorded: recorded.packet.json, redacted: recorded.redacted, live: packet.json)
                 })
             {
@@ -219,7 +233,8 @@ struct ReplayConductor {
             return sameNamespace.first ?? unserved.first
         case .events:
             guard packet.type == .event || packet.type == .binaryEvent else { return nil }
-            return unserved.first { firstClient($0, { $0.isEvent })?.eventName == packet.eventName } ?? unserved.first
+            return unserved.first { index in firstClient(index) { $0.isEvent }?.eventName == packet.eventName }
+                ?? unserved.first
         }
     }
 
@@ -248,7 +263,7 @@ struct ReplayConductor {
             default: return type
             }
         }
-        let candidates = session.packets.lazy.filter {
+        let candidates = session.packets.filter {
             $0.direction == .clientToServer && !consumed.contains($0.index) && kind($0.type) == kind(packet.type)
                 && $0.namespace == packet.namespace
         }

@@ -66,6 +66,10 @@ final class ReplayRoom: @unchecked Sendable {
 
     /// Closes every WebSocket and answers every held poll (on shutdown).
     func shutdown() {
+        if !self.finished {
+            self.finished = true
+            self.onFinished()
+        }
         self.heartbeat?.cancel()
         self.timer?.cancel()
         for session in self.sessions.values {
@@ -216,7 +220,8 @@ final class ReplayRoom: @unchecked Sendable {
                 self.deliver(packet, from: session)
             case .ended(let reason):
                 self.logger.debug("session ended", metadata: ["sid": "\(session.engine.sid)", "reason": "\(reason)"])
-                self.conductor.sessionEnded(session.id)
+                self.conductor.sessionEnded(session.id, now: Self.now())
+                self.reschedule()
                 self.checkFinished()
             }
         }

@@ -73,11 +73,13 @@ public struct RecordedHTTPExchange: Hashable, Sendable {
 ///    and ack id;
 /// 2. a CONNECT / CONNECT_ERROR answers the latest earlier client CONNECT of its session to that
 ///    namespace (a Socket.IO v4 server's own `40` for `/` answers the session's opening);
-/// 3. anything else answers the latest client action before it, in *any* session, if that came at
+/// 3. an EVENT whose payload is byte for byte the payload of a client EVENT of another session at
+///    most `window` before it relays that event (the latest such): a forwarded `offer`;
+/// 4. anything else answers the latest client action before it, in *any* session, if that came at
 ///    most `window` before it: a client packet, a session opening, or a plain HTTP request (so a
 ///    viewer's `offer` forwarded to the camera fires when the viewer sends it, and an admin
 ///    `POST` that makes the server drop a connection fires the drop);
-/// 4. with nothing in the window the action is unprompted: its trigger is its own session's opening.
+/// 5. with nothing in the window the action is unprompted: its trigger is its own session's opening.
 ///
 /// Replay sends each action when its trigger has happened live, after the recorded delay.
 public struct ServePlan: Hashable, Sendable {
@@ -107,7 +109,7 @@ public struct ServePlan: Hashable, Sendable {
         triggers.sort { $0.time < $1.time }
         let times = triggers.map(\.time)
 
-        func trigger(session: ScriptSession, at time: Int64) -> (ServeTrigger, Int64) {
+        func latestTrigger(session: ScriptSession, at time: Int64) -> (ServeTrigger, Int64) {
             // The latest trigger at or before `time`: binary search for the first one after it.
             var low = 0
             var high = times.count
@@ -121,17 +123,35 @@ public struct ServePlan: Hashable, Sendable {
             return (.sessionOpened(session: session.index), time - session.openedAt)
         }
 
+        // Client events by payload, for rule 3.
+        var eventsByPayload: [String: [(time: Int64, session: Int, packet: Int)]] = [:]
+        for session in script.sessions {
+            for packet in session.packets where packet.direction == .clientToServer && packet.isEvent {
+                guard let text = packet.dataText else { continue }
+                eventsByPayload[text, default: []].append((packet.time, session.index, packet.index))
+            }
+        }
+        func relayed(_ packet: ScriptPacket, in session: ScriptSession) -> (ServeTrigger, Int64)? {
+            guard packet.isEvent, let text = packet.dataText,
+                let source = eventsByPayload[text]?.last(where: {
+                    $0.session != session.index && $0.time <= packet.time && packet.time - $0.time <= windowMicros
+                })
+            else { return nil }
+            return (.clientPacket(session: source.session, packet: source.packet), packet.time - source.time)
+        }
+
         for session in script.sessions {
             for packet in session.packets where packet.direction == .serverToClient {
                 let (cause, delay) =
-                    Self.directCause(of: packet, in: session) ?? trigger(session: session, at: packet.time)
+                    Self.directCause(of: packet, in: session) ?? relayed(packet, in: session)
+                    ?? latestTrigger(session: session, at: packet.time)
                 steps.append(
                     ServeStep(
                         session: session.index, time: packet.time, kind: .packet(packet.index), trigger: cause,
                         delay: max(0, delay)))
             }
             if let closedAt = session.closedAt, let cause = session.closeCause, Self.isServerClose(cause) {
-                let (trigger, delay) = trigger(session: session, at: closedAt)
+                let (trigger, delay) = latestTrigger(session: session, at: closedAt)
                 steps.append(
                     ServeStep(
                         session: session.index, time: closedAt,

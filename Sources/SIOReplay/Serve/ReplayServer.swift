@@ -62,6 +62,7 @@ public final class ReplayServer: Service, Sendable {
                 .bind(host: self.configuration.host, port: self.configuration.port)
                 .get()
         } catch {
+            try? await room.eventLoop.submit { room.shutdown() }.get()
             throw ReplayServeError.bindFailed(address, underlying: error)
         }
         room.eventLoop.execute { room.start() }

@@ -30,13 +30,13 @@ final class ServeWebSocketHandler: ChannelInboundHandler {
         guard let sid = self.sid else { return }
         switch frame.opcode {
         case .text:
-            do {
+            do throws(WireError) {
                 self.room.webSocketReceived(sid: sid, packet: try EngineIOPacket.decode(webSocketText: frame.unmaskedData))
             } catch {
                 self.room.reportUndecodable(sid: sid, error: error)
             }
         case .binary:
-            do {
+            do throws(WireError) {
                 let packet = try EngineIOPacket.decode(webSocketBinary: frame.unmaskedData, version: self.version)
                 self.room.webSocketReceived(sid: sid, packet: packet)
             } catch {

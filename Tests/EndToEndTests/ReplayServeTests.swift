@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+/// `siotape replay serve` as a subprocess: the one place that knows its command line and lines.
+enum ReplayServe {
+    /// Starts `siotape replay serve RECORDING --listen 127.0.0.1:0` and waits for its readiness line
+    /// (`siotape: replaying RECORDING on 127.0.0.1:PORT (...)`).
+    static func start(
+        recording: String, in environment: PeerEnvironment, extraArguments: [String] = []
+    ) async throws -> RunningPeer {
+        guard let siotape = environment.siotape else { throw PeerError("SIOTAPE_BIN is not set: run tools/test") }
+        let process = try Subprocess(
+            name: "siotape replay serve", executable: siotape,
+            arguments: ["replay", "serve", recording, "--listen", "127.0.0.1:0"] + extraArguments)
+        let line = try await process.stderrLine(containing: "replaying", timeout: Peers.readyTimeout)
+        let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }
+        guard let address, let port = Int(address.split(separator: ":").last ?? "") else {
+            process.terminate()
+            throw PeerError("siotape replay serve: no port in \(line.debugDescription)")
+        }
+        return RunningPeer(process: process, port: port)
+    }
+
+    /// Stops the server (if it has not stopped by itself) and returns its exit status and the
+    /// summary line.
+    static func stop(_ server: RunningPeer) async throws -> (status: Int32, summary: String) {
+        server.terminate()
+        let status = try #require(server.process.terminationStatus)
+        let summary = try await server.process.stderrLine(containing: "replay summary", timeout: .seconds(5))
+        return (status, summary)
+    }
+
+    /// The repository's `recordings/NAME.siotape.gz`.
+    static func sample(_ name: String, in environment: PeerEnvironment) -> String {
+        URL(fileURLWithPath: environment.peers).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("recordings/\(name).siotape.gz").path
+    }
+
+    /// Bodies for the sample apps' plain HTTP requests (recordings keep statuses, not bodies).
+    static func httpBodies(for app: String) -> [String] {
+        let bodies: [String] =
+            switch app {
+            case "signalling": [#"GET /api/rooms={"rooms":{"123456":["camera"],"654321":["viewer"]}}"#]
+            case "org-notify": [#"POST /api/admin/drop={"dropped":1}"#]
+            case "chat-acks": [#"GET /api/socket/health={"status":"ok","connections":0}"#]
+            case "job-stream":
+                [
+                    #"POST /api/ingest={"execution_id":1}"#, #"POST /api/ingest={"execution_id":2}"#,
+                    #"GET /api/executions/1={"execution_id":1,"status":"success"}"#,
+                    #"GET /api/executions/2={"execution_id":2,"status":"success"}"#,
+                    #"GET /api/executions/999999={"error":"not found"}"#,
+                ]
+            case "ns-chat":
+                [
+                    "GET /=<html><head><title>ns-chat</title></head></html>",
+                    "GET /static/chat.js=const socket = io();", "GET /status=<p>ns-chat status</p>",
+                ]
+            default: []
+            }
+        return bodies.flatMap { ["--http", $0] }
+    }
+}
+
+/// A sample app's scenario against the mock server, over one transport.
+struct ReplayedApp: Sendable, CustomTestStringConvertible {
+    let app: SampleApp
+    let transport: ClientTransport
+
+    var testDescription: String { "\(app.name) recorded over \(app.transport.rawValue), replayed over \(transport.rawValue)" }
+
+    static let all = SampleApp.all.flatMap { app in
+        ClientTransport.allCases.map { ReplayedApp(app: app, transport: $0) }
+    }
+}
+
+@Suite(
+    "siotape replay serve",
+    .serialized,
+    .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason)
+)
+struct ReplayServeTests {
+    @Test("A sample app's scenario passes against the mock server of its recording", arguments: ReplayedApp.all)
+    func scenarioPassesAgainstTheRecording(_ replayed: ReplayedApp) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let app = SampleApp(
+            name: replayed.app.name, transport: replayed.transport, clientEvents: [], serverEvents: [])
+        let server = try await ReplayServe.start(
+            recording: ReplayServe.sample(app.name, in: environment), in: environment,
+            extraArguments: ReplayServe.httpBodies(for: app.name) + ["--on-unmatched", "fail"])
+        let outcome: Result<String, any Error>
+        do {
+            outcome = .success(try await app.runScenario(url: server.url, in: environment))
+        } catch {
+            outcome = .failure(error)
+        }
+        let (status, summary) = try await ReplayServe.stop(server)
+        if case .failure(let error) = outcome {
+            Issue.record("scenario failed against replay serve: \(error)\n--- siotape ---\n\(server.process.stderr.snapshot.text.suffix(3000))")
+        }
+        #expect(status == 0, "replay serve exited \(status): \(server.process.stderr.snapshot.text.suffix(3000))")
+        #expect(summary.contains(" 0 unmatched"), "\(summary)")
+    }
+
+    @Test("An EIO3 recording is served to an EIO3 client, which observes what it observed from the real server")
+    func engineIO3RecordingServedToEngineIO3Client() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        for transport in ClientTransport.allCases {
+            let upstream = try await Peers.startServer(.sio4, in: environment)
+            defer { upstream.terminate() }
+            let recording = try temporaryRecordingURL("sio4-\(transport.rawValue)")
+            let proxy = try await Proxy.start(upstream: upstream, recording: recording, in: environment)
+            let recorded = try await Peers.runClient(for: .sio4, url: proxy.url, transport: transport, in: environment)
+            proxy.terminate()
+
+            let server = try await ReplayServe.start(
+                recording: recording.path, in: environment, extraArguments: ["--on-unmatched", "fail"])
+            let replayed = try await Peers.runClient(for: .sio4, url: server.url, transport: transport, in: environment)
+            let (status, summary) = try await ReplayServe.stop(server)
+            #expect(replayed == recorded, "the EIO3 client observed something else from the replay (\(transport))")
+            #expect(status == 0 && summary.contains(" 0 unmatched"), "\(summary)")
+        }
+    }
+
+    @Test("A client packet the recording does not have is reported, and --on-unmatched fail exits 1")
+    func unmatchedPacketFails() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        // The sio5 peers' scenario against the signalling recording: other events entirely.
+        let server = try await ReplayServe.start(
+            recording: ReplayServe.sample("signalling", in: environment), in: environment,
+            extraArguments: ["--on-unmatched", "fail", "--keep-running"])
+        let client = try Subprocess(
+            name: "client.py", executable: environment.python5,
+            arguments: [environment.script("client.py"), "--url", server.url, "--timeout", "2"])
+        _ = await client.exitStatusAndOutput(timeout: Peers.clientTimeout)
+        let (status, summary) = try await ReplayServe.stop(server)
+        let stderr = server.process.stderr.snapshot.text
+        #expect(stderr.contains("unmatched client packet in session"), "\(stderr)")
+        #expect(!summary.contains(" 0 unmatched"), "\(summary)")
+        #expect(status == 1)
+    }
+
+    @Test("Without a fail policy the same run exits 0 and still reports the unmatched packets")
+    func unmatchedPacketIgnoredExitsZero() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let server = try await ReplayServe.start(
+            recording: ReplayServe.sample("signalling", in: environment), in: environment,
+            extraArguments: ["--keep-running"])
+        let client = try Subprocess(
+            name: "client.py", executable: environment.python5,
+            arguments: [environment.script("client.py"), "--url", server.url, "--timeout", "2"])
+        _ = await client.exitStatusAndOutput(timeout: Peers.clientTimeout)
+        let (status, _) = try await ReplayServe.stop(server)
+        #expect(server.process.stderr.snapshot.text.contains("unmatched client packet in session"))
+        #expect(status == 0)
+    }
+}
