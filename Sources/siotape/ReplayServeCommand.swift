@@ -157,5 +157,5 @@ struct ReplayServeCommand: AsyncParsableCommand {
     }
 }
 
-extension ServeConfiguration.Matching: @retroactive ExpressibleByArgument {}
-extension ServeConfiguration.UnmatchedPolicy: @retroactive ExpressibleByArgument {}
+extension ServeConfiguration.Matching: ExpressibleByArgument {}
+extension ServeConfiguration.UnmatchedPolicy: ExpressibleByArgument {}
