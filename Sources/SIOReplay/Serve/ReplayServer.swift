@@ -54,8 +54,15 @@ public final class ReplayServer: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let upgrader = Self.webSocketUpgrader(room: room, maxFrame: maxBody)
                         let httpHandler = ServeHTTPHandler(room: room, maxBody: maxBody)
+                        let boundHandler = NIOLoopBound(httpHandler, eventLoop: channel.eventLoop)
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                            withServerUpgrade: (
+                                upgraders: [upgrader],
+                                completionHandler: { context in
+                                    // Frames must not pass through the HTTP handler.
+                                    context.pipeline.syncOperations.removeHandler(boundHandler.value, promise: nil)
+                                }
+                            ))
                         try channel.pipeline.syncOperations.addHandler(httpHandler)
                     }
                 }
