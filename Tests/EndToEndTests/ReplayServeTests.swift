@@ -45,9 +45,9 @@ enum ReplayServe {
             case "chat-acks": [#"GET /api/socket/health={"status":"ok","connections":0}"#]
             case "job-stream":
                 [
-                    #"POST /api/ingest={"execution_id":1}"#, #"POST /api/ingest={"execution_id":2}"#,
-                    #"GET /api/executions/1={"execution_id":1,"status":"success"}"#,
-                    #"GET /api/executions/2={"execution_id":2,"status":"success"}"#,
+                    #"POST /api/ingest={"execution_id":"1"}"#, #"POST /api/ingest={"execution_id":"2"}"#,
+                    #"GET /api/executions/1={"execution_id":"1","status":"success"}"#,
+                    #"GET /api/executions/2={"execution_id":"2","status":"success"}"#,
                     #"GET /api/executions/999999={"error":"not found"}"#,
                 ]
             case "ns-chat":
