@@ -191,6 +191,7 @@ struct ReplayConductor {
                 let recorded = self.plan.script.sessions[step.session].packets[index]
                 actions.append(.send(item.live, self.outgoing(recorded.packet, to: session)))
                 self.summary.serverPacketsSent += 1
+                self.summary.recordLateness(now - item.due)
             case .closePacket:
                 actions.append(.close(item.live, sendingClosePacket: true))
             case .dropTransport:
