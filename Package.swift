@@ -142,6 +142,7 @@ let package = Package(
             dependencies: [
                 "SIOReplay", "SIORecording", "SIOWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -12,13 +12,7 @@ enum ReplayServe {
         let process = try Subprocess(
             name: "siotape replay serve", executable: siotape,
             arguments: ["replay", "serve", recording, "--listen", "127.0.0.1:0"] + extraArguments)
-        let line = try await process.stderrLine(containing: "replaying", timeout: Peers.readyTimeout)
-        let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }
-        guard let address, let port = Int(address.split(separator: ":").last ?? "") else {
-            process.terminate()
-            throw PeerError("siotape replay serve: no port in \(line.debugDescription)")
-        }
-        return RunningPeer(process: process, port: port)
+        return try await Proxy.listening(process, announcedBy: "replaying")
     }
 
     /// Stops the server (if it has not stopped by itself) and returns its exit status and the
