@@ -70,6 +70,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try RecordCommand.parseListen(self.listen)
         guard self.speed > 0, self.speed.isFinite else { throw ValidationError("--speed must be a positive number") }
+        guard !self.fast || self.speed == 1 else { throw ValidationError("--speed and --fast exclude each other") }
         guard self.window >= 0, self.window <= 3600 else { throw ValidationError("--window must be 0-3600 seconds") }
         _ = try self.httpBodies()
     }
