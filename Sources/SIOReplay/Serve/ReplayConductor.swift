@@ -27,8 +27,8 @@ struct ReplayConductor {
         var closed = false
         /// Packets that arrived before the session could be paired (namespace/auth/events matching).
         var waiting: [SocketIOPacket] = []
-        /// Recorded client packets of the paired session already matched.
-        var consumed = Set<Int>()
+        /// Recorded client packets of the paired session not matched yet.
+        var unmatched: RecordedClientPackets?
         /// (namespace, recorded ack id) → the live client's ack id.
         var ackIDs: [AckKey: UInt64] = [:]
         /// Namespaces whose CONNECT was answered before pairing (events matching).
@@ -93,65 +93,54 @@ struct ReplayConductor {
     /// A live session ended. Its recorded DISCONNECTs not seen live count as sent (clients that close
     /// the transport without `41` left the room all the same), so what they caused still happens.
     mutating func sessionEnded(_ id: LiveID, now: Int64) {
-        guard var session = self.live[id], !session.closed else { return }
-        session.closed = true
+        guard self.live[id]?.closed == false else { return }
+        self.live[id]?.closed = true
         self.queue.removeAll { $0.live == id }
-        let leftDisconnects = session.recorded.map { recorded in
-            self.plan.script.sessions[recorded].packets.filter {
-                $0.direction == .clientToServer && $0.type == .disconnect && !session.consumed.contains($0.index)
-            }
-        } ?? []
-        for packet in leftDisconnects { session.consumed.insert(packet.index) }
-        self.live[id] = session
-        if let recorded = session.recorded {
-            for packet in leftDisconnects { self.fire(.clientPacket(session: recorded, packet: packet.index), now: now) }
-        }
+        guard let recorded = self.live[id]?.recorded else { return }
+        let leftDisconnects = self.live[id]?.unmatched?.takeDisconnects(in: self.plan.script.sessions[recorded]) ?? []
+        for packet in leftDisconnects { self.fire(.clientPacket(session: recorded, packet: packet.index), now: now) }
     }
 
     /// A complete Socket.IO packet (attachments joined) from a live client.
     mutating func clientPacket(_ id: LiveID, _ packet: SocketIOPacket, now: Int64) -> [Action] {
-        guard var session = self.live[id], !session.closed else { return [] }
-        guard let recorded = session.recorded else {
-            guard self.nextUnserved() != nil else {
-                return self.unmatched(id, packet, reason: "no recorded session left to pair this client with")
-            }
-            if let choice = self.pairingChoice(for: packet) {
-                session.waiting.append(packet)
-                self.live[id] = session
-                var actions = self.bind(id, to: choice, now: now)
-                let waiting = self.live[id]?.waiting ?? []
-                self.live[id]?.waiting = []
-                for earlier in waiting { actions += self.clientPacket(id, earlier, now: now) }
-                return actions
-            }
-            // Events matching: answer a CONNECT before the first event tells which session this is.
-            if packet.type == .connect {
-                session.answeredConnects.insert(packet.namespace)
-                session.waiting.append(packet)
-                self.live[id] = session
-                return [.send(id, self.connectReply(namespace: packet.namespace, recorded: nil, version: session.version))]
-            }
-            session.waiting.append(packet)
-            self.live[id] = session
-            return []
-        }
+        // Fields are read through the dictionary, never through a copy of the session, so that the
+        // matching state below is mutated in place (a copy would make every packet copy it).
+        guard self.live[id]?.closed == false else { return [] }
+        guard let recorded = self.live[id]?.recorded else { return self.clientPacketBeforePairing(id, packet, now: now) }
         let script = self.plan.script.sessions[recorded]
-        guard let match = Self.match(packet, in: script, skipping: session.consumed) else {
+        guard let match = self.live[id]?.unmatched?.take(matching: packet, in: script) else {
             return self.unmatched(id, packet, reason: "no such packet left in recorded session \(script.sid)")
         }
-        session.consumed.insert(match.index)
         if let liveAck = packet.ackID, let recordedAck = match.ackID, match.isEvent {
-            session.ackIDs[AckKey(namespace: packet.namespace, id: recordedAck)] = liveAck
+            self.live[id]?.ackIDs[AckKey(namespace: packet.namespace, id: recordedAck)] = liveAck
         }
-        self.live[id] = session
         self.summary.clientPacketsMatched += 1
-        if packet.type == .connect, session.answeredConnects.contains(packet.namespace) {
-            // Its reply went out before pairing; the other actions it triggered still happen.
-            self.fire(.clientPacket(session: recorded, packet: match.index), now: now, skippingConnectReplyFor: id)
-            return []
-        }
-        self.fire(.clientPacket(session: recorded, packet: match.index), now: now)
+        let answeredBeforePairing =
+            packet.type == .connect && self.live[id]?.answeredConnects.contains(packet.namespace) == true
+        // A CONNECT answered before pairing: the other actions it triggered still happen.
+        self.fire(
+            .clientPacket(session: recorded, packet: match.index), now: now,
+            skippingConnectReplyFor: answeredBeforePairing ? id : nil)
         return []
+    }
+
+    /// A packet of a session not paired yet (namespace, auth or events matching): it may decide the
+    /// pairing; until then packets wait (a CONNECT is answered at once under events matching).
+    private mutating func clientPacketBeforePairing(_ id: LiveID, _ packet: SocketIOPacket, now: Int64) -> [Action] {
+        guard self.nextUnserved() != nil else {
+            return self.unmatched(id, packet, reason: "no recorded session left to pair this client with")
+        }
+        self.live[id]?.waiting.append(packet)
+        if let choice = self.pairingChoice(for: packet) {
+            var actions = self.bind(id, to: choice, now: now)
+            let waiting = self.live[id]?.waiting ?? []
+            self.live[id]?.waiting = []
+            for earlier in waiting { actions += self.clientPacket(id, earlier, now: now) }
+            return actions
+        }
+        guard packet.type == .connect, let version = self.live[id]?.version else { return [] }
+        self.live[id]?.answeredConnects.insert(packet.namespace)
+        return [.send(id, self.connectReply(namespace: packet.namespace, recorded: nil, version: version))]
     }
 
     /// A plain HTTP request: the recorded status for it (nil: not recorded), its body, and the
@@ -246,6 +235,7 @@ struct ReplayConductor {
             return [.report("client session \(self.live[id]?.name ?? "?"): no recorded session left to serve it")]
         }
         self.live[id]?.recorded = recorded
+        self.live[id]?.unmatched = RecordedClientPackets(self.plan.script.sessions[recorded])
         self.liveByRecorded[recorded] = id
         self.summary.sessionsServed += 1
         self.fire(.sessionOpened(session: recorded), now: now)
@@ -253,29 +243,6 @@ struct ReplayConductor {
     }
 
     // MARK: - Matching packets
-
-    /// The recorded client packet a live one stands for: same type, namespace and event name (an
-    /// ACK: same ack id), the first not matched yet, preferring one with the same JSON payload.
-    static func match(_ packet: SocketIOPacket, in session: ScriptSession, skipping consumed: Set<Int>) -> ScriptPacket? {
-        func kind(_ type: SocketIOPacketType) -> SocketIOPacketType {
-            switch type {
-            case .binaryEvent: return .event
-            case .binaryAck: return .ack
-            default: return type
-            }
-        }
-        let candidates = session.packets.filter {
-            $0.direction == .clientToServer && !consumed.contains($0.index) && kind($0.type) == kind(packet.type)
-                && $0.namespace == packet.namespace
-        }
-        let similar: [ScriptPacket]
-        switch kind(packet.type) {
-        case .event: similar = candidates.filter { $0.eventName == packet.eventName }
-        case .ack: similar = candidates.filter { $0.ackID == packet.ackID }
-        default: similar = Array(candidates)
-        }
-        return similar.first { $0.packet.json == packet.json } ?? similar.first
-    }
 
     private mutating func unmatched(_ id: LiveID, _ packet: SocketIOPacket, reason: String) -> [Action] {
         self.summary.clientPacketsUnmatched += 1

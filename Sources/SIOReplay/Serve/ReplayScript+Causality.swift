@@ -131,13 +131,25 @@ public struct ServePlan: Hashable, Sendable {
                 eventsByPayload[text, default: []].append((packet.time, session.index, packet.index))
             }
         }
+        for key in eventsByPayload.keys { eventsByPayload[key]!.sort { $0.time < $1.time } }
         func relayed(_ packet: ScriptPacket, in session: ScriptSession) -> (ServeTrigger, Int64)? {
-            guard packet.isEvent, let text = packet.dataText,
-                let source = eventsByPayload[text]?.last(where: {
-                    $0.session != session.index && $0.time <= packet.time && packet.time - $0.time <= windowMicros
-                })
-            else { return nil }
-            return (.clientPacket(session: source.session, packet: source.packet), packet.time - source.time)
+            guard packet.isEvent, let text = packet.dataText, let sources = eventsByPayload[text] else { return nil }
+            // The last source at or before the packet, then back through the window.
+            var low = 0
+            var high = sources.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sources[middle].time <= packet.time { low = middle + 1 } else { high = middle }
+            }
+            var position = low - 1
+            while position >= 0, packet.time - sources[position].time <= windowMicros {
+                let source = sources[position]
+                if source.session != session.index {
+                    return (.clientPacket(session: source.session, packet: source.packet), packet.time - source.time)
+                }
+                position -= 1
+            }
+            return nil
         }
 
         for session in script.sessions {
