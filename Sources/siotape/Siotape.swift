@@ -16,6 +16,6 @@ struct Siotape: AsyncParsableCommand {
               siotape record --upstream http://127.0.0.1:5000 --listen 127.0.0.1:8080
             """,
         version: Siotape.version,
-        subcommands: [RecordCommand.self]
+        subcommands: [RecordCommand.self, ReplayCommand.self]
     )
 }
