@@ -121,10 +121,14 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
                 #expect(timeline.expectations.dropFirst(step.prerequisites).allSatisfy { $0.time >= step.time })
             }
         }
-        // Every close comes after the session's last packet.
+        // A session's close is its last step: a DISCONNECT recorded after the close (in flight as
+        // the WebSocket closed) is sent just before it.
         for session in script.sessions {
-            let close = try #require(timeline.steps.first { $0.session == session.index && $0.action == .close })
-            #expect(close.time >= (session.packets.last?.time ?? 0))
+            let mine = timeline.steps.filter { $0.session == session.index }
+            #expect(mine.first?.action == .open && mine.last?.action == .close)
+            #expect(mine.filter { if case .send = $0.action { true } else { false } }.count == session.clientPackets.count)
         }
+        let bob = script.sessions[2]
+        #expect(bob.clientPackets.last?.type == .disconnect && bob.clientPackets.last!.time > bob.closedAt!)
     }
 }

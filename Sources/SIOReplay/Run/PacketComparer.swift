@@ -34,8 +34,11 @@ public struct PacketComparer: Sendable {
             return "attachments: recorded \(recorded.attachments.count), received \(received.attachments.count)"
         }
         for (i, (a, b)) in zip(recorded.attachments, received.attachments).enumerated() where a != b {
-            return "attachment \(i): recorded \(a.readableBytes) bytes \(Self.hexPrefix(a)), "
-                + "received \(b.readableBytes) bytes \(Self.hexPrefix(b))"
+            let x = Array(a.readableBytesView)
+            let y = Array(b.readableBytesView)
+            let at = (0..<min(x.count, y.count)).first { x[$0] != y[$0] } ?? min(x.count, y.count)
+            return "attachment \(i) differs at byte \(at): recorded \(x.count) bytes (…\(Self.hex(x[at...]))), "
+                + "received \(y.count) bytes (…\(Self.hex(y[at...])))"
         }
         return nil
     }
@@ -107,9 +110,7 @@ public struct PacketComparer: Sendable {
         return parts.joined(separator: " ")
     }
 
-    static func hexPrefix(_ buffer: ByteBuffer) -> String {
-        let bytes = buffer.readableBytesView.prefix(16)
-        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
-            .joined() + (buffer.readableBytes > 16 ? "…" : "")
+    static func hex(_ bytes: ArraySlice<UInt8>) -> String {
+        bytes.prefix(16).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + (bytes.count > 16 ? "…" : "")
     }
 }

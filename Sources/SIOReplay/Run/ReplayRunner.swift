@@ -180,7 +180,9 @@ public final class ReplayRunner: @unchecked Sendable {
             client.start()
         case .send(let index):
             guard !session.ended, let client = session.client else { return }
-            client.send(self.outgoing(session.script.packets[index], session))
+            let packet = self.outgoing(session.script.packets[index], session)
+            client.send(packet)
+            if packet.type == .disconnect { session.matcher.clientLeft(namespace: packet.namespace) }
         case .close:
             session.closeStepDone = true
             session.client?.close()

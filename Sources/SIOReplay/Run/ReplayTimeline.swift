@@ -35,17 +35,19 @@ struct ReplayTimeline {
         var steps: [(Step, Int)] = []
         for session in sessions {
             let s = session.index
+            // Client packets recorded after the close were in flight when the client closed (a
+            // DISCONNECT written as the WebSocket closed): they go out just before the close.
+            // Server packets recorded after it are not waited for (see `SessionMatcher`).
+            let end = session.closedAt ?? max(endTime, session.packets.last?.time ?? session.openedAt)
             steps.append((Step(time: session.openedAt, session: s, action: .open, prerequisites: 0), 0))
             for packet in session.packets {
                 if packet.direction == .clientToServer {
-                    steps.append(
-                        (Step(time: packet.time, session: s, action: .send(packetIndex: packet.index), prerequisites: 0), 1)
-                    )
-                } else {
+                    let time = min(packet.time, end)
+                    steps.append((Step(time: time, session: s, action: .send(packetIndex: packet.index), prerequisites: 0), 1))
+                } else if packet.time <= end {
                     self.expectations.append(Expectation(time: packet.time, session: s, packetIndex: packet.index))
                 }
             }
-            let end = max(session.closedAt ?? endTime, session.packets.last?.time ?? session.openedAt)
             steps.append((Step(time: end, session: s, action: .close, prerequisites: 0), 2))
         }
         steps.sort { a, b in

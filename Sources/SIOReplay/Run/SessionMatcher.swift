@@ -19,11 +19,21 @@ public struct SessionMatcher: Sendable {
     private(set) var received: [(packet: SocketIOPacket, expected: Int?)] = []
     /// Recorded server ack id → live ack id, per namespace, for server events that asked for an ack.
     public private(set) var serverAckIDs: [String: [UInt64: UInt64]] = [:]
+    /// Namespaces the client has left (sent DISCONNECT on).
+    private var left: Set<String> = []
+    /// Packets that arrived after the client left their namespace and match nothing recorded:
+    /// in flight when the client left, not counted as extra.
+    public private(set) var afterLeaving = 0
+
+    /// Recorded server packets after this time (µs) are optional: the recording shows them sent
+    /// after the client had closed the session, so whether they arrive is a race.
+    let optionalAfter: Int64
 
     public init(session: ScriptSession, comparer: PacketComparer, checkOrder: Bool = true) {
         self.session = session
         self.comparer = comparer
         self.checkOrder = checkOrder
+        self.optionalAfter = session.closedAt ?? Int64.max
         self.expected = session.serverPackets
         self.pairedWith = Array(repeating: nil, count: self.expected.count)
     }
@@ -40,6 +50,10 @@ public struct SessionMatcher: Sendable {
             }
             if candidate == nil { candidate = i }
         }
+        guard candidate != nil || !self.left.contains(packet.namespace) else {
+            self.afterLeaving += 1
+            return nil
+        }
         self.received.append((packet, candidate))
         guard let i = candidate else { return nil }
         self.pairedWith[i] = self.received.count - 1
@@ -48,6 +62,12 @@ public struct SessionMatcher: Sendable {
             self.serverAckIDs[packet.namespace, default: [:]][recordedID] = liveID
         }
         return recorded
+    }
+
+    /// The client sent DISCONNECT on `namespace`: what the server still sends there and the
+    /// recording does not have was in flight, not an extra packet.
+    public mutating func clientLeft(namespace: String) {
+        self.left.insert(namespace)
     }
 
     /// Whether the recorded packet with session index `packetIndex` has arrived.
@@ -76,6 +96,7 @@ public struct SessionMatcher: Sendable {
         }
         for (i, recorded) in self.expected.enumerated() {
             guard let r = self.pairedWith[i] else {
+                if recorded.time > self.optionalAfter { continue }
                 out.append((recorded.index * 2, make(.missing, recorded, nil, "not received")))
                 continue
             }

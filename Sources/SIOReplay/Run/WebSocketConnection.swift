@@ -63,7 +63,10 @@ final class WebSocketConnection: @unchecked Sendable {
             .channelInitializer { channel in
                 do {
                     let requester = UpgradeRequester(head: head, failed: upgraded)
+                    // The server may send its first message in the same read as the 101
+                    // (a WebSocket-only handshake does): keep those bytes for the frame decoder.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
                     )
                     try channel.pipeline.syncOperations.addHandler(requester)
