@@ -158,7 +158,32 @@ struct ReplayRunTests {
 
 // MARK: - Helpers
 
+/// Starts the app, in its changed mode when asked, and sets up the state the recording assumes
+/// that came from plain HTTP calls (replay run replays Engine.IO sessions only; the recording does
+/// not hold HTTP bodies): job-stream's two executions.
 private func startApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
+    let peer = try await launchApp(app, change: change, in: environment)
+    if app.name == "job-stream" {
+        for (name, lines) in [("build", 6), ("test", 3)] {
+            let created = try await httpPost(
+                peer.url + "/api/ingest", json: "{\"name\":\"\(name)\",\"lines\":\(lines)}", in: environment)
+            #expect(created.contains("execution_id"), "POST /api/ingest: \(created)")
+        }
+    }
+    return peer
+}
+
+private func httpPost(_ url: String, json: String, in environment: PeerEnvironment) async throws -> String {
+    let program = """
+        import sys, urllib.request
+        r = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={'Content-Type': 'application/json'})
+        print(urllib.request.urlopen(r, timeout=10).read().decode())
+        """
+    let process = try Subprocess(name: "POST \(url)", executable: environment.python5, arguments: ["-c", program, url, json])
+    return try await process.output(timeout: .seconds(30))
+}
+
+private func launchApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
     guard let change else { return try await app.start(in: environment) }
     let process = try Subprocess(
         name: "\(app.name)/app.py (\(change))", executable: "/usr/bin/env",
