@@ -82,10 +82,22 @@ public struct ScriptSession: Hashable, Sendable {
 
     /// Reads `"name":<digits>` out of a flat JSON object without building a dictionary.
     static func integerField(_ name: String, in json: String) -> Int? {
-        guard let range = json.range(of: "\"\(name)\"") else { return nil }
-        var rest = json[range.upperBound...].drop { $0 == " " }
-        guard rest.first == ":" else { return nil }
-        rest = rest.dropFirst().drop { $0 == " " }
+        guard let rest = self.fieldValue(name, in: json) else { return nil }
         return Int(rest.prefix { $0.isASCII && $0.isNumber })
+    }
+
+    /// The text after `"name":` (spaces skipped) in a flat JSON object, `nil` when the key is absent.
+    static func fieldValue(_ name: String, in json: String) -> Substring? {
+        let key = "\"\(name)\""
+        var rest = Substring(json)
+        while let quote = rest.firstIndex(of: "\"") {
+            rest = rest[quote...]
+            if rest.hasPrefix(key) {
+                let after = rest.dropFirst(key.count).drop { $0 == " " }
+                if after.first == ":" { return after.dropFirst().drop { $0 == " " } }
+            }
+            rest = rest.dropFirst()
+        }
+        return nil
     }
 }
