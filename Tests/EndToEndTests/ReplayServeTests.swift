@@ -111,7 +111,9 @@ struct ReplayServeTests {
             let replayed = try await Peers.runClient(for: .sio4, url: server.url, transport: transport, in: environment)
             let (status, summary) = try await ReplayServe.stop(server)
             #expect(replayed == recorded, "the EIO3 client observed something else from the replay (\(transport))")
-            #expect(status == 0 && summary.contains(" 0 unmatched"), "\(summary)")
+            #expect(
+                status == 0 && summary.contains(" 0 unmatched"),
+                "\(transport): exit \(status)\n\(server.process.stderr.snapshot.text.suffix(3000))")
         }
     }
 

@@ -127,6 +127,8 @@ private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: Strin
                 .closeUnmatched(1),
             ])
         #expect(machine.summary.clientPacketsUnmatched == 1)
+        #expect(machine.clientPacket(1, packet(.disconnect), now: 0) == [], "leaving is never unmatched")
+        #expect(machine.summary.clientPacketsUnmatched == 1)
     }
 
     @Test func aClientThatLeavesWithoutDisconnectStillTriggersWhatItsDisconnectCaused() {

@@ -109,7 +109,12 @@ struct ReplayConductor {
         guard let recorded = self.live[id]?.recorded else { return self.clientPacketBeforePairing(id, packet, now: now) }
         let script = self.plan.script.sessions[recorded]
         guard let match = self.live[id]?.unmatched?.take(matching: packet, in: script) else {
-            return self.unmatched(id, packet, reason: "no such packet left in recorded session \(script.sid)")
+            // Leaving is always allowed: whether a closing client's last DISCONNECT reached the
+            // recorded server is a race, not a difference.
+            guard packet.type == .disconnect else {
+                return self.unmatched(id, packet, reason: "no such packet left in recorded session \(script.sid)")
+            }
+            return []
         }
         if let liveAck = packet.ackID, let recordedAck = match.ackID, match.isEvent {
             self.live[id]?.ackIDs[AckKey(namespace: packet.namespace, id: recordedAck)] = liveAck
