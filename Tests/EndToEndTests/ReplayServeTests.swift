@@ -117,6 +117,44 @@ struct ReplayServeTests {
         }
     }
 
+    @Test("The server stops by itself once every recorded session has been served and every client has gone")
+    func stopsWhenEverySessionWasServed() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let server = try await ReplayServe.start(
+            recording: ReplayServe.sample("signalling", in: environment), in: environment,
+            extraArguments: ReplayServe.httpBodies(for: "signalling"))
+        let app = SampleApp(name: "signalling", transport: .websocket, clientEvents: [], serverEvents: [])
+        _ = try await app.runScenario(url: server.url, in: environment)
+        // No signal: the server must exit on its own.
+        let exit = await server.process.exitStatusAndOutput(timeout: Peers.clientTimeout)
+        #expect(exit?.status == 0, "replay serve did not stop by itself: \(server.process.diagnostics)")
+        #expect(server.process.stderr.snapshot.text.contains("replay summary: 3/3 recorded session(s) served"))
+    }
+
+    @Test("An ack goes back with the live client's ack id when it differs from the recorded one")
+    func ackIDsAreMapped() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        // Bob's session of chat-acks alone: CONNECT, then presence:list with ack id 1.
+        let server = try await ReplayServe.start(
+            recording: ReplayServe.sample("chat-acks", in: environment), in: environment,
+            extraArguments: ["--session", "mZyLWO-FyG5yN6MzAAAE", "--keep-running"])
+        let script = try temporaryRecordingURL("ack-client").deletingLastPathComponent().appendingPathComponent("ack.py")
+        try """
+            import json, sys, socketio
+            sio = socketio.Client()
+            sio.connect(sys.argv[1], auth={'userId': 'bob'}, transports=['websocket'], wait_timeout=5)
+            sio.emit('not-recorded', {'x': 1}, callback=lambda *a: None)  # takes ack id 1
+            print(json.dumps(sio.call('presence:list', timeout=5)))       # ack id 2; recorded: 1
+            sio.disconnect()
+            """.write(to: script, atomically: true, encoding: .utf8)
+        let client = try Subprocess(name: "ack.py", executable: environment.python5, arguments: [script.path, server.url])
+        let answer = try await client.output(timeout: Peers.clientTimeout)
+        let (status, summary) = try await ReplayServe.stop(server)
+        #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == #"{"online": ["alice", "bob", "carol"]}"#)
+        #expect(server.process.stderr.snapshot.text.contains("/ EVENT not-recorded #1"))
+        #expect(status == 0 && summary.contains("1 unmatched"), "\(summary)")
+    }
+
     @Test("A client packet the recording does not have is reported, and --on-unmatched fail exits 1")
     func unmatchedPacketFails() async throws {
         let environment = try #require(PeerEnvironment.current)
