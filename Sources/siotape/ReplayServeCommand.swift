@@ -49,7 +49,12 @@ struct ReplayServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("session"), help: "Serve only this recorded session (Engine.IO sid); repeatable.")
     var sessions: [String] = []
 
-    @Option(help: "How client sessions are paired with recorded ones: order, namespace, auth or events.")
+    @Option(
+        help: """
+            How client sessions are paired with recorded ones: order (recorded order), namespace (first \
+            CONNECT's namespace), auth (and its auth keys), events (first event's name; CONNECTs before it are \
+            simply accepted).
+            """)
     var match: ServeConfiguration.Matching = .order
 
     @Option(help: "A client packet with no recorded counterpart: ignore (report it), close its session, or fail (exit 1).")

@@ -95,6 +95,20 @@ struct ReplayServeTests {
         #expect(summary.contains(" 0 unmatched"), "\(summary)")
     }
 
+    @Test("Pairing by namespace or by auth serves the refused and the reconnecting clients right", arguments: ["namespace", "auth"])
+    func pairingByConnect(_ mode: String) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let app = SampleApp(name: "org-notify", transport: .default, clientEvents: [], serverEvents: [])
+        let server = try await ReplayServe.start(
+            recording: ReplayServe.sample(app.name, in: environment), in: environment,
+            extraArguments: ReplayServe.httpBodies(for: app.name) + ["--match", mode, "--on-unmatched", "fail"])
+        var failure: (any Error)?
+        do { _ = try await app.runScenario(url: server.url, in: environment) } catch { failure = error }
+        let (status, summary) = try await ReplayServe.stop(server)
+        if let failure { Issue.record("\(failure)") }
+        #expect(status == 0 && summary.contains("6/6 recorded session(s) served"), "\(summary)")
+    }
+
     @Test("An EIO3 recording is served to an EIO3 client, which observes what it observed from the real server")
     func engineIO3RecordingServedToEngineIO3Client() async throws {
         let environment = try #require(PeerEnvironment.current)
