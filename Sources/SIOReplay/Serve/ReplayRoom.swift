@@ -82,7 +82,9 @@ final class ReplayRoom: @unchecked Sendable {
     // MARK: - Requests from the handlers
 
     /// A handshake: a new session on polling (answered now) or on a WebSocket (first frame).
-    func openSession(version: EngineIOVersion, transport: EngineIOTransport, base64: Bool) -> EngineIOPacket {
+    func openSession(
+        version: EngineIOVersion, transport: EngineIOTransport, base64: Bool
+    ) -> (sid: String, open: EngineIOPacket) {
         let sid = Self.makeID()
         let id = self.nextLiveID
         self.nextLiveID += 1
@@ -97,7 +99,7 @@ final class ReplayRoom: @unchecked Sendable {
         let open = engine.handshakePacket(maxPayload: self.configuration.maxPayload)
         // The open packet must be the first thing the client sees: conductor actions after it.
         self.eventLoop.execute { self.performConductor(actions) }
-        return open
+        return (sid, open)
     }
 
     func poll(sid: String, responder: PollResponder) {
@@ -148,8 +150,7 @@ final class ReplayRoom: @unchecked Sendable {
             session.webSocket = channel
             return sid
         }
-        let open = self.openSession(version: version, transport: .websocket, base64: false)
-        let newSID = self.sidByLive[self.nextLiveID - 1]!
+        let (newSID, open) = self.openSession(version: version, transport: .websocket, base64: false)
         self.sessions[newSID]?.webSocket = channel
         Self.write([open], version: version, to: channel)
         return newSID

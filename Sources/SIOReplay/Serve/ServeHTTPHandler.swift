@@ -68,7 +68,7 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch (head.method, target.sid) {
         case (.GET, nil):
-            let open = self.room.openSession(version: version, transport: .polling, base64: target.base64)
+            let (_, open) = self.room.openSession(version: version, transport: .polling, base64: target.base64)
             responder.respond(packets: [open], version: version, base64: target.base64)
         case (.GET, let sid?):
             self.heldSID = sid
