@@ -30,6 +30,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
             Examples:
               siotape replay serve recordings/chat-acks.siotape.gz --listen 127.0.0.1:5000
               siotape replay serve rec.siotape.gz --fast --on-unmatched fail --http 'GET /api/health={"status":"ok"}'
+              siotape replay serve recordings/job-stream.siotape.gz --http-file tools/apps/job-stream/replay-http.txt
               siotape replay serve rec.siotape.gz --session g2-fAMeNJFskXUm-AAAA --match auth
             """
     )
@@ -66,6 +67,12 @@ struct ReplayServeCommand: AsyncParsableCommand {
             valueName: "METHOD /path=BODY"))
     var http: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "A file of --http specs, one 'METHOD /path=BODY' per line ('#' comments and blank lines skipped).",
+            valueName: "FILE"))
+    var httpFile: [String] = []
+
     @Option(help: "Seconds: a client action at most this long before a server packet may have caused it.")
     var window: Double = 1
 
@@ -82,7 +89,16 @@ struct ReplayServeCommand: AsyncParsableCommand {
 
     func httpBodies() throws -> [String: [String]] {
         var bodies: [String: [String]] = [:]
-        for item in self.http {
+        var specs: [String] = []
+        for path in self.httpFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("--http-file: cannot read \(path)")
+            }
+            specs += String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter {
+                !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#")
+            }
+        }
+        for item in specs + self.http {
             guard let equals = item.firstIndex(of: "=") else {
                 throw ValidationError("--http must be 'METHOD /path=BODY' (got '\(item)')")
             }

@@ -30,28 +30,12 @@ enum ReplayServe {
             .appendingPathComponent("recordings/\(name).siotape.gz").path
     }
 
-    /// Bodies for the sample apps' plain HTTP requests (recordings keep statuses, not bodies).
-    static func httpBodies(for app: String) -> [String] {
-        let bodies: [String] =
-            switch app {
-            case "signalling": [#"GET /api/rooms={"rooms":{"123456":["camera"],"654321":["viewer"]}}"#]
-            case "org-notify": [#"POST /api/admin/drop={"dropped":1}"#]
-            case "chat-acks": [#"GET /api/socket/health={"status":"ok","connections":0}"#]
-            case "job-stream":
-                [
-                    #"POST /api/ingest={"execution_id":"1"}"#, #"POST /api/ingest={"execution_id":"2"}"#,
-                    #"GET /api/executions/1={"execution_id":"1","status":"success"}"#,
-                    #"GET /api/executions/2={"execution_id":"2","status":"success"}"#,
-                    #"GET /api/executions/999999={"error":"not found"}"#,
-                ]
-            case "ns-chat":
-                [
-                    "GET /=<html><head><title>ns-chat</title></head></html>",
-                    "GET /static/chat.js=const socket = io();", "GET /status=<p>ns-chat status</p>",
-                ]
-            default: []
-            }
-        return bodies.flatMap { ["--http", $0] }
+    /// Bodies for the sample apps' plain HTTP requests (recordings keep statuses, not bodies):
+    /// `tools/apps/NAME/replay-http.txt`.
+    static func httpBodies(for app: String, in environment: PeerEnvironment) -> [String] {
+        let file = URL(fileURLWithPath: environment.peers).deletingLastPathComponent()
+            .appendingPathComponent("apps/\(app)/replay-http.txt").path
+        return ["--http-file", file]
     }
 }
 
@@ -80,7 +64,7 @@ struct ReplayServeTests {
             name: replayed.app.name, transport: replayed.transport, clientEvents: [], serverEvents: [])
         let server = try await ReplayServe.start(
             recording: ReplayServe.sample(app.name, in: environment), in: environment,
-            extraArguments: ReplayServe.httpBodies(for: app.name) + ["--on-unmatched", "fail"])
+            extraArguments: ReplayServe.httpBodies(for: app.name, in: environment) + ["--on-unmatched", "fail"])
         let outcome: Result<String, any Error>
         do {
             outcome = .success(try await app.runScenario(url: server.url, in: environment))
@@ -101,7 +85,7 @@ struct ReplayServeTests {
         let app = SampleApp(name: "org-notify", transport: .default, clientEvents: [], serverEvents: [])
         let server = try await ReplayServe.start(
             recording: ReplayServe.sample(app.name, in: environment), in: environment,
-            extraArguments: ReplayServe.httpBodies(for: app.name) + ["--match", mode, "--on-unmatched", "fail"])
+            extraArguments: ReplayServe.httpBodies(for: app.name, in: environment) + ["--match", mode, "--on-unmatched", "fail"])
         var failure: (any Error)?
         do { _ = try await app.runScenario(url: server.url, in: environment) } catch { failure = error }
         let (status, summary) = try await ReplayServe.stop(server)
@@ -136,7 +120,7 @@ struct ReplayServeTests {
         let environment = try #require(PeerEnvironment.current)
         let server = try await ReplayServe.start(
             recording: ReplayServe.sample("signalling", in: environment), in: environment,
-            extraArguments: ReplayServe.httpBodies(for: "signalling"))
+            extraArguments: ReplayServe.httpBodies(for: "signalling", in: environment))
         let app = SampleApp(name: "signalling", transport: .websocket, clientEvents: [], serverEvents: [])
         _ = try await app.runScenario(url: server.url, in: environment)
         // No signal: the server must exit on its own.
