@@ -102,6 +102,16 @@ private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: Strin
         #expect(machine.due(now: 11_000) == [.send(1, packet(.ack, id: 7, #"[{"ok":true}]"#))])
     }
 
+    @Test func speedDividesTheRecordedDelays() {
+        var machine = conductor(room) { $0.speed = 4 }
+        _ = machine.sessionOpened(1, name: "live-1", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 1_000)
+        // Recorded: CONNECT reply 1 ms and welcome 2 ms after the client's CONNECT.
+        #expect(machine.nextDue == 1_250)
+        #expect(machine.due(now: 1_250).count == 1)
+        #expect(machine.nextDue == 1_500)
+    }
+
     @Test func aPacketInOneSessionTriggersTheRelayToAnother() {
         var machine = conductor(room) { $0.fast = true }
         _ = machine.sessionOpened(1, name: "camera", version: .v4, now: 0)
