@@ -47,6 +47,8 @@ public final class ReplayRunner: @unchecked Sendable {
     private var runError: String?
     private var done: EventLoopPromise<Void>
     private var finished = false
+    /// How long before a step's time its timer fires; the rest is waited out on the loop.
+    private static let spin = TimeAmount.microseconds(300)
 
     private init(script: ReplayScript, options: ReplayRunOptions, logger: Logger, loop: EventLoop) {
         self.script = script
@@ -87,8 +89,13 @@ public final class ReplayRunner: @unchecked Sendable {
             let now = NIODeadline.now()
             let due = self.due(step)
             if now < due {
-                self.sleep(until: due)
-                return
+                // Timers fire a little late; wake up early and wait out the last stretch on the
+                // loop, so the step goes out on time.
+                if due - now > Self.spin {
+                    self.sleep(until: due - Self.spin)
+                    return
+                }
+                while NIODeadline.now() < due {}
             }
             if !self.ready(for: step) {
                 let since = self.waitingSince ?? max(due, now)
