@@ -139,6 +139,11 @@ private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: Strin
         #expect(machine.summary.clientPacketsUnmatched == 1)
         #expect(machine.clientPacket(1, packet(.disconnect), now: 0) == [], "leaving is never unmatched")
         #expect(machine.summary.clientPacketsUnmatched == 1)
+        #expect(
+            machine.undecodableClientPacket(1, reason: "bad") == [
+                .report("unmatched client packet in session live-1: not Socket.IO (bad)"), .closeUnmatched(1),
+            ])
+        #expect(machine.summary.clientPacketsUnmatched == 2)
     }
 
     @Test func aClientThatLeavesWithoutDisconnectStillTriggersWhatItsDisconnectCaused() {

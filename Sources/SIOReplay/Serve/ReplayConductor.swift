@@ -247,6 +247,15 @@ struct ReplayConductor {
         return []
     }
 
+    /// A client message that is not a valid Socket.IO packet: unmatched by definition.
+    mutating func undecodableClientPacket(_ id: LiveID, reason: String) -> [Action] {
+        self.summary.clientPacketsUnmatched += 1
+        let name = self.live[id]?.name ?? "?"
+        var actions: [Action] = [.report("unmatched client packet in session \(name): not Socket.IO (\(reason))")]
+        if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
+        return actions
+    }
+
     // MARK: - Matching packets
 
     private mutating func unmatched(_ id: LiveID, _ packet: SocketIOPacket, reason: String) -> [Action] {

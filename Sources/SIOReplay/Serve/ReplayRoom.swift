@@ -237,7 +237,7 @@ final class ReplayRoom: @unchecked Sendable {
                 let packet = try SocketIOPacket.decode(message.data, version: session.engine.version.socketIOVersion)
                 action = session.assembler.receive(packet)
             } catch {
-                self.report("session \(session.engine.sid): undecodable Socket.IO packet: \(error)")
+                self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: "\(error)"))
                 return
             }
         }
