@@ -166,11 +166,17 @@ enum Proxy {
                 "record", "--upstream", upstreamURL, "--listen", "127.0.0.1:0",
                 "--out", recording.path, "--live", "off",
             ] + extraArguments)
-        let line = try await process.stderrLine(containing: "listening on", timeout: Peers.readyTimeout)
+        return try await listening(process, announcedBy: "listening on")
+    }
+
+    /// Waits for the stderr line of a `siotape` command that contains `marker` and takes the port of
+    /// its first `127.0.0.1:PORT` word.
+    static func listening(_ process: Subprocess, announcedBy marker: String) async throws -> RunningPeer {
+        let line = try await process.stderrLine(containing: marker, timeout: Peers.readyTimeout)
         let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }
         guard let address, let port = Int(address.split(separator: ":").last ?? "") else {
             process.terminate()
-            throw PeerError("siotape record: no port in \(line.debugDescription)")
+            throw PeerError("\(process.name): no port in \(line.debugDescription)")
         }
         return RunningPeer(process: process, port: port)
     }

@@ -219,6 +219,9 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         exited.set()
     }
 
+    /// The exit status once the process has exited (after `terminate()`), `nil` while it runs.
+    var terminationStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
     /// stdout and stderr so far, for failure messages.
     var diagnostics: String {
         "\n--- stdout of \(name) ---\n\(stdout.snapshot.text.suffix(4000))"

@@ -19,6 +19,9 @@ import serve  # noqa: E402
 import socketio  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+# SIOTAPE_APP_CHANGE=<mode> makes the app differ from its recording in one packet (tools/apps/README.md).
+CHANGE = os.environ.get('SIOTAPE_APP_CHANGE', '')
+
 sio = socketio.AsyncServer(async_mode='aiohttp', cors_allowed_origins='*')
 app = web.Application()
 sio.attach(app)
@@ -136,6 +139,8 @@ async def message_private(sid, data):
     mid = next_id()
     await sio.emit('message:private', {'messageId': mid, 'fromUserId': await user_of(sid), 'text': text},
                    room=f'user:{to}')
+    if CHANGE == 'ack':
+        return {'success': True, 'messageId': mid, 'queued': True}
     return {'success': True, 'messageId': mid}
 
 

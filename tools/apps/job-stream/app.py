@@ -17,6 +17,9 @@ import serve  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 
+# SIOTAPE_APP_CHANGE=<mode> makes the app differ from its recording in one packet (tools/apps/README.md).
+CHANGE = os.environ.get('SIOTAPE_APP_CHANGE', '')
+
 app = Flask(__name__)
 socketio = SocketIO(app, async_mode='threading', cors_allowed_origins='*')
 
@@ -73,6 +76,8 @@ def run_job(eid):
     ex['status'] = 'running'
     room = f'exec_{eid}'
     for i in range(1, ex['lines'] + 1):
+        if CHANGE == 'drop' and i == 3 and ex['lines'] == 6:
+            continue
         socketio.emit('output', {'execution_id': eid, 'data': f'[{ex["name"]}] step {i}/{ex["lines"]}'}, to=room)
         socketio.sleep(STEP)
     ex['status'] = 'success'

@@ -24,6 +24,9 @@ import socketio  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 ADMIN_TOKEN = 'admin-secret'
+# SIOTAPE_APP_CHANGE=<mode> makes the app differ from its recording in one packet (tools/apps/README.md).
+CHANGE = os.environ.get('SIOTAPE_APP_CHANGE', '')
+
 sio = socketio.AsyncServer(async_mode='aiohttp', cors_allowed_origins='*', max_http_buffer_size=1_000_000)
 app = web.Application()
 sio.attach(app)
@@ -121,7 +124,8 @@ async def file_share(sid, data):
     if room not in sio.rooms(sid) or sid not in names or not isinstance(blob, (bytes, bytearray)):
         return {'ok': False, 'error': 'join the room and send bytes'}
     await sio.emit('file-shared', {'room': room, 'from': names[sid], 'name': data.get('name'),
-                                   'mime': data.get('mime'), 'size': len(blob), 'data': bytes(blob)},
+                                   'mime': data.get('mime'), 'size': len(blob),
+                                   'data': bytes(blob)[:-1] + b'!' if CHANGE == 'binary' else bytes(blob)},
                    room=room, skip_sid=sid)
     return {'ok': True, 'size': len(blob), 'sha256': hashlib.sha256(blob).hexdigest()}
 

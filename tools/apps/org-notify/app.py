@@ -21,6 +21,9 @@ import serve  # noqa: E402
 import socketio  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+# SIOTAPE_APP_CHANGE=<mode> makes the app differ from its recording in one packet (tools/apps/README.md).
+CHANGE = os.environ.get('SIOTAPE_APP_CHANGE', '')
+
 sio = socketio.AsyncServer(async_mode='aiohttp', cors_allowed_origins='*')
 app = web.Application()
 sio.attach(app)
@@ -40,7 +43,7 @@ async def connect(sid, environ, auth):
         claims = jwt_hs256.decode(token)
         user, org = claims['sub'], claims['org']
     except (ValueError, KeyError, TypeError):
-        raise socketio.exceptions.ConnectionRefusedError('invalid token')
+        raise socketio.exceptions.ConnectionRefusedError('bad signature' if CHANGE == 'error' else 'invalid token')
     await sio.save_session(sid, {'user': user, 'org': org})
     users.setdefault(user, set()).add(sid)
     await sio.enter_room(sid, f'org:{org}')

@@ -17,6 +17,9 @@ import serve  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import SocketIO, emit, join_room, leave_room  # noqa: E402
 
+# SIOTAPE_APP_CHANGE=<mode> makes the app differ from its recording in one packet (tools/apps/README.md).
+CHANGE = os.environ.get('SIOTAPE_APP_CHANGE', '')
+
 app = Flask(__name__)
 socketio = SocketIO(app, async_mode='threading', cors_allowed_origins='*')
 
@@ -48,7 +51,8 @@ def on_join(data):
     code = str((data or {}).get('code', ''))
     kind = (data or {}).get('type')
     if not CODE.match(code) or kind not in ('camera', 'viewer'):
-        emit('error', {'message': 'join_room needs a 6-digit code and type camera|viewer'})
+        message = 'join_room needs a 6-digit code and type camera|viewer'
+        emit('error', {'message': message.replace('6-digit', 'six-digit') if CHANGE == 'reply' else message})
         return
     sid = request.sid
     _leave(sid)

@@ -1,0 +1,129 @@
+import NIOCore
+import SIOWire
+
+/// The protocol side of one replayed Engine.IO client session, without I/O: handshake,
+/// heartbeats, the polling→WebSocket probe, Socket.IO decoding with binary attachments.
+///
+/// The connection feeds it every Engine.IO packet that arrives and carries out the returned
+/// actions.
+struct EngineIOClientMachine {
+    enum Action: Equatable {
+        /// The handshake arrived: the live sid and the handshake JSON.
+        case opened(sid: String, pingIntervalMillis: Int?, upgrades: [String])
+        /// A complete Socket.IO packet from the server.
+        case deliver(SocketIOPacket)
+        /// Send this Engine.IO packet (a heartbeat answer).
+        case send(EngineIOPacket)
+        /// The server answered the upgrade probe: send `5` on the WebSocket and move there.
+        case probeAnswered
+        /// The server closed the session (Engine.IO `1`).
+        case serverClosed
+        /// The server sent something replay cannot read.
+        case protocolError(String)
+    }
+
+    enum State: Equatable {
+        case handshaking
+        case open
+        case closed
+    }
+
+    let version: EngineIOVersion
+    private(set) var state: State = .handshaking
+    private(set) var sid: String?
+    private var assembler = SocketIOBinaryAssembler()
+
+    init(version: EngineIOVersion) {
+        self.version = version
+    }
+
+    mutating func receive(_ packet: EngineIOPacket) -> [Action] {
+        switch (self.state, packet.type) {
+        case (.closed, _):
+            return []
+        case (.handshaking, .open):
+            let text = String(buffer: packet.data)
+            guard let sid = Self.stringField("sid", in: text) else {
+                return [.protocolError("handshake without a sid: \(text.prefix(200))")]
+            }
+            self.sid = sid
+            self.state = .open
+            return [
+                .opened(
+                    sid: sid, pingIntervalMillis: ScriptSession.integerField("pingInterval", in: text),
+                    upgrades: Self.stringArray("upgrades", in: text)
+                )
+            ]
+        case (.handshaking, _):
+            return [.protocolError("expected the handshake, got Engine.IO \(packet.type.name)")]
+        case (.open, .ping):
+            if String(buffer: packet.data) == "probe" { return [] }
+            return self.version == .v4 ? [.send(EngineIOPacket(type: .pong, data: packet.data))] : []
+        case (.open, .pong):
+            return String(buffer: packet.data) == "probe" ? [.probeAnswered] : []
+        case (.open, .close):
+            self.state = .closed
+            return [.serverClosed]
+        case (.open, .noop), (.open, .upgrade), (.open, .open):
+            return []
+        case (.open, .message):
+            if packet.isBinary {
+                return self.assembled(self.assembler.receiveAttachment(packet.data))
+            }
+            do {
+                let decoded = try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion)
+                return self.assembled(self.assembler.receive(decoded))
+            } catch {
+                return [.protocolError("undecodable Socket.IO packet (\(error)): \(String(buffer: packet.data).prefix(200))")]
+            }
+        }
+    }
+
+    /// The session is over on our side; later packets are ignored.
+    mutating func close() {
+        self.state = .closed
+    }
+
+    private func assembled(_ action: SocketIOBinaryAssembler.Action) -> [Action] {
+        switch action {
+        case .complete(let packet): return [.deliver(packet)]
+        case .waiting: return []
+        case .unexpectedAttachment(let bytes):
+            return [.protocolError("a binary message of \(bytes.readableBytes) bytes with no packet waiting for it")]
+        case .abandoned(let previous, let then):
+            var out: [Action] = [
+                .protocolError("\(previous.type.name) lacked attachments when the next packet arrived")
+            ]
+            if case .complete(let packet) = then { out.append(.deliver(packet)) }
+            return out
+        }
+    }
+
+    /// The Engine.IO packets that carry `packet`: its text, then one binary message per attachment.
+    static func encode(_ packet: SocketIOPacket, version: EngineIOVersion) -> [EngineIOPacket] {
+        var out = [EngineIOPacket(type: .message, data: packet.encodeText(version: version.socketIOVersion))]
+        for attachment in packet.attachments {
+            out.append(EngineIOPacket(type: .message, isBinary: true, data: attachment))
+        }
+        return out
+    }
+
+    static func stringField(_ name: String, in json: String) -> String? {
+        guard var rest = ScriptSession.fieldValue(name, in: json), rest.first == "\"" else { return nil }
+        rest = rest.dropFirst()
+        return String(rest.prefix { $0 != "\"" })
+    }
+
+    static func stringArray(_ name: String, in json: String) -> [String] {
+        guard let rest = ScriptSession.fieldValue(name, in: json), let open = rest.firstIndex(of: "["), let close = rest[open...].firstIndex(of: "]") else { return [] }
+        return rest[rest.index(after: open)..<close].split(separator: ",").map {
+            $0.trimmingCharacters(in: " \"")
+        }
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        String(self.drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
+    }
+}

@@ -1,0 +1,59 @@
+/// One way the live server's answers differ from the recording.
+public struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Hashable, Sendable {
+        /// A recorded server packet did not arrive.
+        case missing
+        /// The server sent a packet the recording does not have.
+        case extra
+        /// The packet arrived but its payload or attachments differ.
+        case changed
+        /// The packet arrived, but before packets the recording has before it.
+        case outOfOrder = "out of order"
+        /// The session itself failed (handshake refused, connection lost).
+        case session
+    }
+
+    public var kind: Kind
+    /// The recorded session: its position in the recording and its recorded sid.
+    public var sessionIndex: Int
+    public var sid: String
+    public var namespace: String?
+    /// The recorded packet's index in its session (`ScriptPacket.index`), when there is one.
+    public var packetIndex: Int?
+    /// The recorded packet, rendered for people.
+    public var recorded: String?
+    /// The received packet, rendered for people.
+    public var received: String?
+    /// What differs.
+    public var detail: String
+
+    public init(
+        kind: Kind, sessionIndex: Int, sid: String, namespace: String? = nil, packetIndex: Int? = nil,
+        recorded: String? = nil, received: String? = nil, detail: String
+    ) {
+        self.kind = kind
+        self.sessionIndex = sessionIndex
+        self.sid = sid
+        self.namespace = namespace
+        self.packetIndex = packetIndex
+        self.recorded = recorded
+        self.received = received
+        self.detail = detail
+    }
+
+    /// A short title: `session 2 (bqqi…) / packet #7: changed`.
+    public var title: String {
+        var s = "session \(self.sessionIndex) (\(self.sid))"
+        if let ns = self.namespace { s += " \(ns)" }
+        if let i = self.packetIndex { s += " packet #\(i)" }
+        return s + ": \(self.kind.rawValue)"
+    }
+
+    /// The readable diff: title, detail, then `-` recorded and `+` received lines.
+    public var description: String {
+        var lines = [self.title + " — " + self.detail]
+        if let r = self.recorded { lines.append("  - recorded: \(r)") }
+        if let r = self.received { lines.append("  + received: \(r)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,103 @@
+import SIORecording
+import SIOWire
+
+/// One recorded Engine.IO session with its Socket.IO packets, as replay needs it.
+public struct ScriptSession: Hashable, Sendable {
+    /// Position of the session in the recording (by open time), from 0.
+    public var index: Int
+    /// The Engine.IO sid the recorded server issued.
+    public var sid: String
+    public var engineIOVersion: EngineIOVersion
+    /// The transport of the handshake request.
+    public var initialTransport: EngineIOTransport
+    /// When the client completed the polling→WebSocket upgrade, `nil` when it did not.
+    public var upgradedAt: Int64?
+    /// The handshake request's path without the query (`/socket.io/`).
+    public var path: String
+    /// The handshake query in wire order; redacted values stay `[redacted]`.
+    public var query: [Record.KeyValue]
+    /// Selected request headers of the handshake.
+    public var headers: [Record.KeyValue]
+    /// The server's handshake JSON object, verbatim.
+    public var handshake: String
+    /// Microseconds since the recording's start when the handshake was seen.
+    public var openedAt: Int64
+    /// When the session ended, `nil` when the recording ends with the session still open.
+    public var closedAt: Int64?
+    /// Why it ended (`client close packet`, `websocket closed by server`, ...), when it did.
+    public var closeCause: String?
+    /// The Socket.IO packets of both directions, in recorded order; `packets[i].index == i`.
+    public var packets: [ScriptPacket]
+    /// The time of the last record of this session (packet, close, or anything else with its sid).
+    public var lastActivityAt: Int64
+
+    public init(
+        index: Int, sid: String, engineIOVersion: EngineIOVersion, initialTransport: EngineIOTransport,
+        upgradedAt: Int64? = nil, path: String, query: [Record.KeyValue], headers: [Record.KeyValue] = [],
+        handshake: String, openedAt: Int64, closedAt: Int64? = nil, closeCause: String? = nil,
+        packets: [ScriptPacket] = [], lastActivityAt: Int64? = nil
+    ) {
+        self.index = index
+        self.sid = sid
+        self.engineIOVersion = engineIOVersion
+        self.initialTransport = initialTransport
+        self.upgradedAt = upgradedAt
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.handshake = handshake
+        self.openedAt = openedAt
+        self.closedAt = closedAt
+        self.closeCause = closeCause
+        self.packets = packets
+        self.lastActivityAt = lastActivityAt ?? openedAt
+    }
+
+    /// Whether the client upgraded from polling to WebSocket.
+    public var upgraded: Bool { self.upgradedAt != nil }
+
+    /// The packets the client sent.
+    public var clientPackets: [ScriptPacket] { self.packets.filter { $0.direction == .clientToServer } }
+
+    /// The packets the server sent.
+    public var serverPackets: [ScriptPacket] { self.packets.filter { $0.direction == .serverToClient } }
+
+    /// The namespaces the packets use, in order of first appearance.
+    public var namespaces: [String] {
+        var seen: [String] = []
+        for packet in self.packets where !seen.contains(packet.namespace) { seen.append(packet.namespace) }
+        return seen
+    }
+
+    /// The recorded handshake's `pingInterval` in milliseconds, when it has one.
+    public var pingIntervalMillis: Int? { Self.integerField("pingInterval", in: self.handshake) }
+
+    /// The recorded handshake's `pingTimeout` in milliseconds, when it has one.
+    public var pingTimeoutMillis: Int? { Self.integerField("pingTimeout", in: self.handshake) }
+
+    /// A query value of the handshake, the first with that name.
+    public func queryValue(_ name: String) -> String? {
+        self.query.first { $0.name == name }?.value
+    }
+
+    /// Reads `"name":<digits>` out of a flat JSON object without building a dictionary.
+    static func integerField(_ name: String, in json: String) -> Int? {
+        guard let rest = self.fieldValue(name, in: json) else { return nil }
+        return Int(rest.prefix { $0.isASCII && $0.isNumber })
+    }
+
+    /// The text after `"name":` (spaces skipped) in a flat JSON object, `nil` when the key is absent.
+    static func fieldValue(_ name: String, in json: String) -> Substring? {
+        let key = "\"\(name)\""
+        var rest = Substring(json)
+        while let quote = rest.firstIndex(of: "\"") {
+            rest = rest[quote...]
+            if rest.hasPrefix(key) {
+                let after = rest.dropFirst(key.count).drop { $0 == " " }
+                if after.first == ":" { return after.dropFirst().drop { $0 == " " } }
+            }
+            rest = rest.dropFirst()
+        }
+        return nil
+    }
+}

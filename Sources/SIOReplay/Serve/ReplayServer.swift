@@ -1,0 +1,117 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import SIOWire
+import ServiceLifecycle
+
+/// `replay serve` as a service: a mock Socket.IO server that listens, serves the recorded sessions
+/// to the clients that connect, and stops on graceful shutdown or, when configured, once every
+/// recorded session has been served and every client has gone.
+public final class ReplayServer: Service, Sendable {
+    private let configuration: ServeConfiguration
+    private let group: any EventLoopGroup
+    private let room: ReplayRoom
+    private let onListening: @Sendable (SocketAddress) -> Void
+    private let finished: EventLoopPromise<Void>
+
+    /// - Parameters:
+    ///   - report: lines for the operator (unmatched packets, unknown HTTP requests).
+    ///   - onListening: called once bound, with the real address.
+    public init(
+        plan: ServePlan, configuration: ServeConfiguration, group: any EventLoopGroup, logger: Logger,
+        report: @escaping @Sendable (String) -> Void, onListening: @escaping @Sendable (SocketAddress) -> Void
+    ) {
+        // One loop for every connection: the room's state is confined to it.
+        let eventLoop = group.next()
+        let finished = eventLoop.makePromise(of: Void.self)
+        self.configuration = configuration
+        self.group = group
+        self.finished = finished
+        self.onListening = onListening
+        self.room = ReplayRoom(
+            plan: plan, configuration: configuration, eventLoop: eventLoop, logger: logger, report: report,
+            onFinished: { finished.succeed() })
+    }
+
+    /// What happened so far.
+    public var summary: ServeSummary {
+        get async throws { try await self.room.eventLoop.submit { self.room.summary }.get() }
+    }
+
+    public func run() async throws {
+        let room = self.room
+        let maxBody = self.configuration.maxPayload
+        let server: any Channel
+        let address = "\(self.configuration.host):\(self.configuration.port)"
+        do {
+            server = try await ServerBootstrap(group: room.eventLoop)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let upgrader = Self.webSocketUpgrader(room: room, maxFrame: maxBody)
+                        let httpHandler = ServeHTTPHandler(room: room, maxBody: maxBody)
+                        let boundHandler = NIOLoopBound(httpHandler, eventLoop: channel.eventLoop)
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                            withServerUpgrade: (
+                                upgraders: [upgrader],
+                                completionHandler: { context in
+                                    // Frames must not pass through the HTTP handler.
+                                    context.pipeline.syncOperations.removeHandler(boundHandler.value, promise: nil)
+                                }
+                            ))
+                        try channel.pipeline.syncOperations.addHandler(httpHandler)
+                    }
+                }
+                .bind(host: self.configuration.host, port: self.configuration.port)
+                .get()
+        } catch {
+            try? await room.eventLoop.submit { room.shutdown() }.get()
+            throw ReplayServeError.bindFailed(address, underlying: error)
+        }
+        room.eventLoop.execute { room.start() }
+        if let local = server.localAddress { self.onListening(local) }
+        self.finished.futureResult.whenSuccess { server.close(promise: nil) }
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+        try await room.eventLoop.submit { room.shutdown() }.get()
+    }
+
+    private static func webSocketUpgrader(room: ReplayRoom, maxFrame: Int) -> NIOWebSocketServerUpgrader {
+        NIOWebSocketServerUpgrader(
+            maxFrameSize: max(maxFrame, 1 << 16), automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                let target = EngineIORequestTarget(uri: head.uri)
+                guard target.version != nil, target.transport == .websocket, room.acceptsWebSocket(sid: target.sid) else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+            },
+            upgradePipelineHandler: { channel, head in
+                let target = EngineIORequestTarget(uri: head.uri)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
+                            maxAccumulatedFrameSize: max(maxFrame, 1 << 16)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServeWebSocketHandler(room: room, version: target.version ?? .v4, sid: target.sid))
+                }
+            })
+    }
+}
+
+/// Why `replay serve` could not run.
+public struct ReplayServeError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+
+    static func bindFailed(_ address: String, underlying: any Error) -> ReplayServeError {
+        ReplayServeError(description: "cannot listen on \(address): \(underlying)")
+    }
+}

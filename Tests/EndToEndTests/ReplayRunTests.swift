@@ -1,0 +1,338 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import NIOCore
+import SIORecording
+import SIOWire
+import Testing
+
+/// What `siotape replay run` needs for one sample recording, and the one packet its changed mode alters.
+struct ReplayRunCase: Sendable, CustomTestStringConvertible {
+    let app: SampleApp
+    /// `SIOTAPE_APP_CHANGE` for the changed app.
+    let change: String
+    /// The recorded session whose packet changes (number in the recording) and how to find the packet.
+    let changedSession: Int
+    let changedKind: String
+    let changedPacket: @Sendable (Record.SocketPacket) -> Bool
+    /// Text the diff must show for it.
+    let diffMentions: String
+
+    var testDescription: String { self.app.name }
+
+    static let all: [ReplayRunCase] = [
+        ReplayRunCase(
+            app: SampleApp.all[0], change: "reply", changedSession: 2, changedKind: "changed",
+            changedPacket: { $0.direction == .serverToClient && $0.packet.eventName == "error" },
+            diffMentions: "six-digit"),
+        ReplayRunCase(
+            app: SampleApp.all[1], change: "error", changedSession: 0, changedKind: "changed",
+            changedPacket: { $0.packet.type == .connectError }, diffMentions: "bad signature"),
+        ReplayRunCase(
+            app: SampleApp.all[2], change: "ack", changedSession: 3, changedKind: "changed",
+            changedPacket: { $0.direction == .serverToClient && $0.packet.type == .ack && $0.packet.ackID == 3 },
+            diffMentions: "queued"),
+        ReplayRunCase(
+            app: SampleApp.all[3], change: "drop", changedSession: 0, changedKind: "missing",
+            changedPacket: { $0.packet.json.map { String(buffer: $0) }?.contains("step 3/6") == true },
+            diffMentions: "[build] step 3/6"),
+        ReplayRunCase(
+            app: SampleApp.all[4], change: "binary", changedSession: 0, changedKind: "changed",
+            changedPacket: { $0.direction == .serverToClient && $0.packet.type == .binaryEvent },
+            diffMentions: "attachment 0"),
+    ]
+
+    var recording: String { repositoryRoot() + "/recordings/\(self.app.name).siotape.gz" }
+}
+
+func repositoryRoot() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+}
+
+@Suite(
+    "siotape replay run against the sample apps",
+    .serialized,
+    .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason)
+)
+struct ReplayRunTests {
+    @Test("Replaying the recording against the live app finds no difference", arguments: ReplayRunCase.all)
+    func identical(_ replay: ReplayRunCase) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let app = try await startApp(replay.app, change: nil, in: environment)
+        defer { app.terminate() }
+        let run = try await replayRun(replay.recording, target: app.url, arguments: [], in: environment)
+        #expect(run.status == 0, "replay run reported differences:\n\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test("In its changed mode the app differs in exactly the one packet, and the JUnit report shows it",
+          arguments: ReplayRunCase.all)
+    func changed(_ replay: ReplayRunCase) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let app = try await startApp(replay.app, change: replay.change, in: environment)
+        defer { app.terminate() }
+        let report = try temporaryRecordingURL("\(replay.app.name)-junit").deletingLastPathComponent()
+            .appendingPathComponent("junit.xml")
+        let run = try await replayRun(
+            replay.recording, target: app.url, arguments: ["--fast", "--timeout", "2", "--report", report.path],
+            in: environment)
+        #expect(run.status == 1, "expected exit 1:\n\(run.stdout)\n\(run.stderr)")
+
+        let (sid, index) = try recordedPacket(replay)
+        let titles = run.stdout.split(separator: "\n").filter { $0.hasPrefix("session ") }
+        #expect(titles.count == 1, "expected one difference:\n\(run.stdout)")
+        let title = try #require(titles.first)
+        #expect(title.hasPrefix("session \(replay.changedSession) (\(sid))"), "\(title)")
+        #expect(title.contains("packet #\(index): \(replay.changedKind)"), "\(title)")
+        #expect(run.stdout.contains(replay.diffMentions), "\(run.stdout)")
+
+        let junit = try JUnitSummary(contentsOf: report)
+        #expect(junit.testcases.count == sessionCount(replay.recording))
+        #expect(junit.failures == 1)
+        let failing = junit.testcases.filter { $0.failure != nil }
+        #expect(failing.map(\.name) == ["session \(replay.changedSession) \(sid)"])
+        #expect(failing.first?.failure?.contains(replay.diffMentions) == true)
+    }
+
+    @Test("Ack ids the live server chooses are mapped to the recorded ones")
+    func serverAckIDsAreMapped() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        // job-stream's server asks for an ack (confirm_complete, id 1 live); in this copy of the
+        // recording the server used id 41. The reply must carry the live id, or the server never
+        // sees it and the recorded ack_received is missing.
+        let text = try gunzip(ReplayRunCase.all[3].recording)
+        let lines = text.split(separator: "\n").map { line -> String in
+            var line = String(line)
+            if line.contains("\"event\":\"confirm_complete\"") || line.contains("\"dir\":\"c2s\"") && line.contains("\"type\":\"ACK\"") {
+                line = line.replacingOccurrences(of: "\"id\":1,", with: "\"id\":41,")
+            }
+            return line
+        }
+        #expect(lines.filter { $0.contains("\"id\":41,") }.count == 4)
+        let copy = try temporaryRecordingURL("job-stream-ids").deletingPathExtension().appendingPathExtension("jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: copy, atomically: true, encoding: .utf8)
+
+        let app = try await startApp(ReplayRunCase.all[3].app, change: nil, in: environment)
+        defer { app.terminate() }
+        let run = try await replayRun(copy.path, target: app.url, arguments: ["--fast", "--timeout", "3"], in: environment)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+    }
+
+    @Test("A fresh recording made through siotape record replays against a fresh app")
+    func recordThenReplay() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let app = SampleApp.all[2]  // chat-acks
+        let recording = try temporaryRecordingURL("fresh-\(app.name)")
+        do {
+            let upstream = try await startApp(app, change: nil, in: environment)
+            defer { upstream.terminate() }
+            let proxy = try await Proxy.start(
+                upstream: upstream, recording: recording, in: environment, extraArguments: ["--keep-credentials"])
+            _ = try await app.runScenario(url: proxy.url, in: environment)
+            proxy.terminate()
+        }
+        let fresh = try await startApp(app, change: nil, in: environment)
+        defer { fresh.terminate() }
+        // Credentials were kept, so the recorded CONNECT payloads are replayed as they are.
+        let run = try await replayRun(recording.path, target: fresh.url, arguments: ["--fast"], auth: false, in: environment)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+    }
+
+    @Test("An unreachable target or a bad recording exits 2")
+    func errorsExit2() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let closed = try await replayRun(
+            ReplayRunCase.all[0].recording, target: "http://127.0.0.1:1", arguments: [], in: environment)
+        #expect(closed.status == 2)
+        #expect(closed.stderr.contains("127.0.0.1:1"), "\(closed.stderr)")
+
+        let bad = try temporaryRecordingURL("bad").deletingPathExtension().appendingPathExtension("jsonl")
+        try "this is not a recording\n".write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try await replayRun(bad.path, target: "http://127.0.0.1:1", arguments: [], in: environment)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("not a siotape recording"), "\(refused.stderr)")
+    }
+}
+
+// MARK: - Helpers
+
+/// Starts the app, in its changed mode when asked, and sets up the state the recording assumes
+/// that came from plain HTTP calls (replay run replays Engine.IO sessions only; the recording does
+/// not hold HTTP bodies): job-stream's two executions.
+private func startApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
+    let peer = try await launchApp(app, change: change, in: environment)
+    if app.name == "job-stream" {
+        for (name, lines) in [("build", 6), ("test", 3)] {
+            let created = try await httpPost(
+                peer.url + "/api/ingest", json: "{\"name\":\"\(name)\",\"lines\":\(lines)}", in: environment)
+            #expect(created.contains("execution_id"), "POST /api/ingest: \(created)")
+        }
+    }
+    return peer
+}
+
+private func httpPost(_ url: String, json: String, in environment: PeerEnvironment) async throws -> String {
+    let program = """
+        import sys, urllib.request
+        r = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={'Content-Type': 'application/json'})
+        print(urllib.request.urlopen(r, timeout=10).read().decode())
+        """
+    let process = try Subprocess(name: "POST \(url)", executable: environment.python5, arguments: ["-c", program, url, json])
+    return try await process.output(timeout: .seconds(30))
+}
+
+private func launchApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
+    guard let change else { return try await app.start(in: environment) }
+    let process = try Subprocess(
+        name: "\(app.name)/app.py (\(change))", executable: "/usr/bin/env",
+        arguments: [
+            "SIOTAPE_APP_CHANGE=\(change)", environment.python5,
+            repositoryRoot() + "/tools/apps/\(app.name)/app.py", "--port", "0",
+        ])
+    let line = try await process.firstLine(timeout: Peers.readyTimeout)
+    guard line.hasPrefix("READY "), let port = Int(line.dropFirst("READY ".count)) else {
+        process.terminate()
+        throw PeerError("\(app.name)/app.py: expected `READY <port>`, got \(line.debugDescription)")
+    }
+    return RunningPeer(process: process, port: port)
+}
+
+private struct ReplayRunOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs `siotape replay run` with the credentials each sample recording needs.
+private func replayRun(
+    _ recording: String, target: String, arguments: [String], auth: Bool = true, in environment: PeerEnvironment
+) async throws -> ReplayRunOutput {
+    let siotape = try #require(environment.siotape, "SIOTAPE_BIN is not set: run tools/test")
+    var environmentVariables: [String] = []
+    var authArguments: [String] = []
+    if auth {
+        if recording.contains("org-notify") {
+            let tokens = try await mintTokens(in: environment)
+            authArguments = [
+                "--auth", "0={\"token\":\"\(tokens[0])\"}", "--auth", "2={\"token\":\"\(tokens[1])\"}",
+                "--auth", "3={\"token\":\"\(tokens[2])\"}", "--auth", "4={\"token\":\"\(tokens[3])\"}",
+                "--auth", "5={\"token\":\"\(tokens[1])\"}",
+            ]
+        } else if recording.contains("chat-acks") {
+            authArguments = ["alice", "bob", "carol", "alice"].enumerated().flatMap { i, user in
+                ["--auth", "\(i + 1)={\"userId\":\"\(user)\"}"]
+            }
+        } else if recording.contains("ns-chat") {
+            // The intruder's guess per session; the admin's secret from the environment.
+            authArguments = ["--auth", "3={\"token\":\"guess\"}"]
+            environmentVariables = ["SIOTAPE_AUTH={\"token\":\"admin-secret\"}"]
+        }
+    }
+    let process = try Subprocess(
+        name: "siotape replay run", executable: "/usr/bin/env",
+        arguments: environmentVariables + [siotape, "replay", "run", recording, "--target", target]
+            + authArguments + arguments)
+    guard let result = await process.exitStatusAndOutput(timeout: .seconds(120)) else {
+        throw PeerError("siotape replay run did not finish\(process.diagnostics)")
+    }
+    return ReplayRunOutput(status: result.status, stdout: result.stdout, stderr: process.stderr.snapshot.text)
+}
+
+/// org-notify's HS256 tokens, minted the way its scenario does: forged (wrong secret), alice, bob, carol.
+private func mintTokens(in environment: PeerEnvironment) async throws -> [String] {
+    let program = """
+        import sys; sys.path.insert(0, sys.argv[1]); import jwt_hs256
+        print(jwt_hs256.encode({'sub': 'mallory', 'org': 'acme'}, b'not-the-secret'))
+        for user, org in (('alice', 'acme'), ('bob', 'acme'), ('carol', 'globex')):
+            print(jwt_hs256.encode({'sub': user, 'org': org}))
+        """
+    let process = try Subprocess(
+        name: "mint tokens", executable: environment.python5,
+        arguments: ["-c", program, repositoryRoot() + "/tools/apps/org-notify"])
+    return try await process.output(timeout: .seconds(30)).split(separator: "\n").map(String.init)
+}
+
+/// The recorded sid of the changed session and the index of the changed packet in it.
+private func recordedPacket(_ replay: ReplayRunCase) throws -> (String, Int) {
+    let records = try readRecording(URL(fileURLWithPath: replay.recording))
+    let sids = records.compactMap { record -> String? in
+        if case .sessionOpened(let open) = record.event { return open.sid }
+        return nil
+    }
+    let sid = sids[replay.changedSession]
+    let packets = records.compactMap(\.socketPacket).filter { $0.sid == sid }
+    let index = try #require(packets.firstIndex(where: replay.changedPacket), "no such packet in \(sid)")
+    return (sid, index)
+}
+
+private func sessionCount(_ recording: String) -> Int {
+    (try? readRecording(URL(fileURLWithPath: recording)))?.filter {
+        if case .sessionOpened = $0.event { true } else { false }
+    }.count ?? -1
+}
+
+private func gunzip(_ path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", "gzip -dc \"$0\"", path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// The parts of a JUnit XML report the tests look at.
+private struct JUnitSummary {
+    struct TestCase {
+        var name: String
+        var failure: String?
+    }
+
+    var failures = 0
+    var testcases: [TestCase] = []
+
+    init(contentsOf url: URL) throws {
+        let delegate = Delegate()
+        let parser = XMLParser(data: try Data(contentsOf: url))
+        parser.delegate = delegate
+        guard parser.parse() else {
+            throw PeerError("the JUnit report does not parse: \(String(describing: parser.parserError))")
+        }
+        self.failures = delegate.failures
+        self.testcases = delegate.testcases
+    }
+
+    private final class Delegate: NSObject, XMLParserDelegate {
+        var failures = 0
+        var testcases: [TestCase] = []
+        var inFailure = false
+
+        func parser(
+            _ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
+            switch element {
+            case "testsuite": self.failures = Int(attributes["failures"] ?? "") ?? -1
+            case "testcase": self.testcases.append(TestCase(name: attributes["name"] ?? ""))
+            case "failure":
+                self.inFailure = true
+                self.testcases[self.testcases.count - 1].failure = attributes["message"] ?? ""
+            default: break
+            }
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            if self.inFailure { self.testcases[self.testcases.count - 1].failure! += string }
+        }
+
+        func parser(
+            _ parser: XMLParser, didEndElement element: String, namespaceURI: String?, qualifiedName: String?
+        ) {
+            if element == "failure" { self.inFailure = false }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import NIOCore
+import SIORecording
+import SIOWire
+import Testing
+
+@testable import SIOReplay
+
+/// A recorded Socket.IO packet for hand-made scripts.
+private func sio(
+    _ time: Int64, _ direction: Direction, _ type: SocketIOPacketType, nsp: String = "/", id: UInt64? = nil,
+    _ json: String? = nil
+) -> (Int64, Direction, SocketIOPacket) {
+    var packet = SocketIOPacket(type: type, namespace: nsp, ackID: id, json: json.map { ByteBuffer(string: $0) })
+    if type == .event, let json, let quote = json.dropFirst(2).firstIndex(of: "\"") {
+        packet.eventName = String(json[json.index(json.startIndex, offsetBy: 2)..<quote])
+    }
+    return (time, direction, packet)
+}
+
+private func session(
+    _ index: Int, opened: Int64, closed: (Int64, String)? = nil, _ packets: [(Int64, Direction, SocketIOPacket)]
+) -> ScriptSession {
+    ScriptSession(
+        index: index, sid: "S\(index)", engineIOVersion: .v4, initialTransport: .websocket, path: "/socket.io/",
+        query: [], handshake: "{}", openedAt: opened, closedAt: closed?.0, closeCause: closed?.1,
+        packets: packets.enumerated().map { offset, item in
+            ScriptPacket(index: offset, time: item.0, direction: item.1, transport: .websocket, packet: item.2)
+        })
+}
+
+private func script(_ sessions: [ScriptSession]) -> ReplayScript {
+    ReplayScript(header: RecordingHeader(startedAtMicros: 0, tool: "test"), sessions: sessions, endTime: 10_000_000)
+}
+
+/// Two clients in a room: the camera asks for an ack, then its offer is relayed to the viewer.
+private let room = script([
+    session(
+        0, opened: 0,
+        [
+            sio(1_000, .clientToServer, .connect, "{}"),
+            sio(2_000, .serverToClient, .connect, #"{"sid":"recorded-socket-id"}"#),
+            sio(3_000, .serverToClient, .event, #"["welcome"]"#),
+            sio(50_000, .clientToServer, .event, id: 1, #"["join",{"code":"1"}]"#),
+            sio(51_000, .serverToClient, .ack, id: 1, #"[{"ok":true}]"#),
+            sio(90_000, .clientToServer, .event, #"["offer",{"sdp":"x"}]"#),
+        ]),
+    session(
+        1, opened: 10_000,
+        [
+            sio(11_000, .clientToServer, .connect, "{}"),
+            sio(12_000, .serverToClient, .connect, #"{"sid":"other"}"#),
+            sio(92_000, .serverToClient, .event, #"["offer",{"sdp":"x"}]"#),
+        ]),
+])
+
+private func conductor(_ script: ReplayScript, _ configure: (inout ServeConfiguration) -> Void = { _ in })
+    -> ReplayConductor
+{
+    var configuration = ServeConfiguration()
+    configure(&configuration)
+    return ReplayConductor(plan: ServePlan(script: script), configuration: configuration, makeSocketID: { "FRESH" })
+}
+
+private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: String? = nil) -> SocketIOPacket {
+    sio(0, .clientToServer, type, id: id, json).2
+}
+
+@Suite struct ReplayConductorTests {
+    @Test func planAttributesAcksRepliesAndRelaysToTheirTriggers() {
+        let plan = ServePlan(script: room)
+        let triggers = plan.steps.map { "\($0.session):\($0.kind) <- \($0.trigger) +\($0.delay)" }
+        #expect(
+            triggers == [
+                "0:packet(1) <- clientPacket(session: 0, packet: 0) +1000",
+                "0:packet(2) <- clientPacket(session: 0, packet: 0) +2000",
+                "1:packet(1) <- clientPacket(session: 1, packet: 0) +1000",
+                "0:packet(4) <- clientPacket(session: 0, packet: 3) +1000",
+                "1:packet(2) <- clientPacket(session: 0, packet: 5) +2000",
+            ])
+    }
+
+    @Test func anActionWithNothingInTheWindowIsPlayedAtItsOffsetFromTheSessionStart() {
+        let lonely = script([session(0, opened: 0, [sio(5_000_000, .serverToClient, .event, #"["tick"]"#)])])
+        let plan = ServePlan(script: lonely, windowMicros: 1_000_000)
+        #expect(plan.steps.map(\.trigger) == [.sessionOpened(session: 0)])
+        #expect(plan.steps.map(\.delay) == [5_000_000])
+    }
+
+    @Test func repliesGoOutAfterTheRecordedDelayWithTheLiveAckIDAndAFreshSocketID() {
+        var machine = conductor(room)
+        #expect(machine.sessionOpened(1, name: "live-1", version: .v4, now: 100) == [])
+        #expect(machine.clientPacket(1, packet(.connect, "{}"), now: 200) == [])
+        #expect(machine.nextDue == 1_200)
+        #expect(machine.due(now: 1_199) == [])
+        #expect(
+            machine.due(now: 1_200) == [
+                .send(1, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"FRESH"}"#)))
+            ])
+        #expect(machine.due(now: 2_200).count == 1)
+        // The live client numbers its acks from 7; the recorded server answered id 1.
+        #expect(machine.clientPacket(1, packet(.event, id: 7, #"["join",{"code":"1"}]"#), now: 10_000) == [])
+        #expect(machine.due(now: 11_000) == [.send(1, packet(.ack, id: 7, #"[{"ok":true}]"#))])
+    }
+
+    @Test func speedDividesTheRecordedDelays() {
+        var machine = conductor(room) { $0.speed = 4 }
+        _ = machine.sessionOpened(1, name: "live-1", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 1_000)
+        // Recorded: CONNECT reply 1 ms and welcome 2 ms after the client's CONNECT.
+        #expect(machine.nextDue == 1_250)
+        #expect(machine.due(now: 1_250).count == 1)
+        #expect(machine.nextDue == 1_500)
+    }
+
+    @Test func aPacketInOneSessionTriggersTheRelayToAnother() {
+        var machine = conductor(room) { $0.fast = true }
+        _ = machine.sessionOpened(1, name: "camera", version: .v4, now: 0)
+        _ = machine.sessionOpened(2, name: "viewer", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 0)
+        _ = machine.clientPacket(2, packet(.connect, "{}"), now: 0)
+        #expect(machine.due(now: 0).count == 3)
+        #expect(machine.clientPacket(1, packet(.event, #"["offer",{"sdp":"x"}]"#), now: 5) == [])
+        #expect(machine.due(now: 5) == [.send(2, packet(.event, #"["offer",{"sdp":"x"}]"#))])
+        #expect(machine.summary.serverPacketsSent == 4)
+        #expect(machine.summary.clientPacketsMatched == 3)
+    }
+
+    @Test func anUnmatchedPacketIsReportedAndClosesTheSessionWhenAskedTo() {
+        var machine = conductor(room) { $0.onUnmatched = .close }
+        _ = machine.sessionOpened(1, name: "live-1", version: .v4, now: 0)
+        let actions = machine.clientPacket(1, packet(.event, #"["surprise",1]"#), now: 0)
+        #expect(
+            actions == [
+                .report(
+                    #"unmatched client packet in session live-1: / EVENT surprise ["surprise",1] (no such packet left in recorded session S0)"#
+                ),
+                .closeUnmatched(1),
+            ])
+        #expect(machine.summary.clientPacketsUnmatched == 1)
+        #expect(machine.clientPacket(1, packet(.disconnect), now: 0) == [], "leaving is never unmatched")
+        #expect(machine.summary.clientPacketsUnmatched == 1)
+        #expect(
+            machine.undecodableClientPacket(1, reason: "bad") == [
+                .report("unmatched client packet in session live-1: not Socket.IO (bad)"), .closeUnmatched(1),
+            ])
+        #expect(machine.summary.clientPacketsUnmatched == 2)
+    }
+
+    @Test func aClientThatLeavesWithoutDisconnectStillTriggersWhatItsDisconnectCaused() {
+        let leaving = script([
+            session(0, opened: 0, [sio(100, .clientToServer, .connect, "{}"), sio(200, .clientToServer, .disconnect)]),
+            session(1, opened: 50, [sio(300, .serverToClient, .event, #"["peer_left"]"#)]),
+        ])
+        var machine = conductor(leaving) { $0.fast = true }
+        _ = machine.sessionOpened(1, name: "leaver", version: .v4, now: 0)
+        _ = machine.sessionOpened(2, name: "stayer", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 0)
+        machine.sessionEnded(1, now: 10)
+        #expect(machine.due(now: 10) == [.send(2, packet(.event, #"["peer_left"]"#))])
+    }
+
+    @Test func sessionsArePairedByNamespaceWhenAsked() {
+        let two = script([
+            session(0, opened: 0, [sio(10, .clientToServer, .connect, nsp: "/admin", "{}")]),
+            session(1, opened: 20, [sio(30, .clientToServer, .connect, "{}")]),
+        ])
+        var machine = conductor(two) { $0.matching = .namespace }
+        _ = machine.sessionOpened(1, name: "live", version: .v4, now: 0)
+        #expect(machine.recordedSession(of: 1) == nil)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 0)
+        #expect(machine.recordedSession(of: 1)?.sid == "S1")
+    }
+
+    @Test func theServerDroppingAConnectionAfterAnHTTPRequestHappensWhenThatRequestArrives() {
+        let drop = script([session(0, opened: 0, closed: (2_000_000, "websocket closed by server"), [])])
+        let plan = ServePlan(
+            script: drop, http: [RecordedHTTPExchange(method: "POST", path: "/api/admin/drop", status: 200, time: 1_999_000)])
+        var machine = ReplayConductor(
+            plan: plan, configuration: ServeConfiguration(httpBodies: ["POST /api/admin/drop": [#"{"dropped":1}"#]]),
+            makeSocketID: { "X" })
+        _ = machine.sessionOpened(1, name: "alice", version: .v4, now: 0)
+        #expect(machine.due(now: 5_000_000) == [])
+        #expect(machine.httpRequest(method: "GET", path: "/nope", now: 0) == nil)
+        let answer = machine.httpRequest(method: "POST", path: "/api/admin/drop", now: 6_000_000)
+        #expect(answer?.status == 200 && answer?.body == #"{"dropped":1}"#)
+        #expect(machine.due(now: 6_001_000) == [.close(1, sendingClosePacket: false)])
+    }
+}
