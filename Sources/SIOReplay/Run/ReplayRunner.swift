@@ -266,7 +266,16 @@ public final class ReplayRunner: @unchecked Sendable {
             session.client?.close()
             self.end(session)
         }
-        self.done.succeed()
+        self.succeedWhenQuiet(deadline: .now() + .seconds(1))
+    }
+
+    /// Lets the last close packets and connection closes finish before the loop goes away.
+    private func succeedWhenQuiet(deadline: NIODeadline) {
+        if NIODeadline.now() >= deadline || self.sessions.values.allSatisfy({ $0.client?.isQuiet ?? true }) {
+            self.done.succeed()
+            return
+        }
+        self.loop.scheduleTask(in: .milliseconds(5)) { self.succeedWhenQuiet(deadline: deadline) }
     }
 
     private func result() -> ReplayRunResult {
@@ -301,11 +310,22 @@ public final class ReplayRunner: @unchecked Sendable {
             headers.add(name: header.name, value: header.value)
         }
         headers.replaceOrAdd(name: "Host", value: "\(self.options.host):\(self.options.port)")
+        // An Origin on the loopback named the recording proxy's own address; servers that check
+        // Origin against Host would refuse it, so it becomes the target's. Others are kept.
+        if let origin = headers.first(name: "Origin"), Self.isLoopbackOrigin(origin) {
+            headers.replaceOrAdd(name: "Origin", value: "http://\(self.options.host):\(self.options.port)")
+        }
         let transport = self.options.transport ?? session.initialTransport
         return EngineIOClient.Configuration(
             host: self.options.host, port: self.options.port, path: session.path, query: query,
             version: session.engineIOVersion, transport: transport,
             upgrade: self.options.transport == nil && session.upgraded, headers: headers
         )
+    }
+
+    static func isLoopbackOrigin(_ origin: String) -> Bool {
+        guard let scheme = origin.firstIndex(of: ":"), origin[scheme...].hasPrefix("://") else { return false }
+        let rest = origin[origin.index(scheme, offsetBy: 3)...]
+        return rest.hasPrefix("127.") || rest.hasPrefix("localhost") || rest.hasPrefix("[::1]")
     }
 }

@@ -80,6 +80,9 @@ final class WebSocketConnection: @unchecked Sendable {
         return upgraded.futureResult
     }
 
+    /// Completes when the connection is closed.
+    var closeFuture: EventLoopFuture<Void> { self.channel?.closeFuture ?? self.loop.makeSucceededVoidFuture() }
+
     /// Sends one message.
     func send(_ bytes: ByteBuffer, binary: Bool) {
         guard let channel = self.channel, !self.closing else { return }
@@ -153,7 +156,14 @@ final class WebSocketConnection: @unchecked Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = self.unwrapInboundIn(data) { self.status = head.status }
+            switch self.unwrapInboundIn(data) {
+            case .head(let head): self.status = head.status
+            case .body: break
+            case .end:
+                // A complete answer that is not a 101: the upgrade was refused.
+                self.failed.fail(UpgradeRefused(reason: self.status.map { "HTTP \($0.code)" } ?? "no status"))
+                context.close(promise: nil)
+            }
         }
 
         func errorCaught(context: ChannelHandlerContext, error: Error) {
