@@ -336,3 +336,56 @@ private struct JUnitSummary {
         }
     }
 }
+
+@Suite(
+    "siotape replay run: Engine.IO v3/v4 over every transport",
+    .serialized,
+    .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason)
+)
+struct ReplayRunTransportTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let server: ServerKind
+        let recorded: ClientTransport
+        /// `--transport` for the replay, `nil`: as recorded.
+        let replayed: String?
+        var testDescription: String {
+            "\(server.rawValue), recorded over \(recorded.rawValue)" + (replayed.map { ", replayed over \($0)" } ?? "")
+        }
+    }
+
+    static let cases: [Case] =
+        ServerKind.allCases.flatMap { kind in ClientTransport.allCases.map { Case(server: kind, recorded: $0, replayed: nil) } }
+        + [
+            Case(server: .sio5, recorded: .polling, replayed: "websocket"),
+            Case(server: .sio4, recorded: .websocket, replayed: "polling"),
+        ]
+
+    /// The peers' scenario (events and acks both ways, binary, rooms, a refused namespace, a
+    /// server-side namespace disconnect) recorded through `siotape record`, then replayed against a
+    /// fresh server of the same kind. python-socketio runs handlers in threads, so the order of
+    /// packets caused by concurrent events is not fixed: `--any-order`.
+    @Test("A recording of the peers' scenario replays against a fresh server", arguments: cases)
+    func recordThenReplay(_ c: Case) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let recording = try temporaryRecordingURL("peers-\(c.server.rawValue)-\(c.recorded.rawValue)")
+        do {
+            let server = try await Peers.startServer(c.server, in: environment)
+            defer { server.terminate() }
+            let proxy = try await Proxy.start(
+                upstream: server, recording: recording, in: environment, extraArguments: ["--keep-credentials"])
+            _ = try await Peers.runClient(for: c.server, url: proxy.url, transport: c.recorded, in: environment)
+            proxy.terminate()
+        }
+        let fresh = try await Peers.startServer(c.server, in: environment)
+        defer { fresh.terminate() }
+        let siotape = try #require(environment.siotape)
+        let process = try Subprocess(
+            name: "siotape replay run", executable: siotape,
+            arguments: ["replay", "run", recording.path, "--target", fresh.url, "--fast", "--any-order"]
+                + (c.replayed.map { ["--transport", $0] } ?? []))
+        let result = try #require(await process.exitStatusAndOutput(timeout: .seconds(60)))
+        #expect(result.status == 0, "\(result.stdout)\(process.diagnostics)")
+        let summary = process.stderr.snapshot.text
+        #expect(summary.contains("3 session(s), 0 with differences"), "\(summary)")
+    }
+}
