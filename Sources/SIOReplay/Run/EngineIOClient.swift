@@ -184,8 +184,11 @@ final class EngineIOClient: @unchecked Sendable {
         let upgrading = self.sid != nil
         self.pending += 1
         WebSocketConnection.connect(
-            on: self.loop, host: self.configuration.host, port: self.configuration.port,
-            uri: self.uri(transport: .websocket, sid: self.sid), headers: headers,
+            on: self.loop,
+            host: self.configuration.host,
+            port: self.configuration.port,
+            uri: self.uri(transport: .websocket, sid: self.sid),
+            headers: headers,
             onEvent: { event in self.webSocketEvent(event) }
         ).whenComplete { result in
             switch result {
@@ -239,7 +242,8 @@ final class EngineIOClient: @unchecked Sendable {
                 self.sid = sid
                 if self.configuration.version == .v3, let ms = pingInterval, ms > 0 {
                     self.heartbeat = self.loop.scheduleRepeatedTask(
-                        initialDelay: .milliseconds(Int64(ms)), delay: .milliseconds(Int64(ms))
+                        initialDelay: .milliseconds(Int64(ms)),
+                        delay: .milliseconds(Int64(ms))
                     ) { _ in self.sendEngine(EngineIOPacket(type: .ping)) }
                 }
                 if self.configuration.transport == .websocket {
@@ -319,11 +323,17 @@ final class EngineIOClient: @unchecked Sendable {
     }
 
     private func exchange(
-        head: HTTPRequestHead, body: ByteBuffer?, channel: (@Sendable (Channel) -> Void)? = nil
+        head: HTTPRequestHead,
+        body: ByteBuffer?,
+        channel: (@Sendable (Channel) -> Void)? = nil
     ) -> EventLoopFuture<HTTPExchange.Response> {
         self.pending += 1
         let response = HTTPExchange.send(
-            on: self.loop, host: self.configuration.host, port: self.configuration.port, head: head, body: body,
+            on: self.loop,
+            host: self.configuration.host,
+            port: self.configuration.port,
+            head: head,
+            body: body,
             channel: channel
         )
         response.whenComplete { _ in self.pending -= 1 }

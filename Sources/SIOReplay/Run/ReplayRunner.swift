@@ -60,14 +60,19 @@ public final class ReplayRunner: @unchecked Sendable {
         let comparer = PacketComparer(ignores: options.ignores)
         for session in selected {
             self.sessions[session.index] = LiveSession(
-                script: session, matcher: SessionMatcher(session: session, comparer: comparer, checkOrder: options.checkOrder)
+                script: session,
+                matcher: SessionMatcher(session: session, comparer: comparer, checkOrder: options.checkOrder)
             )
         }
         self.done = loop.makePromise()
     }
 
     /// Replays `script` against the target in `options` and returns what differed.
-    public static func run(script: ReplayScript, options: ReplayRunOptions, logger: Logger) async throws
+    public static func run(
+        script: ReplayScript,
+        options: ReplayRunOptions,
+        logger: Logger
+    ) async throws
         -> ReplayRunResult
     {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -149,7 +154,9 @@ public final class ReplayRunner: @unchecked Sendable {
         while self.satisfied < step.prerequisites {
             let e = self.timeline.expectations[self.satisfied]
             let session = self.sessions[e.session]!
-            guard self.givenUp.contains(self.satisfied) || session.ended || session.matcher.hasArrived(packetIndex: e.packetIndex)
+            guard
+                self.givenUp.contains(self.satisfied) || session.ended
+                    || session.matcher.hasArrived(packetIndex: e.packetIndex)
             else { return false }
             self.satisfied += 1
         }
@@ -165,7 +172,9 @@ public final class ReplayRunner: @unchecked Sendable {
         if case .send = step.action, let session = self.sessions[step.session], !session.ready, !session.ended {
             session.sessionDifferences.append(
                 ReplayDifference(
-                    kind: .session, sessionIndex: session.script.index, sid: session.script.sid,
+                    kind: .session,
+                    sessionIndex: session.script.index,
+                    sid: session.script.sid,
                     detail: "the session was not open after \(self.options.timeout.nanoseconds / 1_000_000) ms"
                 )
             )
@@ -227,7 +236,9 @@ public final class ReplayRunner: @unchecked Sendable {
             if byServer && !session.closeStepDone && session.script.closeCause?.contains("server") != true {
                 session.sessionDifferences.append(
                     ReplayDifference(
-                        kind: .session, sessionIndex: session.script.index, sid: session.script.sid,
+                        kind: .session,
+                        sessionIndex: session.script.index,
+                        sid: session.script.sid,
                         detail: "the server ended the session (\(reason)); in the recording the client did"
                     )
                 )
@@ -239,7 +250,10 @@ public final class ReplayRunner: @unchecked Sendable {
             } else {
                 session.sessionDifferences.append(
                     ReplayDifference(
-                        kind: .session, sessionIndex: session.script.index, sid: session.script.sid, detail: reason
+                        kind: .session,
+                        sessionIndex: session.script.index,
+                        sid: session.script.sid,
+                        detail: reason
                     )
                 )
             }
@@ -281,9 +295,11 @@ public final class ReplayRunner: @unchecked Sendable {
     private func result() -> ReplayRunResult {
         let sessions = self.sessions.values.sorted { $0.script.index < $1.script.index }.map { s in
             ReplaySessionResult(
-                session: s.script, liveSID: s.liveSID,
+                session: s.script,
+                liveSID: s.liveSID,
                 differences: s.sessionDifferences + (s.client == nil ? [] : s.matcher.differences()),
-                problems: s.problems, receivedCount: s.matcher.receivedCount,
+                problems: s.problems,
+                receivedCount: s.matcher.receivedCount,
                 durationMicros: s.openedAt.map { ((s.endedAt ?? .now()) - $0).nanoseconds / 1000 } ?? 0
             )
         }
@@ -317,9 +333,14 @@ public final class ReplayRunner: @unchecked Sendable {
         }
         let transport = self.options.transport ?? session.initialTransport
         return EngineIOClient.Configuration(
-            host: self.options.host, port: self.options.port, path: session.path, query: query,
-            version: session.engineIOVersion, transport: transport,
-            upgrade: self.options.transport == nil && session.upgraded, headers: headers
+            host: self.options.host,
+            port: self.options.port,
+            path: session.path,
+            query: query,
+            version: session.engineIOVersion,
+            transport: transport,
+            upgrade: self.options.transport == nil && session.upgraded,
+            headers: headers
         )
     }
 

@@ -29,7 +29,11 @@ final class WebSocketConnection: @unchecked Sendable {
 
     /// Connects and upgrades; the future succeeds once the server's `101` arrived.
     static func connect(
-        on loop: EventLoop, host: String, port: Int, uri: String, headers: HTTPHeaders,
+        on loop: EventLoop,
+        host: String,
+        port: Int,
+        uri: String,
+        headers: HTTPHeaders,
         onEvent: @escaping (Event) -> Void
     ) -> EventLoopFuture<WebSocketConnection> {
         let connection = WebSocketConnection(loop: loop)
@@ -41,7 +45,8 @@ final class WebSocketConnection: @unchecked Sendable {
                 channel.pipeline.syncOperations.removeHandler(requester, promise: nil)
                 try channel.pipeline.syncOperations.addHandler(
                     NIOWebSocketFrameAggregator(
-                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
+                        minNonFinalFragmentSize: 0,
+                        maxAccumulatedFrameCount: 1 << 16,
                         maxAccumulatedFrameSize: 1 << 26
                     )
                 )
