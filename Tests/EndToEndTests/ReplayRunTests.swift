@@ -123,6 +123,25 @@ struct ReplayRunTests {
         #expect(failing.first?.failure?.contains(replay.diffMentions) == true)
     }
 
+    @Test("--ignore leaves a volatile field out; --session replays only the sessions named")
+    func ignoreAndSession() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let chat = ReplayRunCase.all[2]
+        let app = try await startApp(chat.app, change: chat.change, in: environment)
+        defer { app.terminate() }
+        let ignored = try await replayRun(
+            chat.recording, target: app.url, arguments: ["--fast", "--ignore", "$..queued"], in: environment)
+        #expect(ignored.status == 0, "\(ignored.stdout)\n\(ignored.stderr)")
+
+        let signalling = ReplayRunCase.all[0]
+        let room = try await startApp(signalling.app, change: nil, in: environment)
+        defer { room.terminate() }
+        let one = try await replayRun(
+            signalling.recording, target: room.url, arguments: ["--fast", "--session", "2"], in: environment)
+        #expect(one.status == 0, "\(one.stdout)\n\(one.stderr)")
+        #expect(one.stderr.contains("replay run: 1 session(s), 0 with differences"), "\(one.stderr)")
+    }
+
     @Test("Ack ids the live server chooses are mapped to the recorded ones")
     func serverAckIDsAreMapped() async throws {
         let environment = try #require(PeerEnvironment.current)

@@ -71,6 +71,10 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
             wildcard.ignoring(in: shallow.ignoring(in: recorded))
                 == wildcard.ignoring(in: shallow.ignoring(in: received))
         )
+        let extra = try #require(JSONValue(parsing: #"[{"ok":true,"queued":true}]"#))
+        let plain = try #require(JSONValue(parsing: #"[{"ok":true}]"#))
+        #expect(try JSONPath("$[0].queued").ignoring(in: extra) == plain)
+        #expect(try JSONPath("$..queued").ignoring(in: extra) == plain)
         #expect(throws: JSONPath.ParseError.self) { try JSONPath("id") }
         #expect(throws: JSONPath.ParseError.self) { try JSONPath("$[x]") }
     }
