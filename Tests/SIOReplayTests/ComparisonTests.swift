@@ -55,6 +55,7 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
         )
         #expect(JSONValue(parsing: #"{"a":1}"#) != JSONValue(parsing: #"{"a":"1"}"#))
         #expect(JSONValue(parsing: #"["\u00e9\ud83d\ude00"]"#) == JSONValue(parsing: "[\"é😀\"]"))
+        #expect(JSONValue(parsing: "9007199254740993") != JSONValue(parsing: "9007199254740992"))
         #expect(JSONValue(parsing: "[1,") == nil)
         #expect(JSONValue(parsing: String(repeating: "[", count: 1000)) == nil)
     }
