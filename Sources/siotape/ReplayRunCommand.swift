@@ -31,8 +31,11 @@ struct ReplayRunCommand: AsyncParsableCommand {
             from 0), and SIOTAPE_AUTH in the environment acts as --auth JSON. --query replaces handshake \
             query values.
 
-            A session ends at its recorded end (the later of its close and its last packet). Differences \
-            go to stdout, one readable block each; the summary goes to stderr.
+            A session ends at its recorded close, whoever closed it in the recording (client packets \
+            recorded after the close were in flight and go out just before it; server packets recorded \
+            after it are optional). Only Socket.IO sessions are replayed, not the app's other HTTP calls. \
+            Details: docs/replay-run.md. Differences go to stdout, one readable block each; the summary \
+            goes to stderr.
             Exit status: 0 identical, 1 differences, 2 error (bad recording, target unreachable, usage).
 
             Examples:
@@ -60,7 +63,8 @@ struct ReplayRunCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("auth"),
-        help: "CONNECT payload (JSON) for redacted CONNECTs, or SESSION=JSON for one session; repeatable.")
+        help: "CONNECT payload (JSON) for redacted CONNECTs, or SESSION=JSON for one session; repeatable."
+    )
     var auths: [String] = []
 
     @Option(name: .customLong("query"), help: "Set a handshake query value, NAME=VALUE; repeatable.")
@@ -89,6 +93,7 @@ struct ReplayRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard self.speed > 0, self.speed.isFinite else { throw ValidationError("--speed must be a positive number") }
+        if self.fast && self.speed != 1 { throw ValidationError("--speed and --fast exclude each other") }
         guard self.timeout > 0, self.timeout <= 3600 else {
             throw ValidationError("--timeout must be between 0 and 3600 seconds")
         }
@@ -137,12 +142,14 @@ struct ReplayRunCommand: AsyncParsableCommand {
             let verdict = session.differences.isEmpty ? "ok" : "\(session.differences.count) difference(s)"
             RecordCommand.printErr(
                 "session \(session.session.index) \(session.session.sid) → \(session.liveSID ?? "-"): "
-                    + "\(session.receivedCount)/\(session.session.serverPackets.count) packets, \(verdict)")
+                    + "\(session.receivedCount)/\(session.session.serverPackets.count) packets, \(verdict)"
+            )
         }
         let failing = result.sessions.filter { !$0.differences.isEmpty }.count
         RecordCommand.printErr(
             "siotape: replay run: \(result.sessions.count) session(s), \(failing) with differences, "
-                + "\(result.differenceCount) difference(s)")
+                + "\(result.differenceCount) difference(s)"
+        )
         if self.timing || self.timingRaw != nil {
             RecordCommand.printErr(Self.timingSummary(result.timingErrorsNanos))
         }
@@ -170,10 +177,18 @@ struct ReplayRunCommand: AsyncParsableCommand {
         let target = try self.parsedTarget()
         let (auth, sessionAuth) = try self.parsedAuth()
         return ReplayRunOptions(
-            host: target.host, port: target.port, speed: self.speed, fast: self.fast, sessions: self.sessions,
-            auth: auth, sessionAuth: sessionAuth, query: try self.parsedQueries(),
-            transport: self.transport.map { $0 == .polling ? .polling : .websocket }, ignores: try self.parsedIgnores(),
-            timeout: .milliseconds(Int64(self.timeout * 1000)), checkOrder: !self.anyOrder
+            host: target.host,
+            port: target.port,
+            speed: self.speed,
+            fast: self.fast,
+            sessions: self.sessions,
+            auth: auth,
+            sessionAuth: sessionAuth,
+            query: try self.parsedQueries(),
+            transport: self.transport.map { $0 == .polling ? .polling : .websocket },
+            ignores: try self.parsedIgnores(),
+            timeout: .milliseconds(Int64(self.timeout * 1000)),
+            checkOrder: !self.anyOrder
         )
     }
 

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import NIOCore
 import SIORecording
 import SIOWire
 import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// What `siotape replay run` needs for one sample recording, and the one packet its changed mode alters.
 struct ReplayRunCase: Sendable, CustomTestStringConvertible {
@@ -23,24 +24,45 @@ struct ReplayRunCase: Sendable, CustomTestStringConvertible {
 
     static let all: [ReplayRunCase] = [
         ReplayRunCase(
-            app: SampleApp.all[0], change: "reply", changedSession: 2, changedKind: "changed",
+            app: SampleApp.all[0],
+            change: "reply",
+            changedSession: 2,
+            changedKind: "changed",
             changedPacket: { $0.direction == .serverToClient && $0.packet.eventName == "error" },
-            diffMentions: "six-digit"),
+            diffMentions: "six-digit"
+        ),
         ReplayRunCase(
-            app: SampleApp.all[1], change: "error", changedSession: 0, changedKind: "changed",
-            changedPacket: { $0.packet.type == .connectError }, diffMentions: "bad signature"),
+            app: SampleApp.all[1],
+            change: "error",
+            changedSession: 0,
+            changedKind: "changed",
+            changedPacket: { $0.packet.type == .connectError },
+            diffMentions: "bad signature"
+        ),
         ReplayRunCase(
-            app: SampleApp.all[2], change: "ack", changedSession: 3, changedKind: "changed",
+            app: SampleApp.all[2],
+            change: "ack",
+            changedSession: 3,
+            changedKind: "changed",
             changedPacket: { $0.direction == .serverToClient && $0.packet.type == .ack && $0.packet.ackID == 3 },
-            diffMentions: "queued"),
+            diffMentions: "queued"
+        ),
         ReplayRunCase(
-            app: SampleApp.all[3], change: "drop", changedSession: 0, changedKind: "missing",
+            app: SampleApp.all[3],
+            change: "drop",
+            changedSession: 0,
+            changedKind: "missing",
             changedPacket: { $0.packet.json.map { String(buffer: $0) }?.contains("step 3/6") == true },
-            diffMentions: "[build] step 3/6"),
+            diffMentions: "[build] step 3/6"
+        ),
         ReplayRunCase(
-            app: SampleApp.all[4], change: "binary", changedSession: 0, changedKind: "changed",
+            app: SampleApp.all[4],
+            change: "binary",
+            changedSession: 0,
+            changedKind: "changed",
             changedPacket: { $0.direction == .serverToClient && $0.packet.type == .binaryEvent },
-            diffMentions: "attachment 0"),
+            diffMentions: "attachment 0"
+        ),
     ]
 
     var recording: String { repositoryRoot() + "/recordings/\(self.app.name).siotape.gz" }
@@ -67,8 +89,10 @@ struct ReplayRunTests {
         #expect(run.stdout.isEmpty)
     }
 
-    @Test("In its changed mode the app differs in exactly the one packet, and the JUnit report shows it",
-          arguments: ReplayRunCase.all)
+    @Test(
+        "In its changed mode the app differs in exactly the one packet, and the JUnit report shows it",
+        arguments: ReplayRunCase.all
+    )
     func changed(_ replay: ReplayRunCase) async throws {
         let environment = try #require(PeerEnvironment.current)
         let app = try await startApp(replay.app, change: replay.change, in: environment)
@@ -76,8 +100,11 @@ struct ReplayRunTests {
         let report = try temporaryRecordingURL("\(replay.app.name)-junit").deletingLastPathComponent()
             .appendingPathComponent("junit.xml")
         let run = try await replayRun(
-            replay.recording, target: app.url, arguments: ["--fast", "--timeout", "2", "--report", report.path],
-            in: environment)
+            replay.recording,
+            target: app.url,
+            arguments: ["--fast", "--timeout", "2", "--report", report.path],
+            in: environment
+        )
         #expect(run.status == 1, "expected exit 1:\n\(run.stdout)\n\(run.stderr)")
 
         let (sid, index) = try recordedPacket(replay)
@@ -96,6 +123,25 @@ struct ReplayRunTests {
         #expect(failing.first?.failure?.contains(replay.diffMentions) == true)
     }
 
+    @Test("--ignore leaves a volatile field out; --session replays only the sessions named")
+    func ignoreAndSession() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let chat = ReplayRunCase.all[2]
+        let app = try await startApp(chat.app, change: chat.change, in: environment)
+        defer { app.terminate() }
+        let ignored = try await replayRun(
+            chat.recording, target: app.url, arguments: ["--fast", "--ignore", "$..queued"], in: environment)
+        #expect(ignored.status == 0, "\(ignored.stdout)\n\(ignored.stderr)")
+
+        let signalling = ReplayRunCase.all[0]
+        let room = try await startApp(signalling.app, change: nil, in: environment)
+        defer { room.terminate() }
+        let one = try await replayRun(
+            signalling.recording, target: room.url, arguments: ["--fast", "--session", "2"], in: environment)
+        #expect(one.status == 0, "\(one.stdout)\n\(one.stderr)")
+        #expect(one.stderr.contains("replay run: 1 session(s), 0 with differences"), "\(one.stderr)")
+    }
+
     @Test("Ack ids the live server chooses are mapped to the recorded ones")
     func serverAckIDsAreMapped() async throws {
         let environment = try #require(PeerEnvironment.current)
@@ -105,7 +151,9 @@ struct ReplayRunTests {
         let text = try gunzip(ReplayRunCase.all[3].recording)
         let lines = text.split(separator: "\n").map { line -> String in
             var line = String(line)
-            if line.contains("\"event\":\"confirm_complete\"") || line.contains("\"dir\":\"c2s\"") && line.contains("\"type\":\"ACK\"") {
+            if line.contains("\"event\":\"confirm_complete\"")
+                || line.contains("\"dir\":\"c2s\"") && line.contains("\"type\":\"ACK\"")
+            {
                 line = line.replacingOccurrences(of: "\"id\":1,", with: "\"id\":41,")
             }
             return line
@@ -116,7 +164,12 @@ struct ReplayRunTests {
 
         let app = try await startApp(ReplayRunCase.all[3].app, change: nil, in: environment)
         defer { app.terminate() }
-        let run = try await replayRun(copy.path, target: app.url, arguments: ["--fast", "--timeout", "3"], in: environment)
+        let run = try await replayRun(
+            copy.path,
+            target: app.url,
+            arguments: ["--fast", "--timeout", "3"],
+            in: environment
+        )
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
     }
 
@@ -129,14 +182,24 @@ struct ReplayRunTests {
             let upstream = try await startApp(app, change: nil, in: environment)
             defer { upstream.terminate() }
             let proxy = try await Proxy.start(
-                upstream: upstream, recording: recording, in: environment, extraArguments: ["--keep-credentials"])
+                upstream: upstream,
+                recording: recording,
+                in: environment,
+                extraArguments: ["--keep-credentials"]
+            )
             _ = try await app.runScenario(url: proxy.url, in: environment)
             proxy.terminate()
         }
         let fresh = try await startApp(app, change: nil, in: environment)
         defer { fresh.terminate() }
         // Credentials were kept, so the recorded CONNECT payloads are replayed as they are.
-        let run = try await replayRun(recording.path, target: fresh.url, arguments: ["--fast"], auth: false, in: environment)
+        let run = try await replayRun(
+            recording.path,
+            target: fresh.url,
+            arguments: ["--fast"],
+            auth: false,
+            in: environment
+        )
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
     }
 
@@ -144,7 +207,11 @@ struct ReplayRunTests {
     func errorsExit2() async throws {
         let environment = try #require(PeerEnvironment.current)
         let closed = try await replayRun(
-            ReplayRunCase.all[0].recording, target: "http://127.0.0.1:1", arguments: [], in: environment)
+            ReplayRunCase.all[0].recording,
+            target: "http://127.0.0.1:1",
+            arguments: [],
+            in: environment
+        )
         #expect(closed.status == 2)
         #expect(closed.stderr.contains("127.0.0.1:1"), "\(closed.stderr)")
 
@@ -166,7 +233,10 @@ private func startApp(_ app: SampleApp, change: String?, in environment: PeerEnv
     if app.name == "job-stream" {
         for (name, lines) in [("build", 6), ("test", 3)] {
             let created = try await httpPost(
-                peer.url + "/api/ingest", json: "{\"name\":\"\(name)\",\"lines\":\(lines)}", in: environment)
+                peer.url + "/api/ingest",
+                json: "{\"name\":\"\(name)\",\"lines\":\(lines)}",
+                in: environment
+            )
             #expect(created.contains("execution_id"), "POST /api/ingest: \(created)")
         }
     }
@@ -179,18 +249,24 @@ private func httpPost(_ url: String, json: String, in environment: PeerEnvironme
         r = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={'Content-Type': 'application/json'})
         print(urllib.request.urlopen(r, timeout=10).read().decode())
         """
-    let process = try Subprocess(name: "POST \(url)", executable: environment.python5, arguments: ["-c", program, url, json])
+    let process = try Subprocess(
+        name: "POST \(url)",
+        executable: environment.python5,
+        arguments: ["-c", program, url, json]
+    )
     return try await process.output(timeout: .seconds(30))
 }
 
 private func launchApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
     guard let change else { return try await app.start(in: environment) }
     let process = try Subprocess(
-        name: "\(app.name)/app.py (\(change))", executable: "/usr/bin/env",
+        name: "\(app.name)/app.py (\(change))",
+        executable: "/usr/bin/env",
         arguments: [
             "SIOTAPE_APP_CHANGE=\(change)", environment.python5,
             repositoryRoot() + "/tools/apps/\(app.name)/app.py", "--port", "0",
-        ])
+        ]
+    )
     let line = try await process.firstLine(timeout: Peers.readyTimeout)
     guard line.hasPrefix("READY "), let port = Int(line.dropFirst("READY ".count)) else {
         process.terminate()
@@ -207,7 +283,11 @@ private struct ReplayRunOutput {
 
 /// Runs `siotape replay run` with the credentials each sample recording needs.
 private func replayRun(
-    _ recording: String, target: String, arguments: [String], auth: Bool = true, in environment: PeerEnvironment
+    _ recording: String,
+    target: String,
+    arguments: [String],
+    auth: Bool = true,
+    in environment: PeerEnvironment
 ) async throws -> ReplayRunOutput {
     let siotape = try #require(environment.siotape, "SIOTAPE_BIN is not set: run tools/test")
     var environmentVariables: [String] = []
@@ -231,9 +311,11 @@ private func replayRun(
         }
     }
     let process = try Subprocess(
-        name: "siotape replay run", executable: "/usr/bin/env",
+        name: "siotape replay run",
+        executable: "/usr/bin/env",
         arguments: environmentVariables + [siotape, "replay", "run", recording, "--target", target]
-            + authArguments + arguments)
+            + authArguments + arguments
+    )
     guard let result = await process.exitStatusAndOutput(timeout: .seconds(120)) else {
         throw PeerError("siotape replay run did not finish\(process.diagnostics)")
     }
@@ -249,8 +331,10 @@ private func mintTokens(in environment: PeerEnvironment) async throws -> [String
             print(jwt_hs256.encode({'sub': user, 'org': org}))
         """
     let process = try Subprocess(
-        name: "mint tokens", executable: environment.python5,
-        arguments: ["-c", program, repositoryRoot() + "/tools/apps/org-notify"])
+        name: "mint tokens",
+        executable: environment.python5,
+        arguments: ["-c", program, repositoryRoot() + "/tools/apps/org-notify"]
+    )
     return try await process.output(timeout: .seconds(30)).split(separator: "\n").map(String.init)
 }
 
@@ -312,7 +396,10 @@ private struct JUnitSummary {
         var inFailure = false
 
         func parser(
-            _ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+            _ parser: XMLParser,
+            didStartElement element: String,
+            namespaceURI: String?,
+            qualifiedName: String?,
             attributes: [String: String] = [:]
         ) {
             switch element {
@@ -330,9 +417,73 @@ private struct JUnitSummary {
         }
 
         func parser(
-            _ parser: XMLParser, didEndElement element: String, namespaceURI: String?, qualifiedName: String?
+            _ parser: XMLParser,
+            didEndElement element: String,
+            namespaceURI: String?,
+            qualifiedName: String?
         ) {
             if element == "failure" { self.inFailure = false }
         }
+    }
+}
+
+@Suite(
+    "siotape replay run: Engine.IO v3/v4 over every transport",
+    .serialized,
+    .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason)
+)
+struct ReplayRunTransportTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let server: ServerKind
+        let recorded: ClientTransport
+        /// `--transport` for the replay, `nil`: as recorded.
+        let replayed: String?
+        var testDescription: String {
+            "\(server.rawValue), recorded over \(recorded.rawValue)" + (replayed.map { ", replayed over \($0)" } ?? "")
+        }
+    }
+
+    static let cases: [Case] =
+        ServerKind.allCases.flatMap { kind in
+            ClientTransport.allCases.map { Case(server: kind, recorded: $0, replayed: nil) }
+        }
+        + [
+            Case(server: .sio5, recorded: .polling, replayed: "websocket"),
+            Case(server: .sio4, recorded: .websocket, replayed: "polling"),
+        ]
+
+    /// The peers' scenario (events and acks both ways, binary, rooms, a refused namespace, a
+    /// server-side namespace disconnect) recorded through `siotape record`, then replayed against a
+    /// fresh server of the same kind. python-socketio runs handlers in threads, so the order of
+    /// packets caused by concurrent events is not fixed: `--any-order`.
+    @Test("A recording of the peers' scenario replays against a fresh server", arguments: cases)
+    func recordThenReplay(_ c: Case) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let recording = try temporaryRecordingURL("peers-\(c.server.rawValue)-\(c.recorded.rawValue)")
+        do {
+            let server = try await Peers.startServer(c.server, in: environment)
+            defer { server.terminate() }
+            let proxy = try await Proxy.start(
+                upstream: server,
+                recording: recording,
+                in: environment,
+                extraArguments: ["--keep-credentials"]
+            )
+            _ = try await Peers.runClient(for: c.server, url: proxy.url, transport: c.recorded, in: environment)
+            proxy.terminate()
+        }
+        let fresh = try await Peers.startServer(c.server, in: environment)
+        defer { fresh.terminate() }
+        let siotape = try #require(environment.siotape)
+        let process = try Subprocess(
+            name: "siotape replay run",
+            executable: siotape,
+            arguments: ["replay", "run", recording.path, "--target", fresh.url, "--fast", "--any-order"]
+                + (c.replayed.map { ["--transport", $0] } ?? [])
+        )
+        let result = try #require(await process.exitStatusAndOutput(timeout: .seconds(60)))
+        #expect(result.status == 0, "\(result.stdout)\(process.diagnostics)")
+        let summary = process.stderr.snapshot.text
+        #expect(summary.contains("3 session(s), 0 with differences"), "\(summary)")
     }
 }

@@ -49,6 +49,11 @@ final class EngineIOClient: @unchecked Sendable {
     private var pollChannel: Channel?
     private var webSocket: WebSocketConnection?
     private var heartbeat: RepeatedTask?
+    /// Connections and requests not finished yet.
+    private var pending = 0
+
+    /// Nothing of this session is still on the wire (its event loop may be shut down).
+    var isQuiet: Bool { self.pending == 0 }
 
     init(loop: EventLoop, configuration: Configuration, onEvent: @escaping (Event) -> Void) {
         self.loop = loop
@@ -113,9 +118,7 @@ final class EngineIOClient: @unchecked Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: self.uri(transport: .polling, sid: sid))
         head.headers = self.configuration.headers
         head.headers.replaceOrAdd(name: "Content-Type", value: "text/plain;charset=UTF-8")
-        HTTPExchange.send(
-            on: self.loop, host: self.configuration.host, port: self.configuration.port, head: head, body: body
-        ).whenComplete { result in
+        self.exchange(head: head, body: body).whenComplete { result in
             self.postInFlight = false
             switch result {
             case .success(let response) where response.head.status == .ok:
@@ -134,10 +137,7 @@ final class EngineIOClient: @unchecked Sendable {
         let handshake = self.phase == .handshaking
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: self.uri(transport: .polling, sid: self.sid))
         head.headers = self.configuration.headers
-        HTTPExchange.send(
-            on: self.loop, host: self.configuration.host, port: self.configuration.port, head: head, body: nil,
-            channel: { self.pollChannel = $0 }
-        ).whenComplete { result in
+        self.exchange(head: head, body: nil, channel: { self.pollChannel = $0 }).whenComplete { result in
             self.pollChannel = nil
             guard self.phase != .closed else { return }
             switch result {
@@ -182,19 +182,25 @@ final class EngineIOClient: @unchecked Sendable {
         var headers = self.configuration.headers
         headers.replaceOrAdd(name: "Host", value: "\(self.configuration.host):\(self.configuration.port)")
         let upgrading = self.sid != nil
+        self.pending += 1
         WebSocketConnection.connect(
-            on: self.loop, host: self.configuration.host, port: self.configuration.port,
-            uri: self.uri(transport: .websocket, sid: self.sid), headers: headers,
+            on: self.loop,
+            host: self.configuration.host,
+            port: self.configuration.port,
+            uri: self.uri(transport: .websocket, sid: self.sid),
+            headers: headers,
             onEvent: { event in self.webSocketEvent(event) }
         ).whenComplete { result in
             switch result {
             case .success(let ws):
+                ws.closeFuture.whenComplete { _ in self.pending -= 1 }
                 guard self.phase != .closed else { return ws.close() }
                 self.webSocket = ws
                 if upgrading {
                     ws.send(ByteBuffer(string: "2probe"), binary: false)
                 }
             case .failure(let error):
+                self.pending -= 1
                 if !upgrading {
                     self.fail("cannot open the WebSocket: \(error)", !(error is WebSocketConnection.UpgradeRefused))
                 } else if self.phase == .probing {
@@ -236,7 +242,8 @@ final class EngineIOClient: @unchecked Sendable {
                 self.sid = sid
                 if self.configuration.version == .v3, let ms = pingInterval, ms > 0 {
                     self.heartbeat = self.loop.scheduleRepeatedTask(
-                        initialDelay: .milliseconds(Int64(ms)), delay: .milliseconds(Int64(ms))
+                        initialDelay: .milliseconds(Int64(ms)),
+                        delay: .milliseconds(Int64(ms))
                     ) { _ in self.sendEngine(EngineIOPacket(type: .ping)) }
                 }
                 if self.configuration.transport == .websocket {
@@ -302,10 +309,7 @@ final class EngineIOClient: @unchecked Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: self.uri(transport: .polling, sid: sid))
         head.headers = self.configuration.headers
         head.headers.replaceOrAdd(name: "Content-Type", value: "text/plain;charset=UTF-8")
-        _ = HTTPExchange.send(
-            on: self.loop, host: self.configuration.host, port: self.configuration.port, head: head,
-            body: EngineIOPayload.encode(self.postQueue, encoding: encoding)
-        )
+        _ = self.exchange(head: head, body: EngineIOPayload.encode(self.postQueue, encoding: encoding))
         self.postQueue = []
     }
 
@@ -316,6 +320,24 @@ final class EngineIOClient: @unchecked Sendable {
         self.pollChannel = nil
         self.webSocket?.close()
         self.webSocket = nil
+    }
+
+    private func exchange(
+        head: HTTPRequestHead,
+        body: ByteBuffer?,
+        channel: (@Sendable (Channel) -> Void)? = nil
+    ) -> EventLoopFuture<HTTPExchange.Response> {
+        self.pending += 1
+        let response = HTTPExchange.send(
+            on: self.loop,
+            host: self.configuration.host,
+            port: self.configuration.port,
+            head: head,
+            body: body,
+            channel: channel
+        )
+        response.whenComplete { _ in self.pending -= 1 }
+        return response
     }
 
     private func uri(transport: EngineIOTransport, sid: String?) -> String {

@@ -50,7 +50,8 @@ struct EngineIOClientMachine {
             self.state = .open
             return [
                 .opened(
-                    sid: sid, pingIntervalMillis: ScriptSession.integerField("pingInterval", in: text),
+                    sid: sid,
+                    pingIntervalMillis: ScriptSession.integerField("pingInterval", in: text),
                     upgrades: Self.stringArray("upgrades", in: text)
                 )
             ]
@@ -74,7 +75,11 @@ struct EngineIOClientMachine {
                 let decoded = try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion)
                 return self.assembled(self.assembler.receive(decoded))
             } catch {
-                return [.protocolError("undecodable Socket.IO packet (\(error)): \(String(buffer: packet.data).prefix(200))")]
+                return [
+                    .protocolError(
+                        "undecodable Socket.IO packet (\(error)): \(String(buffer: packet.data).prefix(200))"
+                    )
+                ]
             }
         }
     }
@@ -115,7 +120,9 @@ struct EngineIOClientMachine {
     }
 
     static func stringArray(_ name: String, in json: String) -> [String] {
-        guard let rest = ScriptSession.fieldValue(name, in: json), let open = rest.firstIndex(of: "["), let close = rest[open...].firstIndex(of: "]") else { return [] }
+        guard let rest = ScriptSession.fieldValue(name, in: json), let open = rest.firstIndex(of: "["),
+            let close = rest[open...].firstIndex(of: "]")
+        else { return [] }
         return rest[rest.index(after: open)..<close].split(separator: ",").map {
             $0.trimmingCharacters(in: " \"")
         }

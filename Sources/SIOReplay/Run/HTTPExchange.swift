@@ -13,7 +13,11 @@ enum HTTPExchange {
     /// Sends the request; the future fails when the connection cannot be made or is lost.
     /// `channel` receives the connection as soon as it exists, so the caller can abandon it.
     static func send(
-        on loop: EventLoop, host: String, port: Int, head: HTTPRequestHead, body: ByteBuffer?,
+        on loop: EventLoop,
+        host: String,
+        port: Int,
+        head: HTTPRequestHead,
+        body: ByteBuffer?,
         channel: (@Sendable (Channel) -> Void)? = nil
     ) -> EventLoopFuture<Response> {
         let promise = loop.makePromise(of: Response.self)
@@ -62,7 +66,9 @@ enum HTTPExchange {
 
         func channelActive(context: ChannelHandlerContext) {
             var head = self.head
-            if let body = self.body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)") }
+            if let body = self.body {
+                head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)")
+            }
             context.write(self.wrapOutboundOut(.head(head)), promise: nil)
             if let body = self.body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)

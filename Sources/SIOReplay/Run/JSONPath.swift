@@ -76,7 +76,8 @@ public struct JSONPath: Hashable, Sendable, CustomStringConvertible {
         let rest = segments.dropFirst()
         switch (first, value) {
         case (.key(let k), .object(var o)):
-            if let child = o[k] { o[k] = apply(rest, to: child) }
+            // An ignored member is removed, so that it may also be absent on one side.
+            if let child = o[k] { o[k] = rest.isEmpty ? nil : apply(rest, to: child) }
             return .object(o)
         case (.index(let i), .array(var a)):
             if i < a.count { a[i] = apply(rest, to: a[i]) }
@@ -89,7 +90,7 @@ public struct JSONPath: Hashable, Sendable, CustomStringConvertible {
             for (key, child) in o {
                 var updated = apply(segments, to: child)
                 if key == k { updated = apply(rest, to: updated) }
-                o[key] = updated
+                o[key] = key == k && rest.isEmpty ? nil : updated
             }
             return .object(o)
         case (.descendant, .array(let a)):

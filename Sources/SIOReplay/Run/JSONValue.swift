@@ -15,12 +15,21 @@ public indirect enum JSONValue: Hashable, Sendable {
         switch (lhs, rhs) {
         case (.null, .null), (.ignored, .ignored): return true
         case (.bool(let a), .bool(let b)): return a == b
-        case (.number(let a), .number(let b)): return a == b || (Double(a) != nil && Double(a) == Double(b))
+        case (.number(let a), .number(let b)): return Self.sameNumber(a, b)
         case (.string(let a), .string(let b)): return a == b
         case (.array(let a), .array(let b)): return a == b
         case (.object(let a), .object(let b)): return a == b
         default: return false
         }
+    }
+
+    /// `1` and `1.0` are the same number; two integers are compared exactly (beyond 2^53 a
+    /// `Double` would call different ids equal).
+    static func sameNumber(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        let isInteger = { (s: String) in !s.contains { $0 == "." || $0 == "e" || $0 == "E" } }
+        if isInteger(a) && isInteger(b), let x = Int(a), let y = Int(b) { return x == y }
+        return Double(a) == Double(b)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -69,7 +78,8 @@ public indirect enum JSONValue: Hashable, Sendable {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                         + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -15,7 +15,8 @@ public enum JUnitReport {
             out += "time=\"\(format(session.durationMicros))\">\n"
             if !session.differences.isEmpty {
                 let count = session.differences.count
-                let message = "\(count) difference\(count == 1 ? "" : "s"): "
+                let message =
+                    "\(count) difference\(count == 1 ? "" : "s"): "
                     + session.differences.prefix(3).map(\.title).joined(separator: "; ")
                 out += "      <failure message=\"\(escape(message))\" type=\"difference\">"
                 out += escape(session.differences.map(\.description).joined(separator: "\n"))

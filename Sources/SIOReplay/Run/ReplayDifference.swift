@@ -28,8 +28,14 @@ public struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
     public var detail: String
 
     public init(
-        kind: Kind, sessionIndex: Int, sid: String, namespace: String? = nil, packetIndex: Int? = nil,
-        recorded: String? = nil, received: String? = nil, detail: String
+        kind: Kind,
+        sessionIndex: Int,
+        sid: String,
+        namespace: String? = nil,
+        packetIndex: Int? = nil,
+        recorded: String? = nil,
+        received: String? = nil,
+        detail: String
     ) {
         self.kind = kind
         self.sessionIndex = sessionIndex

@@ -26,9 +26,18 @@ public struct ReplayRunOptions: Sendable {
     public var checkOrder: Bool
 
     public init(
-        host: String, port: Int, speed: Double = 1, fast: Bool = false, sessions: [String] = [], auth: String? = nil,
-        sessionAuth: [String: String] = [:], query: [(String, String)] = [], transport: EngineIOTransport? = nil,
-        ignores: [JSONPath] = [], timeout: TimeAmount = .seconds(5), checkOrder: Bool = true
+        host: String,
+        port: Int,
+        speed: Double = 1,
+        fast: Bool = false,
+        sessions: [String] = [],
+        auth: String? = nil,
+        sessionAuth: [String: String] = [:],
+        query: [(String, String)] = [],
+        transport: EngineIOTransport? = nil,
+        ignores: [JSONPath] = [],
+        timeout: TimeAmount = .seconds(5),
+        checkOrder: Bool = true
     ) {
         self.host = host
         self.port = port

@@ -60,14 +60,19 @@ public final class ReplayRunner: @unchecked Sendable {
         let comparer = PacketComparer(ignores: options.ignores)
         for session in selected {
             self.sessions[session.index] = LiveSession(
-                script: session, matcher: SessionMatcher(session: session, comparer: comparer, checkOrder: options.checkOrder)
+                script: session,
+                matcher: SessionMatcher(session: session, comparer: comparer, checkOrder: options.checkOrder)
             )
         }
         self.done = loop.makePromise()
     }
 
     /// Replays `script` against the target in `options` and returns what differed.
-    public static func run(script: ReplayScript, options: ReplayRunOptions, logger: Logger) async throws
+    public static func run(
+        script: ReplayScript,
+        options: ReplayRunOptions,
+        logger: Logger
+    ) async throws
         -> ReplayRunResult
     {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -149,7 +154,9 @@ public final class ReplayRunner: @unchecked Sendable {
         while self.satisfied < step.prerequisites {
             let e = self.timeline.expectations[self.satisfied]
             let session = self.sessions[e.session]!
-            guard self.givenUp.contains(self.satisfied) || session.ended || session.matcher.hasArrived(packetIndex: e.packetIndex)
+            guard
+                self.givenUp.contains(self.satisfied) || session.ended
+                    || session.matcher.hasArrived(packetIndex: e.packetIndex)
             else { return false }
             self.satisfied += 1
         }
@@ -165,7 +172,9 @@ public final class ReplayRunner: @unchecked Sendable {
         if case .send = step.action, let session = self.sessions[step.session], !session.ready, !session.ended {
             session.sessionDifferences.append(
                 ReplayDifference(
-                    kind: .session, sessionIndex: session.script.index, sid: session.script.sid,
+                    kind: .session,
+                    sessionIndex: session.script.index,
+                    sid: session.script.sid,
                     detail: "the session was not open after \(self.options.timeout.nanoseconds / 1_000_000) ms"
                 )
             )
@@ -227,7 +236,9 @@ public final class ReplayRunner: @unchecked Sendable {
             if byServer && !session.closeStepDone && session.script.closeCause?.contains("server") != true {
                 session.sessionDifferences.append(
                     ReplayDifference(
-                        kind: .session, sessionIndex: session.script.index, sid: session.script.sid,
+                        kind: .session,
+                        sessionIndex: session.script.index,
+                        sid: session.script.sid,
                         detail: "the server ended the session (\(reason)); in the recording the client did"
                     )
                 )
@@ -239,7 +250,10 @@ public final class ReplayRunner: @unchecked Sendable {
             } else {
                 session.sessionDifferences.append(
                     ReplayDifference(
-                        kind: .session, sessionIndex: session.script.index, sid: session.script.sid, detail: reason
+                        kind: .session,
+                        sessionIndex: session.script.index,
+                        sid: session.script.sid,
+                        detail: reason
                     )
                 )
             }
@@ -266,15 +280,26 @@ public final class ReplayRunner: @unchecked Sendable {
             session.client?.close()
             self.end(session)
         }
-        self.done.succeed()
+        self.succeedWhenQuiet(deadline: .now() + .seconds(1))
+    }
+
+    /// Lets the last close packets and connection closes finish before the loop goes away.
+    private func succeedWhenQuiet(deadline: NIODeadline) {
+        if NIODeadline.now() >= deadline || self.sessions.values.allSatisfy({ $0.client?.isQuiet ?? true }) {
+            self.done.succeed()
+            return
+        }
+        self.loop.scheduleTask(in: .milliseconds(5)) { self.succeedWhenQuiet(deadline: deadline) }
     }
 
     private func result() -> ReplayRunResult {
         let sessions = self.sessions.values.sorted { $0.script.index < $1.script.index }.map { s in
             ReplaySessionResult(
-                session: s.script, liveSID: s.liveSID,
+                session: s.script,
+                liveSID: s.liveSID,
                 differences: s.sessionDifferences + (s.client == nil ? [] : s.matcher.differences()),
-                problems: s.problems, receivedCount: s.matcher.receivedCount,
+                problems: s.problems,
+                receivedCount: s.matcher.receivedCount,
                 durationMicros: s.openedAt.map { ((s.endedAt ?? .now()) - $0).nanoseconds / 1000 } ?? 0
             )
         }
@@ -301,11 +326,27 @@ public final class ReplayRunner: @unchecked Sendable {
             headers.add(name: header.name, value: header.value)
         }
         headers.replaceOrAdd(name: "Host", value: "\(self.options.host):\(self.options.port)")
+        // An Origin on the loopback named the recording proxy's own address; servers that check
+        // Origin against Host would refuse it, so it becomes the target's. Others are kept.
+        if let origin = headers.first(name: "Origin"), Self.isLoopbackOrigin(origin) {
+            headers.replaceOrAdd(name: "Origin", value: "http://\(self.options.host):\(self.options.port)")
+        }
         let transport = self.options.transport ?? session.initialTransport
         return EngineIOClient.Configuration(
-            host: self.options.host, port: self.options.port, path: session.path, query: query,
-            version: session.engineIOVersion, transport: transport,
-            upgrade: self.options.transport == nil && session.upgraded, headers: headers
+            host: self.options.host,
+            port: self.options.port,
+            path: session.path,
+            query: query,
+            version: session.engineIOVersion,
+            transport: transport,
+            upgrade: self.options.transport == nil && session.upgraded,
+            headers: headers
         )
+    }
+
+    static func isLoopbackOrigin(_ origin: String) -> Bool {
+        guard let scheme = origin.firstIndex(of: ":"), origin[scheme...].hasPrefix("://") else { return false }
+        let rest = origin[origin.index(scheme, offsetBy: 3)...]
+        return rest.hasPrefix("127.") || rest.hasPrefix("localhost") || rest.hasPrefix("[::1]")
     }
 }

@@ -43,7 +43,9 @@ struct ReplayTimeline {
             for packet in session.packets {
                 if packet.direction == .clientToServer {
                     let time = min(packet.time, end)
-                    steps.append((Step(time: time, session: s, action: .send(packetIndex: packet.index), prerequisites: 0), 1))
+                    steps.append(
+                        (Step(time: time, session: s, action: .send(packetIndex: packet.index), prerequisites: 0), 1)
+                    )
                 } else if packet.time <= end {
                     self.expectations.append(Expectation(time: packet.time, session: s, packetIndex: packet.index))
                 }

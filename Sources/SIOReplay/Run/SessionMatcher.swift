@@ -84,14 +84,23 @@ public struct SessionMatcher: Sendable {
     /// Every difference between what arrived and the recording.
     public func differences() -> [ReplayDifference] {
         var out: [(order: Int, difference: ReplayDifference)] = []
-        func make(_ kind: ReplayDifference.Kind, _ recorded: ScriptPacket?, _ received: SocketIOPacket?, _ detail: String)
+        func make(
+            _ kind: ReplayDifference.Kind,
+            _ recorded: ScriptPacket?,
+            _ received: SocketIOPacket?,
+            _ detail: String
+        )
             -> ReplayDifference
         {
             ReplayDifference(
-                kind: kind, sessionIndex: self.session.index, sid: self.session.sid,
-                namespace: recorded?.namespace ?? received?.namespace, packetIndex: recorded?.index,
+                kind: kind,
+                sessionIndex: self.session.index,
+                sid: self.session.sid,
+                namespace: recorded?.namespace ?? received?.namespace,
+                packetIndex: recorded?.index,
                 recorded: recorded.map { PacketComparer.render($0.packet) },
-                received: received.map { PacketComparer.render($0) }, detail: detail
+                received: received.map { PacketComparer.render($0) },
+                detail: detail
             )
         }
         for (i, recorded) in self.expected.enumerated() {
@@ -111,7 +120,9 @@ public struct SessionMatcher: Sendable {
                     (
                         self.expected[i].index * 2,
                         make(
-                            .outOfOrder, self.expected[i], self.received[r].packet,
+                            .outOfOrder,
+                            self.expected[i],
+                            self.received[r].packet,
                             "arrived as server packet \(self.arrivalPosition(r)) of its namespace"
                         )
                     )

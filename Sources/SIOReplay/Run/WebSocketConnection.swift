@@ -29,7 +29,11 @@ final class WebSocketConnection: @unchecked Sendable {
 
     /// Connects and upgrades; the future succeeds once the server's `101` arrived.
     static func connect(
-        on loop: EventLoop, host: String, port: Int, uri: String, headers: HTTPHeaders,
+        on loop: EventLoop,
+        host: String,
+        port: Int,
+        uri: String,
+        headers: HTTPHeaders,
         onEvent: @escaping (Event) -> Void
     ) -> EventLoopFuture<WebSocketConnection> {
         let connection = WebSocketConnection(loop: loop)
@@ -41,7 +45,8 @@ final class WebSocketConnection: @unchecked Sendable {
                 channel.pipeline.syncOperations.removeHandler(requester, promise: nil)
                 try channel.pipeline.syncOperations.addHandler(
                     NIOWebSocketFrameAggregator(
-                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
+                        minNonFinalFragmentSize: 0,
+                        maxAccumulatedFrameCount: 1 << 16,
                         maxAccumulatedFrameSize: 1 << 26
                     )
                 )
@@ -79,6 +84,9 @@ final class WebSocketConnection: @unchecked Sendable {
             .whenFailure { upgraded.fail($0) }
         return upgraded.futureResult
     }
+
+    /// Completes when the connection is closed.
+    var closeFuture: EventLoopFuture<Void> { self.channel?.closeFuture ?? self.loop.makeSucceededVoidFuture() }
 
     /// Sends one message.
     func send(_ bytes: ByteBuffer, binary: Bool) {
@@ -153,7 +161,14 @@ final class WebSocketConnection: @unchecked Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = self.unwrapInboundIn(data) { self.status = head.status }
+            switch self.unwrapInboundIn(data) {
+            case .head(let head): self.status = head.status
+            case .body: break
+            case .end:
+                // A complete answer that is not a 101: the upgrade was refused.
+                self.failed.fail(UpgradeRefused(reason: self.status.map { "HTTP \($0.code)" } ?? "no status"))
+                context.close(promise: nil)
+            }
         }
 
         func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -42,7 +42,10 @@ public struct ReplayScript: Hashable, Sendable {
             builder.add(record)
         }
         return ReplayScript(
-            header: reader.header, sessions: builder.sessions, damage: reader.damage, endTime: builder.endTime
+            header: reader.header,
+            sessions: builder.sessions,
+            damage: reader.damage,
+            endTime: builder.endTime
         )
     }
 
@@ -67,9 +70,15 @@ public struct ReplayScript: Hashable, Sendable {
                 self.indexBySID[open.sid] = self.sessions.count
                 self.sessions.append(
                     ScriptSession(
-                        index: self.sessions.count, sid: open.sid, engineIOVersion: open.engineIOVersion,
-                        initialTransport: open.transport, path: open.path, query: open.query,
-                        headers: open.headers, handshake: open.handshake, openedAt: record.time
+                        index: self.sessions.count,
+                        sid: open.sid,
+                        engineIOVersion: open.engineIOVersion,
+                        initialTransport: open.transport,
+                        path: open.path,
+                        query: open.query,
+                        headers: open.headers,
+                        handshake: open.handshake,
+                        openedAt: record.time
                     )
                 )
             case .upgraded(let upgrade):
@@ -81,9 +90,13 @@ public struct ReplayScript: Hashable, Sendable {
                 self.update(sid, at: record.time) { session in
                     session.packets.append(
                         ScriptPacket(
-                            index: session.packets.count, time: record.time, direction: socket.direction,
-                            transport: socket.transport, packet: socket.packet,
-                            ackLatencyMicros: socket.ackLatencyMicros, redacted: socket.redacted
+                            index: session.packets.count,
+                            time: record.time,
+                            direction: socket.direction,
+                            transport: socket.transport,
+                            packet: socket.packet,
+                            ackLatencyMicros: socket.ackLatencyMicros,
+                            redacted: socket.redacted
                         )
                     )
                 }

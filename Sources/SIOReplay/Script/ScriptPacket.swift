@@ -19,8 +19,13 @@ public struct ScriptPacket: Hashable, Sendable {
     public var redacted: Bool
 
     public init(
-        index: Int, time: Int64, direction: Direction, transport: EngineIOTransport, packet: SocketIOPacket,
-        ackLatencyMicros: Int64? = nil, redacted: Bool = false
+        index: Int,
+        time: Int64,
+        direction: Direction,
+        transport: EngineIOTransport,
+        packet: SocketIOPacket,
+        ackLatencyMicros: Int64? = nil,
+        redacted: Bool = false
     ) {
         self.index = index
         self.time = time

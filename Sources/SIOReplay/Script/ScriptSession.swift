@@ -32,10 +32,20 @@ public struct ScriptSession: Hashable, Sendable {
     public var lastActivityAt: Int64
 
     public init(
-        index: Int, sid: String, engineIOVersion: EngineIOVersion, initialTransport: EngineIOTransport,
-        upgradedAt: Int64? = nil, path: String, query: [Record.KeyValue], headers: [Record.KeyValue] = [],
-        handshake: String, openedAt: Int64, closedAt: Int64? = nil, closeCause: String? = nil,
-        packets: [ScriptPacket] = [], lastActivityAt: Int64? = nil
+        index: Int,
+        sid: String,
+        engineIOVersion: EngineIOVersion,
+        initialTransport: EngineIOTransport,
+        upgradedAt: Int64? = nil,
+        path: String,
+        query: [Record.KeyValue],
+        headers: [Record.KeyValue] = [],
+        handshake: String,
+        openedAt: Int64,
+        closedAt: Int64? = nil,
+        closeCause: String? = nil,
+        packets: [ScriptPacket] = [],
+        lastActivityAt: Int64? = nil
     ) {
         self.index = index
         self.sid = sid
