@@ -52,7 +52,9 @@ struct SessionRegistry: Sendable {
                     self.socket(decoded, context: context, into: &records)
                 } catch {
                     self.undecodable(
-                        .text(String(decoding: packet.data.readableBytesView, as: UTF8.self)), layer: .socketIO,
+                        RecordedData(
+                            textBytes: context.direction == .clientToServer
+                                ? self.redactor.undecodableConnect(packet.data) : packet.data), layer: .socketIO,
                         reason: error.reason, offset: error.offset, context: context, into: &records)
                 }
             }
@@ -97,7 +99,7 @@ struct SessionRegistry: Sendable {
         if let error = decoding.error {
             let data: RecordedData =
                 encoding == .v3Binary
-                ? .binary(body) : .text(String(decoding: body.readableBytesView, as: UTF8.self))
+                ? .binary(body) : RecordedData(textBytes: body)
             self.undecodable(
                 data, layer: .payload, reason: error.reason, offset: error.offset, context: context,
                 into: &packetRecords)
@@ -165,6 +167,20 @@ struct SessionRegistry: Sendable {
                             level: "warning",
                             message: "\(packet.type.name) on \(packet.namespace) of session \(context.sid ?? "?") "
                                 + "got \(packet.attachments.count) of \(packet.attachmentCount) attachments",
+                            connection: context.connection))))
+            records.append(context.socketRecord(packet))
+        case .attachmentsOverLimit(let packet, let limit):
+            self.statistics.socketIOPackets += 1
+            let event = packet.eventName.map { " (event \($0))" } ?? ""
+            records.append(
+                Record(
+                    time: context.time,
+                    event: .note(
+                        .init(
+                            level: "warning",
+                            message: "\(packet.type.name) on \(packet.namespace)\(event) of session \(context.sid ?? "?") "
+                                + "announced \(packet.attachmentCount) attachments; they exceed the limit of \(limit) "
+                                + "bytes: recorded with the \(packet.attachments.count) received, the rest are not recorded",
                             connection: context.connection))))
             records.append(context.socketRecord(packet))
         case .strayAttachment(let bytes):
