@@ -456,7 +456,12 @@ def half_close_upstream(listener, port):
     rest, how = recv_to_eof(pair.client)
     if rest != answer or how != 'eof':
         fail(f'half-close-upstream: the client got {len(rest)} of {len(answer)} bytes ({how})')
-    pair.c2s(b'late bytes after the half-close', 'after half-close')
+    # The client's direction is still open: a request sent now reaches the upstream.
+    late = b'POST /late HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nlate'
+    pair.client.sendall(late)
+    got = strip_forwarded(recv_until(pair.upstream, b'\r\n\r\n')) + recv_exactly(pair.upstream, 4)
+    if got != late:
+        fail(f'half-close-upstream: after the half-close the upstream got {got!r}')
     pair.client.shutdown(socket.SHUT_WR)
     rest, how = recv_to_eof(pair.upstream)
     if rest or how != 'eof':
