@@ -41,13 +41,24 @@ public enum HTTPContentCoding {
         } catch {
             throw WireError("cannot start a zlib stream: \(error)", at: 0)
         }
+        // zlib says "stream end" and "need more input" alike when all input is used. A sentinel byte
+        // after the body tells them apart: a complete stream leaves it unread.
         var input = body
+        input.writeInteger(UInt8(0))
+        let consumed = { body.readableBytes + 1 - input.readableBytes }
         var output = ByteBuffer()
         output.reserveCapacity(min(limit + 1, max(4096, body.readableBytes * 4)))
         while true {
             do {
                 try decompressor.inflate(from: &input, to: &output)
+                if input.readableBytes == 0 {
+                    throw WireError(
+                        "\(coding) body ends before its compressed stream does (\(output.readableBytes) bytes inflated)",
+                        at: body.readableBytes)
+                }
                 return output  // end of the compressed stream
+            } catch let error as WireError {
+                throw error
             } catch let error as CompressNIOError where error == .bufferOverflow {
                 if output.readableBytes > limit {
                     throw WireError("\(coding) body inflates to more than the limit of \(limit) bytes", at: 0)
@@ -58,9 +69,13 @@ public enum HTTPContentCoding {
                     "\(coding) body ends before its compressed stream does (\(output.readableBytes) bytes inflated)",
                     at: body.readableBytes)
             } catch {
+                if consumed() > body.readableBytes {
+                    throw WireError(
+                        "\(coding) body ends before its compressed stream does (\(output.readableBytes) bytes inflated)",
+                        at: body.readableBytes)
+                }
                 throw WireError(
-                    "\(coding) body could not be inflated (corrupt data after \(body.readableBytes - input.readableBytes)"
-                        + " bytes)", at: body.readableBytes - input.readableBytes)
+                    "\(coding) body could not be inflated (corrupt data after \(consumed()) bytes)", at: consumed())
             }
         }
     }
