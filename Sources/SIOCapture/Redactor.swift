@@ -106,6 +106,35 @@ struct Redactor: Sendable {
         return out
     }
 
+    /// A polling body that did not decode, as kept in a `raw` record: every CONNECT in it (a `40`
+    /// at the start of the body or after a separator, `0x1e` or a v3 `len:` prefix) has its payload
+    /// masked up to the next `0x1e`.
+    func undecodableBody(_ body: ByteBuffer) -> ByteBuffer {
+        guard self.enabled else { return body }
+        let bytes = Array(body.readableBytesView)
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        var packetStart = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if packetStart, byte == UInt8(ascii: "4"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "0") {
+                var end = index
+                while end < bytes.count, bytes[end] != 0x1E { end += 1 }
+                var packet = self.undecodableConnect(ByteBuffer(bytes: bytes[(index + 1)..<end]))
+                out.writeInteger(byte)
+                out.writeBuffer(&packet)
+                index = end
+                packetStart = false
+                continue
+            }
+            out.writeInteger(byte)
+            packetStart = byte == 0x1E || byte == UInt8(ascii: ":")
+            index += 1
+        }
+        return out
+    }
+
     /// The headers worth keeping with a session's handshake.
     static let handshakeHeaderNames = ["User-Agent", "Origin", "Referer", "Authorization", "Cookie"]
 

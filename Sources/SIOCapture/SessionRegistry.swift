@@ -97,9 +97,10 @@ struct SessionRegistry: Sendable {
             self.engine(packet, context: context, into: &packetRecords)
         }
         if let error = decoding.error {
+            let kept = context.direction == .clientToServer ? self.redactor.undecodableBody(body) : body
             let data: RecordedData =
                 encoding == .v3Binary
-                ? .binary(body) : RecordedData(textBytes: body)
+                ? .binary(kept) : RecordedData(textBytes: kept)
             self.undecodable(
                 data, layer: .payload, reason: error.reason, offset: error.offset, context: context,
                 into: &packetRecords)

@@ -86,6 +86,7 @@ struct NetworkFaultTests {
         let stalledAt = run.peer.stdout.snapshot.text.split(separator: "\n")
             .compactMap { $0.hasPrefix("SENT ") ? Int($0.dropFirst(5)) : nil }.first ?? -1
         let rss = ProcessMemory.peakMiB(of: run.proxy.process.processIdentifier, field: "VmRSS")
+        print("NetworkFaultTests never-reads: the upstream stalled after \(stalledAt) bytes; proxy RSS \(rss) MiB")
         try run.go()
         let failures = try await run.failures()
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")

@@ -51,6 +51,20 @@ import Testing
         #expect(masked.hasPrefix(#"0/admin,{"token":"#))
     }
 
+    @Test func connectAuthInAnUndecodablePollingBodyIsMasked() {
+        let redactor = Redactor(enabled: true)
+        let bodies = [
+            "40{\"token\":\"SECRET1\"}\u{1E}9garbage", "20:40/admin,{\"token\":\"SECRET2\"}x:y", "40{\"token\":\"SECRET3\"",
+        ]
+        for body in bodies {
+            let masked = String(buffer: redactor.undecodableBody(ByteBuffer(string: body)))
+            #expect(!masked.contains("SECRET"), "\(masked)")
+            #expect(masked.contains(#""token":"[redacted]""#), "\(masked)")
+        }
+        let plain = ByteBuffer(string: "42[\"not a connect\",{\"token\":\"x\"}]\u{1E}9zz")
+        #expect(redactor.undecodableBody(plain) == plain)
+    }
+
     @Test func bytesThatAreNotUTF8AreKeptExactly() {
         let bytes = ByteBuffer(bytes: [0x34, 0xC3, 0x28])
         #expect(RecordedData(textBytes: bytes) == .binary(bytes))
