@@ -218,8 +218,8 @@ final class ProxyConnection {
     /// the request side, responses can no longer be matched to requests either: the response side
     /// turns opaque too, releasing whatever it held (the upstream's answer to garbage is relayed).
     private func checkParsers(failedBefore: Bool, side: Side, bytes: ByteBuffer) {
-        let parser = side == .client ? self.requestParser : self.responseParser
-        guard !failedBefore, let error = parser.error else { return }
+        guard !failedBefore, let error = side == .client ? self.requestParser.error : self.responseParser.error
+        else { return }
         self.tap.httpUndecodable(
             bytes, reason: error.reason, offset: error.offset, direction: side == .client ? .clientToServer : .serverToClient)
         if side == .client, let held = self.responseParser.switchToOpaque() {
