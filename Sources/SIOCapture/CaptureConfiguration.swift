@@ -5,7 +5,8 @@ public struct CaptureConfiguration: Sendable {
     public var redactCredentials: Bool = true
     /// Polling bodies larger than this are not decoded (recorded as a note and the body's head).
     public var maxBodyBytes: Int = 16 << 20
-    /// WebSocket messages larger than this (after inflation) are not decoded; also the inflate cap.
+    /// WebSocket messages larger than this (after inflation) are not decoded; also the inflate cap
+    /// and the cap on the attachments a Socket.IO packet may hold while it waits for the rest.
     public var maxWebSocketMessageBytes: Int = 16 << 20
     /// Sessions tracked at once; past this the least recently active session is closed with cause
     /// `evicted`, so a proxy whose clients vanish without closing keeps bounded memory.

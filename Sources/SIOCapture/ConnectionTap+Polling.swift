@@ -33,13 +33,29 @@ extension ConnectionTap {
             }
             return nil
         }
+        var bytes = body.bytes
+        let headers = direction == .clientToServer ? exchange.requestHeaders : exchange.responseHeaders
+        do throws(WireError) {
+            if let inflated = try HTTPContentCoding.decode(
+                body.bytes, contentEncoding: headers.first(name: "Content-Encoding"),
+                limit: self.hub.configuration.maxBodyBytes)
+            {
+                bytes = inflated
+            }
+        } catch {
+            self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                registry.undecodable(
+                    .binary(body.bytes.getSlice(at: body.bytes.readerIndex, length: min(1024, body.bytes.readableBytes))!),
+                    layer: .payload, reason: error.reason, offset: error.offset, context: context, into: &records)
+            }
+            return nil
+        }
         let handshake =
             target.sid == nil && direction == .serverToClient ? self.handshakeRequest(exchange, target: target) : nil
-        let encoding = EngineIOPayload.encoding(version: version, contentType: contentType, body: body.bytes)
-        let decoding = EngineIOPayload.decode(body.bytes, encoding: encoding)
+        let encoding = EngineIOPayload.encoding(version: version, contentType: contentType, body: bytes)
+        let decoding = EngineIOPayload.decode(bytes, encoding: encoding)
         return self.hub.withRegistry(bytes: &self.bytes) { registry, records in
-            registry.poll(
-                decoding, encoding: encoding, body: body.bytes, context: context, handshake: handshake, into: &records)
+            registry.poll(decoding, encoding: encoding, body: bytes, context: context, handshake: handshake, into: &records)
         }
     }
 

@@ -108,6 +108,28 @@ public final class ConnectionTap {
         if sid != nil { self.pendingHandshake = nil }
     }
 
+    /// One direction's bytes stopped being HTTP the parser understands (garbage, a head over the
+    /// limit): the proxy relays the rest as opaque bytes; the record keeps the start of the bytes
+    /// at hand and the reason.
+    public func httpUndecodable(_ bytes: ByteBuffer, reason: String, offset: Int, direction: Direction) {
+        let time = self.hub.now()
+        let sample = self.redactor.httpBytes(
+            bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, 1024)) ?? ByteBuffer())
+        let connection = self.connection
+        self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+            records.append(
+                Record(
+                    time: time,
+                    event: .undecodable(
+                        .init(
+                            sid: nil, connection: connection, direction: direction, transport: nil, layer: .http,
+                            data: RecordedData(textBytes: sample),
+                            reason: "\(reason) (at byte \(offset) of the connection); the rest is relayed undecoded",
+                            offset: 0))))
+            registry.statistics.undecodable += 1
+        }
+    }
+
     /// The proxy could not reach the upstream and answered 502 itself.
     public func upstreamUnreachable(reason: String) {
         let time = self.hub.now()

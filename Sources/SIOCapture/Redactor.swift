@@ -67,6 +67,74 @@ struct Redactor: Sendable {
         return out
     }
 
+    /// Bytes of an HTTP stream that did not parse, as kept in a `raw` record: the values of
+    /// credential header lines and credential-like query values of the first line are masked.
+    func httpBytes(_ bytes: ByteBuffer) -> ByteBuffer {
+        guard self.enabled else { return bytes }
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.readableBytes)
+        let lines = bytes.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() {
+            if index > 0 { out.writeInteger(UInt8(ascii: "\n")) }
+            let text = String(decoding: line, as: UTF8.self)
+            if index == 0, text.contains("?") {
+                // `GET /path?token=... HTTP/1.1`: each space-separated word may carry a query.
+                out.writeString(text.split(separator: " ", omittingEmptySubsequences: false).map { self.path(String($0)) }
+                    .joined(separator: " "))
+            } else if let colon = line.firstIndex(of: UInt8(ascii: ":")),
+                Self.isCredentialHeader(String(decoding: line[..<colon], as: UTF8.self).filter { $0 != " " && $0 != "\t" })
+            {
+                out.writeBytes(line[...colon])
+                out.writeString(" " + Self.mask)
+                if line.last == UInt8(ascii: "\r") { out.writeInteger(UInt8(ascii: "\r")) }
+            } else {
+                out.writeBytes(line)
+            }
+        }
+        return out
+    }
+
+    /// The handshake-less text of a CONNECT that did not decode (`0{"token":"...` cut short):
+    /// everything from its first `{` is masked like a CONNECT payload.
+    func undecodableConnect(_ data: ByteBuffer) -> ByteBuffer {
+        let view = data.readableBytesView
+        guard self.enabled, view.first == UInt8(ascii: "0"), let brace = view.firstIndex(of: UInt8(ascii: "{"))
+        else { return data }
+        var out = data.getSlice(at: data.readerIndex, length: brace - data.readerIndex)!
+        out.writeImmutableBuffer(
+            ConnectPayloadRedactor.maskJSONValues(data.getSlice(at: brace, length: data.writerIndex - brace)!))
+        return out
+    }
+
+    /// A polling body that did not decode, as kept in a `raw` record: every CONNECT in it (a `40`
+    /// at the start of the body or after a separator, `0x1e` or a v3 `len:` prefix) has its payload
+    /// masked up to the next `0x1e`.
+    func undecodableBody(_ body: ByteBuffer) -> ByteBuffer {
+        guard self.enabled else { return body }
+        let bytes = Array(body.readableBytesView)
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        var packetStart = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if packetStart, byte == UInt8(ascii: "4"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "0") {
+                var end = index
+                while end < bytes.count, bytes[end] != 0x1E { end += 1 }
+                var packet = self.undecodableConnect(ByteBuffer(bytes: bytes[(index + 1)..<end]))
+                out.writeInteger(byte)
+                out.writeBuffer(&packet)
+                index = end
+                packetStart = false
+                continue
+            }
+            out.writeInteger(byte)
+            packetStart = byte == 0x1E || byte == UInt8(ascii: ":")
+            index += 1
+        }
+        return out
+    }
+
     /// The headers worth keeping with a session's handshake.
     static let handshakeHeaderNames = ["User-Agent", "Origin", "Referer", "Authorization", "Cookie"]
 

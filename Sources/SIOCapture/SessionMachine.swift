@@ -14,6 +14,9 @@ struct SessionMachine: Sendable {
         case incomplete(SocketIOPacket)
         /// A binary message with no packet waiting for it.
         case strayAttachment(ByteBuffer)
+        /// A packet whose attachments grew past the limit: recorded with those that fit; the rest
+        /// of the attachments it announced are dropped as they come.
+        case attachmentsOverLimit(SocketIOPacket, limit: Int)
     }
 
     struct AckKey: Hashable, Sendable {
@@ -37,21 +40,32 @@ struct SessionMachine: Sendable {
     private var assemblers = [SocketIOBinaryAssembler(), SocketIOBinaryAssembler()]
     /// Whether the assembler of a direction holds a packet; lets plain packets skip it.
     private var awaiting = [false, false]
+    /// Bytes of the attachments held by the assembler of a direction.
+    private var pendingAttachmentBytes = [0, 0]
+    /// Attachments still announced by a packet that went over the limit, dropped as they arrive.
+    private var attachmentsToDrop = [0, 0]
     private var pendingAcks: [AckKey: Int64] = [:]
     private let maxPendingAcks: Int
+    private let maxAttachmentBytes: Int
 
-    init(sid: String, version: EngineIOVersion, transport: EngineIOTransport, time: Int64, maxPendingAcks: Int) {
+    init(
+        sid: String, version: EngineIOVersion, transport: EngineIOTransport, time: Int64, maxPendingAcks: Int,
+        maxAttachmentBytes: Int = 16 << 20
+    ) {
         self.sid = sid
         self.version = version
         self.transport = transport
         self.lastActivity = time
         self.maxPendingAcks = max(1, maxPendingAcks)
+        self.maxAttachmentBytes = maxAttachmentBytes
     }
 
     /// A decoded Socket.IO packet arrived.
     mutating func receive(_ packet: SocketIOPacket, direction: Direction, time: Int64, into outputs: inout [Output]) {
         self.lastActivity = time
         let d = direction.index
+        self.attachmentsToDrop[d] = 0
+        self.pendingAttachmentBytes[d] = 0
         if !self.awaiting[d] && !packet.type.carriesAttachments {
             outputs.append(self.complete(packet, direction: direction, time: time))
             return
@@ -81,7 +95,21 @@ struct SessionMachine: Sendable {
         self.lastActivity = time
         let d = direction.index
         guard self.awaiting[d] else {
+            if self.attachmentsToDrop[d] > 0 {
+                self.attachmentsToDrop[d] -= 1
+                return
+            }
             outputs.append(.strayAttachment(bytes))
+            return
+        }
+        self.pendingAttachmentBytes[d] += bytes.readableBytes
+        if self.pendingAttachmentBytes[d] > self.maxAttachmentBytes, let packet = self.assemblers[d].pending {
+            // A packet may announce any number of attachments: hold at most the limit.
+            self.assemblers[d] = SocketIOBinaryAssembler()
+            self.awaiting[d] = false
+            self.pendingAttachmentBytes[d] = 0
+            self.attachmentsToDrop[d] = max(0, packet.attachmentCount - packet.attachments.count - 1)
+            outputs.append(.attachmentsOverLimit(packet, limit: self.maxAttachmentBytes))
             return
         }
         switch self.assemblers[d].receiveAttachment(bytes) {
@@ -107,6 +135,7 @@ struct SessionMachine: Sendable {
             }
             self.assemblers[direction.index] = SocketIOBinaryAssembler()
             self.awaiting[direction.index] = false
+            self.pendingAttachmentBytes[direction.index] = 0
         }
     }
 

@@ -17,7 +17,8 @@ extension SessionRegistry {
         if self.sessions[sid] == nil { self.makeRoom(time: context.time, into: &records) }
         self.sessions[sid] = SessionMachine(
             sid: sid, version: context.version, transport: context.transport, time: context.time,
-            maxPendingAcks: self.configuration.maxPendingAcksPerSession)
+            maxPendingAcks: self.configuration.maxPendingAcksPerSession,
+            maxAttachmentBytes: self.configuration.maxWebSocketMessageBytes)
         if context.transport == .websocket { self.sessions[sid]!.webSocketConnection = context.connection }
         self.statistics.sessionsOpened += 1
         self.statistics.activeSessions = self.sessions.count
@@ -140,7 +141,8 @@ extension SessionRegistry {
         self.makeRoom(time: context.time, into: &records)
         self.sessions[sid] = SessionMachine(
             sid: sid, version: context.version, transport: context.transport, time: context.time,
-            maxPendingAcks: self.configuration.maxPendingAcksPerSession)
+            maxPendingAcks: self.configuration.maxPendingAcksPerSession,
+            maxAttachmentBytes: self.configuration.maxWebSocketMessageBytes)
         if context.transport == .websocket { self.sessions[sid]!.webSocketConnection = context.connection }
         self.statistics.activeSessions = self.sessions.count
         records.append(

@@ -52,7 +52,9 @@ struct SessionRegistry: Sendable {
                     self.socket(decoded, context: context, into: &records)
                 } catch {
                     self.undecodable(
-                        .text(String(decoding: packet.data.readableBytesView, as: UTF8.self)), layer: .socketIO,
+                        RecordedData(
+                            textBytes: context.direction == .clientToServer
+                                ? self.redactor.undecodableConnect(packet.data) : packet.data), layer: .socketIO,
                         reason: error.reason, offset: error.offset, context: context, into: &records)
                 }
             }
@@ -95,9 +97,10 @@ struct SessionRegistry: Sendable {
             self.engine(packet, context: context, into: &packetRecords)
         }
         if let error = decoding.error {
+            let kept = context.direction == .clientToServer ? self.redactor.undecodableBody(body) : body
             let data: RecordedData =
                 encoding == .v3Binary
-                ? .binary(body) : .text(String(decoding: body.readableBytesView, as: UTF8.self))
+                ? .binary(kept) : RecordedData(textBytes: kept)
             self.undecodable(
                 data, layer: .payload, reason: error.reason, offset: error.offset, context: context,
                 into: &packetRecords)
@@ -156,22 +159,34 @@ struct SessionRegistry: Sendable {
             self.count(packet, direction: context.direction, paired: latency != nil)
             records.append(context.socketRecord(packet, ackLatencyMicros: latency, redacted: redacted))
         case .incomplete(let packet):
-            self.statistics.socketIOPackets += 1
-            records.append(
-                Record(
-                    time: context.time,
-                    event: .note(
-                        .init(
-                            level: "warning",
-                            message: "\(packet.type.name) on \(packet.namespace) of session \(context.sid ?? "?") "
-                                + "got \(packet.attachments.count) of \(packet.attachmentCount) attachments",
-                            connection: context.connection))))
-            records.append(context.socketRecord(packet))
+            self.recordWithWarning(
+                packet, "got \(packet.attachments.count) of \(packet.attachmentCount) attachments", context: context,
+                into: &records)
+        case .attachmentsOverLimit(let packet, let limit):
+            self.recordWithWarning(
+                packet,
+                "announced \(packet.attachmentCount) attachments; they exceed the limit of \(limit) bytes: recorded "
+                    + "with the \(packet.attachments.count) received, the rest are not recorded",
+                context: context, into: &records)
         case .strayAttachment(let bytes):
             self.undecodable(
                 .binary(bytes), layer: .socketIO, reason: "binary attachment with no packet waiting for it",
                 offset: 0, context: context, into: &records)
         }
+    }
+
+    /// A packet recorded as it is, after a note that says what is wrong with it.
+    private mutating func recordWithWarning(
+        _ packet: SocketIOPacket, _ problem: String, context: PacketContext, into records: inout [Record]
+    ) {
+        self.statistics.socketIOPackets += 1
+        let event = packet.eventName.map { " (event \($0))" } ?? ""
+        let message = "\(packet.type.name) on \(packet.namespace)\(event) of session \(context.sid ?? "?") \(problem)"
+        records.append(
+            Record(
+                time: context.time,
+                event: .note(.init(level: "warning", message: message, connection: context.connection))))
+        records.append(context.socketRecord(packet))
     }
 
     private mutating func count(_ packet: SocketIOPacket, direction: Direction, paired: Bool) {

@@ -57,7 +57,7 @@ struct WebSocketTap {
             } catch {
                 events.append(
                     .damage(
-                        .text(String(decoding: message.payload.readableBytesView, as: UTF8.self)), layer: .engineIO,
+                        RecordedData(textBytes: message.payload), layer: .engineIO,
                         reason: error.reason, offset: error.offset, direction))
             }
         case .binary:

@@ -81,6 +81,11 @@ final class ProxyConnection {
         case .upstream:
             self.upstreamHandler = handler
             self.upstream = .connected
+            if self.inactive.client {
+                // The client left while the upstream connection was being made.
+                handler.close()
+                return
+            }
             self.clientHandler?.resumeReading()
         }
     }
@@ -90,6 +95,10 @@ final class ProxyConnection {
         let reason = "cannot reach the upstream \(self.configuration.upstream): \(error)"
         self.upstream = .unreachable(reason)
         self.inactive.upstream = true
+        if self.inactive.client {
+            self.finish()
+            return
+        }
         self.clientHandler?.resumeReading()
     }
 
@@ -121,11 +130,12 @@ final class ProxyConnection {
         switch side {
         case .client:
             self.closeCause = self.closeCause ?? "client"
+            self.parserInputClosed(.client)
             self.upstreamHandler?.closeOutputAfterPendingWrites()
         case .upstream:
             self.upstreamInputClosed = true
             self.closeCause = self.closeCause ?? "upstream"
-            self.responseParser.inputClosed { self.handleResponseEvent($0) }
+            self.parserInputClosed(.upstream)
             self.clientHandler?.closeOutputAfterPendingWrites()
         }
     }
@@ -156,7 +166,7 @@ final class ProxyConnection {
             self.inactive.upstream = true
             self.closeCause = self.closeCause ?? "upstream"
             if !self.upstreamInputClosed {
-                self.responseParser.inputClosed { self.handleResponseEvent($0) }
+                self.parserInputClosed(.upstream)
             }
             self.clientHandler?.closeAfterPendingWrites()
         }
@@ -193,10 +203,50 @@ final class ProxyConnection {
                 self.answerUnreachable(buffer, reason: reason)
                 return
             }
+            let failedBefore = self.requestParser.error != nil
             self.requestParser.parse(buffer) { self.handleRequestEvent($0) }
+            self.checkParsers(failedBefore: failedBefore, side: .client, bytes: buffer)
         case .upstream:
             self.upstreamAnswered = true
+            let failedBefore = self.responseParser.error != nil
             self.responseParser.parse(buffer) { self.handleResponseEvent($0) }
+            self.checkParsers(failedBefore: failedBefore, side: .upstream, bytes: buffer)
+        }
+    }
+
+    /// After a parser of `side` was fed: if it just gave up, the damage is recorded, and when it was
+    /// the request side, responses can no longer be matched to requests either: the response side
+    /// turns opaque too, releasing whatever it held (the upstream's answer to garbage is relayed).
+    private func checkParsers(failedBefore: Bool, side: Side, bytes: ByteBuffer) {
+        guard !failedBefore, let error = side == .client ? self.requestParser.error : self.responseParser.error
+        else { return }
+        self.tap.httpUndecodable(
+            bytes, reason: error.reason, offset: error.offset, direction: side == .client ? .clientToServer : .serverToClient)
+        if side == .client, let held = self.responseParser.switchToOpaque() {
+            self.clientHandler?.write(held)
+            self.clientHandler?.flush()
+        }
+    }
+
+    /// The input of `side` ended: a body delimited by the close ends, and bytes a parser still held
+    /// (a head cut short) are relayed, so the other peer gets every byte that was sent.
+    private func parserInputClosed(_ side: Side) {
+        var released = ByteBuffer()
+        switch side {
+        case .client:
+            let failedBefore = self.requestParser.error != nil
+            self.requestParser.inputClosed { event in
+                if case .forward(let bytes) = event { released.writeImmutableBuffer(bytes) }
+                self.handleRequestEvent(event)
+            }
+            self.checkParsers(failedBefore: failedBefore, side: .client, bytes: released)
+        case .upstream:
+            let failedBefore = self.responseParser.error != nil
+            self.responseParser.inputClosed { event in
+                if case .forward(let bytes) = event { released.writeImmutableBuffer(bytes) }
+                self.handleResponseEvent(event)
+            }
+            self.checkParsers(failedBefore: failedBefore, side: .upstream, bytes: released)
         }
     }
 

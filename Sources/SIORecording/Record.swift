@@ -50,6 +50,13 @@ public struct Record: Hashable, Sendable {
 public enum RecordedData: Hashable, Sendable {
     case text(String)
     case binary(ByteBuffer)
+
+    /// Bytes that should be text: text when they are UTF-8, otherwise binary, so that bytes that do
+    /// not decode are kept exactly (a `String` would replace them with U+FFFD).
+    public init(textBytes bytes: ByteBuffer) {
+        let valid = bytes.withUnsafeReadableBytes { isValidUTF8($0) }
+        self = valid ? .text(String(buffer: bytes)) : .binary(bytes)
+    }
 }
 
 extension Record {

@@ -93,6 +93,9 @@ public final class RecordingWriter: Sendable {
         var fd: Int32
         let compressor: ZlibCompressor
         var output: ByteBuffer
+        /// File size after the last complete member: a failed write is cut back to it, so the file
+        /// never ends inside a member.
+        var committed: off_t = 0
     }
 
     private let configuration: Configuration
@@ -132,7 +135,11 @@ public final class RecordingWriter: Sendable {
         clock: C,
         onFailure: (@Sendable (RecordingWriteError) -> Void)? = nil
     ) throws(RecordingWriteError) where C.Duration == Duration {
-        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        var fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == EEXIST && !isRegularFile(path) {
+            // A device or a pipe (`/dev/stdout`, a FIFO, `/dev/full`): written to, not overwritten.
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+        }
         if fd < 0 {
             let code = errno
             if code == EEXIST {
@@ -310,6 +317,9 @@ public final class RecordingWriter: Sendable {
             return nil
         }
         if let failure {
+            // Leave whole members only (disk full mid-write): every tool then reads the file cleanly
+            // up to the last complete flush. Fails harmlessly on devices and pipes.
+            _ = ftruncate(fd, io.committed)
             return .failure(
                 RecordingWriteError(
                     code: .writeFailed,
@@ -328,6 +338,7 @@ public final class RecordingWriter: Sendable {
                 )
             )
         }
+        io.committed += off_t(written)
         return .success(written)
     }
 
@@ -401,4 +412,9 @@ public final class RecordingWriter: Sendable {
         self.threadDone.lock()
         self.threadDone.unlock(withValue: true)
     }
+}
+
+private func isRegularFile(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
 }

@@ -14,25 +14,37 @@ public enum Base64 {
     }()
 
     /// Appends the base64 text of `bytes` to `output`.
+    ///
+    /// Writes through one pointer rather than a `writeInteger` per character: attachments of many
+    /// megabytes are encoded on the event loop, and must not hold it (debug builds included).
     public static func encode(_ bytes: ByteBuffer, into output: inout ByteBuffer) {
-        output.reserveCapacity(minimumWritableBytes: (bytes.readableBytes + 2) / 3 * 4)
+        let length = (bytes.readableBytes + 2) / 3 * 4
+        guard length > 0 else { return }
         bytes.withUnsafeReadableBytes { input in
-            var index = 0
-            while index + 3 <= input.count {
-                let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-                output.writeInteger(alphabet[Int(value >> 18 & 0x3F)])
-                output.writeInteger(alphabet[Int(value >> 12 & 0x3F)])
-                output.writeInteger(alphabet[Int(value >> 6 & 0x3F)])
-                output.writeInteger(alphabet[Int(value & 0x3F)])
-                index += 3
-            }
-            let remaining = input.count - index
-            if remaining > 0 {
-                let value = UInt32(input[index]) << 16 | (remaining == 2 ? UInt32(input[index + 1]) << 8 : 0)
-                output.writeInteger(alphabet[Int(value >> 18 & 0x3F)])
-                output.writeInteger(alphabet[Int(value >> 12 & 0x3F)])
-                output.writeInteger(remaining == 2 ? alphabet[Int(value >> 6 & 0x3F)] : UInt8(ascii: "="))
-                output.writeInteger(UInt8(ascii: "="))
+            alphabet.withUnsafeBufferPointer { table in
+                _ = output.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+                    var index = 0
+                    var out = 0
+                    while index + 3 <= input.count {
+                        let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                        target[out] = table[Int(value >> 18 & 0x3F)]
+                        target[out + 1] = table[Int(value >> 12 & 0x3F)]
+                        target[out + 2] = table[Int(value >> 6 & 0x3F)]
+                        target[out + 3] = table[Int(value & 0x3F)]
+                        index += 3
+                        out += 4
+                    }
+                    let remaining = input.count - index
+                    if remaining > 0 {
+                        let value = UInt32(input[index]) << 16 | (remaining == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                        target[out] = table[Int(value >> 18 & 0x3F)]
+                        target[out + 1] = table[Int(value >> 12 & 0x3F)]
+                        target[out + 2] = remaining == 2 ? table[Int(value >> 6 & 0x3F)] : UInt8(ascii: "=")
+                        target[out + 3] = UInt8(ascii: "=")
+                        out += 4
+                    }
+                    return out
+                }
             }
         }
     }

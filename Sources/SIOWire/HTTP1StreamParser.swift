@@ -98,11 +98,19 @@ public struct HTTP1StreamParser: Sendable {
         return self.pending
     }
 
-    /// The connection's input ended. A body delimited by the close ends here.
+    /// The connection's input ended. A body delimited by the close ends here; bytes held back
+    /// (an unfinished head or chunk line) are released as opaque bytes, with the error set.
     public mutating func inputClosed(_ emit: (Event) -> Void) {
-        if case .untilClose = self.state {
+        switch self.state {
+        case .untilClose:
             self.state = .head
             emit(.end)
+        case .head, .chunkSize, .chunkDataEnd, .trailers:
+            if self.pending.readableBytes > 0 {
+                self.fail("the connection ended inside a message head or chunk line", emit)
+            }
+        case .fixedBody, .chunkData, .opaque:
+            break
         }
     }
 
@@ -152,7 +160,10 @@ public struct HTTP1StreamParser: Sendable {
     private mutating func parseHead(_ input: inout ByteBuffer, _ emit: (Event) -> Void) -> Bool {
         let searchFrom = max(0, self.pending.readableBytes - 3)
         self.pending.writeImmutableBuffer(input)
-        guard let headLength = Self.headLength(in: self.pending, searchFrom: searchFrom) else {
+        // A head longer than the limit is refused wherever its end falls in the reads.
+        guard let headLength = Self.headLength(in: self.pending, searchFrom: searchFrom),
+            headLength <= self.maxHeadBytes
+        else {
             input.moveReaderIndex(forwardBy: input.readableBytes)
             if self.pending.readableBytes > self.maxHeadBytes {
                 self.fail("message head longer than \(self.maxHeadBytes) bytes", emit)

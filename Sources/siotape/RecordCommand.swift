@@ -87,13 +87,24 @@ struct RecordCommand: AsyncParsableCommand {
         let logger = Self.makeLogger()
         let (host, port) = try Self.parseListen(self.listen)
         let upstream = try UpstreamURL(self.upstream)
-        if host != "127.0.0.1" && host != "localhost" && host != "::1" {
+        if host == "0.0.0.0" || host == "::" || host == "*" {
+            logger.warning(
+                """
+                listening on \(host), ALL network interfaces: other machines can connect through this proxy, \
+                and their traffic (secrets included unless redacted) is recorded. Use 127.0.0.1 to stay local.
+                """)
+        } else if host != "127.0.0.1" && host != "localhost" && host != "::1" {
             logger.warning(
                 "listening on \(host), which other machines may reach: recorded traffic can hold secrets")
         }
 
         let startedAt = WallClock.nowMicros()
-        let path = try RecordingPath.resolve(self.out, startedAtMicros: startedAt)
+        let path: String
+        do {
+            path = try RecordingPath.resolve(self.out, startedAtMicros: startedAt)
+        } catch {
+            Self.fail("cannot record to \(self.out): \(error)")
+        }
         let header = RecordingHeader(
             startedAtMicros: startedAt, tool: "siotape \(Siotape.version)", upstream: upstream.description,
             listen: self.listen, redacted: !self.keepCredentials)
@@ -154,7 +165,8 @@ struct RecordCommand: AsyncParsableCommand {
         Self.printErr(
             "siotape: \(statistics.sessionsOpened) session(s), \(statistics.socketIOPackets) Socket.IO and "
                 + "\(statistics.engineIOPackets) Engine.IO packet(s); recording \(path) "
-                + "(\(writer.statistics.records) records, \(writer.statistics.compressedBytes) bytes)")
+                + "(\(writer.statistics.records) records, \(writer.statistics.compressedBytes) bytes"
+                + (writer.statistics.droppedRecords > 0 ? ", \(writer.statistics.droppedRecords) records dropped)" : ")"))
         if let failure {
             Self.fail("\(failure)")
         }

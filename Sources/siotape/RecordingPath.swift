@@ -8,11 +8,14 @@ import Darwin
 enum RecordingPath {
     static let fileExtension = ".siotape.gz"
 
-    /// A path that ends with `/`, names an existing directory, or has no `.` in its last component is a
-    /// directory (created if missing); anything else is the file itself.
+    /// A path that ends with `/`, names an existing directory, or does not exist and has no `.` in its
+    /// last component is a directory (created if missing); anything else is the file itself.
     static func resolve(_ out: String, startedAtMicros: Int64) throws -> String {
         let lastComponent = out.split(separator: "/").last.map(String.init) ?? out
-        if out.hasSuffix("/") || isDirectory(out) || !lastComponent.contains(".") {
+        var info = stat()
+        let exists = stat(out, &info) == 0
+        // An existing non-directory (`/dev/full`, a FIFO) is a file even without a `.` in its name.
+        if out.hasSuffix("/") || isDirectory(out) || (!exists && !lastComponent.contains(".")) {
             try makeDirectories(out)
             let directory = out.hasSuffix("/") ? String(out.dropLast()) : out
             return "\(directory)/siotape-\(timestamp(startedAtMicros))\(fileExtension)"

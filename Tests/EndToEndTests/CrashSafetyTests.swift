@@ -68,7 +68,7 @@ struct CrashSafetyTests {
 }
 
 /// The numbers of the `echo` events the client sent, as a recording holds them so far.
-private struct RecordedEchoes {
+struct RecordedEchoes {
     var numbers: [Int] = []
     var damage: RecordingDamage?
 

@@ -146,23 +146,30 @@ enum Proxy {
         upstream: RunningPeer,
         recording: URL,
         in environment: PeerEnvironment,
-        extraArguments: [String] = []
+        extraArguments: [String] = [],
+        launcher: [String] = []
     ) async throws -> RunningPeer {
-        try await start(upstreamURL: upstream.url, recording: recording, in: environment, extraArguments: extraArguments)
+        try await start(
+            upstreamURL: upstream.url, recording: recording, in: environment, extraArguments: extraArguments,
+            launcher: launcher)
     }
 
+    /// - Parameter launcher: a command that runs the proxy's command line given after it (e.g. a
+    ///   shell that sets a resource limit first).
     static func start(
         upstreamURL: String,
         recording: URL,
         in environment: PeerEnvironment,
-        extraArguments: [String] = []
+        extraArguments: [String] = [],
+        launcher: [String] = []
     ) async throws -> RunningPeer {
         guard let siotape = environment.siotape else {
             throw PeerError("SIOTAPE_BIN is not set: run tools/test")
         }
+        let command = launcher + [siotape]
         let process = try Subprocess(
-            name: "siotape record", executable: siotape,
-            arguments: [
+            name: "siotape record", executable: command[0],
+            arguments: Array(command.dropFirst()) + [
                 "record", "--upstream", upstreamURL, "--listen", "127.0.0.1:0",
                 "--out", recording.path, "--live", "off",
             ] + extraArguments)

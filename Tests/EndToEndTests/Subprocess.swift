@@ -98,14 +98,23 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
     let stdout: PipeCollector
     let stderr: PipeCollector
     private let process = Process()
+    /// The writing end of the child's stdin, when it was asked for.
+    private let input: FileHandle?
 
-    init(name: String, executable: String, arguments: [String]) throws {
+    /// - Parameter withStdin: give the child a pipe as stdin (see `send(line:)`) instead of /dev/null.
+    init(name: String, executable: String, arguments: [String], withStdin: Bool = false) throws {
         self.name = name
         let out = Pipe()
         let err = Pipe()
+        let inputPipe = withStdin ? Pipe() : nil
+        self.input = inputPipe?.fileHandleForWriting
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        if let inputPipe {
+            process.standardInput = inputPipe
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = out
         process.standardError = err
         do {
@@ -115,6 +124,7 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         }
         try? out.fileHandleForWriting.close()
         try? err.fileHandleForWriting.close()
+        try? inputPipe?.fileHandleForReading.close()
         stdout = PipeCollector(reading: out.fileHandleForReading)
         stderr = PipeCollector(reading: err.fileHandleForReading)
     }
@@ -198,6 +208,15 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         }
         process.waitUntilExit()
         return (process.terminationStatus, out.text)
+    }
+
+    /// The child's process id (to read `/proc/<pid>/status`, for one).
+    var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Writes one line to the child's stdin (started `withStdin: true`).
+    func send(line: String) throws {
+        guard let input else { throw PeerError("\(name) was started without a stdin pipe") }
+        try input.write(contentsOf: Data((line + "\n").utf8))
     }
 
     /// SIGKILL at once (a crash: no chance to clean up), then waits until the process is reaped.

@@ -167,6 +167,25 @@ private let pieceSizes = [1, 2, 3, 7, 64, Int.max]
         #expect(String(buffer: observed.forwarded) == input)
     }
 
+    @Test(arguments: pieceSizes)
+    func aHeadOverTheLimitIsRefusedWhereverItsEndFalls(pieceSize: Int) {
+        var parser = HTTP1StreamParser(role: .request, maxHeadBytes: 1024)
+        let input = "GET / HTTP/1.1\r\n" + String(repeating: "X-Big: filler\r\n", count: 100) + "\r\nrest"
+        let observed = observe(&parser, input, pieceSize: pieceSize)
+        #expect(observed.requestHeads.isEmpty, "a head of \(input.utf8.count) bytes was accepted")
+        #expect(parser.error?.reason.contains("longer than 1024") == true)
+        #expect(String(buffer: observed.forwarded) == input)
+    }
+
+    @Test(arguments: [HTTP1StreamParser.Role.request, .response])
+    func bytesOfAnUnfinishedHeadAreReleasedWhenTheInputCloses(role: HTTP1StreamParser.Role) {
+        var parser = HTTP1StreamParser(role: role)
+        let input = "SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n"
+        let observed = observe(&parser, input, pieceSize: 5, closeAtEnd: true)
+        #expect(String(buffer: observed.forwarded) == input)
+        #expect(parser.error?.reason.contains("ended inside a message head") == true)
+    }
+
     @Test func switchToOpaqueReturnsBytesHeldBackAfterAnUpgradeRequest() {
         var parser = HTTP1StreamParser(role: .request)
         let input = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n\u{81}\u{85}"

@@ -4,7 +4,8 @@ Binds 127.0.0.1 (port 0 = any free port by default), prints ``READY <port>`` onc
 and serves until SIGTERM/SIGINT; with ``--certfile``/``--keyfile`` it serves https/wss. Everything a client observes is deterministic (no sids).
 
 Scenario, on both ``/`` and ``/admin`` (``/admin`` needs auth ``{"token": "secret"}``):
-  connect            emits ``welcome`` {"namespace", "auth"}; bad auth on /admin -> CONNECT_ERROR
+  connect            emits ``welcome`` {"namespace", "auth"} (``--no-echo-auth``: {"namespace"});
+                     bad auth on /admin -> CONNECT_ERROR
   echo *args         ack with the same args
   notify data        emits ``notified`` data (no ack)
   binary a, b        emits ``binary-back`` a, b; ack ``[[a, b], 2]`` (2 attachments)
@@ -25,13 +26,14 @@ NAMESPACES = ('/', '/admin')
 GOOD_AUTH = {'token': 'secret'}
 
 
-def register(sio, ns):
+def register(sio, ns, echo_auth=True):
     """Install the scenario handlers on namespace ``ns``."""
 
     async def connect(sid, environ, auth=None):
         if ns == '/admin' and auth != GOOD_AUTH:
             raise socketio.exceptions.ConnectionRefusedError('Not authorized')
-        await sio.emit('welcome', {'namespace': ns, 'auth': auth}, to=sid, namespace=ns)
+        welcome = {'namespace': ns, 'auth': auth} if echo_auth else {'namespace': ns}
+        await sio.emit('welcome', welcome, to=sid, namespace=ns)
 
     async def echo(sid, *args):
         return args
@@ -67,8 +69,16 @@ def register(sio, ns):
 async def main(args):
     sio = socketio.AsyncServer(async_mode='aiohttp', ping_interval=args.ping_interval)
     for ns in NAMESPACES:
-        register(sio, ns)
-    app = web.Application()
+        register(sio, ns, echo_auth=not args.no_echo_auth)
+    middlewares = []
+    if args.set_cookie:
+        @web.middleware
+        async def set_cookie(request, handler):
+            response = await handler(request)
+            response.headers.add('Set-Cookie', args.set_cookie)
+            return response
+        middlewares.append(set_cookie)
+    app = web.Application(middlewares=middlewares)
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -93,4 +103,7 @@ if __name__ == '__main__':
     parser.add_argument('--ping-interval', type=float, default=25)
     parser.add_argument('--certfile', help='PEM certificate: serve over TLS')
     parser.add_argument('--keyfile', help='PEM private key of --certfile')
+    parser.add_argument('--no-echo-auth', action='store_true',
+                        help='welcome carries only the namespace, not the CONNECT auth (secrets tests)')
+    parser.add_argument('--set-cookie', help='add this Set-Cookie header to every HTTP response')
     asyncio.run(main(parser.parse_args()))
