@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -32,12 +34,15 @@ final class InflatingPipeline: @unchecked Sendable {
     private var head = 0
     private var bytes = 0
     private var cancelled = false
+    /// Buffers the reader is done with, for the inflater to fill again.
+    private var spares: [ByteBuffer] = []
 
     /// Starts inflating on a background thread; `inflater` must not be used by anyone else from now on.
     init(_ inflater: MemberInflater) {
         pthread_mutex_init(self.mutex, nil)
         pthread_cond_init(self.changed, nil)
         self.items.reserveCapacity(Self.maxItems * 2)
+        inflater.spareBuffer = { [self] in self.takeSpare() }
         startDetachedThread { [self] in self.produce(inflater) }
     }
 
@@ -53,6 +58,7 @@ final class InflatingPipeline: @unchecked Sendable {
         pthread_mutex_lock(self.mutex)
         while self.head == self.items.count { pthread_cond_wait(self.changed, self.mutex) }
         let item = self.items[self.head]
+        self.items[self.head] = .end(inputOffset: 0)  // the queue keeps no reference to the text
         self.head += 1
         if case .event(.text(let text, _), _) = item { self.bytes -= text.readableBytes }
         if self.head == self.items.count {
@@ -64,11 +70,25 @@ final class InflatingPipeline: @unchecked Sendable {
         return item
     }
 
+    /// Gives back a buffer of text the reader has finished with.
+    func recycle(_ buffer: consuming ByteBuffer) {
+        pthread_mutex_lock(self.mutex)
+        if !self.cancelled && self.spares.count < Self.maxItems { self.spares.append(buffer) }
+        pthread_mutex_unlock(self.mutex)
+    }
+
+    private func takeSpare() -> ByteBuffer? {
+        pthread_mutex_lock(self.mutex)
+        defer { pthread_mutex_unlock(self.mutex) }
+        return self.spares.popLast()
+    }
+
     /// Stops the background thread soon (it is not waited for); queued text is dropped.
     func cancel() {
         pthread_mutex_lock(self.mutex)
         self.cancelled = true
         self.items.removeAll()
+        self.spares.removeAll()
         self.head = 0
         self.bytes = 0
         pthread_cond_signal(self.changed)

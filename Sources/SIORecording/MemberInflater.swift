@@ -40,6 +40,9 @@ final class MemberInflater: @unchecked Sendable {
     var following = false
     /// File offset of `input.readerIndex`: bytes of the file consumed so far.
     private(set) var inputOffset = 0
+    /// A buffer for the next member's text once one has been handed out, if there is one to reuse
+    /// (the pipeline recycles the reader's), so that handing text to another thread allocates nothing.
+    var spareBuffer: () -> ByteBuffer? = { nil }
 
     private let fd: Int32
     private let decompressor: ZlibDecompressor
@@ -161,7 +164,7 @@ final class MemberInflater: @unchecked Sendable {
             if self.memberText.readableBytes > Self.holdBackLimit {
                 self.releasedText += self.memberText.readableBytes
                 emit(.text(self.memberText, offset: self.memberStart!))
-                self.memberText.clear()
+                self.renewMemberText()
                 return .more
             }
         }
@@ -261,8 +264,13 @@ final class MemberInflater: @unchecked Sendable {
     private func completeMember(_ emit: (Event) -> Void) {
         self.releasedText = 0
         emit(.text(self.memberText, offset: self.memberStart ?? self.inputOffset))
-        self.memberText.clear()
+        self.renewMemberText()
         self.memberStart = nil
         self.possiblyEnded = false
+    }
+
+    private func renewMemberText() {
+        if let spare = self.spareBuffer() { self.memberText = spare }
+        self.memberText.clear()
     }
 }

@@ -336,11 +336,13 @@ public final class RecordingReader {
             case .event(.text(var text, let offset), let inputOffset):
                 self.inputOffset = inputOffset
                 self.linesOffset = offset
+                // Either way one buffer goes back to be filled again: no allocation per member.
                 if self.lines.readableBytes == 0 {
-                    self.lines = text
+                    swap(&text, &self.lines)
                 } else {
                     self.lines.writeBuffer(&text)
                 }
+                pipeline.recycle(text)
                 return .more
             case .event(.damage(let kind, let offset, let reason), let inputOffset):
                 self.inputOffset = inputOffset
