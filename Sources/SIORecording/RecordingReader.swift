@@ -1,4 +1,3 @@
-import CompressNIO
 import NIOCore
 
 #if canImport(Glibc)
@@ -34,10 +33,15 @@ public final class RecordingReader {
         /// At the end of the file, wait for more (`next()` returns `nil` with `isWaiting` set; call
         /// it again later) until the `end` trailer has been read: for a recording still being written.
         public var follow: Bool
+        /// Without `follow`, inflate gzip members on a background thread while the caller scans the
+        /// lines of earlier ones (a small bounded queue between the two). The records and damages
+        /// returned are the same either way.
+        public var inflateInBackground: Bool
 
-        public init(resynchronize: Bool = false, follow: Bool = false) {
+        public init(resynchronize: Bool = false, follow: Bool = false, inflateInBackground: Bool = true) {
             self.resynchronize = resynchronize
             self.follow = follow
+            self.inflateInBackground = inflateInBackground
         }
     }
 
@@ -66,27 +70,14 @@ public final class RecordingReader {
     /// Whether the last `next()` reached the end of the data (with or without damage).
     public private(set) var isFinished = false
 
-    private let path: String
-    private var fd: Int32
-    private var compressed: Bool
-    private let decompressor: ZlibDecompressor
+    private let inflater: MemberInflater
+    /// Set once the inflater runs on a thread of its own (batch reads, after the header).
+    private var pipeline: InflatingPipeline?
+    /// The I/O error the pipeline ended with: thrown again by every later read.
+    private var pipelineFailure: (any Error)?
     private var decoder = RecordDecoder()
-    private static let chunkSize = 64 * 1024
-    /// A member whose text grows past this is released line by line before its CRC is checked, so
-    /// that foreign single-member files do not have to fit in memory.
-    private static let holdBackLimit = 8 * 1024 * 1024
-
-    private var input = ByteBuffer()
-    /// File offset of `input.readerIndex`.
+    /// File offset up to which the file has been consumed (for progress and messages).
     private var inputOffset = 0
-    private var eof = false
-    /// File offset of the gzip member being inflated, `nil` between members.
-    private var memberStart: Int?
-    /// The last inflate call consumed all input and returned normally: the member may have ended.
-    private var possiblyEnded = false
-    private var memberText = ByteBuffer()
-    /// Text of the current member already moved to `lines` (past `holdBackLimit`).
-    private var releasedText = 0
     /// Checked text waiting to be split into lines.
     private var lines = ByteBuffer()
     /// File offset of the member the text in `lines` came from, for error messages.
@@ -94,34 +85,23 @@ public final class RecordingReader {
     private var lineNumber = 0
     /// The options take effect after the header: a damaged header is never skipped.
     private var resynchronizing = false
-    private var following = false
 
     /// Opens `path` and reads the header.
     ///
     /// - Throws: `RecordingReadError`: the file cannot be opened, is empty, is not a recording, is
     ///   of a newer format version, or is damaged before the end of its header.
     public init(path: String, options: Options = Options()) throws {
-        self.path = path
         self.options = options
-        self.fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard self.fd >= 0 else { throw RecordingReadError.cannotOpen(path, errno: errno) }
-        var info = stat()
-        self.fileSize = fstat(self.fd, &info) == 0 ? Int(info.st_size) : 0
-        self.decompressor = try ZlibDecompressor(algorithm: .gzip)
+        let inflater = try MemberInflater(path: path)
+        self.inflater = inflater
+        self.fileSize = inflater.fileSize
         self.header = RecordingHeader(startedAtMicros: 0, tool: "")
-        self.compressed = true
-        try self.readChunk()
-        guard self.input.readableBytes > 0 else {
-            closeDescriptor(self.fd)
-            self.fd = -1
-            throw RecordingReadError.empty(path)
-        }
-        let first = self.input.readableBytesView.first!
+        guard let first = inflater.firstByte else { throw RecordingReadError.empty(path) }
         if first != 0x1F {
             guard first == UInt8(ascii: "{") else {
                 throw RecordingReadError.notARecording("\(path) is neither gzip data nor JSON lines")
             }
-            self.compressed = false
+            inflater.compressed = false
         }
         guard let line = try self.nextLine() else {
             throw RecordingReadError.damagedHeader(
@@ -131,11 +111,15 @@ public final class RecordingReader {
         }
         self.header = try self.decoder.decodeHeader(line)
         self.resynchronizing = options.resynchronize
-        self.following = options.follow
+        inflater.resynchronizing = options.resynchronize
+        inflater.following = options.follow
+        if options.inflateInBackground && !options.follow && inflater.compressed && !self.isFinished {
+            self.pipeline = InflatingPipeline(inflater)
+        }
     }
 
     deinit {
-        if self.fd >= 0 { closeDescriptor(self.fd) }
+        self.pipeline?.cancel()
     }
 
     /// The next record, or `nil` at the end of the data, at the first damage (see `damage`) or,
@@ -312,23 +296,7 @@ public final class RecordingReader {
         guard !self.resynchronizing else { return }
         self.isFinished = true
         self.lines.clear()
-    }
-
-    /// Damage in the gzip member that starts at `start`; returns whether reading goes on (at the
-    /// next member header, when resynchronising).
-    private func damagedMember(_ kind: RecordingDamage.Kind, start: Int, reason: String) -> Bool {
-        self.stop(kind, offset: start, reason: reason)
-        self.memberText.clear()
-        self.memberStart = nil
-        self.possiblyEnded = false
-        guard self.resynchronizing, kind == .corrupt, let next = self.memberHeader(after: start + 1) else {
-            return false
-        }
-        _ = lseek(self.fd, off_t(next), SEEK_SET)
-        self.input.clear()
-        self.inputOffset = next
-        self.eof = false
-        return true
+        self.pipeline?.cancel()
     }
 
     private enum Pump {
@@ -340,168 +308,53 @@ public final class RecordingReader {
         case end
     }
 
-    private func endOfData() -> Pump {
-        guard self.following && self.endRecordCount == nil else { return .end }
-        self.eof = false
-        return .wait
-    }
+    // MARK: - Text
 
-    // MARK: - Decompression
-
-    private func readChunk() throws {
-        guard !self.eof else { return }
-        if self.input.readerIndex > 0 && self.input.readableBytes < self.input.readerIndex {
-            self.input.discardReadBytes()
-        }
-        let fd = self.fd
-        var failure: Int32?
-        let n = self.input.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.chunkSize) { out -> Int in
-            while true {
-                let n = read(fd, out.baseAddress!, min(out.count, Self.chunkSize))
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failure = errno }
-                return max(n, 0)
-            }
-        }
-        if let failure { throw RecordingReadError.cannotOpen(self.path, errno: failure) }
-        if n == 0 { self.eof = true }
-    }
-
-    /// Moves more checked text into `lines`.
+    /// Moves more checked text into `lines` (or applies damage) from the inflater or the pipeline.
     private func pump() throws -> Pump {
         if self.lines.readerIndex > 0 { self.lines.discardReadBytes() }
-        guard self.compressed else {
-            if self.input.readableBytes == 0 { try self.readChunk() }
-            guard self.input.readableBytes > 0 else { return self.endOfData() }
-            self.linesOffset = self.inputOffset
-            self.inputOffset += self.input.readableBytes
-            self.lines.writeBuffer(&self.input)
-            return .more
+        guard let pipeline = self.pipeline else {
+            let outcome = try self.inflater.pump(trailerRead: self.endRecordCount != nil) { event in
+                switch event {
+                case .text(var text, let offset):
+                    self.linesOffset = offset
+                    self.lines.writeBuffer(&text)
+                case .damage(let kind, let offset, let reason):
+                    self.stop(kind, offset: offset, reason: reason)
+                }
+            }
+            self.inputOffset = self.inflater.inputOffset
+            switch outcome {
+            case .more: return .more
+            case .wait: return .wait
+            case .end: return .end
+            }
         }
+        if let failure = self.pipelineFailure { throw failure }
         while true {
-            if self.input.readableBytes == 0 { try self.readChunk() }
-            guard self.input.readableBytes > 0 else {
-                guard let start = self.memberStart else { return self.endOfData() }
-                if self.possiblyEnded && self.probeEnded() {
-                    self.completeMember()
-                    return .more
+            switch pipeline.next() {
+            case .event(.text(var text, let offset), let inputOffset):
+                self.inputOffset = inputOffset
+                self.linesOffset = offset
+                // Either way one buffer goes back to be filled again: no allocation per member.
+                if self.lines.readableBytes == 0 {
+                    swap(&text, &self.lines)
+                } else {
+                    self.lines.writeBuffer(&text)
                 }
-                if self.following && self.endRecordCount == nil { return self.endOfData() }
-                if let next = self.memberHeader(after: start + 10) {
-                    // A cut file cannot hold a later member: this one is damaged, not cut.
-                    let reason =
-                        "bad gzip data in the member that starts at byte \(start): it does not end "
-                        + "before the next member at byte \(next)"
-                    if self.damagedMember(.corrupt, start: start, reason: reason) { continue }
-                    return .end
-                }
-                _ = self.damagedMember(
-                    .truncated,
-                    start: start,
-                    reason: "the file ends inside the gzip member that starts at byte \(start) "
-                        + "(file size \(self.fileSize)); the records of that member are lost"
-                )
-                return .end
-            }
-            if self.memberStart == nil {
-                self.memberStart = self.inputOffset
-                self.releasedText = 0
-                self.possiblyEnded = false
-                try? self.decompressor.reset()
-            }
-            self.memberText.reserveCapacity(minimumWritableBytes: Self.chunkSize)
-            let inputBefore = self.input.readerIndex
-            var returned = false
-            var failure: CompressNIOError?
-            do {
-                try self.decompressor.inflate(from: &self.input, to: &self.memberText)
-                returned = true
-            } catch let error as CompressNIOError where error == .bufferOverflow || error == .inputBufferOverflow {
-                // Output full or more input needed: go round again.
-            } catch let error as CompressNIOError {
-                failure = error
-            }
-            let consumed = self.input.readerIndex - inputBefore
-            self.inputOffset += consumed
-            if let failure {
-                // Report the member's start: everything before it was read, nothing after it.
-                let start = self.memberStart!
-                let reason =
-                    "bad gzip data in the member that starts at byte \(start) "
-                    + "(zlib: \(failure), noticed at byte \(self.inputOffset))"
-                if self.damagedMember(.corrupt, start: start, reason: reason) { continue }
-                return .end
-            }
-            self.possiblyEnded = false
-            if returned {
-                // zlib reports the end of a member by returning without consuming everything; when a
-                // member ends exactly at the end of the input, the next call (or `probeEnded`) tells.
-                if self.input.readableBytes > 0 {
-                    self.completeMember()
-                    return .more
-                }
-                self.possiblyEnded = self.trailerMayEndHere()
-            }
-            if self.memberText.readableBytes > Self.holdBackLimit {
-                self.linesOffset = self.memberStart!
-                self.releasedText += self.memberText.readableBytes
-                self.lines.writeBuffer(&self.memberText)
-                self.memberText.clear()
+                pipeline.recycle(text)
                 return .more
+            case .event(.damage(let kind, let offset, let reason), let inputOffset):
+                self.inputOffset = inputOffset
+                self.stop(kind, offset: offset, reason: reason)
+                if self.isFinished { return .end }
+            case .end(let inputOffset):
+                self.inputOffset = inputOffset
+                return .end
+            case .failure(let error):
+                self.pipelineFailure = error
+                throw error
             }
         }
-    }
-
-    /// The offset of the first gzip member header (`1f 8b 08`) at or after `offset`, if any.
-    private func memberHeader(after offset: Int) -> Int? {
-        var position = offset
-        var chunk = [UInt8](repeating: 0, count: Self.chunkSize)
-        while position < self.fileSize {
-            let n = chunk.withUnsafeMutableBytes { pread(self.fd, $0.baseAddress!, $0.count, off_t(position)) }
-            guard n >= 3 else { return nil }
-            for i in 0..<(n - 2) where chunk[i] == 0x1F && chunk[i + 1] == 0x8B && chunk[i + 2] == 0x08 {
-                return position + i
-            }
-            position += n - 2
-        }
-        return nil
-    }
-
-    /// Whether the input consumed so far can end with the member's gzip trailer: its last four
-    /// bytes are the member's text length (ISIZE). `probeEnded` feeds zlib a byte, which would
-    /// damage a member that goes on (a file being written, when following), so it is only used
-    /// when this holds.
-    private func trailerMayEndHere() -> Bool {
-        let end = self.input.readerIndex
-        guard end >= 4 else { return !self.following }
-        // The consumed bytes are before the reader index, still in the storage.
-        let isize = self.input.withVeryUnsafeBytes { storage -> UInt32 in
-            var value: UInt32 = 0
-            for i in 0..<4 { value |= UInt32(storage[end - 4 + i]) << (8 * UInt32(i)) }
-            return value
-        }
-        return isize == UInt32(truncatingIfNeeded: self.releasedText + self.memberText.readableBytes)
-    }
-
-    /// Whether the current member has ended: a finished inflate stream consumes nothing more.
-    private func probeEnded() -> Bool {
-        var probe = ByteBuffer(bytes: [0])
-        var sink = ByteBuffer()
-        sink.reserveCapacity(64)
-        do {
-            try self.decompressor.inflate(from: &probe, to: &sink)
-        } catch {
-            return false
-        }
-        return probe.readableBytes == 1
-    }
-
-    private func completeMember() {
-        self.releasedText = 0
-        self.linesOffset = self.memberStart ?? self.inputOffset
-        self.lines.writeBuffer(&self.memberText)
-        self.memberText.clear()
-        self.memberStart = nil
-        self.possiblyEnded = false
     }
 }
