@@ -34,7 +34,7 @@ struct CrashSafetyTests {
         try #require(acked?.text.contains(marker) == true, "the client did not get \(ackedBeforeKill) acks\(client.diagnostics)")
 
         // The recorder flushes on its own schedule: wait until event K is on disk, then crash it.
-        let onDisk = try await waitUntil(timeout: .seconds(60)) {
+        let onDisk = try FileWatch.wait(path: recording.path, timeout: .seconds(60)) {
             (try? RecordedEchoes(recording))?.numbers.last.map { $0 >= ackedBeforeKill } ?? false
         }
         try #require(onDisk, "event \(ackedBeforeKill) never reached the recording file")
@@ -87,14 +87,4 @@ struct RecordedEchoes {
         }
         damage = reader.damage
     }
-}
-
-/// Re-checks `condition` until it holds (`true`) or `timeout` has passed (`false`).
-private func waitUntil(timeout: Duration, _ condition: () throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try condition()
 }
