@@ -116,12 +116,12 @@ counts = sorted({n for (_, n) in idles})
 if counts:
     out.append("### Idle WebSocket sessions (Engine.IO + namespace connected, then idle)")
     out.append("")
-    out.append("| sessions | nginx KB/conn | siotape KB/conn | siotape / nginx | all held (nginx, siotape) | target |")
+    out.append("| sessions opened | nginx KB/session | siotape KB/session | siotape / nginx | sessions held (nginx, siotape) | target |")
     out.append("|---|---|---|---|---|---|")
     for count in counts:
         n, s = idles.get(("nginx", count)), idles.get(("siotape", count))
-        per = [(r["rss1_kb"] - r["rss0_kb"]) / count if r else None for r in (n, s)]
-        held = ", ".join("yes" if r and r["held"] else "NO" for r in (n, s))
+        per = [(r["rss1_kb"] - r["rss0_kb"]) / r["held"] if r and r["held"] else None for r in (n, s)]
+        held = ", ".join(f"{r['held']:,}" if r else "—" for r in (n, s))
         out.append(f"| {count:,} | {fmt(per[0], 1)} | {fmt(per[1], 1)} | {ratio(per[1], per[0])} | {held} | ≤ 16 KB |")
     out.append("")
 
