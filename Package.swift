@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "siotape", targets: ["siotape"]),
+        // The benchmark's peers (fast echo upstream, load generator), used by tools/bench/run.
+        .executable(name: "siotape-bench", targets: ["siotape-bench"]),
         // The codecs, the recording format and the capture as libraries, for the fuzz targets in Fuzz/.
         .library(name: "SIOWire", targets: ["SIOWire"]),
         .library(name: "SIORecording", targets: ["SIORecording"]),
@@ -102,6 +104,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The benchmark's own peers: a fast Socket.IO echo upstream and a load generator.
+        .executableTarget(
+            name: "siotape-bench",
+            dependencies: [
+                "SIOWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(

@@ -69,7 +69,7 @@ public final class CaptureHub: Sendable {
             registry.statistics.bytesServerToClient += flushed.serverToClient
             var records: [Record] = []
             let result = body(&registry, &records)
-            for record in records { self.sink.receive(record) }
+            if !records.isEmpty { self.sink.receive(contentsOf: records) }
             return result
         }
     }

@@ -133,8 +133,9 @@ extension SessionRegistry {
     /// session, and its acks and attachments still need a home.
     mutating func touch(_ context: PacketContext, into records: inout [Record]) {
         guard let sid = context.sid else { return }
-        if self.sessions[sid] != nil {
-            self.sessions[sid]!.lastActivity = context.time
+        // By index: `sessions[sid] != nil` would copy the whole session out (retains) per packet.
+        if let index = self.sessions.index(forKey: sid) {
+            self.sessions.values[index].lastActivity = context.time
             return
         }
         guard !self.recentlyClosed.contains(sid) else { return }

@@ -128,8 +128,8 @@ struct SessionRegistry: Sendable {
     mutating func socket(_ packet: SocketIOPacket, context: PacketContext, into records: inout [Record]) {
         self.touch(context, into: &records)
         var outputs: [SessionMachine.Output] = []
-        if let sid = context.sid, self.sessions[sid] != nil {
-            self.sessions[sid]!.receive(packet, direction: context.direction, time: context.time, into: &outputs)
+        if let sid = context.sid, let index = self.sessions.index(forKey: sid) {
+            self.sessions.values[index].receive(packet, direction: context.direction, time: context.time, into: &outputs)
         } else {
             // No session to hold attachments or acks (WebSocket before its handshake): record as is.
             outputs.append(.packet(packet, ackLatency: nil))
@@ -141,8 +141,8 @@ struct SessionRegistry: Sendable {
     mutating func attachment(_ bytes: ByteBuffer, context: PacketContext, into records: inout [Record]) {
         self.touch(context, into: &records)
         var outputs: [SessionMachine.Output] = []
-        if let sid = context.sid, self.sessions[sid] != nil {
-            self.sessions[sid]!.receiveAttachment(bytes, direction: context.direction, time: context.time, into: &outputs)
+        if let sid = context.sid, let index = self.sessions.index(forKey: sid) {
+            self.sessions.values[index].receiveAttachment(bytes, direction: context.direction, time: context.time, into: &outputs)
         } else {
             outputs.append(.strayAttachment(bytes))
         }

@@ -12,51 +12,53 @@ extension ByteBuffer {
     }
 
     public mutating func writeJSONString(utf8 bytes: UnsafeBufferPointer<UInt8>) {
-        self.writeInteger(UInt8(ascii: "\""))
-        var runStart = 0
-        var i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                i += 1
-                continue
-            }
-            if runStart < i {
-                self.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
-            }
-            self.writeJSONEscape(b)
-            i += 1
-            runStart = i
+        // One pass to size the output exactly, one write into the buffer: every separate ByteBuffer
+        // write costs an exclusivity check and a capacity check, and this runs for every record.
+        var escapedLength = bytes.count + 2
+        for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            escapedLength += jsonEscapeLength(b) - 1
         }
-        if runStart < bytes.count {
-            self.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-        }
-        self.writeInteger(UInt8(ascii: "\""))
-    }
-
-    private mutating func writeJSONEscape(_ b: UInt8) {
-        switch b {
-        case UInt8(ascii: "\""): self.writeStaticString("\\\"")
-        case UInt8(ascii: "\\"): self.writeStaticString("\\\\")
-        case 0x0A: self.writeStaticString("\\n")
-        case 0x0D: self.writeStaticString("\\r")
-        case 0x09: self.writeStaticString("\\t")
-        case 0x08: self.writeStaticString("\\b")
-        case 0x0C: self.writeStaticString("\\f")
-        default:
-            self.writeStaticString("\\u00")
-            self.writeInteger(hexDigit(b >> 4))
-            self.writeInteger(hexDigit(b & 0xF))
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: escapedLength) { out in
+            out[0] = UInt8(ascii: "\"")
+            var o = 1
+            if escapedLength == bytes.count + 2 {
+                if bytes.count > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: out[1..<(1 + bytes.count)]).copyMemory(
+                        from: UnsafeRawBufferPointer(bytes))
+                }
+                o += bytes.count
+            } else {
+                for b in bytes {
+                    if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                        out[o] = b
+                        o += 1
+                    } else {
+                        o += writeJSONEscape(b, into: out, at: o)
+                    }
+                }
+            }
+            out[o] = UInt8(ascii: "\"")
+            return o + 1
         }
     }
 
     /// Writes `,"key":` (or `"key":` when `first`).
     mutating func writeJSONKey(_ key: StaticString, first: Bool = false) {
-        if !first { self.writeInteger(UInt8(ascii: ",")) }
-        self.writeInteger(UInt8(ascii: "\""))
-        self.writeStaticString(key)
-        self.writeInteger(UInt8(ascii: "\""))
-        self.writeInteger(UInt8(ascii: ":"))
+        let count = key.utf8CodeUnitCount
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: count + 4) { out in
+            var o = 0
+            if !first {
+                out[0] = UInt8(ascii: ",")
+                o = 1
+            }
+            out[o] = UInt8(ascii: "\"")
+            UnsafeMutableRawBufferPointer(rebasing: out[(o + 1)..<(o + 1 + count)]).copyMemory(
+                from: UnsafeRawBufferPointer(start: key.utf8Start, count: count))
+            o += 1 + count
+            out[o] = UInt8(ascii: "\"")
+            out[o + 1] = UInt8(ascii: ":")
+            return o + 2
+        }
     }
 
     /// Writes a signed integer in decimal without allocating.
@@ -71,25 +73,8 @@ extension ByteBuffer {
     }
 
     mutating func writeDecimal(unsigned value: UInt64) {
-        if value < 10 {
-            self.writeInteger(UInt8(ascii: "0") &+ UInt8(value))
-            return
-        }
-        var digits = 0
-        var v = value
-        while v > 0 {
-            digits += 1
-            v /= 10
-        }
-        self.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
-            var v = value
-            var i = digits - 1
-            while i >= 0 {
-                out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
-                v /= 10
-                i -= 1
-            }
-            return digits
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { out in
+            writeDecimalDigits(value, into: out, at: 0)
         }
     }
 
@@ -105,6 +90,57 @@ extension ByteBuffer {
         Base64.encode(bytes, into: &self)
         self.writeInteger(UInt8(ascii: "\""))
     }
+}
+
+/// The bytes `writeJSONEscape` writes for `b`.
+@inline(__always)
+private func jsonEscapeLength(_ b: UInt8) -> Int {
+    switch b {
+    case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: return 2
+    default: return 6
+    }
+}
+
+/// Writes the JSON escape of `b` (a quote, a backslash or a control character) at `o`; returns its length.
+@inline(__always)
+private func writeJSONEscape(_ b: UInt8, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
+    out[o] = UInt8(ascii: "\\")
+    switch b {
+    case UInt8(ascii: "\""): out[o + 1] = UInt8(ascii: "\"")
+    case UInt8(ascii: "\\"): out[o + 1] = UInt8(ascii: "\\")
+    case 0x0A: out[o + 1] = UInt8(ascii: "n")
+    case 0x0D: out[o + 1] = UInt8(ascii: "r")
+    case 0x09: out[o + 1] = UInt8(ascii: "t")
+    case 0x08: out[o + 1] = UInt8(ascii: "b")
+    case 0x0C: out[o + 1] = UInt8(ascii: "f")
+    default:
+        out[o + 1] = UInt8(ascii: "u")
+        out[o + 2] = UInt8(ascii: "0")
+        out[o + 3] = UInt8(ascii: "0")
+        out[o + 4] = hexDigit(b >> 4)
+        out[o + 5] = hexDigit(b & 0xF)
+        return 6
+    }
+    return 2
+}
+
+/// Writes `value` in decimal at `o` (room for 20 digits needed); returns the number of digits.
+@inline(__always)
+func writeDecimalDigits(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
+    var digits = 1
+    var rest = value
+    while rest >= 10 {
+        rest /= 10
+        digits += 1
+    }
+    var v = value
+    var i = o + digits - 1
+    while i >= o {
+        out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
+        v /= 10
+        i -= 1
+    }
+    return digits
 }
 
 @inline(__always)

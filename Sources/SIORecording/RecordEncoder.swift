@@ -198,12 +198,21 @@ public struct RecordEncoder: Sendable {
         buffer.writeStaticString("}\n")
     }
 
+    /// `{"t":<time>,"k":"<kind>"`, in one write.
     private func start(time: Int64, kind: StaticString, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("{\"t\":")
-        buffer.writeDecimal(time)
-        buffer.writeStaticString(",\"k\":\"")
-        buffer.writeStaticString(kind)
-        buffer.writeInteger(UInt8(ascii: "\""))
+        let kindCount = kind.utf8CodeUnitCount
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 34 + kindCount) { out in
+            var o = copyASCII("{\"t\":", into: out, at: 0)
+            if time < 0 {
+                out[o] = UInt8(ascii: "-")
+                o += 1
+            }
+            o += writeDecimalDigits(time.magnitude, into: out, at: o)
+            o += copyASCII(",\"k\":\"", into: out, at: o)
+            o += copyASCII(kind, into: out, at: o)
+            out[o] = UInt8(ascii: "\"")
+            return o + 1
+        }
     }
 
     private func optionalSID(_ sid: String?, into buffer: inout ByteBuffer) {
@@ -220,10 +229,15 @@ public struct RecordEncoder: Sendable {
     ) {
         buffer.writeJSONKey("conn")
         buffer.writeDecimal(unsigned: conn)
-        buffer.writeJSONKey("dir")
-        buffer.writeJSONString(dir.rawValue)
-        buffer.writeJSONKey("tr")
-        buffer.writeJSONString(tr.rawValue)
+        // Constant text, one write each (this runs for every packet).
+        switch dir {
+        case .clientToServer: buffer.writeStaticString(",\"dir\":\"c2s\"")
+        case .serverToClient: buffer.writeStaticString(",\"dir\":\"s2c\"")
+        }
+        switch tr {
+        case .websocket: buffer.writeStaticString(",\"tr\":\"websocket\"")
+        case .polling: buffer.writeStaticString(",\"tr\":\"polling\"")
+        }
     }
 
     private func pairs(_ pairs: [Record.KeyValue], into buffer: inout ByteBuffer) {
@@ -252,8 +266,15 @@ public struct RecordEncoder: Sendable {
 
     private func socketPacket(_ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
         let packet = e.packet
-        buffer.writeJSONKey("type")
-        buffer.writeJSONString(packet.type.name)
+        switch packet.type {
+        case .connect: buffer.writeStaticString(",\"type\":\"CONNECT\"")
+        case .disconnect: buffer.writeStaticString(",\"type\":\"DISCONNECT\"")
+        case .event: buffer.writeStaticString(",\"type\":\"EVENT\"")
+        case .ack: buffer.writeStaticString(",\"type\":\"ACK\"")
+        case .connectError: buffer.writeStaticString(",\"type\":\"CONNECT_ERROR\"")
+        case .binaryEvent: buffer.writeStaticString(",\"type\":\"BINARY_EVENT\"")
+        case .binaryAck: buffer.writeStaticString(",\"type\":\"BINARY_ACK\"")
+        }
         buffer.writeJSONKey("nsp")
         buffer.writeJSONString(packet.namespace)
         if let id = packet.ackID {
@@ -307,8 +328,14 @@ public struct RecordEncoder: Sendable {
         let embeddable = json.withUnsafeReadableBytes { bytes -> Bool in
             guard let first = bytes.first, let last = bytes.last, !isJSONWhitespace(first), !isJSONWhitespace(last)
             else { return false }
-            if bytes.contains(0x0A) || bytes.contains(0x0D) { return false }
-            return isValidUTF8(bytes) && JSONScanner.isSingleValue(bytes)
+            // One pass for line breaks and non-ASCII bytes (the payload is scanned for every packet).
+            var nonASCII = false
+            for b in bytes {
+                if b == 0x0A || b == 0x0D { return false }
+                if b >= 0x80 { nonASCII = true }
+            }
+            if nonASCII && String(validating: bytes, as: UTF8.self) == nil { return false }
+            return JSONScanner.isSingleValue(bytes)
         }
         if embeddable {
             buffer.writeJSONKey(key)
@@ -324,11 +351,15 @@ public struct RecordEncoder: Sendable {
     }
 }
 
-/// The file must stay UTF-8 for every JSON tool; ASCII, the common case, is checked without decoding.
-func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    if !bytes.contains(where: { $0 >= 0x80 }) { return true }
-    return String(validating: bytes, as: UTF8.self) != nil
+/// Copies static ASCII text into `out` at `o`; returns its length.
+@inline(__always)
+private func copyASCII(_ text: StaticString, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
+    let count = text.utf8CodeUnitCount
+    UnsafeMutableRawBufferPointer(rebasing: out[o..<(o + count)]).copyMemory(
+        from: UnsafeRawBufferPointer(start: text.utf8Start, count: count))
+    return count
 }
+
 
 @inline(__always)
 func isJSONWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }

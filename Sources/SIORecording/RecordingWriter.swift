@@ -203,28 +203,36 @@ public final class RecordingWriter: Sendable {
 
     /// Appends one record. Cheap and non-blocking: it encodes into memory and returns.
     public func append(_ record: Record) {
+        self.append(contentsOf: CollectionOfOne(record))
+    }
+
+    /// Appends records in order, taking the lock once (a proxied read often yields several).
+    public func append<Records: Collection<Record>>(contentsOf records: Records) {
         let shouldWake = self.state.withLock { state -> Bool in
-            guard !state.closed, state.failure == nil,
-                state.pending.readableBytes < self.configuration.maxPendingBytes
-            else {
-                state.statistics.droppedRecords += 1
-                return false
+            var wake = false
+            for record in records {
+                guard !state.closed, state.failure == nil,
+                    state.pending.readableBytes < self.configuration.maxPendingBytes
+                else {
+                    state.statistics.droppedRecords += 1
+                    continue
+                }
+                if state.oldestPending == nil { state.oldestPending = self.now() }
+                self.encoder.encode(record, into: &state.pending)
+                state.pendingRecords += 1
+                state.statistics.records += 1
+                state.lastTime = max(state.lastTime, record.time)
+                if state.pending.readableBytes >= self.configuration.flushThreshold && !state.wakeRequested {
+                    state.wakeRequested = true
+                    wake = true
+                }
             }
-            if state.oldestPending == nil { state.oldestPending = self.now() }
-            self.encoder.encode(record, into: &state.pending)
-            state.pendingRecords += 1
-            state.statistics.records += 1
-            state.lastTime = max(state.lastTime, record.time)
             let pending = state.pending.readableBytes
             if pending > state.statistics.peakPendingBytes { state.statistics.peakPendingBytes = pending }
             if state.pending.capacity > state.statistics.peakPendingCapacity {
                 state.statistics.peakPendingCapacity = state.pending.capacity
             }
-            if pending >= self.configuration.flushThreshold && !state.wakeRequested {
-                state.wakeRequested = true
-                return true
-            }
-            return false
+            return wake
         }
         if shouldWake && self.configuration.backgroundFlushing {
             self.wake.lock()

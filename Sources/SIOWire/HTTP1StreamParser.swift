@@ -93,8 +93,9 @@ public struct HTTP1StreamParser: Sendable {
     /// Treats every later byte as opaque (the other direction switched protocols).
     public mutating func switchToOpaque() -> ByteBuffer? {
         self.state = .opaque
+        // Opaque bytes are never buffered: let go of the head buffer (a held WebSocket would keep it).
+        defer { self.pending = ByteBuffer() }
         guard self.pending.readableBytes > 0 else { return nil }
-        defer { self.pending.clear() }
         return self.pending
     }
 

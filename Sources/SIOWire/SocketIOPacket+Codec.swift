@@ -114,8 +114,13 @@ private struct Header {
 
     func isCanonical(for packet: SocketIOPacket) -> Bool {
         guard !self.hasQuery, self.namespaceClosedByComma, !self.explicitRootNamespace else { return false }
-        // Leading zeros in counts or ack ids also make the header non-canonical.
-        return packet.canonicalHeader.utf8.count == self.length
+        // Leading zeros in counts or ack ids also make the header non-canonical. Counted, not built:
+        // this runs for every packet.
+        var canonicalLength = 1
+        if packet.type.carriesAttachments { canonicalLength += decimalDigits(UInt64(packet.attachmentCount)) + 1 }
+        if packet.namespace != "/" { canonicalLength += packet.namespace.utf8.count + 1 }
+        if let ackID = packet.ackID { canonicalLength += decimalDigits(ackID) }
+        return canonicalLength == self.length
     }
 
     static func parse(_ bytes: UnsafeRawBufferPointer, version: SocketIOVersion) throws(WireError) -> Header {
@@ -175,3 +180,14 @@ private struct Header {
 
 @inline(__always)
 private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+@inline(__always)
+private func decimalDigits(_ value: UInt64) -> Int {
+    var digits = 1
+    var rest = value
+    while rest >= 10 {
+        rest /= 10
+        digits += 1
+    }
+    return digits
+}

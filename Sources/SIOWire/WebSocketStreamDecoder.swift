@@ -68,6 +68,11 @@ public struct WebSocketStreamDecoder {
             self.bytesToSkip -= dropped
             self.consumed += dropped
         }
+        if self.buffer.readableBytes == 0 {
+            // The common case: whole frames per read. Decode from the bytes as given, no copy.
+            self.buffer = bytes
+            return
+        }
         if self.buffer.readerIndex > 65_536 && self.buffer.readerIndex > self.buffer.readableBytes {
             self.buffer.discardReadBytes()
         }
@@ -84,9 +89,15 @@ public struct WebSocketStreamDecoder {
                 let dropped = min(self.bytesToSkip, self.buffer.readableBytes)
                 self.advance(by: dropped)
                 self.bytesToSkip -= dropped
-                if self.bytesToSkip > 0 { return nil }
+                if self.bytesToSkip > 0 {
+                    self.releaseIfConsumed()
+                    return nil
+                }
             }
-            guard let header = try self.readHeader() else { return nil }
+            guard let header = try self.readHeader() else {
+                self.releaseIfConsumed()
+                return nil
+            }
             let frameOffset = self.consumed
 
             if !header.opcode.isControl {
@@ -111,7 +122,10 @@ public struct WebSocketStreamDecoder {
                             + "\(self.maxMessageSize)", at: frameOffset)
                 }
             }
-            guard self.buffer.readableBytes >= header.length + header.payloadLength else { return nil }
+            guard self.buffer.readableBytes >= header.length + header.payloadLength else {
+                self.ownPartialFrame()
+                return nil
+            }
             self.advance(by: header.length)
             let payload = self.readPayload(length: header.payloadLength, mask: header.mask)
 
@@ -148,6 +162,25 @@ public struct WebSocketStreamDecoder {
         self.consumed += count
     }
 
+    /// Drops the reference to the bytes of the last read once all of them were decoded, so that an
+    /// idle connection holds no buffer (and the channel can reuse its receive buffer).
+    private mutating func releaseIfConsumed() {
+        if self.buffer.readableBytes == 0 {
+            self.buffer = ByteBuffer()
+        } else {
+            self.ownPartialFrame()
+        }
+    }
+
+    /// A frame split across reads: keep a compact copy of its start rather than the whole read buffer.
+    private mutating func ownPartialFrame() {
+        guard self.buffer.readerIndex > 0 || self.buffer.capacity > 2 * self.buffer.readableBytes + 1_024 else { return }
+        var own = ByteBuffer()
+        own.reserveCapacity(max(self.buffer.readableBytes, 256))
+        own.writeImmutableBuffer(self.buffer)
+        self.buffer = own
+    }
+
     private mutating func readPayload(length: Int, mask: UInt32?) -> ByteBuffer {
         guard let mask else {
             let payload = self.buffer.getSlice(at: self.buffer.readerIndex, length: length)!
@@ -158,11 +191,7 @@ public struct WebSocketStreamDecoder {
         payload.reserveCapacity(length)
         self.buffer.withUnsafeReadableBytes { source in
             _ = payload.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
-                let key: [UInt8] = [
-                    UInt8(truncatingIfNeeded: mask >> 24), UInt8(truncatingIfNeeded: mask >> 16),
-                    UInt8(truncatingIfNeeded: mask >> 8), UInt8(truncatingIfNeeded: mask),
-                ]
-                for index in 0..<length { target[index] = source[index] ^ key[index & 3] }
+                unmask(source: source, into: target, count: length, key: mask)
                 return length
             }
         }
@@ -261,4 +290,41 @@ private struct FrameHeader {
     /// Header bytes, mask key included.
     var length: Int
     var payloadLength: Int
+}
+
+/// XORs `count` bytes with the 4-byte masking key (big-endian `key`, as read from the frame), eight
+/// bytes at a time.
+@inline(__always)
+private func unmask(source: UnsafeRawBufferPointer, into target: UnsafeMutableRawBufferPointer, count: Int, key: UInt32) {
+    let keyBytes = (
+        UInt8(truncatingIfNeeded: key >> 24), UInt8(truncatingIfNeeded: key >> 16), UInt8(truncatingIfNeeded: key >> 8),
+        UInt8(truncatingIfNeeded: key)
+    )
+    // The key's bytes in wire order, twice, as one machine word.
+    var key64: UInt64 = 0
+    withUnsafeMutableBytes(of: &key64) { word in
+        for i in 0..<8 {
+            switch i & 3 {
+            case 0: word[i] = keyBytes.0
+            case 1: word[i] = keyBytes.1
+            case 2: word[i] = keyBytes.2
+            default: word[i] = keyBytes.3
+            }
+        }
+    }
+    var index = 0
+    while index + 8 <= count {
+        let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        target.storeBytes(of: word ^ key64, toByteOffset: index, as: UInt64.self)
+        index += 8
+    }
+    while index < count {
+        switch index & 3 {
+        case 0: target[index] = source[index] ^ keyBytes.0
+        case 1: target[index] = source[index] ^ keyBytes.1
+        case 2: target[index] = source[index] ^ keyBytes.2
+        default: target[index] = source[index] ^ keyBytes.3
+        }
+        index += 1
+    }
 }

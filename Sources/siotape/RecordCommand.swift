@@ -230,4 +230,11 @@ struct FanOutSink: RecordSink {
         self.writer.append(record)
         self.liveView?.show(record)
     }
+
+    func receive(contentsOf records: [Record]) {
+        self.writer.append(contentsOf: records)
+        if let liveView = self.liveView {
+            for record in records { liveView.show(record) }
+        }
+    }
 }

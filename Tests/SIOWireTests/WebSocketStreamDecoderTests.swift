@@ -77,6 +77,25 @@ final class DeflateSender {
         }
     }
 
+    @Test func maskedPayloadsOfEveryLengthAroundTheWordSize() throws {
+        let key: [UInt8] = [0x9D, 0x01, 0xF0, 0x37]
+        for length in 0...21 {
+            let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 11) }
+            var stream = frame(2, payload, mask: key)
+            stream.writeImmutableBuffer(frame(2, payload.reversed(), mask: key))
+            for chunkSize in [1, 5, stream.readableBytes] {
+                var decoder = WebSocketStreamDecoder(maxMessageSize: 1_000, deflate: nil)
+                var messages: [WebSocketStreamDecoder.Message] = []
+                var rest = stream
+                while let chunk = rest.readSlice(length: min(chunkSize, rest.readableBytes)), chunk.readableBytes > 0 {
+                    decoder.append(chunk)
+                    messages += try drain(&decoder)
+                }
+                #expect(messages.map(\.payload) == [bytes(payload), bytes(payload.reversed())], "length \(length)")
+            }
+        }
+    }
+
     @Test func fragmentsWithControlFramesBetween() throws {
         var decoder = WebSocketStreamDecoder(maxMessageSize: 100, deflate: nil)
         decoder.append(frame(1, Array("42[\"a\",".utf8), fin: false, mask: [1, 2, 3, 4]))

@@ -1,0 +1,207 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The benchmark's own peers: a fast echo upstream and a load generator. Driven by `tools/bench/run`.
+@main
+struct SiotapeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "siotape-bench",
+        abstract: "Peers for siotape's benchmark: a fast Socket.IO echo upstream and a load generator.",
+        discussion: """
+            The harness is tools/bench/run; these commands are its parts.
+
+            Example:
+              siotape-bench upstream --port 0            # prints READY <port>
+              siotape-bench load --url http://127.0.0.1:8080 --connections 50 --window 8 --duration 10
+            """,
+        subcommands: [Upstream.self, Load.self, Idle.self]
+    )
+}
+
+/// `http://host:port` → (host, port).
+func parseURL(_ url: String) throws -> (host: String, port: Int) {
+    guard url.hasPrefix("http://") else { throw ValidationError("--url must be http://HOST:PORT, got \(url)") }
+    let authority = url.dropFirst("http://".count).split(separator: "/").first.map(String.init) ?? ""
+    guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) else {
+        throw ValidationError("--url must be http://HOST:PORT, got \(url)")
+    }
+    return (String(authority[..<colon]), port)
+}
+
+struct Upstream: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "An Engine.IO v4 / Socket.IO v5 server that acks every event with its arguments.",
+        discussion: """
+            Speaks WebSocket (direct) and long-polling on /socket.io/. Prints READY <port> on stdout once it
+            listens. Runs until killed.
+
+            Example:
+              siotape-bench upstream --port 0 --threads 1
+            """)
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0: a free one).") var port = 0
+    @Option(help: "Event-loop threads.") var threads = 1
+
+    func run() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
+        let channel = try EchoUpstream.start(host: self.host, port: self.port, group: group)
+        writeLine("READY \(channel.localAddress?.port ?? 0)")
+        try channel.closeFuture.wait()
+    }
+}
+
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Socket.IO EVENT+ACK round trips with a window of events in flight per connection.",
+        discussion: """
+            Each connection connects to the main namespace, then keeps --window `echo` events (with acks) in
+            flight. After --warmup seconds, acks are counted for --duration seconds; then the connections stop
+            sending and drain. Prints one JSON line: acks/s in the window (msgs_per_s, a msg being an event
+            and its ack), all acks of the run (total_msgs), round-trip latency percentiles in microseconds.
+
+            Example:
+              siotape-bench load --url http://127.0.0.1:8080 --connections 50 --window 8 --duration 10
+            """)
+
+    @Option(help: "The server (or proxy) to load, http://HOST:PORT.") var url: String
+    @Option(help: "Concurrent Socket.IO connections.") var connections = 50
+    @Option(help: "Events in flight per connection.") var window = 8
+    @Option(help: "websocket or polling.") var transport = "websocket"
+    @Option(help: "fixed (100-byte string) or chat (varied JSON chat messages).") var payload = "fixed"
+    @Option(help: "Seconds measured.") var duration = 10.0
+    @Option(help: "Seconds of load before the measurement starts.") var warmup = 2.0
+    @Option(help: "Event-loop threads.") var threads = 1
+
+    func validate() throws {
+        guard ["websocket", "polling"].contains(self.transport) else { throw ValidationError("--transport: websocket or polling") }
+        guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
+        guard self.connections > 0, self.window > 0 else { throw ValidationError("--connections and --window must be > 0") }
+    }
+
+    func run() throws {
+        let (host, port) = try parseURL(self.url)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
+        let run = LoadRun(payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!), window: self.window, idle: false)
+        let channels = try connect(
+            run: run, host: host, port: port, count: self.connections, polling: self.transport == "polling", group: group)
+        let (_, end) = run.startWindow(afterWarmup: self.warmup, duration: self.duration)
+        while LoadRun.now() < end { usleep(50_000) }
+        run.stop()
+        let drained = run.done.lock(whenValue: self.connections, timeoutSeconds: 10)
+        if drained { run.done.unlock() }
+        let result = run.result
+        for channel in channels { channel.close(promise: nil) }
+        var latencies = result.latencies
+        latencies.sort()
+        func percentile(_ p: Double) -> UInt32 {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+        let failures = result.failures.prefix(3).map { "\"" + String($0.map { $0 == "\"" || $0 == "\\" ? "'" : $0 }) + "\"" }
+        writeLine(
+            "{\"transport\":\"\(self.transport)\",\"payload\":\"\(self.payload)\",\"connections\":\(self.connections),"
+                + "\"window\":\(self.window),\"duration_s\":\(self.duration),\"window_msgs\":\(result.windowAcks),"
+                + "\"msgs_per_s\":\(Int(Double(result.windowAcks) / self.duration)),\"total_msgs\":\(result.acks),"
+                + "\"p50_us\":\(percentile(0.5)),\"p99_us\":\(percentile(0.99)),\"p999_us\":\(percentile(0.999)),"
+                + "\"drained\":\(drained),\"failures\":\(result.failures.count),\"failure_samples\":[\(failures.joined(separator: ","))]}")
+        try? group.syncShutdownGracefully()
+        if !result.failures.isEmpty || !drained { throw ExitCode(1) }
+    }
+}
+
+struct Idle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Opens idle Socket.IO WebSocket connections and holds them.",
+        discussion: """
+            Connects --connections WebSocket sessions (handshake and namespace connect done), prints READY <n> on
+            stdout, and holds them until stdin is closed.
+
+            Example:
+              siotape-bench idle --url http://127.0.0.1:8080 --connections 2000 < /dev/tty
+            """)
+
+    @Option(help: "The server (or proxy), http://HOST:PORT.") var url: String
+    @Option(help: "Connections to open.") var connections = 2_000
+    @Option(help: "Event-loop threads.") var threads = 1
+
+    func run() throws {
+        let (host, port) = try parseURL(self.url)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
+        let run = LoadRun(payloads: Payloads(kind: .fixed), window: 1, idle: true)
+        // Sessions that did not get through within the timeout are reported, not waited for.
+        _ = try connect(
+            run: run, host: host, port: port, count: self.connections, polling: false, group: group, mustAllBeReady: false)
+        let ready = run.ready.value
+        let failures = run.result.failures
+        if !failures.isEmpty || ready < self.connections {
+            writeLine(
+                "\(ready) of \(self.connections) sessions ready, \(failures.count) failed"
+                    + (failures.first.map { ", e.g. \($0)" } ?? ""), to: 2)
+        }
+        writeLine("READY \(ready - failures.count)")
+        while readLine() != nil {}
+    }
+}
+
+/// Opens `count` sessions (in batches, so that accept queues do not overflow) and waits until every
+/// one has connected its namespace (or failed).
+func connect(
+    run: LoadRun, host: String, port: Int, count: Int, polling: Bool, group: MultiThreadedEventLoopGroup,
+    mustAllBeReady: Bool = true
+) throws -> [any Channel] {
+    var channels: [any Channel] = []
+    var opened = 0
+    /// Sessions that did not get ready in time (tolerated when not all must be).
+    var stuck = 0
+    let batch = 250
+    while opened < count {
+        let n = min(batch, count - opened)
+        for index in opened..<(opened + n) {
+            if polling {
+                PollingLoadSession.start(run: run, host: host, port: port, on: group.next())
+            } else {
+                let seed = UInt64(index)
+                let channel = try ClientBootstrap(group: group)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                WebSocketLoadClient(run: run, host: "\(host):\(port)", seed: seed))
+                        }
+                    }
+                    .connect(host: host, port: port).wait()
+                channels.append(channel)
+            }
+        }
+        opened += n
+        let deadline = LoadRun.now() + 30_000_000_000
+        while run.ready.value < opened - stuck && LoadRun.now() < deadline { usleep(1_000) }
+        let missing = opened - run.ready.value
+        if missing > stuck {
+            guard !mustAllBeReady else {
+                writeLine("only \(opened - missing) of \(opened) connections got ready within 30 s", to: 2)
+                throw ExitCode(1)
+            }
+            stuck = missing
+        }
+    }
+    return channels
+}
+
+/// Writes a line straight to a file descriptor (unbuffered: the harness waits for these lines).
+func writeLine(_ line: String, to descriptor: Int32 = 1) {
+    var text = line + "\n"
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}

@@ -1,0 +1,140 @@
+"""Renders the results of tools/bench/run (JSON lines) as the markdown table of RESULTS.md."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+
+MITMPROXY_BYTES_PER_MSG = 346  # issue 6: mitmdump -w on the same workload
+
+parser = argparse.ArgumentParser()
+parser.add_argument("results")
+parser.add_argument("--command", required=True)
+parser.add_argument("--hz", type=int, default=100)
+args = parser.parse_args()
+
+rows = [json.loads(line) for line in open(args.results) if line.strip()]
+loads = {(r["target"], r["name"]): r for r in rows if r["kind"] == "load"}
+idles = {(r["target"], r["n"]): r for r in rows if r["kind"] == "idle"}
+soaks = [r for r in rows if r["kind"] == "soak"]
+
+
+def cpu_us_per_msg(r):
+    if not r or r["cpu_ticks"] == 0 and r["target"] == "direct":
+        return None
+    return r["cpu_ticks"] / args.hz * 1e6 / max(1, r["load"]["total_msgs"])
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.{digits}f}×"
+
+
+def machine():
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({model}), {mem:.0f} GiB; {nginx}"
+
+
+out = []
+out.append(f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ")
+out.append(f"Machine: {machine()}  ")
+out.append(f"Command: `{args.command}`")
+out.append("")
+
+for name, title in [("websocket", "WebSocket"), ("polling", "long-polling")]:
+    d, n, s = (loads.get((t, name)) for t in ("direct", "nginx", "siotape"))
+    if not (d and n and s):
+        continue
+    c = n["load"]["connections"], n["load"]["window"]
+    out.append(f"### {title}: {c[0]} connections × {c[1]} in flight, 100-byte payload, msg = EVENT + ACK")
+    out.append("")
+    out.append("| figure | direct | nginx | siotape record | siotape / nginx | target |")
+    out.append("|---|---|---|---|---|---|")
+    tp = [r["load"]["msgs_per_s"] for r in (d, n, s)]
+    out.append(f"| throughput, msgs/s | {fmt(tp[0])} | {fmt(tp[1])} | {fmt(tp[2])} | {ratio(tp[2], tp[1])} | ≥ 0.9× |")
+    for p in ("p50", "p99", "p999"):
+        v = [r["load"][f"{p}_us"] for r in (d, n, s)]
+        out.append(f"| latency {p}, µs | {fmt(v[0])} | {fmt(v[1])} | {fmt(v[2])} | {ratio(v[2], v[1])} | |")
+    cpu = [cpu_us_per_msg(n), cpu_us_per_msg(s)]
+    out.append(f"| proxy CPU, µs/msg (utime+stime) | — | {fmt(cpu[0], 1)} | {fmt(cpu[1], 1)} | {ratio(cpu[1], cpu[0])} | ≤ 1.5× |")
+    hwm = [n["hwm_kb"] / 1024, s["hwm_kb"] / 1024]
+    out.append(f"| proxy peak RSS, MiB | — | {fmt(hwm[0], 1)} | {fmt(hwm[1], 1)} | {ratio(hwm[1], hwm[0])} | |")
+    if s["rec_bytes"]:
+        b = s["rec_bytes"] / max(1, s["load"]["total_msgs"])
+        out.append(
+            f"| recorded bytes/msg | — | — | {fmt(b, 1)} | {b / MITMPROXY_BYTES_PER_MSG:.2f}× mitmproxy's {MITMPROXY_BYTES_PER_MSG} | ≤ 0.25× mitmproxy |")
+    bad = [r["target"] for r in (d, n, s) if r["load"]["failures"] or not r["load"]["drained"]]
+    if bad:
+        out.append(f"| failures | {', '.join(bad)} | | | | |")
+    out.append("")
+
+d, n, s = (loads.get((t, "latency1")) for t in ("direct", "nginx", "siotape"))
+if d and n and s:
+    out.append("### Latency at 1 connection, 1 in flight (WebSocket)")
+    out.append("")
+    out.append("| figure | direct | nginx | siotape record | siotape / nginx | target |")
+    out.append("|---|---|---|---|---|---|")
+    for p in ("p50", "p99"):
+        v = [r["load"][f"{p}_us"] for r in (d, n, s)]
+        out.append(f"| {p}, µs | {fmt(v[0])} | {fmt(v[1])} | {fmt(v[2])} | {ratio(v[2], v[1])} | |")
+        added = [v[1] - v[0], v[2] - v[0]]
+        out.append(f"| added {p}, µs | — | {fmt(added[0])} | {fmt(added[1])} | {ratio(added[1], added[0])} | ≤ 1× |")
+    cpu = [cpu_us_per_msg(n), cpu_us_per_msg(s)]
+    out.append(f"| proxy CPU, µs/msg | — | {fmt(cpu[0], 1)} | {fmt(cpu[1], 1)} | {ratio(cpu[1], cpu[0])} | |")
+    out.append("")
+
+chat = loads.get(("siotape", "chat"))
+if chat:
+    b = chat["rec_bytes"] / max(1, chat["load"]["total_msgs"])
+    out.append("### Recorded bytes, realistic payload (varied JSON chat messages, avg ~150 B)")
+    out.append("")
+    out.append("| figure | siotape record | vs mitmproxy (346 B/msg, issue 6) | target |")
+    out.append("|---|---|---|---|")
+    out.append(f"| recorded bytes/msg (EVENT + ACK records, gzip) | {fmt(b, 1)} | {b / MITMPROXY_BYTES_PER_MSG:.2f}× | ≤ 0.25× |")
+    out.append(f"| throughput, msgs/s | {fmt(chat['load']['msgs_per_s'])} | | |")
+    out.append(f"| proxy CPU, µs/msg | {fmt(cpu_us_per_msg(chat), 1)} | | |")
+    out.append("")
+
+counts = sorted({n for (_, n) in idles})
+if counts:
+    out.append("### Idle WebSocket sessions (Engine.IO + namespace connected, then idle)")
+    out.append("")
+    out.append("| sessions opened | nginx KB/session | siotape KB/session | siotape / nginx | sessions held (nginx, siotape) | target |")
+    out.append("|---|---|---|---|---|---|")
+    for count in counts:
+        n, s = idles.get(("nginx", count)), idles.get(("siotape", count))
+        per = [(r["rss1_kb"] - r["rss0_kb"]) / r["held"] if r and r["held"] else None for r in (n, s)]
+        held = ", ".join(f"{r['held']:,}" if r else "—" for r in (n, s))
+        out.append(f"| {count:,} | {fmt(per[0], 1)} | {fmt(per[1], 1)} | {ratio(per[1], per[0])} | {held} | ≤ 16 KB |")
+    out.append("")
+
+for soak in soaks:
+    samples = soak["samples"]
+    out.append(f"### Memory over a busy session: siotape record, {soak['seconds']} s of chat load")
+    out.append("")
+    out.append(f"{soak['load']['total_msgs']:,} msgs, {soak['load']['msgs_per_s']:,} msgs/s; RSS (KiB) every "
+               f"{samples[1][0] - samples[0][0] if len(samples) > 1 else 0} s: " + ", ".join(str(kb) for _, kb in samples))
+    if len(samples) > 3:
+        third = len(samples) // 3
+        early, late = samples[third][1], samples[-1][1]
+        out.append(f"\nFrom {samples[third][0]} s to the end: {late - early:+,} KiB.")
+    out.append("")
+
+print("\n".join(out))
