@@ -168,6 +168,12 @@ public struct HTTP1StreamParser: Sendable {
             input.moveReaderIndex(forwardBy: input.readableBytes)
             if self.pending.readableBytes > self.maxHeadBytes {
                 self.fail("message head longer than \(self.maxHeadBytes) bytes", emit)
+            } else if self.consumed == 0, let reason = self.notAnHTTPStart() {
+                // A connection that does not start with HTTP (a TLS ClientHello, SSH): pass it on
+                // now rather than hold it back for a blank line that will never come. Later in a
+                // connection, bytes after a head may be another protocol's (after an upgrade
+                // request, until the 101 arrives) and are held as before.
+                self.fail(reason, emit)
             }
             return false
         }
@@ -213,6 +219,27 @@ public struct HTTP1StreamParser: Sendable {
             return true  // the rest of the input is forwarded as opaque bytes
         }
         return true
+    }
+
+    /// Why the bytes of an unfinished first head can already be seen not to start HTTP, or
+    /// `nil` while they still could: a request starts with a method token and a space (after
+    /// optional empty lines), a response with `HTTP/`.
+    private func notAnHTTPStart() -> String? {
+        var bytes = self.pending.readableBytesView[...]
+        switch self.role {
+        case .request:
+            while let first = bytes.first, first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {
+                bytes = bytes.dropFirst()
+            }
+            let methodEnd = bytes.firstIndex { !Self.isTokenByte($0) } ?? bytes.endIndex
+            if methodEnd < bytes.endIndex, bytes[methodEnd] != UInt8(ascii: " ") || methodEnd == bytes.startIndex {
+                return "not an HTTP request: bytes that cannot start a request line"
+            }
+            return nil
+        case .response:
+            let prefix = "HTTP/".utf8.prefix(bytes.count)
+            return bytes.prefix(prefix.count).elementsEqual(prefix) ? nil : "not an HTTP response: no HTTP/ status line"
+        }
     }
 
     private mutating func startBody(

@@ -159,6 +159,27 @@ private let pieceSizes = [1, 2, 3, 7, 64, Int.max]
         #expect(String(buffer: observed.forwarded) == input)
     }
 
+    @Test(arguments: [
+        (HTTP1StreamParser.Role.request, "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}"),  // a TLS ClientHello
+        (.request, " GET / HTTP/1.1"),
+        (.response, "SSH-2.0-OpenSSH_9.2"),
+    ])
+    func bytesThatCannotStartAMessageAreForwardedAtOnce(role: HTTP1StreamParser.Role, input: String) {
+        var parser = HTTP1StreamParser(role: role)
+        if case .response = role { parser.expectResponse(to: .GET) }
+        let observed = observe(&parser, input, pieceSize: 2)
+        #expect(parser.error != nil)
+        #expect(parser.isOpaque)
+        #expect(String(buffer: observed.forwarded) == input)
+    }
+
+    @Test func anUnfinishedHeadThatCanStillBeHTTPIsHeldBack() {
+        var parser = HTTP1StreamParser(role: .request)
+        let observed = observe(&parser, "\r\nGET /socket.io/?EIO=4 HT", pieceSize: 1)
+        #expect(parser.error == nil)
+        #expect(observed.forwarded.readableBytes == 0)
+    }
+
     @Test func anEndlessHeadStopsParsingButNotForwarding() {
         var parser = HTTP1StreamParser(role: .request, maxHeadBytes: 1024)
         let input = "GET / HTTP/1.1\r\n" + String(repeating: "X-Slow: loris\r\n", count: 200)
@@ -180,7 +201,8 @@ private let pieceSizes = [1, 2, 3, 7, 64, Int.max]
     @Test(arguments: [HTTP1StreamParser.Role.request, .response])
     func bytesOfAnUnfinishedHeadAreReleasedWhenTheInputCloses(role: HTTP1StreamParser.Role) {
         var parser = HTTP1StreamParser(role: role)
-        let input = "SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n"
+        if case .response = role { parser.expectResponse(to: .GET) }
+        let input = role == .request ? "GET / HTTP/1.1\r\nHost: a\r\nX-Unfinish" : "HTTP/1.1 200 OK\r\nServer: x\r\n"
         let observed = observe(&parser, input, pieceSize: 5, closeAtEnd: true)
         #expect(String(buffer: observed.forwarded) == input)
         #expect(parser.error?.reason.contains("ended inside a message head") == true)

@@ -380,6 +380,10 @@ def polling(listener, port):
     pair = Pair(listener, port, 'not-http')
     pair.both(b'\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03' + bytes(60) + b'\r\n\r\n', b'\x15\x03\x01\x00\x02\x02\x28')
     pair.close()
+    # The same without a blank line anywhere: it reaches the upstream at once, not at the close.
+    pair = Pair(listener, port, 'not-http-no-blank-line')
+    pair.both(b'\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03' + bytes(60), b'\x15\x03\x01\x00\x02\x02\x28')
+    pair.close()
 
 
 SCENARIOS = {
