@@ -161,6 +161,16 @@ public struct HTTP1StreamParser: Sendable {
     private mutating func parseHead(_ input: inout ByteBuffer, _ emit: (Event) -> Void) -> Bool {
         let searchFrom = max(0, self.pending.readableBytes - 3)
         self.pending.writeImmutableBuffer(input)
+        // A connection that does not start with HTTP (a TLS ClientHello, SSH) is passed on at once
+        // rather than held back for a blank line that may never come; checked on every read of
+        // the first head, so the verdict does not depend on how the bytes were cut into reads.
+        // Later in a connection, bytes after a head may be another protocol's (after an upgrade
+        // request, until the 101 arrives) and are held as before.
+        if self.consumed == 0, let reason = self.notAnHTTPStart() {
+            input.moveReaderIndex(forwardBy: input.readableBytes)
+            self.fail(reason, emit)
+            return false
+        }
         // A head longer than the limit is refused wherever its end falls in the reads.
         guard let headLength = Self.headLength(in: self.pending, searchFrom: searchFrom),
             headLength <= self.maxHeadBytes
@@ -168,12 +178,6 @@ public struct HTTP1StreamParser: Sendable {
             input.moveReaderIndex(forwardBy: input.readableBytes)
             if self.pending.readableBytes > self.maxHeadBytes {
                 self.fail("message head longer than \(self.maxHeadBytes) bytes", emit)
-            } else if self.consumed == 0, let reason = self.notAnHTTPStart() {
-                // A connection that does not start with HTTP (a TLS ClientHello, SSH): pass it on
-                // now rather than hold it back for a blank line that will never come. Later in a
-                // connection, bytes after a head may be another protocol's (after an upgrade
-                // request, until the 101 arrives) and are held as before.
-                self.fail(reason, emit)
             }
             return false
         }
@@ -225,7 +229,8 @@ public struct HTTP1StreamParser: Sendable {
     /// `nil` while they still could: a request starts with a method token and a space (after
     /// optional empty lines), a response with `HTTP/`.
     private func notAnHTTPStart() -> String? {
-        var bytes = self.pending.readableBytesView[...]
+        // Only what a head may hold is judged, as when the head limit is reached first.
+        var bytes = self.pending.readableBytesView.prefix(self.maxHeadBytes)
         switch self.role {
         case .request:
             while let first = bytes.first, first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {

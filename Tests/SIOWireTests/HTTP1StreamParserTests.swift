@@ -173,6 +173,24 @@ private let pieceSizes = [1, 2, 3, 7, 64, Int.max]
         #expect(String(buffer: observed.forwarded) == input)
     }
 
+    // Found by Fuzz/FuzzHTTP1: a complete head that did not start with HTTP got another verdict
+    // than the same bytes arriving in pieces.
+    @Test(arguments: [
+        (HTTP1StreamParser.Role.response, "HTT/P1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\u{81}\u{01}x"),
+        (.request, "GET\u{01} / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ])
+    func theVerdictOnAFirstHeadDoesNotDependOnHowItWasRead(role: HTTP1StreamParser.Role, input: String) {
+        var errors: [String?] = []
+        for pieceSize in pieceSizes {
+            var parser = HTTP1StreamParser(role: role)
+            if case .response = role { parser.expectResponse(to: .GET) }
+            let observed = observe(&parser, input, pieceSize: pieceSize)
+            #expect(String(buffer: observed.forwarded) == input)
+            errors.append(parser.error.map(String.init(describing:)))
+        }
+        #expect(errors.allSatisfy { $0 != nil && $0 == errors.first! }, "\(errors)")
+    }
+
     @Test func anUnfinishedHeadThatCanStillBeHTTPIsHeldBack() {
         var parser = HTTP1StreamParser(role: .request)
         let observed = observe(&parser, "\r\nGET /socket.io/?EIO=4 HT", pieceSize: 1)
