@@ -226,16 +226,14 @@ public struct HTTP1StreamParser: Sendable {
     }
 
     /// Why the bytes of an unfinished first head can already be seen not to start HTTP, or
-    /// `nil` while they still could: a request starts with a method token and a space (after
-    /// optional empty lines), a response with `HTTP/`.
+    /// `nil` while they still could: a request starts with a method token and a space, a
+    /// response with `HTTP/`.
     private func notAnHTTPStart() -> String? {
         // Only what a head may hold is judged, as when the head limit is reached first.
-        var bytes = self.pending.readableBytesView.prefix(self.maxHeadBytes)
+        let bytes = self.pending.readableBytesView.prefix(self.maxHeadBytes)
         switch self.role {
         case .request:
-            while let first = bytes.first, first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {
-                bytes = bytes.dropFirst()
-            }
+            // No empty lines before the request line: `parseHead` does not accept them either.
             let methodEnd = bytes.firstIndex { !Self.isTokenByte($0) } ?? bytes.endIndex
             if methodEnd < bytes.endIndex, bytes[methodEnd] != UInt8(ascii: " ") || methodEnd == bytes.startIndex {
                 return "not an HTTP request: bytes that cannot start a request line"
