@@ -370,7 +370,9 @@ public struct HTTP1StreamParser: Sendable {
         let lines = Self.lines(of: raw)
         guard let first = lines.first else { throw ParseError(reason: "empty response head", offset: 0) }
         let parts = first.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, let version = Self.parseVersion(parts[0]), parts[1].count == 3,
+        guard parts.count >= 2, let version = Self.parseVersion(parts[0]),
+            // Three digits (RFC 9112); `HTTPResponseStatus` traps on codes outside 0...999.
+            parts[1].utf8.count == 3, parts[1].utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
             let code = Int(parts[1])
         else {
             throw ParseError(reason: "malformed status line '\(first.prefix(80))'", offset: 0)

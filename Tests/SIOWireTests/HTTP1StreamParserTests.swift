@@ -192,6 +192,16 @@ private let pieceSizes = [1, 2, 3, 7, 64, Int.max]
         #expect(errors.allSatisfy { $0 != nil && $0 == errors.first! }, "\(errors)")
     }
 
+    // Found by Fuzz/FuzzHTTP1: a negative status code trapped inside NIO's HTTPResponseStatus.
+    @Test(arguments: ["HTTP/1.1 -15 Bad\r\n\r\nrest", "HTTP/1.1 1000 Big\r\n\r\n", "HTTP/1.1 +20 X\r\n\r\n"])
+    func statusCodesThatAreNotThreeDigitsAreMalformed(input: String) {
+        var parser = HTTP1StreamParser(role: .response)
+        parser.expectResponse(to: .GET)
+        let observed = observe(&parser, input, pieceSize: 4)
+        #expect(parser.error?.reason.contains("malformed status line") == true)
+        #expect(String(buffer: observed.forwarded) == input)
+    }
+
     @Test func anUnfinishedHeadThatCanStillBeHTTPIsHeldBack() {
         var parser = HTTP1StreamParser(role: .request)
         let observed = observe(&parser, "GET /socket.io/?EIO=4 HT", pieceSize: 1)
