@@ -228,9 +228,12 @@ public struct HTTP1StreamParser: Sendable {
     /// Why the bytes of an unfinished first head can already be seen not to start HTTP, or
     /// `nil` while they still could: a request starts with a method token and a space, a
     /// response with `HTTP/`.
+    private static let judgedStartBytes = 64
+
     private func notAnHTTPStart() -> String? {
-        // Only what a head may hold is judged, as when the head limit is reached first.
-        let bytes = self.pending.readableBytesView.prefix(self.maxHeadBytes)
+        // Only the first bytes are judged: enough for any real method or `HTTP/`, the same bytes
+        // however the head was read, and no rescanning of a long head on every read.
+        let bytes = self.pending.readableBytesView.prefix(min(self.maxHeadBytes, Self.judgedStartBytes))
         switch self.role {
         case .request:
             // No empty lines before the request line: `parseHead` does not accept them either.
