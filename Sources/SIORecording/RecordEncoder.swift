@@ -340,7 +340,7 @@ public struct RecordEncoder: Sendable {
         if embeddable {
             buffer.writeJSONKey(key)
             buffer.writeImmutableBuffer(json)
-        } else if String(validating: json.readableBytesView, as: UTF8.self) != nil {
+        } else if json.withUnsafeReadableBytes(isValidUTF8) {
             buffer.writeJSONKey(textKey)
             json.withUnsafeReadableBytes { buffer.writeJSONString(utf8: $0.assumingMemoryBound(to: UInt8.self)) }
         } else {
