@@ -52,11 +52,11 @@ def http_messages(stream):
             body = stream[pos:pos + int(length.group(1))]
             pos += len(body)
         messages.append((head, body))
-        if head.split(b" ", 2)[1:2] == [b"101"] or b"upgrade: websocket" in head.lower():
-            if head.startswith(b"HTTP/") and b" 101 " in head.split(b"\r\n")[0] + b" ":
-                return messages, stream[pos:]
-            if not head.startswith(b"HTTP/"):
-                return messages, stream[pos:]
+        status_line = head.split(b"\r\n")[0] + b" "
+        switching = head.startswith(b"HTTP/") and b" 101 " in status_line
+        upgrade_request = not head.startswith(b"HTTP/") and b"upgrade: websocket" in head.lower()
+        if switching or upgrade_request:
+            return messages, stream[pos:]
     return messages, b""
 
 
