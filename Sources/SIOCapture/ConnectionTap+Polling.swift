@@ -54,8 +54,14 @@ extension ConnectionTap {
             target.sid == nil && direction == .serverToClient ? self.handshakeRequest(exchange, target: target) : nil
         let encoding = EngineIOPayload.encoding(version: version, contentType: contentType, body: bytes)
         let decoding = EngineIOPayload.decode(bytes, encoding: encoding)
+        let redactor = self.redactor
+        let packets = decoding.packets.map {
+            DecodedPacket($0, version: version, direction: direction, redactor: redactor)
+        }
         return self.hub.withRegistry(bytes: &self.bytes) { registry, records in
-            registry.poll(decoding, encoding: encoding, body: bytes, context: context, handshake: handshake, into: &records)
+            registry.poll(
+                packets, error: decoding.error, encoding: encoding, body: bytes, context: context, handshake: handshake,
+                into: &records)
         }
     }
 

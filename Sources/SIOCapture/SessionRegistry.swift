@@ -32,32 +32,43 @@ struct SessionRegistry: Sendable {
 
     // MARK: Engine.IO
 
-    /// One Engine.IO packet of a session (or of a handshake). Returns the sid when this packet
-    /// opened a session.
+    /// One Engine.IO packet of a session (or of a handshake), decoding its Socket.IO text here.
+    /// Returns the sid when this packet opened a session.
     @discardableResult
     mutating func engine(
         _ packet: EngineIOPacket, context: PacketContext, handshake: HandshakeRequest? = nil,
         into records: inout [Record]
     ) -> String? {
+        self.engine(
+            DecodedPacket(packet, version: context.version, direction: context.direction, redactor: self.redactor),
+            context: context, handshake: handshake, into: &records)
+    }
+
+    /// One Engine.IO packet of a session (or of a handshake), its Socket.IO text already decoded.
+    /// Returns the sid when this packet opened a session.
+    @discardableResult
+    mutating func engine(
+        _ decoded: DecodedPacket, context: PacketContext, handshake: HandshakeRequest? = nil,
+        into records: inout [Record]
+    ) -> String? {
         self.statistics.engineIOPackets += 1
+        let packet: EngineIOPacket
+        switch decoded {
+        case .socket(let socketPacket):
+            self.socket(socketPacket, context: context, into: &records)
+            return nil
+        case .undecodableSocket(let data, let reason, let offset):
+            self.undecodable(data, layer: .socketIO, reason: reason, offset: offset, context: context, into: &records)
+            return nil
+        case .attachment(let bytes):
+            self.attachment(bytes, context: context, into: &records)
+            return nil
+        case .engine(let enginePacket):
+            packet = enginePacket
+        }
         switch packet.type {
         case .open where context.direction == .serverToClient && context.sid == nil:
             return self.open(handshake: packet.data, context: context, request: handshake, into: &records)
-        case .message:
-            if packet.isBinary {
-                self.attachment(packet.data, context: context, into: &records)
-            } else {
-                do {
-                    let decoded = try SocketIOPacket.decode(packet.data, version: context.version.socketIOVersion)
-                    self.socket(decoded, context: context, into: &records)
-                } catch {
-                    self.undecodable(
-                        RecordedData(
-                            textBytes: context.direction == .clientToServer
-                                ? self.redactor.undecodableConnect(packet.data) : packet.data), layer: .socketIO,
-                        reason: error.reason, offset: error.offset, context: context, into: &records)
-                }
-            }
         case .upgrade where context.direction == .clientToServer && context.sid != nil:
             let sid = context.sid!
             self.touch(context, into: &records)
@@ -77,18 +88,21 @@ struct SessionRegistry: Sendable {
         return nil
     }
 
-    /// A whole polling body, already split into packets. Returns the sid when the body opened a
-    /// session (a handshake answer).
+    /// A whole polling body, already split into packets (their Socket.IO text decoded) and `error`,
+    /// where the body stopped decoding. Returns the sid when the body opened a session (a
+    /// handshake answer).
     @discardableResult
     mutating func poll(
-        _ decoding: EngineIOPayloadDecoding, encoding: EngineIOPayloadEncoding, body: ByteBuffer,
+        _ packets: [DecodedPacket], error: WireError?, encoding: EngineIOPayloadEncoding, body: ByteBuffer,
         context: PacketContext, handshake: HandshakeRequest? = nil, into records: inout [Record]
     ) -> String? {
         var context = context
         var opened: String?
         var packetRecords: [Record] = []
-        for (index, packet) in decoding.packets.enumerated() {
-            if index == 0, context.sid == nil, packet.type == .open, context.direction == .serverToClient {
+        for (index, packet) in packets.enumerated() {
+            if index == 0, context.sid == nil, case .engine(let open) = packet, open.type == .open,
+                context.direction == .serverToClient
+            {
                 // The `open` record carries the handshake; the `poll` record describes what follows it.
                 opened = self.engine(packet, context: context, handshake: handshake, into: &records)
                 context.sid = opened
@@ -96,7 +110,7 @@ struct SessionRegistry: Sendable {
             }
             self.engine(packet, context: context, into: &packetRecords)
         }
-        if let error = decoding.error {
+        if let error {
             let kept = context.direction == .clientToServer ? self.redactor.undecodableBody(body) : body
             let data: RecordedData =
                 encoding == .v3Binary

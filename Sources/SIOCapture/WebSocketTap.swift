@@ -8,7 +8,7 @@ import SIOWire
 struct WebSocketTap {
     /// Something found in the byte stream.
     enum Event {
-        case packet(EngineIOPacket, Direction)
+        case packet(DecodedPacket, Direction)
         case close(code: Int?, reason: String, Direction)
         case damage(RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, Direction)
     }
@@ -16,13 +16,15 @@ struct WebSocketTap {
     /// The session, from the URL (upgrade) or learned from the server's handshake frame.
     var sid: String?
     let version: EngineIOVersion
+    private let redactor: Redactor
     private var decoders: [WebSocketStreamDecoder]
     /// How much of the offending bytes a damage record keeps.
     private static let damageSampleBytes = 1024
 
-    init(sid: String?, version: EngineIOVersion, extensions: String?, maxMessageBytes: Int) {
+    init(sid: String?, version: EngineIOVersion, extensions: String?, maxMessageBytes: Int, redactor: Redactor) {
         self.sid = sid
         self.version = version
+        self.redactor = redactor
         let deflate = extensions.flatMap { PerMessageDeflate.negotiated(responseHeader: $0) }
         self.decoders = [
             WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.clientToServer),
@@ -53,7 +55,9 @@ struct WebSocketTap {
         switch message.kind {
         case .text:
             do {
-                events.append(.packet(try EngineIOPacket.decode(webSocketText: message.payload), direction))
+                let packet = try EngineIOPacket.decode(webSocketText: message.payload)
+                events.append(
+                    .packet(DecodedPacket(packet, version: self.version, direction: direction, redactor: self.redactor), direction))
             } catch {
                 events.append(
                     .damage(
@@ -62,8 +66,9 @@ struct WebSocketTap {
             }
         case .binary:
             do {
+                let packet = try EngineIOPacket.decode(webSocketBinary: message.payload, version: self.version)
                 events.append(
-                    .packet(try EngineIOPacket.decode(webSocketBinary: message.payload, version: self.version), direction))
+                    .packet(DecodedPacket(packet, version: self.version, direction: direction, redactor: self.redactor), direction))
             } catch {
                 events.append(
                     .damage(.binary(message.payload), layer: .engineIO, reason: error.reason, offset: error.offset, direction))

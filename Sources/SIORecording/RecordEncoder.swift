@@ -311,7 +311,13 @@ public struct RecordEncoder: Sendable {
             buffer.writeInteger(UInt8(ascii: "]"))
         }
         if var json = packet.json {
-            self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
+            if packet.jsonIsCompact {
+                // Validated and found compact while decoding: no need to scan it again.
+                buffer.writeJSONKey("data")
+                buffer.writeImmutableBuffer(json)
+            } else {
+                self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
+            }
         }
     }
 

@@ -207,32 +207,38 @@ public final class RecordingWriter: Sendable {
     }
 
     /// Appends records in order, taking the lock once (a proxied read often yields several).
+    ///
+    /// The records are encoded before the lock is taken, so callers on other threads wait only for
+    /// a copy of the bytes, not for the encoding.
     public func append<Records: Collection<Record>>(contentsOf records: Records) {
+        guard !records.isEmpty else { return }
+        var encoded = ByteBuffer()
+        encoded.reserveCapacity(records.count * 192)
+        var lastTime = Int64.min
+        for record in records {
+            self.encoder.encode(record, into: &encoded)
+            lastTime = max(lastTime, record.time)
+        }
         let shouldWake = self.state.withLock { state -> Bool in
-            var wake = false
-            for record in records {
-                guard !state.closed, state.failure == nil,
-                    state.pending.readableBytes < self.configuration.maxPendingBytes
-                else {
-                    state.statistics.droppedRecords += 1
-                    continue
-                }
-                if state.oldestPending == nil { state.oldestPending = self.now() }
-                self.encoder.encode(record, into: &state.pending)
-                state.pendingRecords += 1
-                state.statistics.records += 1
-                state.lastTime = max(state.lastTime, record.time)
-                if state.pending.readableBytes >= self.configuration.flushThreshold && !state.wakeRequested {
-                    state.wakeRequested = true
-                    wake = true
-                }
+            guard !state.closed, state.failure == nil,
+                state.pending.readableBytes < self.configuration.maxPendingBytes
+            else {
+                state.statistics.droppedRecords += records.count
+                return false
             }
+            if state.oldestPending == nil { state.oldestPending = self.now() }
+            state.pending.writeImmutableBuffer(encoded)
+            state.pendingRecords += records.count
+            state.statistics.records += records.count
+            state.lastTime = max(state.lastTime, lastTime)
             let pending = state.pending.readableBytes
             if pending > state.statistics.peakPendingBytes { state.statistics.peakPendingBytes = pending }
             if state.pending.capacity > state.statistics.peakPendingCapacity {
                 state.statistics.peakPendingCapacity = state.pending.capacity
             }
-            return wake
+            guard pending >= self.configuration.flushThreshold && !state.wakeRequested else { return false }
+            state.wakeRequested = true
+            return true
         }
         if shouldWake && self.configuration.backgroundFlushing {
             self.wake.lock()

@@ -21,12 +21,18 @@ public struct JSONScanner: Sendable {
         public var firstElementString: String?
         /// Offset just past the value (before any trailing whitespace), relative to the start of the scanned bytes.
         public var end: Int
+        /// No whitespace before or after the value and no line break anywhere: the bytes can be
+        /// embedded as they are in a line of JSON (a recording, JSON lines).
+        public var isCompact: Bool
 
-        public init(kind: Kind, firstElementKind: Kind? = nil, firstElementString: String? = nil, end: Int) {
+        public init(
+            kind: Kind, firstElementKind: Kind? = nil, firstElementString: String? = nil, end: Int, isCompact: Bool = false
+        ) {
             self.kind = kind
             self.firstElementKind = firstElementKind
             self.firstElementString = firstElementString
             self.end = end
+            self.isCompact = isCompact
         }
     }
 
@@ -35,11 +41,12 @@ public struct JSONScanner: Sendable {
 
     /// Scans the readable bytes of `buffer`, which must hold exactly one JSON value (surrounding
     /// whitespace allowed). Offsets in errors are relative to the buffer's reader index.
-    public static func scan(_ buffer: ByteBuffer, maxDepth: Int = JSONScanner.defaultMaxDepth) throws(WireError)
-        -> Result
-    {
+    /// `decodingFirstString: false` leaves `firstElementString` nil (it costs a copy of the string).
+    public static func scan(
+        _ buffer: ByteBuffer, maxDepth: Int = JSONScanner.defaultMaxDepth, decodingFirstString: Bool = true
+    ) throws(WireError) -> Result {
         let outcome: Swift.Result<Result, WireError> = buffer.withUnsafeReadableBytes { bytes in
-            var scanner = Cursor(bytes: bytes, maxDepth: maxDepth)
+            var scanner = Cursor(bytes: bytes, maxDepth: maxDepth, decodingFirstString: decodingFirstString)
             do throws(WireError) {
                 return .success(try scanner.scanDocument())
             } catch {
@@ -54,11 +61,15 @@ public struct JSONScanner: Sendable {
 private struct Cursor {
     let bytes: UnsafeRawBufferPointer
     let maxDepth: Int
+    let decodingFirstString: Bool
     var index = 0
+    /// Whether whitespace skipped so far held a line break.
+    var sawLineBreak = false
 
-    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    init(bytes: UnsafeRawBufferPointer, maxDepth: Int, decodingFirstString: Bool) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.decodingFirstString = decodingFirstString
     }
 
     mutating func scanDocument() throws(WireError) -> JSONScanner.Result {
@@ -76,7 +87,7 @@ private struct Cursor {
                 let firstStart = self.index
                 let firstKind = try self.scanValue(depth: 1)
                 result.firstElementKind = firstKind
-                if firstKind == .string {
+                if firstKind == .string && self.decodingFirstString {
                     result.firstElementString = self.decodeString(from: firstStart, to: self.index)
                 }
                 try self.scanRestOfArray(depth: 1)
@@ -89,6 +100,7 @@ private struct Cursor {
         if self.index < self.bytes.count {
             throw WireError("unexpected bytes after the JSON value", at: self.index)
         }
+        result.isCompact = !self.sawLineBreak && result.end == self.bytes.count && !isWhitespace(self.bytes[0])
         return result
     }
 
@@ -97,7 +109,10 @@ private struct Cursor {
     mutating func skipWhitespace() {
         while self.index < self.bytes.count {
             switch self.bytes[self.index] {
-            case 0x20, 0x09, 0x0A, 0x0D: self.index += 1
+            case 0x20, 0x09: self.index += 1
+            case 0x0A, 0x0D:
+                self.sawLineBreak = true
+                self.index += 1
             default: return
             }
         }
@@ -307,6 +322,9 @@ private struct Cursor {
         return value
     }
 }
+
+@inline(__always)
+private func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 
 @inline(__always)
 private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -23,12 +23,15 @@ extension SocketIOPacket {
             let json = text.getSlice(at: text.readerIndex + header.length, length: jsonLength)!
             let scan: JSONScanner.Result
             do throws(WireError) {
-                scan = try JSONScanner.scan(json)
+                // Only an event's first string is wanted: its name.
+                scan = try JSONScanner.scan(
+                    json, decodingFirstString: header.type == .event || header.type == .binaryEvent)
             } catch {
                 throw WireError("invalid JSON: \(error.reason)", at: header.length + error.offset)
             }
             try self.validate(type: header.type, scan: scan, version: version, at: header.length)
             packet.json = json
+            packet.jsonIsCompact = scan.isCompact
             if header.type == .event || header.type == .binaryEvent { packet.eventName = scan.firstElementString }
         } else {
             try self.validate(type: header.type, scan: nil, version: version, at: header.length)

@@ -53,7 +53,9 @@ public struct SocketIOPacket: Hashable, Sendable {
     /// The number of attachments the header announced (`452-...` announces 2).
     public var attachmentCount: Int
     /// The JSON payload exactly as on the wire, or `nil` when the packet has none.
-    public var json: ByteBuffer?
+    public var json: ByteBuffer? {
+        didSet { self.jsonIsCompact = false }
+    }
     /// The binary attachments, in order; filled in by `SocketIOBinaryAssembler`.
     public var attachments: [ByteBuffer]
     /// For EVENT and BINARY_EVENT: the event name (the first argument, JSON string decoded).
@@ -62,6 +64,11 @@ public struct SocketIOPacket: Hashable, Sendable {
     /// `encode` would produce (for example `40/admin` without the trailing comma, sent by the
     /// Python 4.x client, or `0/admin?token=1,` with a v4 query). `nil` when canonical.
     public var rawHeader: String?
+    /// Set by `decode`: `json` is one valid JSON value with no whitespace around it and no line
+    /// break in it, so a JSON-lines writer may embed it as it is without scanning it again. A
+    /// fact about `json` learned while decoding, not part of the packet: `==` and `hash` ignore
+    /// it, and setting `json` clears it.
+    public var jsonIsCompact = false
 
     public init(
         type: SocketIOPacketType,
@@ -81,5 +88,24 @@ public struct SocketIOPacket: Hashable, Sendable {
         self.attachments = attachments
         self.eventName = eventName
         self.rawHeader = rawHeader
+    }
+}
+
+extension SocketIOPacket {
+    public static func == (lhs: SocketIOPacket, rhs: SocketIOPacket) -> Bool {
+        lhs.type == rhs.type && lhs.namespace == rhs.namespace && lhs.ackID == rhs.ackID
+            && lhs.attachmentCount == rhs.attachmentCount && lhs.json == rhs.json && lhs.attachments == rhs.attachments
+            && lhs.eventName == rhs.eventName && lhs.rawHeader == rhs.rawHeader
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.type)
+        hasher.combine(self.namespace)
+        hasher.combine(self.ackID)
+        hasher.combine(self.attachmentCount)
+        hasher.combine(self.json)
+        hasher.combine(self.attachments)
+        hasher.combine(self.eventName)
+        hasher.combine(self.rawHeader)
     }
 }

@@ -60,6 +60,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Seconds between flushes of the recording to disk (at most this much is lost on a crash).")
     var flushInterval: Double = 1.0
 
+    @Option(help: "Event-loop threads relaying connections (default: one per core).")
+    var threads: Int = System.coreCount
+
     func validate() throws {
         _ = try Self.parseListen(self.listen)
         do {
@@ -70,6 +73,7 @@ struct RecordCommand: AsyncParsableCommand {
         guard self.flushInterval > 0, self.flushInterval <= 60 else {
             throw ValidationError("--flush-interval must be between 0 and 60 seconds")
         }
+        guard (1...256).contains(self.threads) else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     static func parseListen(_ text: String) throws -> (host: String, port: Int) {
@@ -131,7 +135,7 @@ struct RecordCommand: AsyncParsableCommand {
         captureConfiguration.redactCredentials = !self.keepCredentials
         let hub = CaptureHub(configuration: captureConfiguration, sink: sink, logger: logger)
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
         let proxy = try RecordingProxy(
             configuration: ProxyConfiguration(
                 upstream: upstream, listenHost: host, listenPort: port, rewriteHost: self.rewriteHost,

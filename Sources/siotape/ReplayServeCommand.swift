@@ -79,6 +79,10 @@ struct ReplayServeCommand: AsyncParsableCommand {
     @Flag(help: "Keep serving after every recorded session has been served (until Ctrl-C).")
     var keepRunning = false
 
+    /// For tools/bench/serve-timing: appends each server packet's lateness (ns) to this file.
+    @Option(help: .hidden)
+    var timingRaw: String?
+
     func validate() throws {
         _ = try RecordCommand.parseListen(self.listen)
         guard self.speed > 0, self.speed.isFinite else { throw ValidationError("--speed must be a positive number") }
@@ -172,6 +176,11 @@ struct ReplayServeCommand: AsyncParsableCommand {
         if let failure { RecordCommand.fail("\(failure)") }
         guard let summary else { return }
         RecordCommand.printErr("siotape: replay summary: \(summary.description)")
+        if let raw = self.timingRaw, let handle = FileHandle(forWritingAtPath: raw) {
+            handle.seekToEndOfFile()
+            handle.write(Data(summary.latenessMicros.map { "\($0 * 1000)\n" }.joined().utf8))
+            try? handle.close()
+        }
         if self.onUnmatched == .fail, summary.clientPacketsUnmatched > 0 {
             RecordCommand.printErr("siotape: \(summary.clientPacketsUnmatched) client packet(s) did not match the recording")
             throw ExitCode(1)

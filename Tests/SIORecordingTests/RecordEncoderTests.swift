@@ -51,6 +51,24 @@ import Testing
         )
     }
 
+    /// A decoded packet's payload is embedded without a second scan; the line must be the same as
+    /// for a packet built by hand, which the encoder scans.
+    @Test(arguments: [#"21["echo","héllo",{"k":[1,2.5e3,null]}]"#, #"3/chat,7[]"#, #"0{"sid":"x"}"#])
+    func decodedPacketsEncodeLikeScannedOnes(text: String) throws {
+        let decoded = try SocketIOPacket.decode(ByteBuffer(string: text), version: .v5)
+        var scanned = decoded
+        scanned.json = decoded.json
+        #expect(decoded.jsonIsCompact && !scanned.jsonIsCompact)
+        func record(_ packet: SocketIOPacket) -> Record {
+            Record(
+                time: 1,
+                event: .socket(
+                    .init(sid: "s", connection: 1, direction: .serverToClient, transport: .websocket, packet: packet)))
+        }
+        #expect(self.line(record(decoded)) == self.line(record(scanned)))
+        #expect(self.line(record(decoded)).contains(#""data":"# + String(buffer: decoded.json!) + "}"))
+    }
+
     @Test func fallbacksForPayloadsThatCannotBeEmbedded() {
         let records = sampleRecords()
         let lines = records.map(self.line)

@@ -140,6 +140,20 @@ import Testing
         #expect(result == JSONScanner.Result(kind: .array, firstElementKind: .string, firstElementString: "ev", end: 9))
     }
 
+    @Test(arguments: [
+        ("[\"ev\",1]", true), ("{\"a\": [1, 2]}", true), ("\"a b\"", true), (" [1]", false), ("[1] ", false),
+        ("[1,\n2]", false), ("[1,\r2]", false), ("\t1", false),
+    ])
+    func compactMeansEmbeddableOnOneLine(json: String, compact: Bool) throws {
+        #expect(try JSONScanner.scan(buf(json)).isCompact == compact)
+    }
+
+    @Test func firstStringIsDecodedOnlyWhenAsked() throws {
+        #expect(try JSONScanner.scan(buf("[\"a\\nb\",1]")).firstElementString == "a\nb")
+        let skipped = try JSONScanner.scan(buf("[\"a\\nb\",1]"), decodingFirstString: false)
+        #expect(skipped.firstElementString == nil && skipped.firstElementKind == .string)
+    }
+
     @Test func rejectsOverlongAndSurrogateUTF8() {
         for sequence: [UInt8] in [[0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
             var json = buf("\"")
@@ -180,5 +194,22 @@ import Testing
         #expect(assembler.receive(second) == .abandoned(partial, then: .waiting))
         #expect(assembler.receive(plain) == .abandoned(second, then: .complete(plain)))
         #expect(assembler.pending == nil)
+    }
+}
+
+@Suite struct SocketIOPacketCompactJSONTests {
+    @Test func decodeTellsWhetherTheJSONIsCompact() throws {
+        #expect(try SocketIOPacket.decode(buf("21[\"echo\",{\"k\":1}]"), version: .v5).jsonIsCompact)
+        #expect(try !SocketIOPacket.decode(buf("21[\"echo\",\n1]"), version: .v5).jsonIsCompact)
+        #expect(try !SocketIOPacket.decode(buf("1/admin,"), version: .v5).jsonIsCompact)
+    }
+
+    @Test func settingTheJSONForgetsItWasCompactAndEqualityIgnoresIt() throws {
+        var packet = try SocketIOPacket.decode(buf("3/admin,1[7]"), version: .v5)
+        let plain = SocketIOPacket(type: .ack, namespace: "/admin", ackID: 1, json: buf("[7]"))
+        #expect(packet.jsonIsCompact && !plain.jsonIsCompact)
+        #expect(packet == plain && packet.hashValue == plain.hashValue)
+        packet.json = buf("[\n8]")
+        #expect(!packet.jsonIsCompact)
     }
 }
