@@ -60,16 +60,32 @@ struct SessionMachine: Sendable {
         self.maxAttachmentBytes = maxAttachmentBytes
     }
 
+    /// Whether `packet` is complete as it is: it announces no attachments and none are awaited in
+    /// its direction. Such a packet goes to `receiveComplete` (the common case: no assembler, no
+    /// output array).
+    func isComplete(_ packet: SocketIOPacket, direction: Direction) -> Bool {
+        !self.awaiting[direction.index] && !packet.type.carriesAttachments
+    }
+
+    /// A packet for which `isComplete` holds arrived: its ack bookkeeping. Returns the ack latency
+    /// when it answered an event seen earlier.
+    mutating func receiveComplete(_ packet: SocketIOPacket, direction: Direction, time: Int64) -> Int64? {
+        self.lastActivity = time
+        self.attachmentsToDrop[direction.index] = 0
+        self.pendingAttachmentBytes[direction.index] = 0
+        return self.bookkeeping(packet, direction: direction, time: time)
+    }
+
     /// A decoded Socket.IO packet arrived.
     mutating func receive(_ packet: SocketIOPacket, direction: Direction, time: Int64, into outputs: inout [Output]) {
+        if self.isComplete(packet, direction: direction) {
+            outputs.append(.packet(packet, ackLatency: self.receiveComplete(packet, direction: direction, time: time)))
+            return
+        }
         self.lastActivity = time
         let d = direction.index
         self.attachmentsToDrop[d] = 0
         self.pendingAttachmentBytes[d] = 0
-        if !self.awaiting[d] && !packet.type.carriesAttachments {
-            outputs.append(self.complete(packet, direction: direction, time: time))
-            return
-        }
         switch self.assemblers[d].receive(packet) {
         case .complete(let done):
             self.awaiting[d] = false
@@ -141,6 +157,12 @@ struct SessionMachine: Sendable {
 
     /// Ack bookkeeping and namespace tracking for a complete packet.
     private mutating func complete(_ packet: SocketIOPacket, direction: Direction, time: Int64) -> Output {
+        .packet(packet, ackLatency: self.bookkeeping(packet, direction: direction, time: time))
+    }
+
+    /// Ack bookkeeping and namespace tracking; returns the ack latency when `packet` answered an
+    /// event seen earlier.
+    private mutating func bookkeeping(_ packet: SocketIOPacket, direction: Direction, time: Int64) -> Int64? {
         switch packet.type {
         case .event, .binaryEvent:
             if let id = packet.ackID {
@@ -152,21 +174,21 @@ struct SessionMachine: Sendable {
                 }
                 self.pendingAcks[AckKey(direction: direction, namespace: packet.namespace, id: id)] = time
             }
-            return .packet(packet, ackLatency: nil)
+            return nil
         case .ack, .binaryAck:
             guard let id = packet.ackID,
                 let asked = self.pendingAcks.removeValue(
                     forKey: AckKey(direction: direction.opposite, namespace: packet.namespace, id: id))
-            else { return .packet(packet, ackLatency: nil) }
-            return .packet(packet, ackLatency: time - asked)
+            else { return nil }
+            return time - asked
         case .connect:
             if direction == .serverToClient { self.namespaces.insert(Self.bareNamespace(packet.namespace)) }
-            return .packet(packet, ackLatency: nil)
+            return nil
         case .disconnect:
             self.namespaces.remove(Self.bareNamespace(packet.namespace))
-            return .packet(packet, ackLatency: nil)
+            return nil
         case .connectError:
-            return .packet(packet, ackLatency: nil)
+            return nil
         }
     }
 

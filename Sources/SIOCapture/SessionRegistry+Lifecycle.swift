@@ -130,15 +130,17 @@ extension SessionRegistry {
     }
 
     /// Makes sure a packet's session is tracked: the proxy may have started in the middle of a
-    /// session, and its acks and attachments still need a home.
-    mutating func touch(_ context: PacketContext, into records: inout [Record]) {
-        guard let sid = context.sid else { return }
+    /// session, and its acks and attachments still need a home. Returns where the session is in
+    /// the table (nil without a sid, or for a session closed lately).
+    @discardableResult
+    mutating func touch(_ context: PacketContext, into records: inout [Record]) -> [String: SessionMachine].Index? {
+        guard let sid = context.sid else { return nil }
         // By index: `sessions[sid] != nil` would copy the whole session out (retains) per packet.
         if let index = self.sessions.index(forKey: sid) {
             self.sessions.values[index].lastActivity = context.time
-            return
+            return index
         }
-        guard !self.recentlyClosed.contains(sid) else { return }
+        guard !self.recentlyClosed.contains(sid) else { return nil }
         self.makeRoom(time: context.time, into: &records)
         self.sessions[sid] = SessionMachine(
             sid: sid, version: context.version, transport: context.transport, time: context.time,
@@ -153,6 +155,7 @@ extension SessionRegistry {
                     .init(
                         level: "info", message: "session \(sid) seen without its handshake",
                         connection: context.connection))))
+        return self.sessions.index(forKey: sid)
     }
 
     /// Evicts the least recently active session when the table is full.

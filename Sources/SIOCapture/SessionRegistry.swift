@@ -140,9 +140,15 @@ struct SessionRegistry: Sendable {
 
     /// A decoded Socket.IO packet (the text of a `4` message).
     mutating func socket(_ packet: SocketIOPacket, context: PacketContext, into records: inout [Record]) {
-        self.touch(context, into: &records)
         var outputs: [SessionMachine.Output] = []
-        if let sid = context.sid, let index = self.sessions.index(forKey: sid) {
+        if let index = self.touch(context, into: &records) {
+            if self.sessions.values[index].isComplete(packet, direction: context.direction) {
+                // The common case, without the assembler and the array of outputs.
+                let latency = self.sessions.values[index].receiveComplete(
+                    packet, direction: context.direction, time: context.time)
+                self.emitPacket(packet, ackLatency: latency, context: context, into: &records)
+                return
+            }
             self.sessions.values[index].receive(packet, direction: context.direction, time: context.time, into: &outputs)
         } else {
             // No session to hold attachments or acks (WebSocket before its handshake): record as is.
@@ -153,9 +159,8 @@ struct SessionRegistry: Sendable {
 
     /// A binary message: an attachment of the packet waiting in this direction.
     mutating func attachment(_ bytes: ByteBuffer, context: PacketContext, into records: inout [Record]) {
-        self.touch(context, into: &records)
         var outputs: [SessionMachine.Output] = []
-        if let sid = context.sid, let index = self.sessions.index(forKey: sid) {
+        if let index = self.touch(context, into: &records) {
             self.sessions.values[index].receiveAttachment(bytes, direction: context.direction, time: context.time, into: &outputs)
         } else {
             outputs.append(.strayAttachment(bytes))
@@ -165,13 +170,8 @@ struct SessionRegistry: Sendable {
 
     private mutating func emit(_ output: SessionMachine.Output, context: PacketContext, into records: inout [Record]) {
         switch output {
-        case .packet(var packet, let latency):
-            var redacted = false
-            if packet.type == .connect, context.direction == .clientToServer, self.redactor.enabled {
-                (packet, redacted) = ConnectPayloadRedactor.redact(packet)
-            }
-            self.count(packet, direction: context.direction, paired: latency != nil)
-            records.append(context.socketRecord(packet, ackLatencyMicros: latency, redacted: redacted))
+        case .packet(let packet, let latency):
+            self.emitPacket(packet, ackLatency: latency, context: context, into: &records)
         case .incomplete(let packet):
             self.recordWithWarning(
                 packet, "got \(packet.attachments.count) of \(packet.attachmentCount) attachments", context: context,
@@ -186,6 +186,19 @@ struct SessionRegistry: Sendable {
             self.undecodable(
                 .binary(bytes), layer: .socketIO, reason: "binary attachment with no packet waiting for it",
                 offset: 0, context: context, into: &records)
+        }
+    }
+
+    /// The `sio` record of a complete packet (a CONNECT's credentials masked when redacting).
+    private mutating func emitPacket(
+        _ packet: SocketIOPacket, ackLatency: Int64?, context: PacketContext, into records: inout [Record]
+    ) {
+        self.count(packet, direction: context.direction, paired: ackLatency != nil)
+        if packet.type == .connect, context.direction == .clientToServer, self.redactor.enabled {
+            let (redacted, changed) = ConnectPayloadRedactor.redact(packet)
+            records.append(context.socketRecord(redacted, ackLatencyMicros: ackLatency, redacted: changed))
+        } else {
+            records.append(context.socketRecord(packet, ackLatencyMicros: ackLatency))
         }
     }
 
