@@ -19,26 +19,7 @@ extension ByteBuffer {
             escapedLength += jsonEscapeLength(b) - 1
         }
         self.writeWithUnsafeMutableBytes(minimumWritableBytes: escapedLength) { out in
-            out[0] = UInt8(ascii: "\"")
-            var o = 1
-            if escapedLength == bytes.count + 2 {
-                if bytes.count > 0 {
-                    UnsafeMutableRawBufferPointer(rebasing: out[1..<(1 + bytes.count)]).copyMemory(
-                        from: UnsafeRawBufferPointer(bytes))
-                }
-                o += bytes.count
-            } else {
-                for b in bytes {
-                    if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                        out[o] = b
-                        o += 1
-                    } else {
-                        o += writeJSONEscape(b, into: out, at: o)
-                    }
-                }
-            }
-            out[o] = UInt8(ascii: "\"")
-            return o + 1
+            writeJSONStringLiteral(bytes, into: out, at: 0, escapedLength: escapedLength)
         }
     }
 
@@ -90,6 +71,36 @@ extension ByteBuffer {
         Base64.encode(bytes, into: &self)
         self.writeInteger(UInt8(ascii: "\""))
     }
+}
+
+/// Writes `bytes` as a JSON string literal at `o` (room for `escapedLength` bytes, or for six per
+/// byte and the quotes when not given); returns its length.
+@inline(__always)
+func writeJSONStringLiteral(
+    _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableRawBufferPointer, at start: Int,
+    escapedLength: Int? = nil
+) -> Int {
+    out[start] = UInt8(ascii: "\"")
+    var o = start + 1
+    let plain = escapedLength.map { $0 == bytes.count + 2 } ?? !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    if plain {
+        if bytes.count > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: out[o..<(o + bytes.count)]).copyMemory(
+                from: UnsafeRawBufferPointer(bytes))
+        }
+        o += bytes.count
+    } else {
+        for b in bytes {
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                out[o] = b
+                o += 1
+            } else {
+                o += writeJSONEscape(b, into: out, at: o)
+            }
+        }
+    }
+    out[o] = UInt8(ascii: "\"")
+    return o + 1 - start
 }
 
 /// The bytes `writeJSONEscape` writes for `b`.

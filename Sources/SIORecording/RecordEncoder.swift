@@ -142,6 +142,11 @@ public struct RecordEncoder: Sendable {
             buffer.writeJSONKey("type")
             buffer.writeJSONString(e.type.name)
             if let data = e.data { self.recordedData(data, into: &buffer) }
+        case .socket(let e)
+        where e.packet.attachmentCount == 0 && e.packet.attachments.isEmpty
+            && (e.packet.json == nil || e.packet.jsonIsCompact):
+            self.compactSocketLine(time: record.time, e, into: &buffer)
+            return
         case .socket(let e):
             self.start(time: record.time, kind: "sio", into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
@@ -318,6 +323,66 @@ public struct RecordEncoder: Sendable {
             } else {
                 self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
             }
+        }
+    }
+
+    /// The whole `sio` line of a packet without attachments whose payload is known to be compact
+    /// JSON, in one write (the same bytes the general path writes): the line of nearly every
+    /// proxied packet.
+    private func compactSocketLine(time: Int64, _ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
+        let packet = e.packet
+        // 230 bytes of constant text and numbers at most, with room to spare.
+        var bound = 320 + RawLineWriter.bound(jsonString: packet.namespace) + (packet.json?.readableBytes ?? 0)
+        if let sid = e.sid { bound += RawLineWriter.bound(jsonString: sid) }
+        if let event = packet.eventName { bound += RawLineWriter.bound(jsonString: event) }
+        if let head = packet.rawHeader { bound += RawLineWriter.bound(jsonString: head) }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
+            var line = RawLineWriter(out)
+            line.ascii("{\"t\":")
+            line.decimal(time)
+            line.ascii(",\"k\":\"sio\"")
+            if let sid = e.sid {
+                line.ascii(",\"sid\":")
+                line.jsonString(sid)
+            }
+            line.ascii(",\"conn\":")
+            line.decimal(unsigned: e.connection)
+            line.ascii(e.direction == .clientToServer ? ",\"dir\":\"c2s\"" : ",\"dir\":\"s2c\"")
+            line.ascii(e.transport == .websocket ? ",\"tr\":\"websocket\"" : ",\"tr\":\"polling\"")
+            switch packet.type {
+            case .connect: line.ascii(",\"type\":\"CONNECT\"")
+            case .disconnect: line.ascii(",\"type\":\"DISCONNECT\"")
+            case .event: line.ascii(",\"type\":\"EVENT\"")
+            case .ack: line.ascii(",\"type\":\"ACK\"")
+            case .connectError: line.ascii(",\"type\":\"CONNECT_ERROR\"")
+            case .binaryEvent: line.ascii(",\"type\":\"BINARY_EVENT\"")
+            case .binaryAck: line.ascii(",\"type\":\"BINARY_ACK\"")
+            }
+            line.ascii(",\"nsp\":")
+            line.jsonString(packet.namespace)
+            if let id = packet.ackID {
+                line.ascii(",\"id\":")
+                line.decimal(unsigned: id)
+            }
+            if let event = packet.eventName {
+                line.ascii(",\"event\":")
+                line.jsonString(event)
+            }
+            if let latency = e.ackLatencyMicros {
+                line.ascii(",\"ack_us\":")
+                line.decimal(latency)
+            }
+            if let head = packet.rawHeader {
+                line.ascii(",\"head\":")
+                line.jsonString(head)
+            }
+            if e.redacted { line.ascii(",\"redacted\":true") }
+            if let json = packet.json {
+                line.ascii(",\"data\":")
+                json.withUnsafeReadableBytes { line.bytes($0) }
+            }
+            line.ascii("}\n")
+            return line.count
         }
     }
 
