@@ -61,25 +61,30 @@ struct SessionMachine: Sendable {
     }
 
     /// Whether `packet` is complete as it is: it announces no attachments and none are awaited in
-    /// its direction. Such a packet goes to `receiveComplete` (the common case: no assembler, no
-    /// output array).
+    /// its direction.
     func isComplete(_ packet: SocketIOPacket, direction: Direction) -> Bool {
         !self.awaiting[direction.index] && !packet.type.carriesAttachments
     }
 
-    /// A packet for which `isComplete` holds arrived: its ack bookkeeping. Returns the ack latency
-    /// when it answered an event seen earlier.
-    mutating func receiveComplete(_ packet: SocketIOPacket, direction: Direction, time: Int64) -> Int64? {
+    /// When `packet` is complete as it is (the common case), its ack bookkeeping, without the
+    /// assembler and without an output array: returns `handled` and the ack latency when it
+    /// answered an event seen earlier. Otherwise nothing happens and `receive` must take it.
+    /// (One mutating call: a call that does not mutate, made on the session in the table, would copy it.)
+    mutating func receiveIfComplete(
+        _ packet: SocketIOPacket, direction: Direction, time: Int64
+    ) -> (handled: Bool, ackLatency: Int64?) {
+        guard self.isComplete(packet, direction: direction) else { return (false, nil) }
         self.lastActivity = time
         self.attachmentsToDrop[direction.index] = 0
         self.pendingAttachmentBytes[direction.index] = 0
-        return self.bookkeeping(packet, direction: direction, time: time)
+        return (true, self.bookkeeping(packet, direction: direction, time: time))
     }
 
     /// A decoded Socket.IO packet arrived.
     mutating func receive(_ packet: SocketIOPacket, direction: Direction, time: Int64, into outputs: inout [Output]) {
-        if self.isComplete(packet, direction: direction) {
-            outputs.append(.packet(packet, ackLatency: self.receiveComplete(packet, direction: direction, time: time)))
+        let complete = self.receiveIfComplete(packet, direction: direction, time: time)
+        if complete.handled {
+            outputs.append(.packet(packet, ackLatency: complete.ackLatency))
             return
         }
         self.lastActivity = time

@@ -142,11 +142,10 @@ struct SessionRegistry: Sendable {
     mutating func socket(_ packet: SocketIOPacket, context: PacketContext, into records: inout [Record]) {
         var outputs: [SessionMachine.Output] = []
         if let index = self.touch(context, into: &records) {
-            if self.sessions.values[index].isComplete(packet, direction: context.direction) {
-                // The common case, without the assembler and the array of outputs.
-                let latency = self.sessions.values[index].receiveComplete(
-                    packet, direction: context.direction, time: context.time)
-                self.emitPacket(packet, ackLatency: latency, context: context, into: &records)
+            let complete = self.sessions.values[index].receiveIfComplete(
+                packet, direction: context.direction, time: context.time)
+            if complete.handled {
+                self.emitPacket(packet, ackLatency: complete.ackLatency, context: context, into: &records)
                 return
             }
             self.sessions.values[index].receive(packet, direction: context.direction, time: context.time, into: &outputs)
