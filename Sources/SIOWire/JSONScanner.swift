@@ -243,6 +243,13 @@ private struct Cursor {
         let start = self.index
         self.index += 1  // opening quote
         while self.index < self.bytes.count {
+            // Eight plain bytes at a time: payloads are mostly long runs of printable ASCII.
+            while self.index &+ 8 <= self.bytes.count,
+                !containsSpecialStringByte(self.bytes.loadUnaligned(fromByteOffset: self.index, as: UInt64.self))
+            {
+                self.index &+= 8
+            }
+            guard self.index < self.bytes.count else { break }
             let byte = self.bytes[self.index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -321,6 +328,21 @@ private struct Cursor {
         for offset in 0..<4 { value = value << 4 | UInt32(hexValue(self.bytes[index + offset]) ?? 0) }
         return value
     }
+}
+
+/// Whether any of the eight bytes of `word` needs a look inside a JSON string: a quote, a
+/// backslash, a control character (below 0x20) or a non-ASCII byte. Exact, with no false alarms
+/// (the classic "has a zero byte" bit trick, applied per condition).
+@inline(__always)
+func containsSpecialStringByte(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let below20 = (word &- ones &* 0x20) & ~word
+    let quote = word ^ (ones &* 0x22)
+    let backslash = word ^ (ones &* 0x5C)
+    let hasQuote = (quote &- ones) & ~quote
+    let hasBackslash = (backslash &- ones) & ~backslash
+    return (below20 | hasQuote | hasBackslash | word) & highs != 0
 }
 
 @inline(__always)

@@ -148,6 +148,23 @@ import Testing
         #expect(try JSONScanner.scan(buf(json)).isCompact == compact)
     }
 
+    /// Strings are scanned eight bytes at a time: every byte value, at every position of a word,
+    /// must still be judged as the byte-by-byte rules say.
+    @Test func everyByteAtEveryPositionOfALongString() {
+        for position in 0..<17 {
+            for byte in UInt8.min...UInt8.max {
+                var json = buf("\"")
+                json.writeRepeatingByte(UInt8(ascii: "a"), count: position)
+                json.writeInteger(byte)
+                json.writeRepeatingByte(UInt8(ascii: "a"), count: 20 - position)
+                json.writeString("\"")
+                let plain = byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+                let scanned = (try? JSONScanner.scan(json)) != nil
+                #expect(scanned == plain, "byte 0x\(String(byte, radix: 16)) at \(position)")
+            }
+        }
+    }
+
     @Test func firstStringIsDecodedOnlyWhenAsked() throws {
         #expect(try JSONScanner.scan(buf("[\"a\\nb\",1]")).firstElementString == "a\nb")
         let skipped = try JSONScanner.scan(buf("[\"a\\nb\",1]"), decodingFirstString: false)
