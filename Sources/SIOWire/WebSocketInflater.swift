@@ -10,6 +10,14 @@ final class WebSocketInflater {
     private var decompressor: ZlibDecompressor?
     /// Reused to run the stream past an oversized message, so the shared context stays in step.
     private var scratch = ByteBuffer()
+    /// Set when a message with a shared context inflated past the work budget: the context was
+    /// given up, so no later message of the direction can be inflated.
+    private(set) var gaveUp = false
+
+    /// How far past the limit a message is inflated (into a reused scratch buffer, nothing kept)
+    /// to keep a shared context in step: that many times the limit. A deflate bomb (a small frame
+    /// inflating to gigabytes) would otherwise hold the event loop for seconds.
+    static let budgetPerLimit = 4
 
     /// The empty stored block that the sender stripped from the end of every message.
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
@@ -49,6 +57,14 @@ final class WebSocketInflater {
             let outputBefore = inflatedCount
             do {
                 if overLimit {
+                    if inflatedCount / Self.budgetPerLimit > limit {
+                        self.gaveUp = true
+                        self.scratch = ByteBuffer()
+                        self.reset()
+                        throw WireError(
+                            "message inflates to more than \(Self.budgetPerLimit) times the limit of \(limit) bytes "
+                                + "(a deflate bomb?): later compressed messages cannot be inflated", at: 0)
+                    }
                     self.scratch.clear()
                     if self.scratch.capacity < 65_536 { self.scratch.reserveCapacity(65_536) }
                     defer { inflatedCount += self.scratch.readableBytes }
@@ -71,6 +87,8 @@ final class WebSocketInflater {
             } catch let error as CompressNIOError where error == .inputBufferOverflow {
                 // Every input byte was used and zlib waits for more: the message is complete.
                 break
+            } catch let error as WireError {
+                throw error
             } catch {
                 self.reset()
                 throw WireError("permessage-deflate data could not be inflated (\(error))", at: 0)

@@ -152,6 +152,13 @@ public struct WebSocketStreamDecoder {
                 let inflated = try inflater.inflate(message.payload, limit: self.maxMessageSize)
                 return Message(kind: message.kind, payload: inflated, wasCompressed: true)
             } catch {
+                guard !inflater.gaveUp else {
+                    // The shared context is lost: nothing later in this direction can be decoded.
+                    let reason = "\(error.reason); the rest of this direction is not decoded"
+                    self.fatalError = WireError(reason, at: message.streamOffset)
+                    self.buffer = ByteBuffer()
+                    throw self.fatalError!
+                }
                 throw WireError(error.reason, at: message.streamOffset)
             }
         }

@@ -85,12 +85,14 @@ struct HostileTrafficTests {
         expectRaw(records, .http, .clientToServer, reason: "head longer than")
     }
 
-    @Test("A permessage-deflate bomb (2 MiB inflating to 2 GiB) is relayed; memory stays capped")
+    @Test("A permessage-deflate bomb (2 MiB inflating to 2 GiB) is relayed; memory and inflation work stay capped")
     func deflateBomb() async throws {
         let records = try await Self.run("deflate-bomb")
         for direction in [Direction.clientToServer, .serverToClient] {
-            expectRaw(records, .webSocket, direction, reason: "inflates to more than")
-            #expect(records.events(direction).contains("after-bomb"))
+            // Inflated only to 4 x the message limit, not to 2 GiB: the direction is then given up
+            // (its compression context is lost), and the message after it is relayed undecoded.
+            expectRaw(records, .webSocket, direction, reason: "the rest of this direction is not decoded")
+            #expect(!records.events(direction).contains("after-bomb"))
         }
     }
 

@@ -192,9 +192,9 @@ final class DeflateSender {
         ])
     }
 
-    @Test func deflateBombIsReportedAndMemoryStaysBounded() throws {
+    @Test func deflateBombIsReportedAndTheWorkStaysBounded() throws {
         let sender = try DeflateSender()
-        // 20 MB of zeros deflate to about 20 KB.
+        // 20 MB of zeros deflate to about 20 KB: far past the inflation budget of 4 x 64 KiB.
         let bomb = try sender.message([UInt8](repeating: 0, count: 20_000_000))
         #expect(bomb.count < 40_000)
         let after = try sender.message(Array("4after".utf8))
@@ -202,12 +202,28 @@ final class DeflateSender {
             maxMessageSize: 64 * 1024, deflate: .init(windowBits: 15, noContextTakeover: false))
         decoder.append(frame(2, bomb, rsv1: true))
         decoder.append(frame(1, after, rsv1: true))
-        #expect(throws: WireError.self) { try decoder.next() }
-        do {
-            _ = try decoder.next()
-        } catch {
-            Issue.record("the message after the bomb should still inflate: \(error)")
+        #expect {
+            try decoder.next()
+        } throws: { error in
+            (error as? WireError)?.reason.contains("the rest of this direction is not decoded") == true
         }
+        // The shared context was given up: later messages of the direction cannot be inflated.
+        #expect(!decoder.isReadable)
+        #expect(throws: WireError.self) { try decoder.next() }
+    }
+
+    @Test func aMessageSomewhatOverTheLimitIsSkippedAndTheContextKept() throws {
+        let sender = try DeflateSender()
+        // Three times the limit: inside the budget, so the stream is run past it and kept in step.
+        let large = try sender.message([UInt8](repeating: UInt8(ascii: "x"), count: 3 * 64 * 1024))
+        let after = try sender.message(Array("4after".utf8))
+        var decoder = WebSocketStreamDecoder(
+            maxMessageSize: 64 * 1024, deflate: .init(windowBits: 15, noContextTakeover: false))
+        decoder.append(frame(2, large, rsv1: true))
+        decoder.append(frame(1, after, rsv1: true))
+        #expect(throws: WireError.self) { try decoder.next() }
+        #expect(decoder.isReadable)
+        #expect(try decoder.next()?.payload == buf("4after"))
     }
 
     @Test func bombErrorNamesTheLimit() throws {
