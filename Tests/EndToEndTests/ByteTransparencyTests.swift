@@ -20,8 +20,17 @@ struct ByteTransparencyTests {
         let tee2Log = directory.appendingPathComponent("tee2.json")
         let tee2 = try await Tee.start(targetPort: server.port, log: tee2Log, in: environment)
         defer { tee2.terminate() }
+        // Several event-loop threads for polling, where one session's requests arrive on connections
+        // that may land on different threads; one thread for WebSocket; the default for the upgrade.
+        let threads: [String] =
+            switch transport {
+            case .polling: ["--threads", "4"]
+            case .websocket: ["--threads", "1"]
+            case .default: []
+            }
         let proxy = try await Proxy.start(
-            upstreamURL: tee2.url, recording: directory.appendingPathComponent("rec.siotape.gz"), in: environment)
+            upstreamURL: tee2.url, recording: directory.appendingPathComponent("rec.siotape.gz"), in: environment,
+            extraArguments: threads)
         defer { proxy.terminate() }
         let tee1Log = directory.appendingPathComponent("tee1.json")
         let tee1 = try await Tee.start(targetPort: proxy.port, log: tee1Log, in: environment)
