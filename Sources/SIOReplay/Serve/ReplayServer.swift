@@ -96,6 +96,7 @@ public final class ReplayServer: Service, Sendable {
             upgradePipelineHandler: { channel, head in
                 let target = EngineIORequestTarget(uri: head.uri)
                 return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(WebSocketFrameGuard())
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(
                             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
