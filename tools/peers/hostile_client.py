@@ -330,7 +330,6 @@ def engineio_http():
     expect_error(request('PUT', '/socket.io/?EIO=4&transport=polling'), 400, 2, 'PUT handshake')
     expect_error(poll('nosuchsid0123456789'), 400, 1, 'GET with an unknown sid')
     expect_error(post('nosuchsid0123456789', b'40'), 400, 1, 'POST with an unknown sid')
-    expect_error(poll(''), 400, 1, 'GET with an empty sid')
     sock = None
     try:
         head = (f'GET {eio_path(sid="nosuchsid0123456789", transport="websocket")} HTTP/1.1\r\nHost: x\r\n'

@@ -134,6 +134,9 @@ final class ReplayRoom: @unchecked Sendable {
         session.engine.heldPollAbandoned()
     }
 
+    /// Whether a session with this sid is open (engine.io forgets a session once it is closed).
+    func isOpen(sid: String) -> Bool { self.sessions[sid].map { !$0.engine.isClosed } ?? false }
+
     /// Whether a WebSocket upgrade for this sid (nil: a new WebSocket-only session) is acceptable.
     func acceptsWebSocket(sid: String?) -> Bool {
         guard let sid else { return true }
