@@ -247,11 +247,12 @@ struct ReplayConductor {
         return []
     }
 
-    /// A client message that is not a valid Socket.IO packet: unmatched by definition.
-    mutating func undecodableClientPacket(_ id: LiveID, reason: String) -> [Action] {
+    /// A client message that is not a valid Socket.IO packet (`layer`: or not even Engine.IO):
+    /// unmatched by definition.
+    mutating func undecodableClientPacket(_ id: LiveID, reason: String, layer: String = "Socket.IO") -> [Action] {
         self.summary.clientPacketsUnmatched += 1
         let name = self.live[id]?.name ?? "?"
-        var actions: [Action] = [.report("unmatched client packet in session \(name): not Socket.IO (\(reason))")]
+        var actions: [Action] = [.report("unmatched client packet in session \(name): not \(layer) (\(reason))")]
         if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
         return actions
     }
