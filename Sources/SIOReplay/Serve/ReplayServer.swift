@@ -52,6 +52,9 @@ public final class ReplayServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // A client that sends (pings, requests) but never reads the answers must not
+                        // make the server queue them without bound: stop reading until it can write.
+                        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                         let upgrader = Self.webSocketUpgrader(room: room, maxFrame: maxBody)
                         let httpHandler = ServeHTTPHandler(room: room, maxBody: maxBody)
                         let boundHandler = NIOLoopBound(httpHandler, eventLoop: channel.eventLoop)
