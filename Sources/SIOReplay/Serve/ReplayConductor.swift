@@ -267,8 +267,19 @@ struct ReplayConductor {
         if let ack = packet.ackID { text += " #\(ack)" }
         if let json = packet.json { text += " " + String(buffer: json).prefix(120) }
         var actions: [Action] = [.report("unmatched client packet in session \(name): \(text) (\(reason))")]
+        if packet.type == .connect, let version = self.live[id]?.version {
+            // As a real server refuses a namespace it does not serve, so that the client does not hang.
+            actions.append(.send(id, Self.invalidNamespace(packet.namespace, version: version)))
+        }
         if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
         return actions
+    }
+
+    /// The reference server's refusal of a namespace: `44/ns,{"message":"Invalid namespace"}`
+    /// (Socket.IO v4: `4/ns,"Invalid namespace"`).
+    private static func invalidNamespace(_ namespace: String, version: EngineIOVersion) -> SocketIOPacket {
+        let json = version == .v4 ? #"{"message":"Invalid namespace"}"# : #""Invalid namespace""#
+        return SocketIOPacket(type: .connectError, namespace: namespace, json: ByteBuffer(string: json))
     }
 
     // MARK: - Scheduling
