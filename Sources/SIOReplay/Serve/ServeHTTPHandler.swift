@@ -43,7 +43,9 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A request NIO's parser refused was answered 400 by `HTTPServerProtocolErrorHandler`; the
     /// connection cannot go on (the parser is stuck), so it is closed, as that handler expects.
+    /// (A WebSocket upgrade the upgrader declined is an error too, but its request comes here next.)
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else { return context.fireErrorCaught(error) }
         context.close(promise: nil)
     }
 
