@@ -251,6 +251,7 @@ struct ReplayConductor {
     /// unmatched by definition.
     mutating func undecodableClientPacket(_ id: LiveID, reason: String, layer: String = "Socket.IO") -> [Action] {
         self.summary.clientPacketsUnmatched += 1
+        self.summary.clientPacketsMalformed += 1
         let name = self.live[id]?.name ?? "?"
         var actions: [Action] = [.report("unmatched client packet in session \(name): not \(layer) (\(reason))")]
         if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
