@@ -274,6 +274,13 @@ def healthy_websocket(label):
     sock.close()
 
 
+def alive(what):
+    """After one hostile input: the server still takes a handshake (the full session is `healthy`)."""
+    response = request('GET', eio_path())
+    check(response.status == 200 and response.body.startswith(b'0{"sid":'),
+          f'after {what}: the server no longer answers a handshake: {response!r}')
+
+
 def healthy(label):
     healthy_polling(label)
     healthy_websocket(label)
@@ -297,6 +304,7 @@ def http_head():
         response, sock = exchange(raw)
         check(response.status in (400, 414, 431), f'{what}: expected 400/414/431, got {response!r}')
         expect_closed(sock, what)
+        alive(what)
     # Slowloris: header lines without end, sent on a thread; the server must give up once its
     # bounded head buffer is full (the answer arrives while the sender still has 4 MiB to go).
     sock = connect()
@@ -372,6 +380,7 @@ def http_body():
         response, sock = exchange(b'POST ' + path + b' HTTP/1.1\r\nHost: x\r\n' + headers + b'\r\n40')
         check(response.status in (400, 501), f'{what}: expected 400, got {response!r}')
         expect_closed(sock, what)
+        alive(what)
     response, sock = exchange(b'POST ' + path + b' HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
                               b'zz\r\n40\r\n0\r\n\r\n')
     check(response.status == 400, f'bad chunk size: expected 400, got {response!r}')
@@ -473,6 +482,7 @@ def websocket():
         except OSError:
             pass
         expect_close(sock, code, what)
+        alive(what)
 
     each('invalid UTF-8 in a text frame', 1007, text(b'42["\xff\xfe"]'))
     each('invalid UTF-8 across fragments', 1007, text(b'42["\xe2', fin=False), frame(0x0, b'\x28\xa1"]'))
