@@ -31,6 +31,12 @@ struct ReplayServeHostileTests {
         run.expectClean()
     }
 
+    @Test("A head that never ends (under the size limit) and a silent connection are closed after --head-timeout")
+    func stalledHeads() async throws {
+        let run = try await HostileServeRun.run("stalled-head", extraArguments: ["--head-timeout", "1"])
+        run.expectClean()
+    }
+
     @Test("Engine.IO requests it cannot serve get engine.io's status and JSON error code")
     func engineIORequests() async throws {
         let run = try await HostileServeRun.run("engineio-http")

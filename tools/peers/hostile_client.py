@@ -328,6 +328,32 @@ def http_head():
     sock.close()
 
 
+def stalled_head():
+    """A head that never ends but stays small, and a connection that never sends anything: both
+    closed once the server's head timeout (the test passes --head-timeout 1) has passed. The reads
+    block until the server acts; the socket timeout only turns a server that never does into a failure."""
+    for what, raw in [('stalled head', b'GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nX-Slow: a'),
+                      ('silent connection', b'')]:
+        sock = connect()
+        sock.sendall(raw)
+        try:
+            rest, _ = recv_to_eof(sock)
+            check(rest == b'', f'{what}: answered {rest[:100]!r}')
+        except socket.timeout:
+            fail(f'{what}: the connection was still open after {TIMEOUT} s')
+        sock.close()
+        alive(what)
+    # A connection that completed a request is timed again after its response.
+    response, sock = exchange(f'GET {eio_path()} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
+    check(response.status == 200, f'handshake before idling: {response!r}')
+    try:
+        rest, _ = recv_to_eof(sock)
+        check(rest == b'', f'idle keep-alive connection: got {rest[:100]!r}')
+    except socket.timeout:
+        fail(f'idle keep-alive connection: still open after {TIMEOUT} s')
+    sock.close()
+
+
 def engineio_http():
     """Engine.IO requests the server cannot take: engine.io's status and JSON error code."""
     expect_error(request('GET', '/socket.io/?EIO=5&transport=polling'), 400, 5, 'EIO=5')
@@ -563,6 +589,7 @@ def flood():
 
 SCENARIOS = {
     'http-head': http_head,
+    'stalled-head': stalled_head,
     'engineio-http': engineio_http,
     'http-body': http_body,
     'payloads': payloads,
