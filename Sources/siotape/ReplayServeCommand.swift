@@ -88,7 +88,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
         guard !self.fast || self.speed == 1 else { throw ValidationError("--speed and --fast exclude each other") }
         guard self.window >= 0, self.window <= 3600 else { throw ValidationError("--window must be 0-3600 seconds") }
         guard self.headTimeout > 0, self.headTimeout <= 86400 else {
-            throw ValidationError("--head-timeout must be 0-86400 seconds (not 0)")
+            throw ValidationError("--head-timeout must be more than 0 and at most 86400 seconds")
         }
         _ = try self.httpBodies()
     }

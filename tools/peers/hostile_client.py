@@ -476,6 +476,8 @@ def socketio():
         b'451x-["e"]',                      # attachment count that is not a number
         b'4599999999999999999999-["e"]',    # attachment count beyond 64 bits
         b'4',                               # empty message
+        b'9unknown',                        # unknown Engine.IO packet type
+        b'',                                # empty Engine.IO packet
     ]:
         sock.sendall(text(bad))
     # Attachments: one missing (a text packet comes first), one more than announced, none announced.
