@@ -436,7 +436,7 @@ private func copyASCII(_ text: StaticString, into out: UnsafeMutableRawBufferPoi
 func isJSONWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
 /// The file must stay UTF-8 for every JSON tool; ASCII, the common case, is checked without decoding.
-func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+public func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
     if !bytes.contains(where: { $0 >= 0x80 }) { return true }
     return String(validating: bytes, as: UTF8.self) != nil
 }

@@ -79,6 +79,9 @@ struct ReplayServeCommand: AsyncParsableCommand {
     @Flag(help: "Keep serving after every recorded session has been served (until Ctrl-C).")
     var keepRunning = false
 
+    @Option(help: "Seconds: close an HTTP connection that has not sent a complete request head for this long.")
+    var headTimeout: Double = 60
+
     /// For tools/bench/serve-timing: appends each server packet's lateness (ns) to this file.
     @Option(help: .hidden)
     var timingRaw: String?
@@ -88,6 +91,9 @@ struct ReplayServeCommand: AsyncParsableCommand {
         guard self.speed > 0, self.speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard !self.fast || self.speed == 1 else { throw ValidationError("--speed and --fast exclude each other") }
         guard self.window >= 0, self.window <= 3600 else { throw ValidationError("--window must be 0-3600 seconds") }
+        guard self.headTimeout > 0, self.headTimeout <= 86400 else {
+            throw ValidationError("--head-timeout must be more than 0 and at most 86400 seconds")
+        }
         _ = try self.httpBodies()
     }
 
@@ -145,10 +151,11 @@ struct ReplayServeCommand: AsyncParsableCommand {
             RecordCommand.fail("\(self.recording) holds no Engine.IO session to serve")
         }
 
-        let configuration = ServeConfiguration(
+        var configuration = ServeConfiguration(
             host: host, port: port, speed: self.speed, fast: self.fast, sessions: self.sessions, matching: self.match,
             onUnmatched: self.onUnmatched, causalityWindowMicros: Int64(self.window * 1_000_000),
             httpBodies: try self.httpBodies(), exitWhenDone: !self.keepRunning)
+        configuration.headTimeoutMillis = Int64(self.headTimeout * 1000)
         let plan = ServePlan(script: script, http: http, windowMicros: configuration.causalityWindowMicros)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let recording = self.recording

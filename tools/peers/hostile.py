@@ -232,22 +232,25 @@ def engineio_websocket(listener, port):
     pair.close()
 
 
+# Engine.IO messages (`4...`) whose Socket.IO packet is malformed (hostile_client.py uses them too).
+BAD_SOCKETIO_PACKETS = [
+    b'40admin,{}',                      # namespace without its slash
+    b'42abc["x"]',                      # ack id that is not a number
+    b'4299999999999999999999999["x"]',  # ack id beyond 64 bits
+    b'42["unterminated",',              # invalid JSON
+    b'42{"not":"an array"}',            # EVENT payload must be an array
+    b'42["x"]trailing',                 # bytes after the JSON value
+    b'49',                              # unknown Socket.IO type
+    b'451x-["e"]',                      # attachment count that is not a number
+    b'4599999999999999999999-["e"]',    # attachment count beyond 64 bits
+]
+
+
 def socketio_websocket(listener, port):
     """Malformed Socket.IO packets over WebSocket, both directions."""
     pair = Pair(listener, port, 'sio-ws').websocket()
     open_eio(pair, 'sio-ws')
-    bad_packets = [
-        b'40admin,{}',                      # namespace without its slash
-        b'42abc["x"]',                      # ack id that is not a number
-        b'4299999999999999999999999["x"]',  # ack id beyond 64 bits
-        b'42["unterminated",',              # invalid JSON
-        b'42{"not":"an array"}',            # EVENT payload must be an array
-        b'42["x"]trailing',                 # bytes after the JSON value
-        b'49',                              # unknown Socket.IO type
-        b'451x-["e"]',                      # attachment count that is not a number
-        b'4599999999999999999999-["e"]',    # attachment count beyond 64 bits
-    ]
-    for bad in bad_packets:
+    for bad in BAD_SOCKETIO_PACKETS:
         pair.both(text(bad), text(bad, mask=False), f'sio {bad!r}')
     # Wrong attachment counts: one announced, two sent (the second is stray).
     pair.both(text(b'451-["bin",{"_placeholder":true,"num":0}]'),

@@ -88,7 +88,14 @@ struct EngineIOServerSession {
             }
             return [.rejectRequest(status: 400, message: "Session ID unknown")]
         }
-        guard self.transport == .polling else {
+        switch self.transport {
+        case .polling:
+            break
+        case .upgrading:
+            // As python-engineio: a GET while the upgrade is under way gets a noop, not an error
+            // that would end the client's session.
+            return [.respond([EngineIOPacket(type: .noop)])]
+        case .websocket:
             return [.rejectRequest(status: 400, message: "Bad request: the session has upgraded to WebSocket")]
         }
         guard !self.pollHeld else {

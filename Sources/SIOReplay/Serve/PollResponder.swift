@@ -37,6 +37,7 @@ struct PollResponder {
             switch message {
             case _ where message.hasPrefix("Transport unknown"): 0
             case _ where message.hasPrefix("Session ID unknown"): 1
+            case _ where message.hasPrefix("Bad handshake method"): 2
             case _ where message.hasPrefix("Unsupported protocol version"): 5
             default: 3
             }

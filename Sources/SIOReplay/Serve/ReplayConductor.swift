@@ -247,11 +247,13 @@ struct ReplayConductor {
         return []
     }
 
-    /// A client message that is not a valid Socket.IO packet: unmatched by definition.
-    mutating func undecodableClientPacket(_ id: LiveID, reason: String) -> [Action] {
+    /// A client message that is not a valid Socket.IO packet (`layer`: or not even Engine.IO):
+    /// unmatched by definition.
+    mutating func undecodableClientPacket(_ id: LiveID, reason: String, layer: String = "Socket.IO") -> [Action] {
         self.summary.clientPacketsUnmatched += 1
+        self.summary.clientPacketsMalformed += 1
         let name = self.live[id]?.name ?? "?"
-        var actions: [Action] = [.report("unmatched client packet in session \(name): not Socket.IO (\(reason))")]
+        var actions: [Action] = [.report("unmatched client packet in session \(name): not \(layer) (\(reason))")]
         if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
         return actions
     }
@@ -266,8 +268,19 @@ struct ReplayConductor {
         if let ack = packet.ackID { text += " #\(ack)" }
         if let json = packet.json { text += " " + String(buffer: json).prefix(120) }
         var actions: [Action] = [.report("unmatched client packet in session \(name): \(text) (\(reason))")]
+        if packet.type == .connect, let version = self.live[id]?.version {
+            // As a real server refuses a namespace it does not serve, so that the client does not hang.
+            actions.append(.send(id, Self.invalidNamespace(packet.namespace, version: version)))
+        }
         if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
         return actions
+    }
+
+    /// The reference server's refusal of a namespace: `44/ns,{"message":"Invalid namespace"}`
+    /// (Socket.IO v4: `4/ns,"Invalid namespace"`).
+    private static func invalidNamespace(_ namespace: String, version: EngineIOVersion) -> SocketIOPacket {
+        let json = version == .v4 ? #"{"message":"Invalid namespace"}"# : #""Invalid namespace""#
+        return SocketIOPacket(type: .connectError, namespace: namespace, json: ByteBuffer(string: json))
     }
 
     // MARK: - Scheduling

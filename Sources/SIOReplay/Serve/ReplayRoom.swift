@@ -13,6 +13,10 @@ final class ReplayRoom: @unchecked Sendable {
         var engine: EngineIOServerSession
         let base64: Bool
         var assembler = SocketIOBinaryAssembler()
+        /// Bytes of the attachments the assembler holds, and attachments to drop after a packet
+        /// went over `maxAttachmentBytes`.
+        var attachmentBytes = 0
+        var attachmentsToDrop = 0
         var heldPoll: PollResponder?
         var webSocket: (any Channel)?
 
@@ -117,7 +121,7 @@ final class ReplayRoom: @unchecked Sendable {
         let decoded = EngineIOPayload.decode(
             body, encoding: EngineIOPayload.encoding(version: version, contentType: contentType, body: body))
         if let error = decoded.error {
-            self.report("session \(sid): undecodable POST body: \(error)")
+            self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: "\(error)", layer: "Engine.IO"))
         }
         let actions = session.engine.postReceived(decoded.packets, now: Self.now())
         if actions.contains(where: { if case .rejectRequest = $0 { true } else { false } }) {
@@ -133,6 +137,9 @@ final class ReplayRoom: @unchecked Sendable {
         session.heldPoll = nil
         session.engine.heldPollAbandoned()
     }
+
+    /// Whether a session with this sid is open (engine.io forgets a session once it is closed).
+    func isOpen(sid: String) -> Bool { self.sessions[sid].map { !$0.engine.isClosed } ?? false }
 
     /// Whether a WebSocket upgrade for this sid (nil: a new WebSocket-only session) is acceptable.
     func acceptsWebSocket(sid: String?) -> Bool {
@@ -168,7 +175,8 @@ final class ReplayRoom: @unchecked Sendable {
     }
 
     func reportUndecodable(sid: String, error: WireError) {
-        self.report("session \(sid): undecodable WebSocket message: \(error)")
+        guard let session = self.sessions[sid] else { return }
+        self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: "\(error)", layer: "Engine.IO"))
     }
 
     /// A plain HTTP request: the recorded status and the configured body, or 404.
@@ -231,8 +239,23 @@ final class ReplayRoom: @unchecked Sendable {
     private func deliver(_ message: EngineIOPacket, from session: LiveSession) {
         let action: SocketIOBinaryAssembler.Action
         if message.isBinary {
+            guard session.attachmentsToDrop == 0 else {
+                session.attachmentsToDrop -= 1
+                return
+            }
+            session.attachmentBytes += message.data.readableBytes
+            if session.attachmentBytes > Self.maxAttachmentBytes, let packet = session.assembler.pending {
+                // A packet may announce any number of attachments: hold at most the limit.
+                session.assembler = SocketIOBinaryAssembler()
+                session.attachmentBytes = 0
+                session.attachmentsToDrop = max(0, packet.attachmentCount - packet.attachments.count - 1)
+                let reason = "attachments of a \(packet.type.name) over \(Self.maxAttachmentBytes >> 20) MiB"
+                return self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: reason))
+            }
             action = session.assembler.receiveAttachment(message.data)
         } else {
+            session.attachmentBytes = 0
+            session.attachmentsToDrop = 0
             do {
                 let packet = try SocketIOPacket.decode(message.data, version: session.engine.version.socketIOVersion)
                 action = session.assembler.receive(packet)
@@ -245,7 +268,9 @@ final class ReplayRoom: @unchecked Sendable {
         switch action {
         case .complete(let packet): complete = [packet]
         case .waiting: return
-        case .unexpectedAttachment: self.report("session \(session.engine.sid): a binary message no packet announced")
+        case .unexpectedAttachment:
+            let reason = "a binary message no packet announced"
+            return self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: reason))
         case .abandoned(let previous, let then):
             complete = [previous]
             if case .complete(let packet) = then { complete.append(packet) }
@@ -298,6 +323,9 @@ final class ReplayRoom: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The most attachment bytes one client packet may make the server hold (as `siotape record`).
+    static let maxAttachmentBytes = 16 << 20
 
     private static func write(_ packets: [EngineIOPacket], version: EngineIOVersion, to channel: any Channel) {
         for packet in packets {

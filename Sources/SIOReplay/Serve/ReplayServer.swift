@@ -43,6 +43,7 @@ public final class ReplayServer: Service, Sendable {
     public func run() async throws {
         let room = self.room
         let maxBody = self.configuration.maxPayload
+        let headTimeout = TimeAmount.milliseconds(self.configuration.headTimeoutMillis)
         let server: any Channel
         let address = "\(self.configuration.host):\(self.configuration.port)"
         do {
@@ -52,18 +53,23 @@ public final class ReplayServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // A client that sends (pings, requests) but never reads the answers must not
+                        // make the server queue them without bound: stop reading until it can write.
+                        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                         let upgrader = Self.webSocketUpgrader(room: room, maxFrame: maxBody)
                         let httpHandler = ServeHTTPHandler(room: room, maxBody: maxBody)
-                        let boundHandler = NIOLoopBound(httpHandler, eventLoop: channel.eventLoop)
+                        let headTimeout = RequestHeadTimeout(timeout: headTimeout)
+                        let bound = NIOLoopBound((httpHandler, headTimeout), eventLoop: channel.eventLoop)
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                             withServerUpgrade: (
                                 upgraders: [upgrader],
                                 completionHandler: { context in
-                                    // Frames must not pass through the HTTP handler.
-                                    context.pipeline.syncOperations.removeHandler(boundHandler.value, promise: nil)
+                                    // Frames must not pass through the HTTP handlers.
+                                    context.pipeline.syncOperations.removeHandler(bound.value.0, promise: nil)
+                                    context.pipeline.syncOperations.removeHandler(bound.value.1, promise: nil)
                                 }
                             ))
-                        try channel.pipeline.syncOperations.addHandler(httpHandler)
+                        try channel.pipeline.syncOperations.addHandlers(headTimeout, httpHandler)
                     }
                 }
                 .bind(host: self.configuration.host, port: self.configuration.port)
@@ -96,6 +102,7 @@ public final class ReplayServer: Service, Sendable {
             upgradePipelineHandler: { channel, head in
                 let target = EngineIORequestTarget(uri: head.uri)
                 return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(WebSocketFrameGuard())
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(
                             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,

@@ -43,6 +43,8 @@ public struct ServeConfiguration: Hashable, Sendable {
     public var httpBodies: [String: [String]]
     /// Stop once every recorded session has been served and every client has gone.
     public var exitWhenDone: Bool
+    /// An HTTP connection without a complete request head for this long is closed.
+    public var headTimeoutMillis: Int64 = 60_000
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, speed: Double = 1, fast: Bool = false, sessions: [String] = [],

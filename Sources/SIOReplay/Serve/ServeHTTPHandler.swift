@@ -41,6 +41,14 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A request NIO's parser refused was answered 400 by `HTTPServerProtocolErrorHandler`; the
+    /// connection cannot go on (the parser is stuck), so it is closed, as that handler expects.
+    /// (A WebSocket upgrade the upgrader declined is an error too, but its request comes here next.)
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else { return context.fireErrorCaught(error) }
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if let sid = self.heldSID { self.room.pollAbandoned(sid: sid, channel: context.channel) }
         context.fireChannelInactive()
@@ -52,7 +60,9 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if self.tooLarge {
             return responder.respond(status: .payloadTooLarge, contentType: nil, body: ByteBuffer())
         }
-        guard target.queryValue("EIO") != nil else {
+        // An Engine.IO request names its protocol version, transport or session; one without a
+        // (supported) version gets engine.io's "Unsupported protocol version".
+        guard ["EIO", "transport", "sid"].contains(where: { target.queryValue($0) != nil }) else {
             return self.room.http(method: head.method.rawValue, path: head.uri, responder: responder)
         }
         guard let version = target.version else {
@@ -63,8 +73,15 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         guard target.transport == .polling else {
             // A WebSocket request the upgrader refused (unknown sid, or no Upgrade header).
-            return responder.respondError(
-                status: 400, message: target.transport == nil ? "Transport unknown" : "Bad request")
+            let message: String
+            if target.transport == nil {
+                message = "Transport unknown"
+            } else if let sid = target.sid, !self.room.isOpen(sid: sid) {
+                message = "Session ID unknown"
+            } else {
+                message = "Bad request"
+            }
+            return responder.respondError(status: 400, message: message)
         }
         switch (head.method, target.sid) {
         case (.GET, nil):
@@ -76,8 +93,10 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.POST, let sid?):
             self.room.post(
                 sid: sid, body: self.body, contentType: head.headers.first(name: "Content-Type"), responder: responder)
-        default:
+        case (_, nil):
             responder.respondError(status: 400, message: "Bad handshake method")
+        default:
+            responder.respondError(status: 400, message: "Bad request")
         }
     }
 }

@@ -10,6 +10,8 @@ public struct ServeSummary: Hashable, Sendable {
     public var liveSessionsUnpaired = 0
     public var clientPacketsMatched = 0
     public var clientPacketsUnmatched = 0
+    /// Of the unmatched: client messages that were not valid Engine.IO or Socket.IO at all.
+    public var clientPacketsMalformed = 0
     public var serverPacketsSent = 0
     /// Recorded server actions not carried out because their session had no live client (yet or any more).
     public var serverActionsUndelivered = 0
@@ -40,7 +42,8 @@ public struct ServeSummary: Hashable, Sendable {
     public var description: String {
         var parts = [
             "\(self.sessionsServed)/\(self.recordedSessions) recorded session(s) served to \(self.liveSessions) client session(s)",
-            "\(self.clientPacketsMatched) client packet(s) matched, \(self.clientPacketsUnmatched) unmatched",
+            "\(self.clientPacketsMatched) client packet(s) matched, \(self.clientPacketsUnmatched) unmatched"
+                + (self.clientPacketsMalformed > 0 ? " (\(self.clientPacketsMalformed) malformed)" : ""),
             "\(self.serverPacketsSent) server packet(s) sent",
         ]
         if let p50 = self.latenessQuantile(0.5), let p99 = self.latenessQuantile(0.99) {

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import SIORecording
 import SIOWire
 
 /// The WebSocket of one Engine.IO session (new, or the target of a polling upgrade): frames in,
@@ -13,6 +14,8 @@ final class ServeWebSocketHandler: ChannelInboundHandler {
     private let requestedSID: String?
     private var sid: String?
     private var closing = false
+    /// The connection was failed with a close code: frames after it are ignored.
+    private var failed = false
 
     init(room: ReplayRoom, version: EngineIOVersion, sid: String?) {
         self.room = room
@@ -27,9 +30,13 @@ final class ServeWebSocketHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
-        guard let sid = self.sid else { return }
+        guard let sid = self.sid, !self.failed else { return }
         switch frame.opcode {
         case .text:
+            // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection with 1007.
+            guard frame.unmaskedData.withUnsafeReadableBytes({ isValidUTF8($0) }) else {
+                return self.fail(context, code: .dataInconsistentWithMessage)
+            }
             do throws(WireError) {
                 self.room.webSocketReceived(sid: sid, packet: try EngineIOPacket.decode(webSocketText: frame.unmaskedData))
             } catch {
@@ -63,7 +70,26 @@ final class ServeWebSocketHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// Decoder errors (`NIOWebSocketError`) were answered by NIO's protocol error handler already;
+    /// the aggregator's are answered here: a message over the size limit with 1009, a broken
+    /// fragment sequence (a continuation without a start, a new message before the last ended) 1002.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        switch error {
+        case is NIOWebSocketError:
+            self.failed = true
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
+            NIOWebSocketFrameAggregator.Error.tooManyFragments:
+            self.fail(context, code: .messageTooLarge)
+        case is NIOWebSocketFrameAggregator.Error:
+            self.fail(context, code: .protocolError)
+        default:
+            context.close(promise: nil)
+        }
+    }
+
+    private func fail(_ context: ChannelHandlerContext, code: WebSocketErrorCode) {
+        guard !self.failed else { return }
+        self.failed = true
+        WebSocketFrameGuard.fail(context.channel, code: code)
     }
 }
