@@ -24,11 +24,14 @@ struct Payloads: Sendable {
         }
     }
 
-    /// Appends the text of event `id` (Engine.IO `4` + Socket.IO `2<id>` + JSON) to `buffer`.
-    func writeEvent(id: UInt64, into buffer: inout ByteBuffer) {
+    /// Appends the text of event `id` of a connection (Engine.IO `4` + Socket.IO `2<id>` + JSON) to
+    /// `buffer`. Each connection starts at its own place in the list (`offset`): if all started at
+    /// the first message, connections in step would send the same text at the same moment, and the
+    /// recording would compress better than real traffic does.
+    func writeEvent(id: UInt64, offset: UInt64, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("42")
         buffer.writeString(String(id))
-        buffer.writeBytes(self.arrays[Int(id % UInt64(self.arrays.count))])
+        buffer.writeBytes(self.arrays[Int((id &+ offset) % UInt64(self.arrays.count))])
     }
 
     private static let words = [

@@ -20,17 +20,22 @@ final class PollingLoadSession {
     private var outgoingCount = 0
     private var postInFlight = false
     private var inFlight: InFlight
+    /// Where this session starts in the list of payloads.
+    private let payloadOffset: UInt64
 
-    init(run: LoadRun, host: String) {
+    init(run: LoadRun, host: String, seed: UInt64) {
         self.run = run
         self.host = host
         self.inFlight = InFlight(window: run.window)
+        var random = SplitMix64(seed: seed)
+        self.payloadOffset = random.next()
     }
 
     /// Opens both connections on `loop` and starts the handshake.
-    static func start(run: LoadRun, host: String, port: Int, on loop: any EventLoop) {
+    static func start(run: LoadRun, host: String, port: Int, seed: UInt64, on loop: any EventLoop) {
         loop.execute {
-            let session = NIOLoopBound(PollingLoadSession(run: run, host: "\(host):\(port)"), eventLoop: loop)
+            let session = NIOLoopBound(
+                PollingLoadSession(run: run, host: "\(host):\(port)", seed: seed), eventLoop: loop)
             for role in [Role.get, .post] {
                 ClientBootstrap(group: loop)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -129,7 +134,8 @@ final class PollingLoadSession {
     private func queueEvent(at time: UInt64 = LoadRun.now()) {
         let id = self.inFlight.sent(at: time)
         let payloads = self.run.payloads
-        self.queue { payloads.writeEvent(id: id, into: &$0) }
+        let offset = self.payloadOffset
+        self.queue { payloads.writeEvent(id: id, offset: offset, into: &$0) }
     }
 
     private func queue(_ write: (inout ByteBuffer) -> Void) {

@@ -163,7 +163,7 @@ func connect(
         let n = min(batch, count - opened)
         for index in opened..<(opened + n) {
             if polling {
-                PollingLoadSession.start(run: run, host: host, port: port, on: group.next())
+                PollingLoadSession.start(run: run, host: host, port: port, seed: UInt64(index), on: group.next())
             } else {
                 let seed = UInt64(index)
                 let channel = try ClientBootstrap(group: group)

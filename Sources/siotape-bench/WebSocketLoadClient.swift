@@ -19,6 +19,8 @@ final class WebSocketLoadClient: ChannelInboundHandler {
     private var inFlight: InFlight
     private var mask: (UInt8, UInt8, UInt8, UInt8)
     private var scratch = ByteBuffer()
+    /// Where this connection starts in the list of payloads.
+    private let payloadOffset: UInt64
 
     init(run: LoadRun, host: String, seed: UInt64) {
         self.run = run
@@ -28,6 +30,7 @@ final class WebSocketLoadClient: ChannelInboundHandler {
         let key = random.next()
         self.mask = (UInt8(truncatingIfNeeded: key), UInt8(truncatingIfNeeded: key >> 8),
                      UInt8(truncatingIfNeeded: key >> 16), UInt8(truncatingIfNeeded: key >> 24))
+        self.payloadOffset = random.next()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -103,7 +106,8 @@ final class WebSocketLoadClient: ChannelInboundHandler {
     private func sendEvent(_ context: ChannelHandlerContext, at time: UInt64 = LoadRun.now()) {
         let id = self.inFlight.sent(at: time)
         let payloads = self.run.payloads
-        self.send(context) { payloads.writeEvent(id: id, into: &$0) }
+        let offset = self.payloadOffset
+        self.send(context) { payloads.writeEvent(id: id, offset: offset, into: &$0) }
     }
 
     /// Sends one masked text frame whose payload `write` produces.
