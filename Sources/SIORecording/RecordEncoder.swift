@@ -142,16 +142,9 @@ public struct RecordEncoder: Sendable {
             buffer.writeJSONKey("type")
             buffer.writeJSONString(e.type.name)
             if let data = e.data { self.recordedData(data, into: &buffer) }
-        case .socket(let e)
-        where e.packet.attachmentCount == 0 && e.packet.attachments.isEmpty
-            && (e.packet.json == nil || e.packet.jsonIsCompact):
-            self.compactSocketLine(time: record.time, e, into: &buffer)
-            return
         case .socket(let e):
-            self.start(time: record.time, kind: "sio", into: &buffer)
-            self.optionalSID(e.sid, into: &buffer)
-            self.connDirTransport(e.connection, e.direction, e.transport, into: &buffer)
-            self.socketPacket(e, into: &buffer)
+            self.socketLine(time: record.time, e, into: &buffer)
+            return
         case .undecodable(let e):
             self.start(time: record.time, kind: "raw", into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
@@ -269,70 +262,16 @@ public struct RecordEncoder: Sendable {
         }
     }
 
-    private func socketPacket(_ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
+    /// The `sio` line. Everything but attachments and a payload that needs scanning goes in one
+    /// write (each separate `ByteBuffer` write costs an exclusivity and a capacity check): for a
+    /// packet without attachments whose payload was found compact while decoding, the line of
+    /// nearly every proxied packet, that is the whole line.
+    private func socketLine(time: Int64, _ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
         let packet = e.packet
-        switch packet.type {
-        case .connect: buffer.writeStaticString(",\"type\":\"CONNECT\"")
-        case .disconnect: buffer.writeStaticString(",\"type\":\"DISCONNECT\"")
-        case .event: buffer.writeStaticString(",\"type\":\"EVENT\"")
-        case .ack: buffer.writeStaticString(",\"type\":\"ACK\"")
-        case .connectError: buffer.writeStaticString(",\"type\":\"CONNECT_ERROR\"")
-        case .binaryEvent: buffer.writeStaticString(",\"type\":\"BINARY_EVENT\"")
-        case .binaryAck: buffer.writeStaticString(",\"type\":\"BINARY_ACK\"")
-        }
-        buffer.writeJSONKey("nsp")
-        buffer.writeJSONString(packet.namespace)
-        if let id = packet.ackID {
-            buffer.writeJSONKey("id")
-            buffer.writeDecimal(unsigned: id)
-        }
-        if let event = packet.eventName {
-            buffer.writeJSONKey("event")
-            buffer.writeJSONString(event)
-        }
-        if let latency = e.ackLatencyMicros {
-            buffer.writeJSONKey("ack_us")
-            buffer.writeDecimal(latency)
-        }
-        if let head = packet.rawHeader {
-            buffer.writeJSONKey("head")
-            buffer.writeJSONString(head)
-        }
-        if e.redacted {
-            buffer.writeJSONKey("redacted")
-            buffer.writeJSONBool(true)
-        }
-        if packet.attachmentCount != packet.attachments.count {
-            buffer.writeJSONKey("att_n")
-            buffer.writeDecimal(packet.attachmentCount)
-        }
-        if !packet.attachments.isEmpty {
-            buffer.writeJSONKey("att")
-            buffer.writeInteger(UInt8(ascii: "["))
-            for (i, attachment) in packet.attachments.enumerated() {
-                if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                buffer.writeJSONBase64(attachment)
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
-        }
-        if var json = packet.json {
-            if packet.jsonIsCompact {
-                // Validated and found compact while decoding: no need to scan it again.
-                buffer.writeJSONKey("data")
-                buffer.writeImmutableBuffer(json)
-            } else {
-                self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
-            }
-        }
-    }
-
-    /// The whole `sio` line of a packet without attachments whose payload is known to be compact
-    /// JSON, in one write (the same bytes the general path writes): the line of nearly every
-    /// proxied packet.
-    private func compactSocketLine(time: Int64, _ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
-        let packet = e.packet
+        let embedsPayload = packet.jsonIsCompact && packet.attachments.isEmpty && packet.attachmentCount == 0
         // 230 bytes of constant text and numbers at most, with room to spare.
-        var bound = 320 + RawLineWriter.bound(jsonString: packet.namespace) + (packet.json?.readableBytes ?? 0)
+        var bound = 320 + RawLineWriter.bound(jsonString: packet.namespace)
+        if embedsPayload { bound += packet.json?.readableBytes ?? 0 }
         if let sid = e.sid { bound += RawLineWriter.bound(jsonString: sid) }
         if let event = packet.eventName { bound += RawLineWriter.bound(jsonString: event) }
         if let head = packet.rawHeader { bound += RawLineWriter.bound(jsonString: head) }
@@ -377,13 +316,39 @@ public struct RecordEncoder: Sendable {
                 line.jsonString(head)
             }
             if e.redacted { line.ascii(",\"redacted\":true") }
-            if let json = packet.json {
-                line.ascii(",\"data\":")
-                json.withUnsafeReadableBytes { line.bytes($0) }
+            if embedsPayload {
+                if let json = packet.json {
+                    line.ascii(",\"data\":")
+                    json.withUnsafeReadableBytes { line.bytes($0) }
+                }
+                line.ascii("}\n")
             }
-            line.ascii("}\n")
             return line.count
         }
+        guard !embedsPayload else { return }
+        if packet.attachmentCount != packet.attachments.count {
+            buffer.writeJSONKey("att_n")
+            buffer.writeDecimal(packet.attachmentCount)
+        }
+        if !packet.attachments.isEmpty {
+            buffer.writeJSONKey("att")
+            buffer.writeInteger(UInt8(ascii: "["))
+            for (i, attachment) in packet.attachments.enumerated() {
+                if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                buffer.writeJSONBase64(attachment)
+            }
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        if var json = packet.json {
+            // Validated and compact, but after attachments: embedded without a second scan too.
+            if packet.jsonIsCompact {
+                buffer.writeJSONKey("data")
+                buffer.writeImmutableBuffer(json)
+            } else {
+                self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
+            }
+        }
+        buffer.writeStaticString("}\n")
     }
 
     /// Embeds `json` as a JSON value, byte for byte, when that keeps the line valid JSON on one
