@@ -24,6 +24,28 @@ import Testing
         #expect(f["data"] == "[\"]\",{\"k\":\"}\"}]")
     }
 
+    /// The scans go eight bytes at a time: every printable byte, at every position of a word,
+    /// inside strings (escaped where JSON says so) and, with brackets, outside them.
+    @Test func everyByteAtEveryPositionOfAWord() throws {
+        for position in 0..<20 {
+            for byte in UInt8(0x20)...0x7F {
+                var content = String(repeating: "a", count: position)
+                switch byte {
+                case UInt8(ascii: "\""): content += "\\\""
+                case UInt8(ascii: "\\"): content += "\\\\"
+                default: content += String(UnicodeScalar(byte))
+                }
+                content += String(repeating: "b", count: 20 - position)
+                let padding = String(repeating: "1,", count: position)
+                let data = "[\"\(content)\",{\"k\":[\(padding)\"\(content)\",[]]}]"
+                let f = try fields("{\"t\":1,\"reason\":\"\(content)\",\"data\":\(data),\"id\":3}")
+                #expect(f["reason"] == content, "byte \(byte) at \(position)")
+                #expect(f["data"] == data, "byte \(byte) at \(position)")
+                #expect(f["id"] == "3", "byte \(byte) at \(position)")
+            }
+        }
+    }
+
     @Test func nullIsAbsentAndUnknownKeysAreSkipped() throws {
         let f = try fields("{ \"t\" : 1 , \"sid\":null, \"future\":{\"a\":[1,2]}, \"k\":\"eio\" }")
         #expect(f == ["t": "1", "k": "eio"])
