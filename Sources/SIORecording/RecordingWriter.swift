@@ -74,6 +74,9 @@ public final class RecordingWriter: Sendable {
         public var peakPendingBytes: Int = 0
         /// The largest capacity of the pending buffer seen (memory actually held).
         public var peakPendingCapacity: Int = 0
+        /// Capacity of the buffers the writer holds now (pending, spare and compression output):
+        /// back near the flush threshold once a backlog has been written.
+        public var heldBufferBytes: Int = 0
     }
 
     private struct State: ~Copyable {
@@ -278,8 +281,10 @@ public final class RecordingWriter: Sendable {
             var batch = taken.0
             let count = taken.1
             defer {
+                // A buffer that grew during a backlog is given back, not kept as the spare.
                 batch.clear()
-                self.state.withLock { $0.spare = batch }
+                let keep = batch.capacity <= self.keptCapacity
+                self.state.withLock { $0.spare = keep ? batch : nil }
             }
             guard batch.readableBytes > 0 else { return }
             if self.state.withLock({ $0.failure != nil }) {
@@ -353,6 +358,7 @@ public final class RecordingWriter: Sendable {
             )
         }
         io.committed += off_t(written)
+        if io.output.capacity > self.keptCapacity { io.output = ByteBuffer() }
         return .success(written)
     }
 
@@ -405,12 +411,17 @@ public final class RecordingWriter: Sendable {
 
     /// Counters so far.
     public var statistics: Statistics {
-        self.state.withLock { state in
+        let output = self.io.withLock { $0?.output.capacity ?? 0 }
+        return self.state.withLock { state in
             var s = state.statistics
             s.pendingBytes = state.pending.readableBytes
+            s.heldBufferBytes = state.pending.capacity + (state.spare?.capacity ?? 0) + output
             return s
         }
     }
+
+    /// The most capacity a buffer keeps between flushes; past it (after a backlog) it is freed.
+    private var keptCapacity: Int { max(4 * self.configuration.flushThreshold, 1 << 20) }
 
     private func runBackgroundLoop() {
         let tick =

@@ -171,6 +171,41 @@ import Testing
         #expect(reader.endRecordCount == stats.records)
     }
 
+    /// A backlog (the disk or the CPU fell behind) grows the buffers; once it is written they are
+    /// given back, so memory returns to its level before the backlog.
+    @Test func buffersGrownByABacklogAreGivenBack() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("b.jsonl.gz")
+        let threshold = 16 * 1024
+        let writer = try RecordingWriter(
+            path: path,
+            header: sampleHeader,
+            configuration: .init(flushThreshold: threshold, maxPendingBytes: 64 << 20, backgroundFlushing: false)
+        )
+        let records = sampleRecords()
+        func append(_ count: Int) {
+            for i in 0..<count {
+                var record = records[i % records.count]
+                record.time = Int64(i)
+                writer.append(record)
+            }
+        }
+        append(100)
+        writer.flush()
+        let before = writer.statistics.heldBufferBytes
+        append(50_000)
+        #expect(writer.statistics.pendingBytes > 4 << 20)
+        writer.flush()
+        append(100)
+        writer.flush()
+        let after = writer.statistics.heldBufferBytes
+        #expect(after <= max(before, 1 << 20) * 3)
+        try writer.close()
+        let (reader, read) = try readAll(path)
+        #expect(reader.damage == nil)
+        #expect(read.count == 50_200)
+    }
+
     @Test func recordsBeyondTheCapAreDroppedNotBuffered() throws {
         let dir = TemporaryDirectory()
         let writer = try RecordingWriter(
