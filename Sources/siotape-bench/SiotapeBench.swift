@@ -19,7 +19,7 @@ struct SiotapeBench: ParsableCommand {
               siotape-bench upstream --port 0            # prints READY <port>
               siotape-bench load --url http://127.0.0.1:8080 --connections 50 --window 8 --duration 10
             """,
-        subcommands: [Upstream.self, Load.self, Idle.self]
+        subcommands: [Upstream.self, Load.self, Idle.self, Relay.self]
     )
 }
 
@@ -51,6 +51,32 @@ struct Upstream: ParsableCommand {
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
         let channel = try EchoUpstream.start(host: self.host, port: self.port, group: group)
+        writeLine("READY \(channel.localAddress?.port ?? 0)")
+        try channel.closeFuture.wait()
+    }
+}
+
+struct Relay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A plain TCP relay on SwiftNIO: the floor any NIO proxy pays, without parsing or recording.",
+        discussion: """
+            Relays bytes between each client and a connection of its own to --upstream, with backpressure,
+            on one event loop per core like siotape. Prints READY <port> on stdout once it listens.
+
+            Example:
+              siotape-bench relay --upstream http://127.0.0.1:5000 --port 0
+            """)
+
+    @Option(help: "The server to relay to, http://HOST:PORT.") var upstream: String
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0: a free one).") var port = 0
+    @Option(help: "Event-loop threads (default: one per core).") var threads = System.coreCount
+
+    func run() throws {
+        let (upstreamHost, upstreamPort) = try parseURL(self.upstream)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
+        let channel = try PlainRelay.start(
+            host: self.host, port: self.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, group: group)
         writeLine("READY \(channel.localAddress?.port ?? 0)")
         try channel.closeFuture.wait()
     }
