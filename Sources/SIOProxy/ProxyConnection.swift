@@ -262,6 +262,8 @@ final class ProxyConnection {
         case .forward(let bytes):
             self.upstreamHandler?.write(bytes)
             if self.isWebSocket {
+                // The frames leave before they are decoded: capturing never delays them.
+                self.upstreamHandler?.flush()
                 self.tap.webSocketBytes(bytes, direction: .clientToServer)
             }
         case .content(let bytes):
@@ -296,6 +298,7 @@ final class ProxyConnection {
         case .forward(let bytes):
             self.clientHandler?.write(bytes)
             if self.isWebSocket {
+                self.clientHandler?.flush()
                 self.tap.webSocketBytes(bytes, direction: .serverToClient)
             }
         case .content(let bytes):
