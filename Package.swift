@@ -111,6 +111,10 @@ let package = Package(
             name: "siotape-bench",
             dependencies: [
                 "SIOWire",
+                // `siotape-bench capture` measures the capture path itself.
+                "SIOCapture",
+                "SIORecording",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -19,7 +19,7 @@ struct SiotapeBench: ParsableCommand {
               siotape-bench upstream --port 0            # prints READY <port>
               siotape-bench load --url http://127.0.0.1:8080 --connections 50 --window 8 --duration 10
             """,
-        subcommands: [Upstream.self, Load.self, Idle.self, Relay.self]
+        subcommands: [Upstream.self, Load.self, Idle.self, Relay.self, Capture.self]
     )
 }
 
@@ -79,6 +79,47 @@ struct Relay: ParsableCommand {
             host: self.host, port: self.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, group: group)
         writeLine("READY \(channel.localAddress?.port ?? 0)")
         try channel.closeFuture.wait()
+    }
+}
+
+struct Capture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The capture path alone: WebSocket sessions' bytes through siotape's taps into a recording.",
+        discussion: """
+            No sockets: the bytes of --connections WebSocket sessions (events of the load generator, acks of
+            the bench upstream, --batch of each per read) are handed to siotape's capture taps as the proxy
+            hands them, and the records are written to a recording, which is deleted afterwards. Prints one
+            JSON line: CPU (all threads) and wall time per msg (an EVENT and its ACK), records and recorded
+            bytes. Much steadier than a load run: for comparing builds of the capture path.
+
+            Example:
+              siotape-bench capture --messages 500000
+            """)
+
+    @Option(help: "EVENT + ACK pairs to capture.") var messages = 500_000
+    @Option(help: "WebSocket sessions, served in turn.") var connections = 50
+    @Option(help: "Events (and acks) per read.") var batch = 8
+    @Option(help: "fixed (100-byte string) or chat (varied JSON chat messages).") var payload = "fixed"
+
+    func validate() throws {
+        guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
+        guard self.messages > 0, self.connections > 0, self.batch > 0 else {
+            throw ValidationError("--messages, --connections and --batch must be > 0")
+        }
+    }
+
+    func run() throws {
+        let path = "/tmp/siotape-bench-capture-\(getpid()).siotape.gz"
+        defer { unlink(path) }
+        let cost = CaptureCost(
+            connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!))
+        let result = try cost.run(messages: self.messages, path: path)
+        let n = Double(result.messages)
+        writeLine(
+            "{\"messages\":\(result.messages),\"records\":\(result.records),"
+                + "\"cpu_ns_per_msg\":\(Int((result.cpuSeconds * 1e9 / n).rounded())),"
+                + "\"wall_ns_per_msg\":\(Int((result.wallSeconds * 1e9 / n).rounded())),"
+                + "\"recorded_bytes_per_msg\":\((Double(result.recordedBytes) / n * 10).rounded() / 10)}")
     }
 }
 

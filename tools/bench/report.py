@@ -93,19 +93,21 @@ for name, title in [("websocket", "WebSocket"), ("polling", "long-polling")]:
         out.append(f"| failures | {', '.join(bad)} | | | | | | |")
     out.append("")
 
-d, n, s = (loads.get((t, "latency1")) for t in ("direct", "nginx", "siotape"))
+d, n, r, s = (loads.get((t, "latency1")) for t in ("direct", "nginx", "relay", "siotape"))
 if d and n and s:
     out.append("### Latency at 1 connection, 1 in flight (WebSocket)")
     out.append("")
-    out.append("| figure | direct | nginx | siotape record | siotape / nginx | target |")
-    out.append("|---|---|---|---|---|---|")
+    out.append("| figure | direct | nginx | NIO relay | siotape record | siotape / nginx | NIO relay / nginx | target |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for p in ("p50", "p99"):
-        v = [r["load"][f"{p}_us"] for r in (d, n, s)]
-        out.append(f"| {p}, µs | {fmt(v[0])} | {fmt(v[1])} | {fmt(v[2])} | {ratio(v[2], v[1])} | |")
-        added = [v[1] - v[0], v[2] - v[0]]
-        out.append(f"| added {p}, µs | — | {fmt(added[0])} | {fmt(added[1])} | {ratio(added[1], added[0])} | ≤ 1× |")
-    cpu = [cpu_us_per_msg(n), cpu_us_per_msg(s)]
-    out.append(f"| proxy CPU, µs/msg | — | {fmt(cpu[0], 1)} | {fmt(cpu[1], 1)} | {ratio(cpu[1], cpu[0])} | |")
+        v = [x["load"][f"{p}_us"] if x else None for x in (d, n, r, s)]
+        out.append(f"| {p}, µs | {fmt(v[0])} | {fmt(v[1])} | {fmt(v[2])} | {fmt(v[3])} | {ratio(v[3], v[1])} | {ratio(v[2], v[1])} | |")
+        added = [x - v[0] if x is not None else None for x in v[1:]]
+        out.append(f"| added {p}, µs | — | {fmt(added[0])} | {fmt(added[1])} | {fmt(added[2])} | "
+                   f"{ratio(added[2], added[0])} | {ratio(added[1], added[0])} | ≤ 1× |")
+    cpu = [cpu_us_per_msg(x) for x in (n, r, s)]
+    out.append(f"| proxy CPU, µs/msg | — | {fmt(cpu[0], 1)} | {fmt(cpu[1], 1)} | {fmt(cpu[2], 1)} | "
+               f"{ratio(cpu[2], cpu[0])} | {ratio(cpu[1], cpu[0])} | |")
     out.append("")
 
 chat = loads.get(("siotape", "chat"))

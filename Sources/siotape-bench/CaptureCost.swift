@@ -1,0 +1,159 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SIOCapture
+import SIORecording
+import SIOWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The capture path alone, without sockets: WebSocket sessions' bytes (the upstream's real answers,
+/// from `EchoLogic`) handed to `ConnectionTap`s as the proxy hands them, records written by a
+/// `RecordingWriter` to a file. One process and no network, so its cost per message is far steadier
+/// than a load run's (a few percent from run to run): it compares two builds on a noisy machine.
+struct CaptureCost {
+    let connections: Int
+    /// Events (each with its ack) per read, as a busy connection delivers them.
+    let batch: Int
+    let payloads: Payloads
+    static let readsPerSession = 64
+
+    struct Result {
+        var messages = 0
+        var records = 0
+        var recordedBytes = 0
+        var cpuSeconds = 0.0
+        var wallSeconds = 0.0
+    }
+
+    /// Runs `messages` EVENT + ACK pairs (rounded down to whole reads) through the taps and closes
+    /// the recording at `path`.
+    func run(messages: Int, path: String) throws -> Result {
+        let writer = try RecordingWriter(
+            path: path, header: RecordingHeader(startedAtMicros: 0, tool: "siotape-bench capture"))
+        let hub = CaptureHub(
+            configuration: CaptureConfiguration(), sink: WriterSink(writer: writer),
+            logger: Logger(label: "siotape-bench.capture"))
+        let sessions = (0..<self.connections).map { Session(hub: hub, index: $0) }
+        // The bytes are made before the clock starts: a ring of reads per session, ack ids reused
+        // once a ring has gone round (every event is acked before its id comes back).
+        var id: UInt64 = 0
+        let reads = sessions.indices.map { index in
+            (0..<Self.readsPerSession).map { _ in
+                var client = ByteBuffer()
+                var server = ByteBuffer()
+                var event = ByteBuffer()
+                for _ in 0..<self.batch {
+                    id += 1
+                    event.clear()
+                    self.payloads.writeEvent(id: id, offset: UInt64(index) &* 7919, into: &event)
+                    Frames.write(text: event, masked: true, into: &client)
+                    if let reply = EchoLogic.reply(toText: event, sid: sessions[index].sid) {
+                        Frames.write(text: reply, masked: false, into: &server)
+                    }
+                }
+                return (client: client, server: server)
+            }
+        }
+        let cpu0 = cpuSeconds()
+        let wall0 = NIODeadline.now()
+        var sent = 0
+        var round = 0
+        while sent + self.batch <= messages {
+            for index in sessions.indices where sent + self.batch <= messages {
+                let read = reads[index][round % Self.readsPerSession]
+                sessions[index].tap.webSocketBytes(read.client, direction: .clientToServer)
+                sessions[index].tap.webSocketBytes(read.server, direction: .serverToClient)
+                sent += self.batch
+            }
+            round += 1
+        }
+        for session in sessions { session.tap.connectionClosed(cause: "client") }
+        try writer.close()
+        let statistics = writer.statistics
+        return Result(
+            messages: sent, records: statistics.records, recordedBytes: statistics.compressedBytes,
+            cpuSeconds: cpuSeconds() - cpu0,
+            wallSeconds: Double((NIODeadline.now() - wall0).nanoseconds) / 1e9)
+    }
+
+    /// One WebSocket session through its upgrade, handshake and namespace connect.
+    struct Session {
+        let tap: ConnectionTap
+        let sid: String
+
+        init(hub: CaptureHub, index: Int) {
+            self.tap = hub.makeTap(connection: UInt64(index + 1), peer: "127.0.0.1:\(40000 + index)")
+            self.sid = "capture" + String(repeating: "0", count: 13 - String(index).count) + String(index)
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=4&transport=websocket")
+            head.headers.add(name: "Host", value: "127.0.0.1")
+            head.headers.add(name: "Upgrade", value: "websocket")
+            head.headers.add(name: "Connection", value: "Upgrade")
+            head.headers.add(name: "Sec-WebSocket-Version", value: "13")
+            head.headers.add(name: "Sec-WebSocket-Key", value: "dGhlIHNhbXBsZSBub25jZQ==")
+            self.tap.requestHead(head)
+            self.tap.requestEnd()
+            var headers = HTTPHeaders()
+            headers.add(name: "Upgrade", value: "websocket")
+            headers.add(name: "Connection", value: "Upgrade")
+            self.tap.responseHead(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))
+            var bytes = ByteBuffer()
+            Frames.write(text: EchoLogic.openPacket(sid: self.sid, upgrades: false), masked: false, into: &bytes)
+            self.tap.webSocketBytes(bytes, direction: .serverToClient)
+            bytes.clear()
+            let connect = ByteBuffer(string: "40")
+            Frames.write(text: connect, masked: true, into: &bytes)
+            self.tap.webSocketBytes(bytes, direction: .clientToServer)
+            bytes.clear()
+            if let reply = EchoLogic.reply(toText: connect, sid: self.sid) {
+                Frames.write(text: reply, masked: false, into: &bytes)
+                self.tap.webSocketBytes(bytes, direction: .serverToClient)
+            }
+        }
+    }
+
+    struct WriterSink: RecordSink {
+        let writer: RecordingWriter
+
+        func receive(_ record: Record) { self.writer.append(record) }
+
+        func receive(contentsOf records: [Record]) { self.writer.append(contentsOf: records) }
+    }
+}
+
+/// WebSocket text frames, as a client (masked) or a server sends them.
+enum Frames {
+    static func write(text: ByteBuffer, masked: Bool, into buffer: inout ByteBuffer) {
+        let length = text.readableBytes
+        buffer.writeInteger(UInt8(0x81))
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        if length < 126 {
+            buffer.writeInteger(maskBit | UInt8(length))
+        } else if length <= 0xFFFF {
+            buffer.writeInteger(maskBit | 126)
+            buffer.writeInteger(UInt16(length))
+        } else {
+            buffer.writeInteger(maskBit | 127)
+            buffer.writeInteger(UInt64(length))
+        }
+        guard masked else {
+            buffer.writeImmutableBuffer(text)
+            return
+        }
+        let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        buffer.writeBytes(key)
+        text.withUnsafeReadableBytes { bytes in
+            for (i, byte) in bytes.enumerated() { buffer.writeInteger(byte ^ key[i & 3]) }
+        }
+    }
+}
+
+/// User + system CPU time of the whole process (every thread), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+}
