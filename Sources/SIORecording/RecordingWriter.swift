@@ -206,7 +206,14 @@ public final class RecordingWriter: Sendable {
 
     /// Appends one record. Cheap and non-blocking: it encodes into memory and returns.
     public func append(_ record: Record) {
-        self.append(contentsOf: CollectionOfOne(record))
+        self.appendRecords(CollectionOfOne(record))
+    }
+
+    /// Appends records in order, taking the lock once: what one read of a connection produced.
+    /// (The concrete entry point the capture calls; the generic one, called from another module,
+    /// would copy each record through value witnesses.)
+    public func append(contentsOf records: [Record]) {
+        self.appendRecords(records)
     }
 
     /// Appends records in order, taking the lock once (a proxied read often yields several).
@@ -214,6 +221,10 @@ public final class RecordingWriter: Sendable {
     /// The records are encoded before the lock is taken, so callers on other threads wait only for
     /// a copy of the bytes, not for the encoding.
     public func append<Records: Collection<Record>>(contentsOf records: Records) {
+        self.appendRecords(records)
+    }
+
+    private func appendRecords<Records: Collection<Record>>(_ records: Records) {
         guard !records.isEmpty else { return }
         var encoded = ByteBuffer()
         encoded.reserveCapacity(records.count * 192)
