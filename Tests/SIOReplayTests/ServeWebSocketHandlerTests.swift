@@ -65,4 +65,24 @@ import Testing
         #expect(close.map { "\($0.0)" } == ["\(WebSocketOpcode.connectionClose)"])
         #expect(!channel.isActive)
     }
+
+    /// A server kept running serves client after client: the sessions that ended are forgotten
+    /// (as engine.io forgets them), while the summary still counts them.
+    @Test func endedSessionsAreForgotten() throws {
+        for _ in 0..<5 {
+            let channel = EmbeddedChannel(
+                handler: ServeWebSocketHandler(room: self.room, version: .v4, sid: nil), loop: self.loop)
+            _ = try self.frames(channel)
+            try channel.writeInbound(self.text("40{}"))
+            self.loop.run()
+            #expect(self.room.sessionCount == 1)
+            var code = ByteBuffer()
+            code.write(webSocketErrorCode: .normalClosure)
+            try channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, data: code))
+            self.loop.run()
+            #expect(!channel.isActive)
+        }
+        #expect(self.room.sessionCount == 0)
+        #expect(self.room.summary.liveSessions == 5)
+    }
 }

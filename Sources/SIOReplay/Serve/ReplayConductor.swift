@@ -98,6 +98,10 @@ struct ReplayConductor {
         self.queue.removeAll { $0.live == id }
         guard let recorded = self.live[id]?.recorded else { return }
         let leftDisconnects = self.live[id]?.unmatched?.takeDisconnects(in: self.plan.script.sessions[recorded]) ?? []
+        // Only the summary's view of an ended session is kept: a server kept running for many
+        // clients must not hold every one's matching state.
+        self.live[id]?.unmatched = nil
+        self.live[id]?.ackIDs = [:]
         for packet in leftDisconnects { self.fire(.clientPacket(session: recorded, packet: packet.index), now: now) }
     }
 

@@ -138,6 +138,12 @@ final class ReplayRoom: @unchecked Sendable {
         session.engine.heldPollAbandoned()
     }
 
+    /// The live sessions the room holds: ended ones are forgotten.
+    var sessionCount: Int {
+        self.eventLoop.assertInEventLoop()
+        return self.sessions.count
+    }
+
     /// Whether a session with this sid is open (engine.io forgets a session once it is closed).
     func isOpen(sid: String) -> Bool { self.sessions[sid].map { !$0.engine.isClosed } ?? false }
 
@@ -230,6 +236,10 @@ final class ReplayRoom: @unchecked Sendable {
             case .ended(let reason):
                 self.logger.debug("session ended", metadata: ["sid": "\(session.engine.sid)", "reason": "\(reason)"])
                 self.conductor.sessionEnded(session.id, now: Self.now())
+                // engine.io forgets a closed session, and so does the room: a server kept running
+                // (`--keep-running`) for client after client must not hold every one of them.
+                if self.sessions[session.engine.sid] === session { self.sessions[session.engine.sid] = nil }
+                self.sidByLive[session.id] = nil
                 self.reschedule()
                 self.checkFinished()
             }
