@@ -57,6 +57,10 @@ final class ProxyConnection {
     /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
     /// is the client's to see as it happens, not something to answer for).
     private var upstreamAnswered = false
+    /// Bytes the client sent before the upstream's `101` were written to the upstream while the
+    /// response parser ran. They are flushed once it has returned: a flush can close a channel at
+    /// once (a write error), and the close handling must not re-enter the parser mid-parse.
+    private var flushUpstreamAfterParse = false
 
     init(
         id: UInt64, configuration: ProxyConfiguration, tap: ConnectionTap, clientIP: String, logger: Logger,
@@ -211,6 +215,10 @@ final class ProxyConnection {
             let failedBefore = self.responseParser.error != nil
             self.responseParser.parse(buffer) { self.handleResponseEvent($0) }
             self.checkParsers(failedBefore: failedBefore, side: .upstream, bytes: buffer)
+            if self.flushUpstreamAfterParse {
+                self.flushUpstreamAfterParse = false
+                self.upstreamHandler?.flush()
+            }
         }
     }
 
@@ -262,8 +270,6 @@ final class ProxyConnection {
         case .forward(let bytes):
             self.upstreamHandler?.write(bytes)
             if self.isWebSocket {
-                // The frames leave before they are decoded: capturing never delays them.
-                self.upstreamHandler?.flush()
                 self.tap.webSocketBytes(bytes, direction: .clientToServer)
             }
         case .content(let bytes):
@@ -285,7 +291,7 @@ final class ProxyConnection {
                 if let held = self.requestParser.switchToOpaque() {
                     // Bytes the client sent after its upgrade request, before the 101 arrived.
                     self.upstreamHandler?.write(held)
-                    self.upstreamHandler?.flush()
+                    self.flushUpstreamAfterParse = true
                     if self.isWebSocket {
                         self.tap.webSocketBytes(held, direction: .clientToServer)
                     }
@@ -298,7 +304,6 @@ final class ProxyConnection {
         case .forward(let bytes):
             self.clientHandler?.write(bytes)
             if self.isWebSocket {
-                self.clientHandler?.flush()
                 self.tap.webSocketBytes(bytes, direction: .serverToClient)
             }
         case .content(let bytes):

@@ -40,6 +40,18 @@ private final class CloseRecorder: ChannelOutboundHandler, @unchecked Sendable {
     }
 }
 
+/// Closes its channel when it is flushed, as a socket whose write fails does: the close (and the
+/// proxy's handling of it) happens inside the flush call.
+private final class CloseOnFlush: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    var armed = false
+    func flush(context: ChannelHandlerContext) {
+        guard self.armed else { return context.flush() }
+        self.armed = false
+        context.close(promise: nil)
+    }
+}
+
 /// A client channel and an upstream channel glued by a real `ProxyConnection`, on one embedded loop.
 private struct Relay {
     let loop = EmbeddedEventLoop()
@@ -49,6 +61,7 @@ private struct Relay {
     let connection: ProxyConnection
     let clientReads = ReadCounter()
     let upstreamCloses = CloseRecorder()
+    let upstreamFlushFails = CloseOnFlush()
 
     init(rewriteHost: Bool = false) throws {
         let hub = CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
@@ -64,7 +77,7 @@ private struct Relay {
         ])
         self.upstream = EmbeddedChannel(loop: self.loop)
         try self.upstream.pipeline.syncOperations.addHandlers([
-            self.upstreamCloses, RelayHandler(side: .upstream, connection: self.connection),
+            self.upstreamCloses, self.upstreamFlushFails, RelayHandler(side: .upstream, connection: self.connection),
         ])
         try self.client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
         try self.upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
@@ -166,6 +179,32 @@ private struct Relay {
         #expect(events.map(\.packet.type) == [.connect, .event])
         #expect(events.last?.packet.eventName == "hi")
         #expect(events.allSatisfy { $0.sid == "wsSID" && $0.transport == .websocket })
+    }
+
+    /// The client sent a frame before the upstream's `101` arrived; relaying it to the upstream fails
+    /// and closes the upstream at once. The close is handled after the response parser has
+    /// returned, not inside it (that re-entered the parser: an exclusivity trap).
+    @Test func anUpstreamThatFailsWhenTheHeldBytesAreFlushedIsClosedCleanly() throws {
+        let relay = try Relay()
+        let key: [UInt8] = [1, 2, 3, 4]
+        let early = [0x81, 0x82] + key + [UInt8(ascii: "4") ^ 1, UInt8(ascii: "0") ^ 2]
+        _ = try relay.fromClient(
+            bytes: Array(
+                ("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").utf8) + early)
+        relay.upstreamFlushFails.armed = true
+        let switching =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        #expect(try relay.fromUpstream(switching) == switching)
+        #expect(!relay.upstream.isActive)
+        relay.loop.run()
+        let closes = relay.sink.records.compactMap { record -> String? in
+            if case .connectionClosed(let closed) = record.event { return closed.cause }
+            return nil
+        }
+        #expect(!relay.client.isActive)
+        #expect(closes == ["upstream"])
     }
 
     @Test func aClientHalfCloseBecomesAHalfCloseOfTheUpstream() throws {
