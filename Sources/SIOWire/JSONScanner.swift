@@ -331,18 +331,14 @@ private struct Cursor {
 }
 
 /// Whether any of the eight bytes of `word` needs a look inside a JSON string: a quote, a
-/// backslash, a control character (below 0x20) or a non-ASCII byte. Exact, with no false alarms
-/// (the classic "has a zero byte" bit trick, applied per condition).
+/// backslash, a control character (below 0x20) or a non-ASCII byte. Exact, with no false alarms:
+/// only whether a byte matched is asked, not which (see `ByteWords`).
 @inline(__always)
 func containsSpecialStringByte(_ word: UInt64) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101
     let highs: UInt64 = 0x8080_8080_8080_8080
-    let below20 = (word &- ones &* 0x20) & ~word
-    let quote = word ^ (ones &* 0x22)
-    let backslash = word ^ (ones &* 0x5C)
-    let hasQuote = (quote &- ones) & ~quote
-    let hasBackslash = (backslash &- ones) & ~backslash
-    return (below20 | hasQuote | hasBackslash | word) & highs != 0
+    let below20 = (word &- ByteWords.repeating(0x20)) & ~word & highs
+    let quoteOrBackslash = ByteWords.equal(word, UInt8(ascii: "\"")) | ByteWords.equal(word, UInt8(ascii: "\\"))
+    return below20 | quoteOrBackslash | (word & highs) != 0
 }
 
 @inline(__always)
