@@ -50,9 +50,7 @@ struct Upstream: ParsableCommand {
 
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
-        let channel = try EchoUpstream.start(host: self.host, port: self.port, group: group)
-        writeLine("READY \(channel.localAddress?.port ?? 0)")
-        try channel.closeFuture.wait()
+        try serveUntilClosed(EchoUpstream.start(host: self.host, port: self.port, group: group))
     }
 }
 
@@ -75,10 +73,9 @@ struct Relay: ParsableCommand {
     func run() throws {
         let (upstreamHost, upstreamPort) = try parseURL(self.upstream)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
-        let channel = try PlainRelay.start(
-            host: self.host, port: self.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, group: group)
-        writeLine("READY \(channel.localAddress?.port ?? 0)")
-        try channel.closeFuture.wait()
+        try serveUntilClosed(
+            PlainRelay.start(
+                host: self.host, port: self.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, group: group))
     }
 }
 
@@ -258,6 +255,12 @@ func connect(
         }
     }
     return channels
+}
+
+/// Prints `READY <port>` (what the harness waits for) and serves until the listener closes.
+func serveUntilClosed(_ listener: any Channel) throws {
+    writeLine("READY \(listener.localAddress?.port ?? 0)")
+    try listener.closeFuture.wait()
 }
 
 /// Writes a line straight to a file descriptor (unbuffered: the harness waits for these lines).
