@@ -1,0 +1,210 @@
+import NIOCore
+import SIOWire
+
+/// Server-issued ids as recorded and as issued live (Engine.IO sids, Socket.IO socket ids), and
+/// the rewriting of payloads from one to the other.
+///
+/// A live server issues ids of its own, and real apps put them in payloads (`{from: socket.id}`,
+/// a users list keyed by socket id, `"room-<sid>"`). `replay run` rewrites recorded payloads
+/// `toLive` before comparing them with what arrived and before sending a recorded client
+/// packet; `replay serve` rewrites the recorded server packets it sends `toLive` (its own fresh
+/// ids) and what a live client sends `toRecorded`.
+///
+/// The rule, applied to JSON bytes without parsing them: inside a JSON string (a value or an
+/// object key), a known id is replaced where
+/// - the whole string is the id, or
+/// - the id is embedded in the string and is at least `minimumEmbeddedLength` bytes long (short
+///   ids, such as counters, would match by accident inside unrelated text).
+///
+/// Numbers, literals and the bytes between strings are never touched. Where several ids match at
+/// one position the longest wins; replaced text is not scanned again, so a chain (A→B, B→C) is
+/// never applied twice. Ids that JSON writes with escapes (a quote, a backslash, a control
+/// character) are not mapped.
+public struct IDMapping: Sendable, Equatable {
+    /// Which way to rewrite.
+    public enum Direction: Sendable {
+        /// Recorded ids become the live ones.
+        case toLive
+        /// Live ids become the recorded ones.
+        case toRecorded
+    }
+
+    /// One id as recorded and as issued live.
+    public struct Pair: Hashable, Sendable {
+        public var recorded: String
+        public var live: String
+
+        public init(recorded: String, live: String) {
+            self.recorded = recorded
+            self.live = live
+        }
+    }
+
+    /// Ids shorter than this are mapped only where they are a whole JSON string.
+    public static let minimumEmbeddedLength = 8
+
+    /// The known pairs, in the order they were added.
+    public private(set) var pairs: [Pair] = []
+    private var toLiveTable = Table()
+    private var toRecordedTable = Table()
+
+    public init(_ pairs: [Pair] = []) {
+        for pair in pairs { self.add(recorded: pair.recorded, live: pair.live) }
+    }
+
+    public static func == (lhs: IDMapping, rhs: IDMapping) -> Bool {
+        lhs.pairs == rhs.pairs
+    }
+
+    /// Whether no id would be rewritten.
+    public var isEmpty: Bool { self.pairs.isEmpty }
+
+    /// Adds a pair. A pair already known for the same recorded or the same live id is replaced
+    /// (the mapping stays one to one). Empty ids, ids equal on both sides, and ids JSON would
+    /// escape are left out.
+    public mutating func add(recorded: String, live: String) {
+        guard !recorded.isEmpty, !live.isEmpty, recorded != live, Self.isMappable(recorded), Self.isMappable(live)
+        else { return }
+        let pair = Pair(recorded: recorded, live: live)
+        guard !self.pairs.contains(pair) else { return }
+        self.pairs.removeAll { $0.recorded == recorded || $0.live == live }
+        self.pairs.append(pair)
+        self.toLiveTable = Table(self.pairs.map { (Array($0.recorded.utf8), Array($0.live.utf8)) })
+        self.toRecordedTable = Table(self.pairs.map { (Array($0.live.utf8), Array($0.recorded.utf8)) })
+    }
+
+    /// Adds every pair of `other` (its pairs win where they conflict).
+    public mutating func merge(_ other: IDMapping) {
+        for pair in other.pairs { self.add(recorded: pair.recorded, live: pair.live) }
+    }
+
+    /// The live id of a recorded one.
+    public func live(forRecorded recorded: String) -> String? {
+        self.pairs.last { $0.recorded == recorded }?.live
+    }
+
+    /// The recorded id of a live one.
+    public func recorded(forLive live: String) -> String? {
+        self.pairs.last { $0.live == live }?.recorded
+    }
+
+    // MARK: - Rewriting
+
+    /// `json` with the ids inside its strings rewritten; the same buffer when nothing matched.
+    public func rewriting(json: ByteBuffer, _ direction: Direction) -> ByteBuffer {
+        let table = self.table(direction)
+        guard !table.isEmpty else { return json }
+        return json.withUnsafeReadableBytes { bytes -> ByteBuffer in
+            var out: [UInt8] = []
+            var copied = 0
+            var i = 0
+            while i < bytes.count {
+                guard bytes[i] == UInt8(ascii: "\"") else {
+                    i += 1
+                    continue
+                }
+                let start = i + 1
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+                    end += bytes[end] == UInt8(ascii: "\\") ? (end + 1 < bytes.count && bytes[end + 1] == UInt8(ascii: "u") ? 6 : 2) : 1
+                }
+                end = min(end, bytes.count)
+                table.rewrite(bytes, start..<end, json: true, into: &out, copied: &copied)
+                i = end + 1
+            }
+            guard copied > 0 else { return json }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[copied...]))
+            return ByteBuffer(bytes: out)
+        }
+    }
+
+    /// `text` (the content of one string, not JSON) with ids rewritten by the same rule.
+    public func rewriting(string text: String, _ direction: Direction) -> String {
+        let table = self.table(direction)
+        guard !table.isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { raw in
+            var out: [UInt8] = []
+            var copied = 0
+            table.rewrite(raw, 0..<raw.count, json: false, into: &out, copied: &copied)
+            guard copied > 0 else { return text }
+            out.append(contentsOf: raw[copied...])
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// `packet` with ids rewritten in its JSON payload and event name (binary attachments and
+    /// the header are not touched).
+    public func rewriting(_ packet: SocketIOPacket, _ direction: Direction) -> SocketIOPacket {
+        guard !self.table(direction).isEmpty, let json = packet.json else { return packet }
+        let rewritten = self.rewriting(json: json, direction)
+        guard rewritten != json else { return packet }
+        var out = packet
+        out.json = rewritten
+        out.eventName = packet.eventName.map { self.rewriting(string: $0, direction) }
+        return out
+    }
+
+    private func table(_ direction: Direction) -> Table {
+        direction == .toLive ? self.toLiveTable : self.toRecordedTable
+    }
+
+    static func isMappable(_ id: String) -> Bool {
+        !id.utf8.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
+    }
+
+    /// Ids to find, by first byte, longest first.
+    private struct Table: Sendable {
+        struct Entry: Sendable {
+            var from: [UInt8]
+            var to: [UInt8]
+        }
+
+        var byFirstByte: [UInt8: [Entry]] = [:]
+
+        init(_ pairs: [([UInt8], [UInt8])] = []) {
+            for (from, to) in pairs { self.byFirstByte[from[0], default: []].append(Entry(from: from, to: to)) }
+            for key in self.byFirstByte.keys { self.byFirstByte[key]!.sort { $0.from.count > $1.from.count } }
+        }
+
+        var isEmpty: Bool { self.byFirstByte.isEmpty }
+
+        /// Rewrites the string content `range` of `bytes`: appends to `out` what lies between
+        /// `copied` and a match, then the replacement, and moves `copied` past the match. `json`:
+        /// the content is a JSON string's, with escapes.
+        func rewrite(
+            _ bytes: UnsafeRawBufferPointer,
+            _ range: Range<Int>,
+            json: Bool,
+            into out: inout [UInt8],
+            copied: inout Int
+        ) {
+            var i = range.lowerBound
+            search: while i < range.upperBound {
+                if let entries = self.byFirstByte[bytes[i]] {
+                    for entry in entries where i + entry.from.count <= range.upperBound {
+                        let whole = i == range.lowerBound && i + entry.from.count == range.upperBound
+                        guard whole || entry.from.count >= IDMapping.minimumEmbeddedLength else { continue }
+                        guard Self.matches(entry.from, bytes, at: i) else { continue }
+                        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[copied..<i]))
+                        out.append(contentsOf: entry.to)
+                        i += entry.from.count
+                        copied = i
+                        continue search
+                    }
+                }
+                // Skip an escape as a whole so no match starts inside it.
+                if json, bytes[i] == UInt8(ascii: "\\") {
+                    i += i + 1 < range.upperBound && bytes[i + 1] == UInt8(ascii: "u") ? 6 : 2
+                } else {
+                    i += 1
+                }
+            }
+        }
+
+        static func matches(_ id: [UInt8], _ bytes: UnsafeRawBufferPointer, at i: Int) -> Bool {
+            for k in 1..<id.count where bytes[i + k] != id[k] { return false }
+            return true
+        }
+    }
+}
