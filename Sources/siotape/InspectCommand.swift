@@ -2,6 +2,7 @@ import ArgumentParser
 import NIOCore
 import SIOInspect
 import SIORecording
+import SIOReplay
 import SIOWire
 
 #if canImport(Glibc)
@@ -33,6 +34,7 @@ struct InspectCommand: ParsableCommand {
               siotape inspect recordings/chat-acks.siotape.gz
               siotape inspect rec.siotape.gz --event 'message:*' --direction client --since 2s --until 10s
               siotape inspect rec.siotape.gz --stats
+              siotape inspect rec.siotape.gz --list-sessions
               siotape inspect a.siotape.gz b.siotape.gz --format jsonl | jq -c 'select(.type == "ACK")'
               siotape inspect rec.siotape.gz --format har > session.har
               siotape inspect recordings/live.siotape.gz --follow
@@ -75,6 +77,11 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Statistics instead of packets: sessions, traffic per direction and namespace, events, ack latency, errors (text, or one JSON object with --format jsonl).")
     var stats = false
 
+    @Flag(
+        help: "List the sessions as replay numbers them (the SESSION of replay run's --session and --auth), each with its CONNECTs, redacted ones marked."
+    )
+    var listSessions = false
+
     @Flag(help: "Keep reading a recording that is being written, until it is closed (one recording only).")
     var follow = false
 
@@ -86,6 +93,23 @@ struct InspectCommand: ParsableCommand {
 
     @Option(help: "Colours in the text view: auto (on a terminal), always or never.")
     var color: ColorChoice = .auto
+
+    /// `--list-sessions`: one line per session, then one per client CONNECT.
+    static func sessionList(_ script: ReplayScript) -> String {
+        var out = ""
+        for session in script.sessions {
+            let transport = session.initialTransport.rawValue + (session.upgradedAt != nil ? "→websocket" : "")
+            let namespaces = Set(session.packets.map(\.namespace)).count
+            out += "session \(session.index) \(session.sid) EIO\(session.engineIOVersion.rawValue) \(transport), "
+                + "\(session.packets.count) packets in \(namespaces) namespace(s)\n"
+            for packet in session.clientPackets where packet.type == .connect {
+                let payload = packet.dataText ?? "(no payload)"
+                let marker = packet.redacted && payload.contains("[redacted]") ? "  redacted: needs --auth" : ""
+                out += "  CONNECT \(packet.namespace) \(payload)\(marker)\n"
+            }
+        }
+        return out
+    }
 
     func validate() throws {
         guard !self.recordings.isEmpty else { throw ValidationError("give at least one recording") }
@@ -101,6 +125,17 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
+        if self.listSessions {
+            guard self.recordings.count == 1 else { RecordCommand.fail("--list-sessions reads one recording") }
+            let script: ReplayScript
+            do {
+                script = try ReplayScript.load(path: self.recordings[0])
+            } catch {
+                RecordCommand.fail("\(error)")
+            }
+            print(Self.sessionList(script), terminator: "")
+            return
+        }
         var options = Inspector.Options()
         options.format = self.format
         options.stats = self.stats

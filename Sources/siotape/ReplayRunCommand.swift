@@ -22,20 +22,30 @@ struct ReplayRunCommand: AsyncParsableCommand {
 
             What the server sends is compared with the recording per session and namespace: packet types, \
             event names, arguments (JSON-aware: key order and number spelling do not matter), ack payloads, \
-            binary attachments byte for byte, connect errors, missing and extra packets, and order. The \
-            sid in a server CONNECT is always ignored; --ignore removes more (JSON paths on the packet's \
+            binary attachments byte for byte, connect errors, missing and extra packets, and order. \
+            Server-issued ids (every session's Engine.IO sid and Socket.IO ids) are mapped from recorded \
+            to live wherever they appear in a JSON string, whole or embedded (--no-map-ids turns this \
+            off), also in the client packets sent. The sid in a server CONNECT is always ignored; \
+            --ignore removes more (JSON paths on the packet's \
             payload: for an EVENT `$[0]` is the event name and `$[1]` the first argument).
 
             Recordings are redacted, so credentials come from you: --auth JSON replaces every CONNECT \
             payload that was redacted, --auth SESSION=JSON the one of a session (recorded sid or number \
-            from 0), and SIOTAPE_AUTH in the environment acts as --auth JSON. --query replaces handshake \
-            query values.
+            from 0), and SIOTAPE_AUTH in the environment acts as --auth JSON. --auth-file FILE holds a \
+            JSON object of payloads for redacted CONNECTs keyed by session, namespace (/admin) or \
+            SESSION:/ns (the most specific wins, before --auth JSON). A redacted CONNECT that nothing \
+            replaces is an error naming its session and namespace (`siotape inspect REC \
+            --list-sessions` lists them). --query replaces handshake query values.
 
             A session ends at its recorded close, whoever closed it in the recording (client packets \
             recorded after the close were in flight and go out just before it; server packets recorded \
             after it are optional). Only Socket.IO sessions are replayed, not the app's other HTTP calls. \
             Details: docs/replay-run.md. Differences go to stdout, one readable block each; the summary \
             goes to stderr.
+            --record-to FILE writes what the live server answered as a new recording (the client packets \
+            as sent, the server's as received, live sids; credentials from --auth are not written), to \
+            update a fixture after an intended change.
+
             Exit status: 0 identical, 1 differences, 2 error (bad recording, target unreachable, usage).
 
             Examples:
@@ -67,6 +77,14 @@ struct ReplayRunCommand: AsyncParsableCommand {
     )
     var auths: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "A JSON object of CONNECT payloads for redacted CONNECTs, keyed by session (number or recorded sid), namespace, or SESSION:/ns.",
+            valueName: "file"
+        )
+    )
+    var authFile: String?
+
     @Option(name: .customLong("query"), help: "Set a handshake query value, NAME=VALUE; repeatable.")
     var queries: [String] = []
 
@@ -76,6 +94,14 @@ struct ReplayRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("ignore"), help: "A JSON path to leave out of the comparison, e.g. '$..id'; repeatable.")
     var ignores: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Write what the live server answered as a new recording (same format; never overwrites a file).",
+            valueName: "file"
+        )
+    )
+    var recordTo: String?
+
     @Option(help: "Write a JUnit XML report (one test case per session) to this file.")
     var report: String?
 
@@ -84,6 +110,9 @@ struct ReplayRunCommand: AsyncParsableCommand {
 
     @Flag(help: "Do not report packets that arrive in a different order than recorded.")
     var anyOrder = false
+
+    @Flag(help: "Compare server-issued ids (sids, socket ids) as recorded instead of mapping them to the live ones.")
+    var noMapIds = false
 
     @Flag(help: "Print the pacing error of the replayed inter-packet gaps (p50/p99/max) on stderr.")
     var timing = false
@@ -99,6 +128,10 @@ struct ReplayRunCommand: AsyncParsableCommand {
         }
         _ = try self.parsedTarget()
         _ = try self.parsedAuth()
+        _ = try self.parsedAuthFile()
+        if let path = self.recordTo, FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("--record-to: \(path) exists already; siotape never overwrites a recording")
+        }
         _ = try self.parsedIgnores()
         _ = try self.parsedQueries()
     }
@@ -124,9 +157,23 @@ struct ReplayRunCommand: AsyncParsableCommand {
             RecordCommand.fail("the recording has no session '\(wanted)' (sessions: 0-\(script.sessions.count - 1))")
         }
         guard !selected.isEmpty else { RecordCommand.fail("the recording \(self.recording) holds no session") }
+        let missing = options.missingCredentials(in: script.sessions)
+        if !missing.isEmpty {
+            let list = missing.map { "session \($0.session.index) (\($0.session.sid)) namespace \($0.namespace)" }
+            RecordCommand.fail(
+                "the recording's CONNECT credentials were redacted and nothing replaces them for: "
+                    + list.joined(separator: ", ")
+                    + ". Give them with --auth JSON, --auth SESSION=JSON or --auth-file "
+                    + "(`siotape inspect \(self.recording) --list-sessions` lists the sessions and their CONNECTs)"
+            )
+        }
 
+        let startedAt = WallClock.nowMicros()
         let result = try await ReplayRunner.run(script: script, options: options, logger: logger)
         if let error = result.error { RecordCommand.fail(error) }
+        if let path = self.recordTo {
+            self.writeRecording(result.liveRecords, to: path, startedAt: startedAt, redacted: script.header.redacted)
+        }
         for session in result.sessions {
             for difference in session.differences { print(difference.description + "\n") }
         }
@@ -161,6 +208,25 @@ struct ReplayRunCommand: AsyncParsableCommand {
         if result.differenceCount > 0 { throw ExitCode(1) }
     }
 
+    /// `--record-to`: the run's records as a recording, as `siotape record` writes one.
+    private func writeRecording(_ records: [Record], to path: String, startedAt: Int64, redacted: Bool) {
+        let header = RecordingHeader(
+            startedAtMicros: startedAt,
+            tool: "siotape \(Siotape.version) replay run",
+            upstream: self.target,
+            redacted: redacted
+        )
+        do {
+            let writer = try RecordingWriter(path: path, header: header)
+            writer.append(contentsOf: records)
+            try writer.close()
+        } catch {
+            RecordCommand.fail("cannot write the recording \(path): \(error)")
+        }
+        let sessions = records.filter { if case .sessionOpened = $0.event { return true } else { return false } }.count
+        RecordCommand.printErr("siotape: replay run: wrote \(path) (\(sessions) session(s), \(records.count) records)")
+    }
+
     static func timingSummary(_ errors: [Int64]) -> String {
         guard !errors.isEmpty else { return "timing: no paced gaps" }
         let sorted = errors.map { abs($0) }.sorted()
@@ -184,11 +250,14 @@ struct ReplayRunCommand: AsyncParsableCommand {
             sessions: self.sessions,
             auth: auth,
             sessionAuth: sessionAuth,
+            authFile: try self.parsedAuthFile(),
             query: try self.parsedQueries(),
             transport: self.transport.map { $0 == .polling ? .polling : .websocket },
             ignores: try self.parsedIgnores(),
             timeout: .milliseconds(Int64(self.timeout * 1000)),
-            checkOrder: !self.anyOrder
+            checkOrder: !self.anyOrder,
+            mapIDs: !self.noMapIds,
+            recordLive: self.recordTo != nil
         )
     }
 
@@ -224,6 +293,19 @@ struct ReplayRunCommand: AsyncParsableCommand {
             perSession[String(auth[..<eq])] = String(auth[auth.index(after: eq)...])
         }
         return (global, perSession)
+    }
+
+    /// `--auth-file`: a JSON object whose keys are session numbers, recorded sids, namespaces
+    /// (`/admin`) or `SESSION:/ns`, and whose values are the CONNECT payloads.
+    func parsedAuthFile() throws -> [String: String] {
+        guard let path = self.authFile else { return [:] }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--auth-file: cannot read \(path)")
+        }
+        guard case .object(let members) = JSONValue(parsing: String(decoding: data, as: UTF8.self)) else {
+            throw ValidationError("--auth-file: \(path) is not a JSON object")
+        }
+        return members.mapValues(\.text)
     }
 
     func parsedQueries() throws -> [(String, String)] {

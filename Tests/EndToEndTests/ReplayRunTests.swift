@@ -102,7 +102,7 @@ struct ReplayRunTests {
         let run = try await replayRun(
             replay.recording,
             target: app.url,
-            arguments: ["--fast", "--timeout", "2", "--report", report.path],
+            arguments: ["--fast", "--report", report.path],
             in: environment
         )
         #expect(run.status == 1, "expected exit 1:\n\(run.stdout)\n\(run.stderr)")
@@ -167,7 +167,7 @@ struct ReplayRunTests {
         let run = try await replayRun(
             copy.path,
             target: app.url,
-            arguments: ["--fast", "--timeout", "3"],
+            arguments: ["--fast"],
             in: environment
         )
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")

@@ -60,6 +60,16 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
         #expect(JSONValue(parsing: String(repeating: "[", count: 1000)) == nil)
     }
 
+    @Test func onlyJSONIsAccepted() {
+        // `--auth` is validated with this parser: what a JSON server would refuse is refused here.
+        for bad in ["01", "+1", "1.", ".5", "-", "1e", "1e+", "--1", #""\x""#, #""\u12G4""#, "\"a\u{1}b\"", #"{"t":01}"#] {
+            #expect(JSONValue(parsing: bad) == nil, "\(bad)")
+        }
+        for good in ["0", "-0", "1.5", "-12.5e+3", "2E-2", #""\/\"\\\b\f\n\r\t\u00e9""#, #"{"t":1}"#] {
+            #expect(JSONValue(parsing: good) != nil, "\(good)")
+        }
+    }
+
     @Test func ignorePaths() throws {
         let recorded = try #require(JSONValue(parsing: #"["m",{"id":1,"at":5,"inner":{"id":2}}]"#))
         let received = try #require(JSONValue(parsing: #"["m",{"id":7,"at":5,"inner":{"id":9}}]"#))
@@ -103,6 +113,22 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
 }
 
 @Suite struct SessionMatcherTests {
+    @Test func idsInPayloadsAreComparedAsMappedToTheLiveOnes() {
+        // A private message tagged with another client's socket id, as the Express chat does.
+        let s = session([
+            (.serverToClient, event(#"["private",{"from":"elpQk4kMaWfh8zAfAAAB","text":"hi"}]"#)),
+            (.serverToClient, event(#"["users",[{"socketId":"elpQk4kMaWfh8zAfAAAB"}]]"#)),
+        ])
+        var ids = IDMapping()
+        ids.add(recorded: "elpQk4kMaWfh8zAfAAAB", live: "dPZ7aaaaaaaaaaaaAAAH")
+        var matcher = SessionMatcher(session: s, comparer: PacketComparer())
+        matcher.receive(event(#"["private",{"from":"dPZ7aaaaaaaaaaaaAAAH","text":"hi"}]"#), ids: ids)
+        matcher.receive(event(#"["users",[{"socketId":"dPZ7aaaaaaaaaaaaAAAH"}]]"#), ids: ids)
+        #expect(matcher.differences(ids: ids).isEmpty)
+        // Without the mapping (--no-map-ids) the id is a difference, named by its path.
+        #expect(matcher.differences().first?.detail.hasPrefix("$[1].from: recorded") == true)
+    }
+
     @Test func identicalSessionHasNoDifferences() {
         let s = session([
             (.clientToServer, event(#"["a"]"#, id: 1)), (.serverToClient, ack("[1]", id: 1)),

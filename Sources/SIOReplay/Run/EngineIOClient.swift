@@ -32,8 +32,12 @@ final class EngineIOClient: @unchecked Sendable {
         case problem(String)
     }
 
+    /// `probing`: the probe WebSocket is open, polling goes on. `pausing`: the probe was
+    /// answered; as socket.io-client does, no new GET is issued and the `5` goes out once the
+    /// pending GET and POST have completed (engine.io answers that GET with `6` when it sees
+    /// the probe), so no request is left on the old transport.
     private enum Phase {
-        case idle, handshaking, polling, probing, websocket, closed
+        case idle, handshaking, polling, probing, pausing, websocket, closed
     }
 
     let loop: EventLoop
@@ -46,11 +50,21 @@ final class EngineIOClient: @unchecked Sendable {
     private var pendingSends: [EngineIOPacket] = []
     private var postQueue: [EngineIOPacket] = []
     private var postInFlight = false
+    private var pollInFlight = false
     private var pollChannel: Channel?
     private var webSocket: WebSocketConnection?
     private var heartbeat: RepeatedTask?
     /// Connections and requests not finished yet.
     private var pending = 0
+
+    /// The live sid, once the handshake has arrived.
+    var sessionID: String? { self.sid }
+    /// The server's handshake JSON, once it has arrived.
+    var handshake: String? { self.machine.handshake }
+    /// The transport packets go out on now.
+    var transportInUse: EngineIOTransport {
+        self.phase == .websocket ? .websocket : .polling
+    }
 
     /// Nothing of this session is still on the wire (its event loop may be shut down).
     var isQuiet: Bool { self.pending == 0 }
@@ -59,7 +73,7 @@ final class EngineIOClient: @unchecked Sendable {
         self.loop = loop
         self.configuration = configuration
         self.onEvent = onEvent
-        self.machine = EngineIOClientMachine(version: configuration.version)
+        self.machine = EngineIOClientMachine(version: configuration.version, transport: configuration.transport)
     }
 
     // MARK: - Public operations (on the loop)
@@ -92,7 +106,8 @@ final class EngineIOClient: @unchecked Sendable {
 
     private func sendEngine(_ packet: EngineIOPacket) {
         guard self.phase != .closed else { return }
-        guard self.isReady || packet.type == .pong || packet.type == .ping || packet.type == .close else {
+        // Nothing goes out while the upgrade completes; it follows the `5` on the WebSocket.
+        guard self.isReady && self.phase != .pausing || packet.type == .pong || packet.type == .ping || packet.type == .close else {
             self.pendingSends.append(packet)
             return
         }
@@ -100,6 +115,8 @@ final class EngineIOClient: @unchecked Sendable {
         case .websocket:
             let (binary, bytes) = packet.encodeForWebSocket(version: self.configuration.version)
             self.webSocket?.send(bytes, binary: binary)
+        case .pausing:
+            self.pendingSends.append(packet)
         case .polling, .probing, .handshaking:
             self.postQueue.append(packet)
             self.flushPosts()
@@ -120,9 +137,11 @@ final class EngineIOClient: @unchecked Sendable {
         head.headers.replaceOrAdd(name: "Content-Type", value: "text/plain;charset=UTF-8")
         self.exchange(head: head, body: body).whenComplete { result in
             self.postInFlight = false
+            guard self.phase != .websocket else { return }
             switch result {
             case .success(let response) where response.head.status == .ok:
                 self.flushPosts()
+                self.completePause()
             case .success(let response):
                 self.finish(reason: "POST answered HTTP \(response.head.status.code)", byServer: true)
             case .failure(let error):
@@ -137,14 +156,16 @@ final class EngineIOClient: @unchecked Sendable {
         let handshake = self.phase == .handshaking
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: self.uri(transport: .polling, sid: self.sid))
         head.headers = self.configuration.headers
+        self.pollInFlight = true
         self.exchange(head: head, body: nil, channel: { self.pollChannel = $0 }).whenComplete { result in
             self.pollChannel = nil
+            self.pollInFlight = false
             guard self.phase != .closed else { return }
             switch result {
             case .failure(let error):
                 if handshake {
                     self.fail("cannot reach \(self.configuration.host):\(self.configuration.port): \(error)", true)
-                } else if self.phase == .polling || self.phase == .probing {
+                } else if self.phase == .polling || self.phase == .probing || self.phase == .pausing {
                     self.finish(reason: "polling GET failed: \(error)", byServer: true)
                 }
             case .success(let response):
@@ -159,6 +180,7 @@ final class EngineIOClient: @unchecked Sendable {
                 }
                 self.receivePollBody(response)
                 if self.phase == .polling || self.phase == .probing { self.poll() }
+                self.completePause()
             }
         }
     }
@@ -172,7 +194,7 @@ final class EngineIOClient: @unchecked Sendable {
             encoding = type.contains("octet-stream") ? .v3Binary : .v3Text
         }
         let decoded = EngineIOPayload.decode(response.body, encoding: encoding)
-        for packet in decoded.packets { self.receive(packet) }
+        for packet in decoded.packets { self.receive(packet, on: .polling) }
         if let error = decoded.error { self.onEvent(.problem("undecodable polling body: \(error)")) }
     }
 
@@ -204,9 +226,7 @@ final class EngineIOClient: @unchecked Sendable {
                 if !upgrading {
                     self.fail("cannot open the WebSocket: \(error)", !(error is WebSocketConnection.UpgradeRefused))
                 } else if self.phase == .probing {
-                    self.phase = .polling
-                    self.onEvent(.problem("the upgrade to WebSocket failed (\(error)); staying on polling"))
-                    self.becomeReady()
+                    self.abandonUpgrade("the upgrade to WebSocket failed (\(error)); staying on polling")
                 }
             }
         }
@@ -216,17 +236,24 @@ final class EngineIOClient: @unchecked Sendable {
         switch event {
         case .text(let bytes):
             do {
-                self.receive(try EngineIOPacket.decode(webSocketText: bytes))
+                self.receive(try EngineIOPacket.decode(webSocketText: bytes), on: .websocket)
             } catch {
                 self.onEvent(.problem("undecodable WebSocket message: \(error)"))
             }
         case .binary(let bytes):
             do {
-                self.receive(try EngineIOPacket.decode(webSocketBinary: bytes, version: self.configuration.version))
+                self.receive(
+                    try EngineIOPacket.decode(webSocketBinary: bytes, version: self.configuration.version),
+                    on: .websocket
+                )
             } catch {
                 self.onEvent(.problem("undecodable WebSocket message: \(error)"))
             }
         case .closed(let code, let byPeer):
+            if self.phase == .probing || self.phase == .pausing {
+                self.abandonUpgrade("the probe WebSocket closed before the upgrade; staying on polling")
+                return
+            }
             guard self.phase == .websocket || self.phase == .handshaking else { return }
             let reason = "WebSocket closed" + (code.map { " (\($0))" } ?? "")
             self.finish(reason: reason, byServer: byPeer)
@@ -235,8 +262,8 @@ final class EngineIOClient: @unchecked Sendable {
 
     // MARK: - Engine.IO
 
-    private func receive(_ packet: EngineIOPacket) {
-        for action in self.machine.receive(packet) {
+    private func receive(_ packet: EngineIOPacket, on transport: EngineIOTransport) {
+        for action in self.machine.receive(packet, on: transport) {
             switch action {
             case .opened(let sid, let pingInterval, let upgrades):
                 self.sid = sid
@@ -265,9 +292,10 @@ final class EngineIOClient: @unchecked Sendable {
                 self.sendEngine(packet)
             case .probeAnswered:
                 guard self.phase == .probing else { continue }
-                self.webSocket?.send(ByteBuffer(string: "5"), binary: false)
-                self.phase = .websocket
-                self.becomeReady()
+                self.phase = .pausing
+                self.completePause()
+            case .probeFailed:
+                self.abandonUpgrade("the server closed the probe WebSocket; staying on polling")
             case .serverClosed:
                 self.finish(reason: "the server sent an Engine.IO close packet", byServer: true)
             case .protocolError(let reason):
@@ -276,10 +304,36 @@ final class EngineIOClient: @unchecked Sendable {
         }
     }
 
+    /// Sends `5` once nothing is pending on polling, and moves to the WebSocket.
+    private func completePause() {
+        guard self.phase == .pausing, !self.pollInFlight, !self.postInFlight, self.postQueue.isEmpty else { return }
+        self.webSocket?.send(ByteBuffer(string: "5"), binary: false)
+        self.machine.upgraded()
+        self.phase = .websocket
+        self.becomeReady()
+        self.sendHeld()
+    }
+
+    private func abandonUpgrade(_ reason: String) {
+        guard self.phase == .probing || self.phase == .pausing else { return }
+        self.phase = .polling
+        self.machine.upgradeAbandoned()
+        self.webSocket?.close()
+        self.webSocket = nil
+        self.onEvent(.problem(reason))
+        self.becomeReady()
+        self.sendHeld()
+        if !self.pollInFlight { self.poll() }
+    }
+
     private func becomeReady() {
         guard !self.isReady, let sid = self.sid else { return }
         self.isReady = true
         self.onEvent(.ready(sid: sid))
+        self.sendHeld()
+    }
+
+    private func sendHeld() {
         let pending = self.pendingSends
         self.pendingSends = []
         for packet in pending { self.sendEngine(packet) }

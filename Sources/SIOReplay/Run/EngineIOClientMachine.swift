@@ -4,8 +4,14 @@ import SIOWire
 /// The protocol side of one replayed Engine.IO client session, without I/O: handshake,
 /// heartbeats, the polling→WebSocket probe, Socket.IO decoding with binary attachments.
 ///
-/// The connection feeds it every Engine.IO packet that arrives and carries out the returned
-/// actions.
+/// The connection feeds it every Engine.IO packet that arrives, with the transport it arrived
+/// on, and carries out the returned actions.
+///
+/// A session has one live transport at a time, as in socket.io-client: until the client sends
+/// `5` (`upgraded()`), that is polling, and the probe WebSocket only carries the probe; from
+/// then on it is the WebSocket, and whatever still arrives on polling (engine.io answers a GET
+/// left pending across the upgrade with a lone `1`, or `6`) is ignored: the old transport is
+/// over, not the session.
 struct EngineIOClientMachine {
     enum Action: Equatable {
         /// The handshake arrived: the live sid and the handshake JSON.
@@ -16,8 +22,10 @@ struct EngineIOClientMachine {
         case send(EngineIOPacket)
         /// The server answered the upgrade probe: send `5` on the WebSocket and move there.
         case probeAnswered
-        /// The server closed the session (Engine.IO `1`).
+        /// The server closed the session (Engine.IO `1` on the live transport).
         case serverClosed
+        /// The server closed the probe WebSocket before the upgrade: stay on polling.
+        case probeFailed
         /// The server sent something replay cannot read.
         case protocolError(String)
     }
@@ -31,13 +39,42 @@ struct EngineIOClientMachine {
     let version: EngineIOVersion
     private(set) var state: State = .handshaking
     private(set) var sid: String?
+    /// The server's handshake JSON, verbatim.
+    private(set) var handshake: String?
+    /// The transport packets count on: the initial one, the WebSocket once `upgraded()`.
+    private(set) var transport: EngineIOTransport
     private var assembler = SocketIOBinaryAssembler()
 
-    init(version: EngineIOVersion) {
+    init(version: EngineIOVersion, transport: EngineIOTransport = .polling) {
         self.version = version
+        self.transport = transport
     }
 
-    mutating func receive(_ packet: EngineIOPacket) -> [Action] {
+    /// The client sent `5` on the WebSocket: it is the session's transport from now on.
+    mutating func upgraded() {
+        self.transport = .websocket
+    }
+
+    /// The probe failed: the session stays on polling.
+    mutating func upgradeAbandoned() {
+        self.transport = .polling
+    }
+
+    mutating func receive(_ packet: EngineIOPacket, on transport: EngineIOTransport) -> [Action] {
+        guard transport == self.transport else {
+            // The probe WebSocket before the upgrade (only the probe's answer counts, a close
+            // there ends the probe), or polling after it (ignored, as socket.io-client does).
+            guard self.state == .open, transport == .websocket else { return [] }
+            switch packet.type {
+            case .pong where String(buffer: packet.data) == "probe": return [.probeAnswered]
+            case .close: return [.probeFailed]
+            default: return []
+            }
+        }
+        return self.receive(packet)
+    }
+
+    private mutating func receive(_ packet: EngineIOPacket) -> [Action] {
         switch (self.state, packet.type) {
         case (.closed, _):
             return []
@@ -47,6 +84,7 @@ struct EngineIOClientMachine {
                 return [.protocolError("handshake without a sid: \(text.prefix(200))")]
             }
             self.sid = sid
+            self.handshake = text
             self.state = .open
             return [
                 .opened(
@@ -61,7 +99,7 @@ struct EngineIOClientMachine {
             if String(buffer: packet.data) == "probe" { return [] }
             return self.version == .v4 ? [.send(EngineIOPacket(type: .pong, data: packet.data))] : []
         case (.open, .pong):
-            return String(buffer: packet.data) == "probe" ? [.probeAnswered] : []
+            return []
         case (.open, .close):
             self.state = .closed
             return [.serverClosed]

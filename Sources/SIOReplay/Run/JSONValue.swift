@@ -122,13 +122,36 @@ public indirect enum JSONValue: Hashable, Sendable {
             return value
         }
 
+        /// RFC 8259's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` (no `01`,
+        /// `+1`, `1.` or `.5`).
         mutating func parseNumber() -> JSONValue? {
             let start = position
-            while position < bytes.count, "+-0123456789.eE".utf8.contains(bytes[position]) { position += 1 }
-            guard position > start else { return nil }
-            let text = String(decoding: bytes[start..<position], as: UTF8.self)
-            guard Double(text) != nil else { return nil }
-            return .number(text)
+            func digits() -> Int {
+                let from = position
+                while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) {
+                    position += 1
+                }
+                return position - from
+            }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard position < bytes.count else { return nil }
+            if bytes[position] == UInt8(ascii: "0") {
+                position += 1
+            } else if digits() == 0 {
+                return nil
+            }
+            if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+                position += 1
+                guard digits() > 0 else { return nil }
+            }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+                position += 1
+                if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                    position += 1
+                }
+                guard digits() > 0 else { return nil }
+            }
+            return .number(String(decoding: bytes[start..<position], as: UTF8.self))
         }
 
         mutating func parseArray(depth: Int) -> JSONValue? {
@@ -203,6 +226,7 @@ public indirect enum JSONValue: Hashable, Sendable {
                     return String(scalars)
                 }
                 guard byte == UInt8(ascii: "\\") else {
+                    guard byte >= 0x20 else { return nil }  // control characters must be escaped
                     raw.append(byte)
                     continue
                 }
@@ -217,6 +241,7 @@ public indirect enum JSONValue: Hashable, Sendable {
                 case UInt8(ascii: "f"): raw.append(0x0C)
                 case UInt8(ascii: "u"):
                     guard position + 4 <= bytes.count,
+                        bytes[position..<position + 4].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
                         let code = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
                     else { return nil }
                     position += 4
@@ -230,7 +255,8 @@ public indirect enum JSONValue: Hashable, Sendable {
                     } else {
                         scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
                     }
-                default: raw.append(escape)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): raw.append(escape)
+                default: return nil  // `\x` and the like are not JSON
                 }
             }
             return nil

@@ -24,8 +24,19 @@ public struct PacketComparer: Sendable {
         }
     }
 
-    /// `nil` when equal, otherwise what differs, for people.
-    public func difference(recorded: SocketIOPacket, received: SocketIOPacket) -> String? {
+    /// `sameKind` with the recorded event name's ids mapped to the live ones (`"to:<sid>"`).
+    public static func sameKind(_ recorded: SocketIOPacket, _ received: SocketIOPacket, ids: IDMapping) -> Bool {
+        if Self.sameKind(recorded, received) { return true }
+        guard !ids.isEmpty, let name = recorded.eventName, name != received.eventName else { return false }
+        var mapped = recorded
+        mapped.eventName = ids.rewriting(string: name, .toLive)
+        return Self.sameKind(mapped, received)
+    }
+
+    /// `nil` when equal, otherwise what differs, for people. The recorded packet's ids are
+    /// mapped to the live ones by `ids` first (see `IDMapping`).
+    public func difference(recorded: SocketIOPacket, received: SocketIOPacket, ids: IDMapping = IDMapping()) -> String? {
+        let recorded = ids.rewriting(recorded, .toLive)
         if !Self.sameKind(recorded, received) {
             return "different packet: recorded \(Self.render(recorded)), received \(Self.render(received))"
         }

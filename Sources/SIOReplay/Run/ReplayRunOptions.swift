@@ -1,4 +1,5 @@
 import NIOCore
+import SIORecording
 import SIOWire
 
 /// What `replay run` does: where to connect, pacing, which sessions, credentials, comparison.
@@ -15,6 +16,9 @@ public struct ReplayRunOptions: Sendable {
     public var auth: String?
     /// CONNECT payload per recorded sid or session number; wins over `auth`.
     public var sessionAuth: [String: String]
+    /// CONNECT payloads for redacted CONNECTs from `--auth-file`, keyed `SESSION:/ns`, `SESSION`
+    /// (number or recorded sid) or `/ns`, the most specific winning; wins over `auth`.
+    public var authFile: [String: String]
     /// Handshake query values to set (replacing recorded ones, or added).
     public var query: [(String, String)]
     /// Use this transport instead of the recorded one (and do not upgrade).
@@ -24,6 +28,11 @@ public struct ReplayRunOptions: Sendable {
     public var timeout: TimeAmount
     /// Report packets that arrive against the recorded order (per session and namespace).
     public var checkOrder: Bool
+    /// Map server-issued ids (sids, socket ids) from recorded to live in comparisons and in the
+    /// packets sent (see `IDMapping`).
+    public var mapIDs: Bool
+    /// Keep what went over the wire as records of a new recording (`ReplayRunResult.liveRecords`).
+    public var recordLive: Bool
 
     public init(
         host: String,
@@ -33,11 +42,14 @@ public struct ReplayRunOptions: Sendable {
         sessions: [String] = [],
         auth: String? = nil,
         sessionAuth: [String: String] = [:],
+        authFile: [String: String] = [:],
         query: [(String, String)] = [],
         transport: EngineIOTransport? = nil,
         ignores: [JSONPath] = [],
         timeout: TimeAmount = .seconds(5),
-        checkOrder: Bool = true
+        checkOrder: Bool = true,
+        mapIDs: Bool = true,
+        recordLive: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -46,11 +58,14 @@ public struct ReplayRunOptions: Sendable {
         self.sessions = sessions
         self.auth = auth
         self.sessionAuth = sessionAuth
+        self.authFile = authFile
         self.query = query
         self.transport = transport
         self.ignores = ignores
         self.timeout = timeout
         self.checkOrder = checkOrder
+        self.mapIDs = mapIDs
+        self.recordLive = recordLive
     }
 
     /// Whether `session` is one of those asked for.
@@ -61,10 +76,26 @@ public struct ReplayRunOptions: Sendable {
     /// The CONNECT payload to send instead of the recorded one, if any.
     func connectPayload(for session: ScriptSession, packet: ScriptPacket) -> String? {
         if let own = self.sessionAuth[session.sid] ?? self.sessionAuth[String(session.index)] { return own }
-        guard let auth = self.auth, packet.redacted, packet.dataText?.contains("[redacted]") == true else {
-            return nil
+        guard Self.needsCredentials(packet) else { return nil }
+        let ns = packet.namespace
+        for key in ["\(session.index):\(ns)", "\(session.sid):\(ns)", String(session.index), session.sid, ns] {
+            if let payload = self.authFile[key] { return payload }
         }
-        return auth
+        return self.auth
+    }
+
+    /// Whether `packet` is a client CONNECT whose payload the recording redacted.
+    static func needsCredentials(_ packet: ScriptPacket) -> Bool {
+        packet.direction == .clientToServer && packet.type == .connect && packet.redacted
+            && packet.dataText?.contains("[redacted]") == true
+    }
+
+    /// The redacted CONNECTs of `sessions` that nothing replaces: `(session, namespace)`.
+    public func missingCredentials(in sessions: [ScriptSession]) -> [(session: ScriptSession, namespace: String)] {
+        sessions.filter { self.selects($0) }.flatMap { session in
+            session.packets.filter { Self.needsCredentials($0) && self.connectPayload(for: session, packet: $0) == nil }
+                .map { (session, $0.namespace) }
+        }
     }
 }
 
@@ -89,6 +120,8 @@ public struct ReplayRunResult: Sendable {
     public var error: String?
     /// For every client step sent on schedule: actual gap minus recorded gap (scaled), in ns.
     public var timingErrorsNanos: [Int64]
+    /// With `recordLive`: the run as a recording's records, in time order.
+    public var liveRecords: [Record] = []
 
     public var differenceCount: Int { self.sessions.reduce(0) { $0 + $1.differences.count } }
 }

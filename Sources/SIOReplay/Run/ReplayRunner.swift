@@ -23,6 +23,8 @@ public final class ReplayRunner: @unchecked Sendable {
         var sessionDifferences: [ReplayDifference] = []
         var openedAt: NIODeadline?
         var endedAt: NIODeadline?
+        /// Server CONNECTs received so far, per namespace (the nth pairs with the nth recorded).
+        var connects: [String: Int] = [:]
 
         init(script: ScriptSession, matcher: SessionMatcher) {
             self.script = script
@@ -47,6 +49,10 @@ public final class ReplayRunner: @unchecked Sendable {
     private var runError: String?
     private var done: EventLoopPromise<Void>
     private var finished = false
+    /// What went over the wire, for `--record-to`.
+    private var live: LiveRecording?
+    /// Server-issued ids of every session, recorded ↔ live (empty with `mapIDs` off).
+    private var ids = IDMapping()
     /// How long before a step's time its timer fires; the rest is waited out on the loop.
     private static let spin = TimeAmount.microseconds(300)
 
@@ -65,6 +71,7 @@ public final class ReplayRunner: @unchecked Sendable {
             )
         }
         self.done = loop.makePromise()
+        if options.recordLive { self.live = LiveRecording(start: .now()) }
     }
 
     /// Replays `script` against the target in `options` and returns what differed.
@@ -196,13 +203,28 @@ public final class ReplayRunner: @unchecked Sendable {
             client.start()
         case .send(let index):
             guard !session.ended, let client = session.client else { return }
-            let packet = self.outgoing(session.script.packets[index], session)
+            let recorded = session.script.packets[index]
+            let packet = self.outgoing(recorded, session)
             client.send(packet)
+            if self.live != nil {
+                // Credentials given with --auth stay out of the new recording: the recorded
+                // (redacted) payload is written instead.
+                let written = packet.json != recorded.packet.json && recorded.type == .connect
+                    ? self.ids.rewriting(recorded.packet, .toLive) : packet
+                self.live?.packet(
+                    session.script,
+                    written,
+                    direction: .clientToServer,
+                    transport: client.transportInUse,
+                    redacted: recorded.redacted,
+                    at: .now()
+                )
+            }
             if packet.type == .disconnect { session.matcher.clientLeft(namespace: packet.namespace) }
         case .close:
             session.closeStepDone = true
             session.client?.close()
-            self.end(session)
+            self.end(session, cause: session.script.closeCause ?? "client close packet")
         }
     }
 
@@ -211,6 +233,9 @@ public final class ReplayRunner: @unchecked Sendable {
         if packet.type == .connect, let payload = self.options.connectPayload(for: session.script, packet: recorded) {
             packet.json = ByteBuffer(string: payload)
         }
+        // Ids the recorded client sent (a peer's sid to signal, a room named after it) are the
+        // live server's now.
+        packet = self.ids.rewriting(packet, .toLive)
         if recorded.isAck, let id = packet.ackID {
             let live = session.matcher.liveAckID(forRecorded: id, namespace: packet.namespace)
             if live != id {
@@ -228,11 +253,31 @@ public final class ReplayRunner: @unchecked Sendable {
         case .ready(let sid):
             session.liveSID = sid
             session.ready = true
+            if self.options.mapIDs { self.ids.add(recorded: session.script.sid, live: sid) }
+            if let client = session.client {
+                self.live?.opened(
+                    session.script,
+                    sid: sid,
+                    handshake: client.handshake,
+                    initialTransport: client.configuration.transport,
+                    upgraded: client.transportInUse == .websocket && client.configuration.transport == .polling,
+                    at: .now()
+                )
+            }
             self.logger.debug("session open", metadata: ["recorded": "\(session.script.sid)", "live": "\(sid)"])
         case .packet(let packet):
             guard !session.ended else { return }
-            session.matcher.receive(packet)
+            if packet.type == .connect { self.learnSocketID(packet, session) }
+            self.live?.packet(
+                session.script,
+                packet,
+                direction: .serverToClient,
+                transport: session.client?.transportInUse ?? .polling,
+                at: .now()
+            )
+            session.matcher.receive(packet, ids: self.ids)
         case .closed(let reason, let byServer):
+            if byServer { self.live?.closed(session.script, cause: "server ended it: \(reason)", at: .now()) }
             if byServer && !session.closeStepDone && session.script.closeCause?.contains("server") != true {
                 session.sessionDifferences.append(
                     ReplayDifference(
@@ -266,8 +311,24 @@ public final class ReplayRunner: @unchecked Sendable {
         if self.runError != nil { self.finishAll() }
     }
 
-    private func end(_ session: LiveSession) {
+    /// A server CONNECT carries the live Socket.IO id of its namespace (v5); the recorded one is
+    /// in the recorded CONNECT it pairs with.
+    private func learnSocketID(_ packet: SocketIOPacket, _ session: LiveSession) {
+        let n = session.connects[packet.namespace, default: 0]
+        session.connects[packet.namespace] = n + 1
+        guard self.options.mapIDs, let json = packet.json,
+            let live = EngineIOClientMachine.stringField("sid", in: String(buffer: json))
+        else { return }
+        let recorded = session.script.serverPackets.filter { $0.type == .connect && $0.namespace == packet.namespace }
+        guard n < recorded.count, let text = recorded[n].dataText,
+            let id = EngineIOClientMachine.stringField("sid", in: text)
+        else { return }
+        self.ids.add(recorded: id, live: live)
+    }
+
+    private func end(_ session: LiveSession, cause: String = "client close packet") {
         guard !session.ended else { return }
+        self.live?.closed(session.script, cause: cause, at: .now())
         session.ended = true
         session.endedAt = .now()
     }
@@ -297,13 +358,18 @@ public final class ReplayRunner: @unchecked Sendable {
             ReplaySessionResult(
                 session: s.script,
                 liveSID: s.liveSID,
-                differences: s.sessionDifferences + (s.client == nil ? [] : s.matcher.differences()),
+                differences: s.sessionDifferences + (s.client == nil ? [] : s.matcher.differences(ids: self.ids)),
                 problems: s.problems,
                 receivedCount: s.matcher.receivedCount,
                 durationMicros: s.openedAt.map { ((s.endedAt ?? .now()) - $0).nanoseconds / 1000 } ?? 0
             )
         }
-        return ReplayRunResult(sessions: sessions, error: self.runError, timingErrorsNanos: self.timingErrors)
+        return ReplayRunResult(
+            sessions: sessions,
+            error: self.runError,
+            timingErrorsNanos: self.timingErrors,
+            liveRecords: self.live?.records ?? []
+        )
     }
 
     // MARK: - Configuration

@@ -40,11 +40,12 @@ public struct SessionMatcher: Sendable {
 
     /// Records a packet from the live server; returns the recorded packet it was paired with.
     @discardableResult
-    public mutating func receive(_ packet: SocketIOPacket) -> ScriptPacket? {
+    /// `ids` maps the recorded ids to the live ones known by now.
+    public mutating func receive(_ packet: SocketIOPacket, ids: IDMapping = IDMapping()) -> ScriptPacket? {
         var candidate: Int?
         for (i, recorded) in self.expected.enumerated() where self.pairedWith[i] == nil {
-            guard PacketComparer.sameKind(recorded.packet, packet) else { continue }
-            if self.comparer.difference(recorded: recorded.packet, received: packet) == nil {
+            guard PacketComparer.sameKind(recorded.packet, packet, ids: ids) else { continue }
+            if self.comparer.difference(recorded: recorded.packet, received: packet, ids: ids) == nil {
                 candidate = i
                 break
             }
@@ -81,8 +82,8 @@ public struct SessionMatcher: Sendable {
         self.serverAckIDs[namespace]?[recordedID] ?? recordedID
     }
 
-    /// Every difference between what arrived and the recording.
-    public func differences() -> [ReplayDifference] {
+    /// Every difference between what arrived and the recording, recorded ids mapped by `ids`.
+    public func differences(ids: IDMapping = IDMapping()) -> [ReplayDifference] {
         var out: [(order: Int, difference: ReplayDifference)] = []
         func make(
             _ kind: ReplayDifference.Kind,
@@ -109,7 +110,11 @@ public struct SessionMatcher: Sendable {
                 out.append((recorded.index * 2, make(.missing, recorded, nil, "not received")))
                 continue
             }
-            if let detail = self.comparer.difference(recorded: recorded.packet, received: self.received[r].packet) {
+            if let detail = self.comparer.difference(
+                recorded: recorded.packet,
+                received: self.received[r].packet,
+                ids: ids
+            ) {
                 out.append((recorded.index * 2, make(.changed, recorded, self.received[r].packet, detail)))
             }
         }
