@@ -203,6 +203,80 @@ struct ReplayRunTests {
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
     }
 
+    @Test(
+        "Apps that echo socket ids replay with no difference over every transport",
+        arguments: [("ns-chat", "polling"), ("ns-chat", "websocket"), ("signalling", "polling"), ("signalling", "websocket")]
+    )
+    func echoedIDs(_ name: String, _ transport: String) async throws {
+        // ns-chat lists each user's socketId and sends private messages `from: <socket id>`, to a
+        // socket id the client learned from that list; signalling tags relayed offers with the
+        // sender's sid. All of them are the live server's ids on replay.
+        let environment = try #require(PeerEnvironment.current)
+        let replay = try #require(ReplayRunCase.all.first { $0.app.name == name })
+        let app = try await startApp(replay.app, change: nil, in: environment)
+        defer { app.terminate() }
+        let run = try await replayRun(
+            replay.recording, target: app.url, arguments: ["--fast", "--transport", transport], in: environment)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+    }
+
+    @Test("--no-map-ids compares the ids as recorded: every echoed id is a difference")
+    func idMappingOff() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let replay = ReplayRunCase.all[0]  // signalling
+        let app = try await startApp(replay.app, change: nil, in: environment)
+        defer { app.terminate() }
+        let run = try await replayRun(replay.recording, target: app.url, arguments: ["--fast", "--no-map-ids"], in: environment)
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("$[1].from: recorded"), "\(run.stdout)")
+        #expect(run.stdout.contains("$[1].id: recorded"), "\(run.stdout)")
+    }
+
+    @Test("--record-to writes what a changed app answered; that recording replays against it with no difference")
+    func recordTo() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let replay = try #require(ReplayRunCase.all.first { $0.app.name == "ns-chat" })
+        let updated = try temporaryRecordingURL("ns-chat-updated")
+        do {
+            let changed = try await startApp(replay.app, change: replay.change, in: environment)
+            defer { changed.terminate() }
+            let run = try await replayRun(
+                replay.recording, target: changed.url, arguments: ["--fast", "--record-to", updated.path], in: environment)
+            #expect(run.status == 1, "the changed app differs from the recording:\n\(run.stdout)\n\(run.stderr)")
+        }
+        // Credentials given with --auth stay out of the new recording.
+        let text = try gunzip(updated.path)
+        #expect(!text.contains("admin-secret") && !text.contains("guess"), "a credential was written")
+        #expect(text.contains("[redacted]"))
+        #expect(sessionCount(updated.path) == sessionCount(replay.recording))
+
+        let fresh = try await startApp(replay.app, change: replay.change, in: environment)
+        defer { fresh.terminate() }
+        let again = try await replayRun(updated.path, target: fresh.url, arguments: ["--fast"], in: environment)
+        #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
+    }
+
+    @Test("A redacted CONNECT left without credentials is named; --auth-file supplies them by namespace")
+    func missingCredentials() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let replay = try #require(ReplayRunCase.all.first { $0.app.name == "ns-chat" })
+        let none = try await replayRun(
+            replay.recording, target: "http://127.0.0.1:1", arguments: [], auth: false, in: environment)
+        #expect(none.status == 2)
+        #expect(
+            none.stderr.contains("session 3 (") && none.stderr.contains("session 4 (")
+                && none.stderr.contains("namespace /admin"),
+            "\(none.stderr)"
+        )
+        let file = try temporaryRecordingURL("auth").deletingPathExtension().appendingPathExtension("json")
+        try #"{"3": {"token": "guess"}, "/admin": {"token": "admin-secret"}}"#.write(to: file, atomically: true, encoding: .utf8)
+        let app = try await startApp(replay.app, change: nil, in: environment)
+        defer { app.terminate() }
+        let run = try await replayRun(
+            replay.recording, target: app.url, arguments: ["--fast", "--auth-file", file.path], auth: false, in: environment)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+    }
+
     @Test("An unreachable target or a bad recording exits 2")
     func errorsExit2() async throws {
         let environment = try #require(PeerEnvironment.current)

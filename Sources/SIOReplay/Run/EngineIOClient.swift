@@ -107,7 +107,8 @@ final class EngineIOClient: @unchecked Sendable {
     private func sendEngine(_ packet: EngineIOPacket) {
         guard self.phase != .closed else { return }
         // Nothing goes out while the upgrade completes; it follows the `5` on the WebSocket.
-        guard self.isReady && self.phase != .pausing || packet.type == .pong || packet.type == .ping || packet.type == .close else {
+        let heartbeatOrClose = packet.type == .pong || packet.type == .ping || packet.type == .close
+        guard self.isReady && self.phase != .pausing || heartbeatOrClose else {
             self.pendingSends.append(packet)
             return
         }

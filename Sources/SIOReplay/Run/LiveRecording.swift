@@ -90,6 +90,7 @@ struct LiveRecording {
     /// The session ended; `cause` as `siotape record` words it (`server …` when the server ended it).
     mutating func closed(_ session: ScriptSession, cause: String, at: NIODeadline) {
         guard let sid = self.sids.removeValue(forKey: session.index) else { return }
-        self.records.append(Record(time: self.micros(at), event: .sessionClosed(Record.SessionClosed(sid: sid, cause: cause))))
+        let close = Record.SessionClosed(sid: sid, cause: cause)
+        self.records.append(Record(time: self.micros(at), event: .sessionClosed(close)))
     }
 }

@@ -35,7 +35,11 @@ public struct PacketComparer: Sendable {
 
     /// `nil` when equal, otherwise what differs, for people. The recorded packet's ids are
     /// mapped to the live ones by `ids` first (see `IDMapping`).
-    public func difference(recorded: SocketIOPacket, received: SocketIOPacket, ids: IDMapping = IDMapping()) -> String? {
+    public func difference(
+        recorded: SocketIOPacket,
+        received: SocketIOPacket,
+        ids: IDMapping = IDMapping()
+    ) -> String? {
         let recorded = ids.rewriting(recorded, .toLive)
         if !Self.sameKind(recorded, received) {
             return "different packet: recorded \(Self.render(recorded)), received \(Self.render(received))"

@@ -106,7 +106,11 @@ public struct IDMapping: Sendable, Equatable {
                 let start = i + 1
                 var end = start
                 while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                    end += bytes[end] == UInt8(ascii: "\\") ? (end + 1 < bytes.count && bytes[end + 1] == UInt8(ascii: "u") ? 6 : 2) : 1
+                    guard bytes[end] == UInt8(ascii: "\\") else {
+                        end += 1
+                        continue
+                    }
+                    end += end + 1 < bytes.count && bytes[end + 1] == UInt8(ascii: "u") ? 6 : 2
                 }
                 end = min(end, bytes.count)
                 table.rewrite(bytes, start..<end, json: true, into: &out, copied: &copied)

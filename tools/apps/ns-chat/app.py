@@ -1,9 +1,10 @@
 """Namespaced chat (python-socketio + aiohttp), as in an Express chat tutorial.
 
 HTTP: GET / (static/index.html), /static/*, and the server's own page GET /status.
-Default namespace: `join {username}` then `users-list [names]` to everyone; `join-room {room}`
-(`room-joined` to the sender, `room-notice` to the room); `room-message {room, text}` to the
-room; `private-message {to, text}` (ack) to that user; `typing` / `stop-typing {room}` to the
+Default namespace: `join {username}` then `users-list [{username, socketId}]` to everyone (as the
+Express chat does, with each user's socket id); `join-room {room}` (`room-joined` to the sender,
+`room-notice` to the room); `room-message {room, text}` to the room; `private-message {to: socketId,
+text}` (ack) to that socket, delivered as `{from: <sender's socket id>, username, text}`; `typing` / `stop-typing {room}` to the
 others in the room; `cursor {room, x, y}` relayed as a *volatile* emit (dropped for a recipient
 whose outgoing queue is not empty); `file-share {room, name, mime, data: <bytes>}` (ack
 {size, sha256}) relayed to the others in the room as `file-shared` with the binary attachment;
@@ -37,7 +38,7 @@ dropped_volatile = 0
 
 
 async def users_list():
-    await sio.emit('users-list', sorted(sids))
+    await sio.emit('users-list', [{'username': name, 'socketId': sids[name]} for name in sorted(sids)])
 
 
 @sio.event
@@ -75,10 +76,10 @@ async def room_message(sid, data):
 
 @sio.on('private-message')
 async def private_message(sid, data):
-    to = sids.get((data or {}).get('to'))
-    if to is None or sid not in names:
+    to = (data or {}).get('to')
+    if to not in names or sid not in names:
         return {'delivered': False}
-    await sio.emit('private-message', {'from': names[sid], 'text': (data or {}).get('text')}, to=to)
+    await sio.emit('private-message', {'from': sid, 'username': names[sid], 'text': (data or {}).get('text')}, to=to)
     return {'delivered': True}
 
 

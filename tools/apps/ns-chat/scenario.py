@@ -20,6 +20,14 @@ def main(args, peers):
         pages[path] = {'status': r.status_code, 'content_type': r.headers.get('Content-Type', '').split(';')[0]}
 
     alice, bob, carol = (Peer(n, args) for n in ('alice', 'bob', 'carol'))
+    ids = {}  # username -> socket id, as the server lists them (the ids it issued)
+
+    def listed(d, want):
+        if [u.get('username') for u in d] != want:
+            return False
+        ids.update({u['username']: u['socketId'] for u in d})
+        return all(isinstance(u.get('socketId'), str) and u['socketId'] for u in d)
+
     peers += [alice, bob, carol]
     joined = []
     for p in (alice, bob, carol):
@@ -28,7 +36,8 @@ def main(args, peers):
         joined.append(p.name)
         for q in peers:
             if q.name in joined:
-                q.wait_for('users-list', lambda d, want=sorted(joined): d == want, what=f'users-list {joined}')
+                q.wait_for('users-list', lambda d, want=sorted(joined): listed(d, want), what=f'users-list {joined}')
+    check(len(set(ids.values())) == 3, f'users-list: socket ids not distinct: {ids}')
 
     for p, room in ((alice, 'lobby'), (bob, 'lobby'), (carol, 'dev')):
         p.emit('join-room', {'room': room})
@@ -44,9 +53,9 @@ def main(args, peers):
     alice.wait_for('typing', lambda d: d == {'room': 'lobby', 'user': 'bob'})
     alice.wait_for('stop-typing', lambda d: d == {'room': 'lobby', 'user': 'bob'})
 
-    check(alice.call('private-message', {'to': 'carol', 'text': 'psst carol'}) == {'delivered': True},
+    check(alice.call('private-message', {'to': ids['carol'], 'text': 'psst carol'}) == {'delivered': True},
           'alice: private-message not delivered')
-    carol.wait_for('private-message', lambda d: d == {'from': 'alice', 'text': 'psst carol'})
+    carol.wait_for('private-message', lambda d: d == {'from': ids['alice'], 'username': 'alice', 'text': 'psst carol'})
     check(alice.call('private-message', {'to': 'nobody', 'text': '?'}) == {'delivered': False},
           'alice: private-message to an unknown user was delivered')
 
@@ -76,8 +85,8 @@ def main(args, peers):
         p.wait_for('admin-broadcast', lambda d: d == {'from': 'admin', 'message': 'maintenance at noon'})
 
     # nothing leaked out of the rooms
-    carol.call('private-message', {'to': 'alice', 'text': 'thanks'})
-    alice.wait_for('private-message', lambda d: d == {'from': 'carol', 'text': 'thanks'})
+    carol.call('private-message', {'to': ids['alice'], 'text': 'thanks'})
+    alice.wait_for('private-message', lambda d: d == {'from': ids['carol'], 'username': 'carol', 'text': 'thanks'})
     for ev in ('room-message', 'typing', 'cursor', 'file-shared', 'room-notice'):
         carol.assert_none(ev)
     bob.assert_none('private-message')
@@ -87,10 +96,12 @@ def main(args, peers):
     marks = {p: p.mark() for p in (alice, bob)}
     carol.disconnect()
     for p in (alice, bob):
-        p.wait_for('users-list', lambda d: d == ['alice', 'bob'], after=marks[p], what='users-list after carol left')
+        p.wait_for('users-list', lambda d: listed(d, ['alice', 'bob']), after=marks[p],
+                   what='users-list after carol left')
 
     return {'pages': pages, **{p.name: p.events() for p in peers}}
 
 
 if __name__ == '__main__':
-    run(main, parse_args(__doc__.splitlines()[0]))
+    # socket ids differ from run to run: the summary names them in order of appearance
+    run(main, parse_args(__doc__.splitlines()[0]), normalize_keys=('socketId', 'from'))

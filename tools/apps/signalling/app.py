@@ -3,7 +3,7 @@
 Events: connect -> `connected`; `ping` -> `pong`; `join_room {code, type}` joins the 6-digit
 room `code` as a camera or viewer and answers `join_room_success` (others get `peer_joined`);
 `offer`, `answer`, `ice_candidate` are forwarded to the other members of the sender's room
-only; on disconnect the member is removed (others get `peer_left`) and empty rooms are deleted.
+only, tagged `from` with the sender's sid (`join_room_success` tells each member its own as `id`); on disconnect the member is removed (others get `peer_left`) and empty rooms are deleted.
 HTTP: GET /api/rooms lists the rooms and their members' types.
 """
 import os
@@ -61,7 +61,7 @@ def on_join(data):
         member[sid] = code
         count = len(rooms[code])
     join_room(code)
-    emit('join_room_success', {'code': code, 'type': kind, 'members': count})
+    emit('join_room_success', {'code': code, 'type': kind, 'members': count, 'id': sid})
     emit('peer_joined', {'type': kind, 'members': count}, to=code, skip_sid=sid)
 
 
@@ -70,7 +70,7 @@ def _forward(event, data):
     if code is None:
         emit('error', {'message': f'{event}: join a room first'})
         return
-    emit(event, data, to=code, skip_sid=request.sid)
+    emit(event, {**(data or {}), 'from': request.sid}, to=code, skip_sid=request.sid)
 
 
 @socketio.on('offer')

@@ -6,8 +6,8 @@ $('join').onsubmit = (e) => { e.preventDefault(); socket.emit('join', { username
   socket.emit('join-room', { room: $('room').value }); };
 $('send').onsubmit = (e) => { e.preventDefault(); socket.emit('room-message', { room: $('room').value, text: $('text').value }); };
 $('text').oninput = () => socket.emit('typing', { room: $('room').value });
-socket.on('users-list', (users) => { $('users').innerHTML = ''; users.forEach((u) => add('users', u)); });
+socket.on('users-list', (users) => { $('users').innerHTML = ''; users.forEach((u) => add('users', u.username)); });
 socket.on('room-message', (m) => add('messages', `${m.user}: ${m.text}`));
-socket.on('private-message', (m) => add('messages', `(private) ${m.from}: ${m.text}`));
+socket.on('private-message', (m) => add('messages', `(private) ${m.username}: ${m.text}`));
 socket.on('admin-broadcast', (m) => add('messages', `[admin] ${m.message}`));
 socket.on('file-shared', (f) => add('messages', `${f.from} shared ${f.name} (${f.size} bytes)`));
