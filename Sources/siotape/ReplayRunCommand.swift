@@ -79,7 +79,8 @@ struct ReplayRunCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "A JSON object of CONNECT payloads for redacted CONNECTs, keyed by session (number or recorded sid), namespace, or SESSION:/ns.",
+            "A JSON object of CONNECT payloads for redacted CONNECTs, keyed by session (number or recorded sid), "
+                + "namespace, or SESSION:/ns.",
             valueName: "file"
         )
     )

@@ -205,7 +205,9 @@ struct ReplayRunTests {
 
     @Test(
         "Apps that echo socket ids replay with no difference over every transport",
-        arguments: [("ns-chat", "polling"), ("ns-chat", "websocket"), ("signalling", "polling"), ("signalling", "websocket")]
+        arguments: [
+            ("ns-chat", "polling"), ("ns-chat", "websocket"), ("signalling", "polling"), ("signalling", "websocket"),
+        ]
     )
     func echoedIDs(_ name: String, _ transport: String) async throws {
         // ns-chat lists each user's socketId and sends private messages `from: <socket id>`, to a
@@ -226,7 +228,8 @@ struct ReplayRunTests {
         let replay = ReplayRunCase.all[0]  // signalling
         let app = try await startApp(replay.app, change: nil, in: environment)
         defer { app.terminate() }
-        let run = try await replayRun(replay.recording, target: app.url, arguments: ["--fast", "--no-map-ids"], in: environment)
+        let run = try await replayRun(
+            replay.recording, target: app.url, arguments: ["--fast", "--no-map-ids"], in: environment)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("$[1].from: recorded"), "\(run.stdout)")
         #expect(run.stdout.contains("$[1].id: recorded"), "\(run.stdout)")
@@ -241,7 +244,11 @@ struct ReplayRunTests {
             let changed = try await startApp(replay.app, change: replay.change, in: environment)
             defer { changed.terminate() }
             let run = try await replayRun(
-                replay.recording, target: changed.url, arguments: ["--fast", "--record-to", updated.path], in: environment)
+                replay.recording,
+                target: changed.url,
+                arguments: ["--fast", "--record-to", updated.path],
+                in: environment
+            )
             #expect(run.status == 1, "the changed app differs from the recording:\n\(run.stdout)\n\(run.stderr)")
         }
         // Credentials given with --auth stay out of the new recording.
@@ -269,13 +276,70 @@ struct ReplayRunTests {
             "\(none.stderr)"
         )
         let file = try temporaryRecordingURL("auth").deletingPathExtension().appendingPathExtension("json")
-        try #"{"3": {"token": "guess"}, "/admin": {"token": "admin-secret"}}"#.write(to: file, atomically: true, encoding: .utf8)
+        let credentials = #"{"3": {"token": "guess"}, "/admin": {"token": "admin-secret"}}"#
+        try credentials.write(to: file, atomically: true, encoding: .utf8)
         let app = try await startApp(replay.app, change: nil, in: environment)
         defer { app.terminate() }
         let run = try await replayRun(
-            replay.recording, target: app.url, arguments: ["--fast", "--auth-file", file.path], auth: false, in: environment)
+            replay.recording,
+            target: app.url,
+            arguments: ["--fast", "--auth-file", file.path],
+            auth: false,
+            in: environment
+        )
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
     }
+
+    @Test("Polling upgraded to WebSocket replays against a server that upgrades as Node's engine.io does")
+    func nodeStyleUpgrade() async throws {
+        // tools/peers/node_upgrade_server.py answers a GET still pending when `5` arrives with a lone
+        // `1`, as engine.io's polling transport does when it is closed for the upgrade. A client that
+        // kept polling across the upgrade saw the session end there; one that pauses polling first,
+        // as socket.io-client does, never has a GET pending then. The recording is node5-default's
+        // first session, cut down; its ids are the Node server's, mapped to the live ones.
+        let environment = try #require(PeerEnvironment.current)
+        let server = try Subprocess(
+            name: "node_upgrade_server.py",
+            executable: environment.python5,
+            arguments: [environment.script("node_upgrade_server.py")]
+        )
+        defer { server.terminate() }
+        let line = try await server.firstLine(timeout: Peers.readyTimeout)
+        let port = try #require(line.hasPrefix("READY ") ? Int(line.dropFirst(6)) : nil, "\(line)")
+        let recording = try temporaryRecordingURL("node-upgrade").deletingPathExtension()
+            .appendingPathExtension("jsonl")
+        try Self.nodeUpgradeRecording.write(to: recording, atomically: true, encoding: .utf8)
+        for _ in 0..<3 {
+            let run = try await replayRun(
+                recording.path, target: "http://127.0.0.1:\(port)", arguments: ["--fast"], in: environment)
+            #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        }
+    }
+
+    static let nodeUpgradeRecording = """
+        {"format":"siotape","version":1,"started":"2026-11-21T16:55:18.000000Z","wall_us":1795280118000000,\
+        "tool":"siotape 0.1.0","upstream":"http://127.0.0.1:3005","redacted":true}
+        {"t":1000,"k":"open","sid":"88Sz0ZMO4MucI2y_AAAK","conn":1,"eio":4,"tr":"polling","path":"/socket.io/",\
+        "query":[["EIO","4"],["transport","polling"]],"headers":[["User-Agent","node-XMLHttpRequest"]],\
+        "handshake":{"sid":"88Sz0ZMO4MucI2y_AAAK","upgrades":["websocket"],"pingInterval":2000,"pingTimeout":2000,\
+        "maxPayload":1000000}}
+        {"t":2000,"k":"upgrade","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3}
+        {"t":3000,"k":"sio","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3,"dir":"c2s","tr":"websocket","type":"CONNECT",\
+        "nsp":"/","data":{}}
+        {"t":4000,"k":"sio","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3,"dir":"s2c","tr":"websocket","type":"CONNECT",\
+        "nsp":"/","data":{"sid":"exQ_snSKQVTePTHLAAAI"}}
+        {"t":5000,"k":"sio","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3,"dir":"c2s","tr":"websocket","type":"EVENT",\
+        "nsp":"/","id":0,"event":"echo","data":["echo",{"hello":"wörld","n":[1,2.5,null,true]}]}
+        {"t":6000,"k":"sio","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3,"dir":"s2c","tr":"websocket","type":"ACK",\
+        "nsp":"/","id":0,"data":[{"hello":"wörld","n":[1,2.5,null,true]}]}
+        {"t":7000,"k":"sio","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3,"dir":"c2s","tr":"websocket","type":"EVENT",\
+        "nsp":"/","event":"whoami","data":["whoami"]}
+        {"t":8000,"k":"sio","sid":"88Sz0ZMO4MucI2y_AAAK","conn":3,"dir":"s2c","tr":"websocket","type":"EVENT",\
+        "nsp":"/","event":"you","data":["you",{"id":"exQ_snSKQVTePTHLAAAI"}]}
+        {"t":9000,"k":"close","sid":"88Sz0ZMO4MucI2y_AAAK","cause":"client close packet"}
+        {"t":10000,"k":"end","records":9}
+
+        """
 
     @Test("An unreachable target or a bad recording exits 2")
     func errorsExit2() async throws {

@@ -21,7 +21,11 @@ private func mapping() -> IDMapping {
     return ids
 }
 
-private func rewrite(_ json: String, _ direction: IDMapping.Direction = .toLive, _ ids: IDMapping = mapping()) -> String {
+private func rewrite(
+    _ json: String,
+    _ direction: IDMapping.Direction = .toLive,
+    _ ids: IDMapping = mapping()
+) -> String {
     String(buffer: ids.rewriting(json: ByteBuffer(string: json), direction))
 }
 
