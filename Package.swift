@@ -73,6 +73,20 @@ let package = Package(
             ],
             swiftSettings: readingPathSettings
         ),
+        // The browser view: a small HTTP server with a JSON API over recordings (or the live proxy)
+        // and the page's assets compiled in; the static HTML report. Beside SIOInspect, which it reads with.
+        .target(
+            name: "SIOView",
+            dependencies: [
+                "SIOWire",
+                "SIORecording",
+                "SIOInspect",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The recording proxy: NIO networking only.
         .target(
             name: "SIOProxy",
@@ -111,6 +125,7 @@ let package = Package(
                 "SIORecording",
                 "SIOInspect",
                 "SIOReplay",
+                "SIOView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,6 +165,10 @@ let package = Package(
         .testTarget(
             name: "SIOInspectTests",
             dependencies: ["SIOInspect", "SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SIOViewTests",
+            dependencies: ["SIOView", "SIOInspect", "SIORecording", "SIOWire", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "SIOCaptureTests",

@@ -73,6 +73,8 @@ public struct LineInfo {
     public var direction: Direction?
     /// The Socket.IO packet type (`sio` only).
     public var socketType: SocketIOPacketType?
+
+    public init() {}
 }
 
 /// Turns parsed lines into `LineInfo`: interns names and pairs acks with their events (by
@@ -108,7 +110,11 @@ public final class LineIndexer {
     var sessions: ByteInterner { self.tables.sessions }
     var namespaces: ByteInterner { self.tables.namespaces }
     var events: ByteInterner { self.tables.events }
-    func eventBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.events.bytes(id) }
+    package func eventBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.events.bytes(id) }
+    /// A session id or namespace as written in the line (JSON escapes kept).
+    package func sessionBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.sessions.bytes(id) }
+    package func namespaceBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.namespaces.bytes(id) }
+    package var namespaceCount: Int { self.tables.namespaces.count }
 
     public func sessionName(_ id: Int) -> String { self.tables.sessions.string(id) }
     public func namespaceName(_ id: Int) -> String { self.tables.namespaces.string(id) }

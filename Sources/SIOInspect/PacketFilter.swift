@@ -35,19 +35,19 @@ public struct PacketFilter: Sendable {
     public init() {}
 
     /// Whether no condition is given (every record passes, but for `engine`).
-    var isEmpty: Bool {
+    package var isEmpty: Bool {
         self.sessions.isEmpty && self.namespaces.isEmpty && self.events.isEmpty && self.direction == nil
             && self.types.isEmpty && self.since == nil && self.until == nil && self.grep == nil
     }
 
     /// Whether any condition is about packet contents (then session-level records are hidden).
-    var selectsPackets: Bool {
+    package var selectsPackets: Bool {
         !self.namespaces.isEmpty || !self.events.isEmpty || !self.types.isEmpty || self.grep != nil
     }
 }
 
 /// `PacketFilter` applied to lines, with per-name answers cached by interned id.
-struct PacketMatcher {
+package struct PacketMatcher {
     let filter: PacketFilter
     private let sessionPrefixes: [[UInt8]]
     private let namespaces: [[UInt8]]
@@ -59,7 +59,7 @@ struct PacketMatcher {
     private var sessionCache: [UInt8] = []
     private var namespaceCache: [UInt8] = []
 
-    init(_ filter: PacketFilter) {
+    package init(_ filter: PacketFilter) {
         self.filter = filter
         self.sessionPrefixes = filter.sessions.map { Array($0.utf8) }
         self.namespaces = filter.namespaces.map { Array($0.utf8) }
@@ -69,7 +69,7 @@ struct PacketMatcher {
     }
 
     /// Whether the line is selected; `hideEngine` applies the engine-level visibility too.
-    mutating func matches(
+    package mutating func matches(
         _ info: LineInfo, _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, indexer: LineIndexer,
         hideEngine: Bool
     ) -> Bool {
@@ -141,7 +141,7 @@ struct PacketMatcher {
 
 extension PacketMatcher {
     /// Whether `needle` (not empty) occurs in `haystack`: `memchr` for its first byte, then `memcmp`.
-    static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Bool {
+    package static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Bool {
         needle.withUnsafeBytes { n in
             let base = haystack.baseAddress!
             var i = 0
@@ -158,8 +158,8 @@ extension PacketMatcher {
 }
 
 /// Shell-style patterns on bytes: `*` any run, `?` one byte; everything else literal.
-enum Glob {
-    static func matches(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
+package enum Glob {
+    package static func matches(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
         var p = 0
         var t = 0
         var star = -1

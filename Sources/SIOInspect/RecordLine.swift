@@ -18,7 +18,7 @@ import Darwin
 public struct RecordLine {
     public enum Field: Int, CaseIterable {
         case t, k, sid, conn, dir, tr, type, nsp, id, event, ackUs, data, dataText, dataB64, att, attN
-        case text, b64, cause, code, status, level, msg, layer, reason, records, bytes, method, path
+        case text, b64, cause, code, status, level, msg, layer, reason, records, bytes, method, path, peer
 
         var key: StaticString {
             switch self {
@@ -51,6 +51,7 @@ public struct RecordLine {
             case .bytes: return "bytes"
             case .method: return "method"
             case .path: return "path"
+            case .peer: return "peer"
             }
         }
     }
@@ -88,7 +89,7 @@ public struct RecordLine {
 
     private let storage = Storage()
     /// `Field.allCases.count` without building the array.
-    static let fieldCount = Field.path.rawValue + 1
+    static let fieldCount = Field.peer.rawValue + 1
 
     public init() {}
 
@@ -309,7 +310,7 @@ public struct RecordLine {
             case UInt8(ascii: "c"): return match("conn") ? .conn : match("code") ? .code : nil
             case UInt8(ascii: "t"): return match("type") ? .type : match("text") ? .text : nil
             case UInt8(ascii: "d"): return match("data") ? .data : nil
-            case UInt8(ascii: "p"): return match("path") ? .path : nil
+            case UInt8(ascii: "p"): return match("path") ? .path : match("peer") ? .peer : nil
             default: return nil
             }
         case 5:

@@ -4,11 +4,11 @@ import SIORecording
 /// Reads several recordings as one stream ordered by wall-clock time (each recording's `wall_us`
 /// + `t`), line by line, with each line's fields found once. With one recording it is a plain
 /// sequential read.
-final class RecordingMerger {
+package final class RecordingMerger {
     /// A class, so that the per-line accesses do not copy it.
-    final class Source {
-        let path: String
-        let reader: RecordingReader
+    package final class Source {
+        package let path: String
+        package let reader: RecordingReader
         let anchor: Int64
         var line: ByteBuffer?
         let fields = RecordLine()
@@ -22,23 +22,23 @@ final class RecordingMerger {
         }
     }
 
-    let sources: [Source]
+    package let sources: [Source]
     /// The earliest start of the recordings, µs since the epoch: time 0 of the merged stream.
-    let start: Int64
+    package let start: Int64
     /// Set when `next()` returned `nil` because a followed recording has no more data yet.
-    private(set) var isWaiting = false
+    package private(set) var isWaiting = false
 
-    init(readers: [(path: String, reader: RecordingReader)]) {
+    package init(readers: [(path: String, reader: RecordingReader)]) {
         self.sources = readers.map { Source(path: $0.path, reader: $0.reader) }
         self.start = readers.map(\.reader.header.startedAtMicros).min() ?? 0
     }
 
-    var bytesRead: Int { self.sources.reduce(0) { $0 + $1.reader.bytesRead } }
-    var totalBytes: Int { self.sources.reduce(0) { $0 + $1.reader.fileSize } }
-    var recordsRead: Int { self.sources.reduce(0) { $0 + $1.reader.recordsRead } }
+    package var bytesRead: Int { self.sources.reduce(0) { $0 + $1.reader.bytesRead } }
+    package var totalBytes: Int { self.sources.reduce(0) { $0 + $1.reader.fileSize } }
+    package var recordsRead: Int { self.sources.reduce(0) { $0 + $1.reader.recordsRead } }
 
     /// The index of the source holding the next line, its line and fields; `nil` at the end.
-    func next() throws -> Int? {
+    package func next() throws -> Int? {
         self.isWaiting = false
         var best = -1
         var bestWall = Int64.max
@@ -60,7 +60,7 @@ final class RecordingMerger {
     }
 
     /// Hands the line of `source` returned by `next()` to `body` and lets the next call read on.
-    func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
+    package func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
         let source = self.sources[index]
         let line = source.line!
         source.line = nil

@@ -54,7 +54,7 @@ public struct StatisticsSummary: Hashable, Sendable {
 }
 
 /// Accumulates statistics over lines, from their byte ranges (no record is decoded).
-struct RecordingStatistics {
+package struct RecordingStatistics {
     private struct Session {
         var first: Int64
         var last: Int64
@@ -78,7 +78,9 @@ struct RecordingStatistics {
     private var engineTypeCounts: [Int] = []
     private var traffic = [Traffic](repeating: Traffic(), count: 4)
 
-    mutating func add(_ info: LineInfo, _ line: RecordLine, _ bytes: UnsafeRawBufferPointer) {
+    package init() {}
+
+    package mutating func add(_ info: LineInfo, _ line: RecordLine, _ bytes: UnsafeRawBufferPointer) {
         self.summary.records += 1
         if self.summary.first == nil { self.summary.first = info.wall }
         self.summary.first = min(self.summary.first!, info.wall)
@@ -165,7 +167,7 @@ struct RecordingStatistics {
         }
     }
 
-    func summary(_ indexer: LineIndexer) -> StatisticsSummary {
+    package func summary(_ indexer: LineIndexer) -> StatisticsSummary {
         var summary = self.summary
         for case let session? in self.sessions {
             summary.sessions += 1

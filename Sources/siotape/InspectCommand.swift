@@ -3,6 +3,7 @@ import NIOCore
 import SIOInspect
 import SIORecording
 import SIOReplay
+import SIOView
 import SIOWire
 
 #if canImport(Glibc)
@@ -25,7 +26,9 @@ struct InspectCommand: ParsableCommand {
 
             --format jsonl writes one JSON object per record: the recording's line with wall_us, rel_us \
             (and file, ack_event) added; --format har writes HAR 1.2 for Chrome DevTools (one entry per \
-            session, its packets as WebSocket messages). Field names: docs/inspect.md.
+            session, its packets as WebSocket messages); --format html writes one self-contained page (the \
+            browser view of `siotape view`, with the selected records in it) that opens from a file. Field \
+            names: docs/inspect.md.
 
             Exit status: 0, or 1 when a recording is damaged (records lost; a missing end trailer alone, \
             as after kill -9 or while recording, is only reported), 2 for usage errors and unreadable files.
@@ -37,6 +40,7 @@ struct InspectCommand: ParsableCommand {
               siotape inspect rec.siotape.gz --list-sessions
               siotape inspect a.siotape.gz b.siotape.gz --format jsonl | jq -c 'select(.type == "ACK")'
               siotape inspect rec.siotape.gz --format har > session.har
+              siotape inspect rec.siotape.gz --format html > report.html
               siotape inspect recordings/live.siotape.gz --follow
             """
     )
@@ -71,8 +75,8 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Also show Engine.IO and connection-level records (ping, pong, noop, polling bodies, HTTP, TCP).")
     var engine = false
 
-    @Option(help: "Output: text, jsonl or har.")
-    var format: Inspector.Format = .text
+    @Option(help: "Output: text, jsonl, har or html.")
+    var format: OutputFormat = .text
 
     @Flag(help: "Statistics instead of packets: sessions, traffic per direction and namespace, events, ack latency, errors (text, or one JSON object with --format jsonl).")
     var stats = false
@@ -116,9 +120,10 @@ struct InspectCommand: ParsableCommand {
         guard !(self.follow && self.recordings.count > 1) else {
             throw ValidationError("--follow reads one recording")
         }
-        guard !(self.stats && self.format == .har) else {
-            throw ValidationError("--stats prints text or, with --format jsonl, JSON; not HAR")
+        guard !(self.stats && (self.format == .har || self.format == .html)) else {
+            throw ValidationError("--stats prints text or, with --format jsonl, JSON; not HAR or HTML")
         }
+        guard !(self.follow && self.format == .html) else { throw ValidationError("--format html does not --follow") }
         for bound in [self.since, self.until].compactMap({ $0 }) {
             do { _ = try TimeBound(parsing: bound) } catch { throw ValidationError(error.description) }
         }
@@ -136,8 +141,9 @@ struct InspectCommand: ParsableCommand {
             print(Self.sessionList(script), terminator: "")
             return
         }
+        if self.format == .html { return try self.report() }
         var options = Inspector.Options()
-        options.format = self.format
+        options.format = self.format.inspectorFormat ?? .text
         options.stats = self.stats
         options.follow = self.follow
         options.wallClock = self.wallClock
@@ -184,13 +190,41 @@ struct InspectCommand: ParsableCommand {
     }
 }
 
+extension InspectCommand {
+    /// `--format html`: the browser view as one file, over the records the filters select.
+    func report() throws {
+        var filter = PacketFilter()
+        filter.sessions = self.sessions
+        filter.namespaces = self.namespaces
+        filter.events = self.events
+        filter.direction = self.direction?.direction
+        filter.types = self.types
+        filter.grep = self.grep
+        let model: ViewModel
+        do {
+            model = try ViewModel(
+                paths: self.recordings, filter: filter, since: try self.since.map { try TimeBound(parsing: $0) },
+                until: try self.until.map { try TimeBound(parsing: $0) }, mode: "report")
+        } catch {
+            RecordCommand.fail("\(error)")
+        }
+        try writeAll(StaticReport.render(model))
+    }
+}
+
+/// `inspect --format`: the formats of `Inspector`, and the HTML report of SIOView.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, jsonl, har, html
+
+    var inspectorFormat: Inspector.Format? { Inspector.Format(rawValue: self.rawValue) }
+}
+
 enum DirectionChoice: String, ExpressibleByArgument, CaseIterable {
     case client, server
 
     var direction: Direction { self == .client ? .clientToServer : .serverToClient }
 }
 
-extension Inspector.Format: ExpressibleByArgument {}
 
 /// Writes all of `buffer` to stdout; a closed pipe (`| head`) ends the program quietly.
 func writeAll(_ buffer: ByteBuffer) throws {

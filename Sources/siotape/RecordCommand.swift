@@ -6,6 +6,7 @@ import SIOCapture
 import SIOInspect
 import SIOProxy
 import SIORecording
+import SIOView
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -30,6 +31,7 @@ struct RecordCommand: AsyncParsableCommand {
               siotape record --upstream http://127.0.0.1:5000
               siotape record --upstream http://127.0.0.1:5000 --listen 127.0.0.1:8080 --out session.siotape.gz
               siotape record --upstream https://dev.example.test --rewrite-host --live jsonl | jq .
+              siotape record --upstream http://127.0.0.1:5000 --ui        (browser view on 127.0.0.1:8090)
             """
     )
 
@@ -44,6 +46,13 @@ struct RecordCommand: AsyncParsableCommand {
 
     @Option(help: "Live view on stdout: text, jsonl or off.")
     var live: LiveMode = .text
+
+    @Option(
+        defaultAsFlag: "127.0.0.1:8090", parsing: .next,
+        help: ArgumentHelp(
+            "Also serve a live browser view, on HOST:PORT (127.0.0.1:8090 when given alone); see docs/view.md.",
+            valueName: "host:port"))
+    var ui: String? = nil
 
     @Option(help: "Colours in the text live view: auto (on a terminal), always or never.")
     var color: ColorChoice = .auto
@@ -65,6 +74,7 @@ struct RecordCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try Self.parseListen(self.listen)
+        if let ui = self.ui { _ = try Self.parseListen(ui, option: "--ui") }
         do {
             _ = try UpstreamURL(self.upstream)
         } catch {
@@ -76,11 +86,11 @@ struct RecordCommand: AsyncParsableCommand {
         guard (1...256).contains(self.threads) else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
-    static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+    static func parseListen(_ text: String, option: String = "--listen") throws -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port)
         else {
-            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got '\(text)')")
+            throw ValidationError("\(option) must be HOST:PORT, e.g. 127.0.0.1:8080 (got '\(text)')")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -130,7 +140,22 @@ struct RecordCommand: AsyncParsableCommand {
             case .text: LiveView(mode: .text(color: self.color.enabled(forFileDescriptor: STDOUT_FILENO)))
             case .jsonl: LiveView(mode: .jsonl)
             }
-        let sink = FanOutSink(writer: writer, liveView: liveView)
+        // The browser view gets records through a bounded feed; its server runs on its own thread.
+        let feed = self.ui.map { _ in LiveFeed(start: startedAt) }
+        var viewServer: ViewServer?
+        if let ui = self.ui, let feed {
+            let (uiHost, uiPort) = try Self.parseListen(ui, option: "--ui")
+            do {
+                let server = try await ViewServer(
+                    model: ViewModel(feed: feed, redacted: !self.keepCredentials),
+                    configuration: .init(host: uiHost, port: uiPort))
+                viewServer = server
+                Self.printErr("siotape: live view at \(server.url)")
+            } catch {
+                Self.fail("cannot serve the live view on \(ui): \(error)")
+            }
+        }
+        let sink = FanOutSink(writer: writer, liveView: liveView, feed: feed)
         var captureConfiguration = CaptureConfiguration()
         captureConfiguration.redactCredentials = !self.keepCredentials
         let hub = CaptureHub(configuration: captureConfiguration, sink: sink, logger: logger)
@@ -157,6 +182,7 @@ struct RecordCommand: AsyncParsableCommand {
         }
         try? await group.shutdownGracefully()
         liveView?.close()
+        await viewServer?.close()
         let closeError: (any Error)?
         do {
             try writer.close()
@@ -229,10 +255,13 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 struct FanOutSink: RecordSink {
     let writer: RecordingWriter
     let liveView: LiveView?
+    /// The browser view's bounded feed (`--ui`).
+    var feed: LiveFeed? = nil
 
     func receive(_ record: Record) {
         self.writer.append(record)
         self.liveView?.show(record)
+        self.feed?.append(record)
     }
 
     func receive(contentsOf records: [Record]) {
@@ -240,5 +269,6 @@ struct FanOutSink: RecordSink {
         if let liveView = self.liveView {
             for record in records { liveView.show(record) }
         }
+        self.feed?.append(contentsOf: records)
     }
 }

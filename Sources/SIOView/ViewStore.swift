@@ -1,0 +1,171 @@
+import NIOCore
+import SIOInspect
+import SIORecording
+import SIOWire
+
+/// Every line of the recordings (or of the live proxy) in memory, each with what the view
+/// filters and draws by: names as small ids (`LineIndexer`), the ack paired to its event by
+/// position, and the per-session summary. The lines themselves are kept as they were written
+/// (one byte arena): the API serves them verbatim, so nothing is decoded to answer a page.
+///
+/// Not thread-safe: `ViewModel` holds it under a lock.
+package final class ViewStore {
+    /// One line. Compact (48 bytes): a million packets cost tens of megabytes besides their text.
+    package struct Entry {
+        package var offset: Int
+        package var length: Int32
+        package var sid: Int32 = -1
+        package var wall: Int64
+        /// The ACK of an EVENT, or the EVENT of an ACK, by sequence number; -1 when unpaired.
+        package var pair: Int64 = -1
+        /// For an ACK: its latency as recorded (`ack_us`); -1 otherwise.
+        package var ackMicros: Int64 = -1
+        package var namespace: Int32 = -1
+        package var event: Int32 = -1
+        package var kind: RecordKind
+        /// 0 none, 1 client to server, 2 server to client.
+        package var direction: UInt8 = 0
+        /// `SocketIOPacketType.rawValue`, 255 when not a Socket.IO packet.
+        package var socketType: UInt8 = 255
+        /// Which recording (for `view` over several).
+        package var source: UInt8 = 0
+
+        package var info: LineInfo {
+            var info = LineInfo()
+            info.kind = self.kind
+            info.wall = self.wall
+            info.sid = Int(self.sid)
+            info.namespace = Int(self.namespace)
+            info.event = Int(self.event)
+            info.direction = self.direction == 0 ? nil : (self.direction == 1 ? .clientToServer : .serverToClient)
+            info.socketType = self.socketType == 255 ? nil : SocketIOPacketType(rawValue: self.socketType)
+            return info
+        }
+    }
+
+    private struct AckKey: Hashable {
+        var sid: Int32
+        var namespace: Int32
+        var id: Int64
+        var direction: UInt8
+    }
+
+    /// The recording's time 0, µs since the epoch.
+    package let start: Int64
+    package private(set) var arena = ByteBuffer()
+    package private(set) var entries: [Entry] = []
+    /// The sequence number of `entries[0]`: a live store forgets its oldest lines.
+    package private(set) var base: Int64 = 0
+    package let indexer = LineIndexer()
+    package private(set) var sessions = SessionTable()
+    package private(set) var statistics = RecordingStatistics()
+    /// Lines forgotten (live mode keeps the most recent `capacity`).
+    package private(set) var forgotten: Int64 = 0
+    /// Lines that did not parse.
+    package private(set) var malformed = 0
+    private var pending: [AckKey: Int64] = [:]
+    private let fields = RecordLine()
+    private let capacity: Int
+    /// TCP connection → client address (`conn` records), per recording.
+    private var peers: [UInt64: String] = [:]
+
+    /// - Parameter capacity: the most lines kept; past it the oldest half is forgotten (live mode).
+    package init(start: Int64, capacity: Int = .max) {
+        self.start = start
+        self.capacity = capacity
+    }
+
+    package var nextSequence: Int64 { self.base + Int64(self.entries.count) }
+
+    /// The entry of a sequence number, if still held.
+    package func entry(_ sequence: Int64) -> Entry? {
+        let i = sequence - self.base
+        return i >= 0 && i < Int64(self.entries.count) ? self.entries[Int(i)] : nil
+    }
+
+    /// The bytes of an entry's line (a JSON object).
+    @discardableResult
+    package func withLine<T>(_ entry: Entry, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try self.arena.withUnsafeReadableBytes { all in
+            try body(UnsafeRawBufferPointer(rebasing: all[entry.offset..<entry.offset + Int(entry.length)]))
+        }
+    }
+
+    /// Parses the line of `entry` into `fields` (for filters on the type or the text).
+    package func parse(_ entry: Entry, into fields: RecordLine) {
+        self.withLine(entry) { try? fields.parse($0) }
+    }
+
+    /// Adds one line (without its newline) whose time is `wall`; `fields` already parsed from it.
+    package func add(_ line: UnsafeRawBufferPointer, fields: RecordLine, wall: Int64, source: Int) {
+        let info = self.indexer.index(fields, line, wall: wall)
+        self.statistics.add(info, fields, line)
+        var entry = Entry(offset: self.arena.writerIndex, length: Int32(line.count), wall: wall, kind: info.kind)
+        self.arena.writeBytes(line)
+        entry.sid = Int32(info.sid)
+        entry.namespace = Int32(info.namespace)
+        entry.event = Int32(info.event)
+        entry.direction = info.direction == nil ? 0 : (info.direction == .clientToServer ? 1 : 2)
+        entry.socketType = info.socketType?.rawValue ?? 255
+        entry.source = UInt8(truncatingIfNeeded: source)
+        let sequence = self.nextSequence
+        let connection = fields.int(.conn, line).map { UInt64(source) << 48 | UInt64($0) }
+        if info.kind == .conn, let connection, let peer = fields.slice(.peer, line) {
+            self.peers[connection] = String(decoding: peer, as: UTF8.self)
+        }
+        if info.kind == .sio, let id = fields.int(.id, line), entry.direction != 0 {
+            switch info.socketType {
+            case .event?, .binaryEvent?:
+                if self.pending.count < 1 << 20 {
+                    self.pending[AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: entry.direction)] =
+                        sequence
+                }
+            case .ack?, .binaryAck?:
+                let key = AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: 3 - entry.direction)
+                if let event = self.pending.removeValue(forKey: key) {
+                    entry.pair = event
+                    let i = event - self.base
+                    if i >= 0 { self.entries[Int(i)].pair = sequence }
+                }
+                entry.ackMicros = fields.int(.ackUs, line) ?? -1
+            default:
+                break
+            }
+        }
+        self.entries.append(entry)
+        if info.sid >= 0 {
+            self.sessions.add(entry, sequence: sequence, fields: fields, line: line, indexer: self.indexer) {
+                connection.flatMap { self.peers[$0] }
+            }
+        }
+        if self.entries.count > self.capacity { self.forgetOldestHalf() }
+    }
+
+    /// Adds a whole line as read from a recording: parses it first. Returns false when it does not parse.
+    @discardableResult
+    package func add(line: UnsafeRawBufferPointer, anchor: Int64, source: Int) -> Bool {
+        do {
+            try self.fields.parse(line)
+        } catch {
+            self.malformed += 1
+            return false
+        }
+        self.add(line, fields: self.fields, wall: anchor + (self.fields.int(.t, line) ?? 0), source: source)
+        return true
+    }
+
+    /// Live mode: keeps memory bounded by dropping the oldest half of the lines (sessions stay listed).
+    private func forgetOldestHalf() {
+        let drop = self.entries.count / 2
+        let keepFrom = self.entries[drop].offset
+        self.entries.removeFirst(drop)
+        for i in self.entries.indices { self.entries[i].offset -= keepFrom }
+        var arena = ByteBuffer()
+        arena.reserveCapacity(self.arena.writerIndex - keepFrom)
+        arena.writeImmutableBuffer(self.arena.getSlice(at: keepFrom, length: self.arena.writerIndex - keepFrom)!)
+        self.arena = arena
+        self.base += Int64(drop)
+        self.forgotten += Int64(drop)
+        self.pending = self.pending.filter { $0.value >= self.base }
+    }
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Drives siotape's browser view in Debian's chromium with Playwright, for Tests/EndToEndTests/ViewTests.
+
+    view_browser.py --chromium /usr/bin/chromium --artifacts DIR TASKS.json
+
+Runs every task of TASKS.json (a list) in one browser and prints one JSON object per task on stdout,
+in order. What the page shows is reported; the Swift tests compare it with `siotape inspect`.
+
+Task kinds:
+  {"kind": "view", "name": N, "url": U, "session": SID, "filter": "event=x"}
+      the session list; the diagram of SID (arrows, ack links); the packet list under the filter,
+      before and after a reload; screenshots N-sessions.png, N-diagram.png, N-plots.png
+  {"kind": "http", "url": U, "host": H}              a GET with this Host header: status and body
+  {"kind": "crawl", "url": U}                         every page and API answer, as one text
+  {"kind": "live", "url": U}                          prints {"ready": true}, waits for a line on
+      stdin (the scenario is over), then until every session is closed and the page has received
+      all their Socket.IO packets (at most 60 s); reports when each arrived (Date.now() in the page
+      when its poll answered)
+"""
+import argparse
+import http.client
+import json
+import sys
+import urllib.parse
+
+from playwright.sync_api import sync_playwright
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def open_page(browser, url, view=None):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + (("#" + view) if view else ""))
+    page.wait_for_selector("body[data-ready='1']", timeout=30000)
+    return page, errors
+
+
+def session_rows(page):
+    page.wait_for_function("document.querySelector('#session-table') && document.querySelector('#session-table').dataset.total !== undefined "
+                           "&& document.querySelectorAll('tr.session-row').length >= Math.min(40, Number(document.querySelector('#session-table').dataset.total))")
+    return page.eval_on_selector_all("tr.session-row", "rows => rows.map(r => ({sid: r.dataset.sid, transport: r.dataset.transport, "
+                                     "c2s: Number(r.dataset.c2s), s2c: Number(r.dataset.s2c), errors: Number(r.dataset.errors)}))")
+
+
+def diagram(page):
+    page.wait_for_function("document.querySelector('svg#diagram') && document.querySelector('svg#diagram').dataset.drawn !== undefined")
+    return page.evaluate("""() => {
+        const s = document.querySelector('svg#diagram');
+        return {
+          laid_out: Number(s.dataset.arrows), drawn: Number(s.dataset.drawn),
+          arrows: [...s.querySelectorAll('g.arrow')].map(g => ({seq: Number(g.dataset.seq), pair: Number(g.dataset.pair), type: g.dataset.type, dir: g.dataset.dir, sid: g.dataset.sid})),
+          links: [...s.querySelectorAll('path.ack-link')].map(p => ({event: Number(p.dataset.event), ack: Number(p.dataset.ack)})),
+          markers: [...s.querySelectorAll('g[class^=marker-]')].map(g => g.getAttribute('class')),
+        };
+    }""")
+
+
+def packet_list(page):
+    page.wait_for_function("document.querySelectorAll('#packet-list .packet-row[data-seq]').length > 0 || /^0 packets/.test(document.querySelector('#view-packets .toolbar span').textContent)")
+    return page.evaluate("""() => ({
+        count: document.querySelector('#view-packets .toolbar span').textContent,
+        seqs: [...document.querySelectorAll('#packet-list .packet-row[data-seq]')].map(r => Number(r.dataset.seq)),
+        form: Object.fromEntries([...new FormData(document.querySelector('#filters'))]),
+    })""")
+
+
+def run_view(browser, task, artifacts):
+    name = task["name"]
+    page, errors = open_page(browser, task["url"], "view=sessions")
+    result = {"sessions": session_rows(page)}
+    if artifacts:
+        page.screenshot(path=f"{artifacts}/{name}-sessions.png")
+    page.evaluate("v => { location.hash = v }", "view=diagram&session=" + urllib.parse.quote(task["session"]))
+    page.wait_for_function("sid => document.querySelector('svg#diagram') && [...document.querySelectorAll('svg#diagram g.arrow')].every(g => g.dataset.sid === sid) "
+                           "&& document.querySelectorAll('svg#diagram g.arrow').length > 0", arg=task["session"])
+    result["diagram"] = diagram(page)
+    if artifacts:
+        page.screenshot(path=f"{artifacts}/{name}-diagram.png")
+        page.evaluate("v => { location.hash = v }", "view=plots")
+        page.wait_for_selector("#view-plots.active .plots h2")
+        page.screenshot(path=f"{artifacts}/{name}-plots.png")
+    page.close()
+    # A filtered packet list, from the URL alone, then after a reload.
+    if "filter" in task:
+        page, more = open_page(browser, task["url"], "view=packets&" + task["filter"])
+        errors += more
+        first = packet_list(page)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        second = packet_list(page)
+        result["filtered"] = [first, second]
+        page.close()
+    result["errors"] = errors
+    return result
+
+
+def run_http(task):
+    url = urllib.parse.urlsplit(task["url"])
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.putrequest("GET", (url.path or "/") + (("?" + url.query) if url.query else ""), skip_host=True)
+    if task.get("host") is not None:
+        connection.putheader("Host", task["host"])
+    if task.get("cookie"):
+        connection.putheader("Cookie", task["cookie"])
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read().decode("utf-8", "replace")
+    return {"status": response.status, "body": body[:2000], "set_cookie": response.getheader("Set-Cookie")}
+
+
+def run_crawl(browser, task):
+    base = task["url"]
+    texts = []
+    page, errors = open_page(browser, base, "view=sessions")
+    session_rows(page)
+    texts.append(page.content())
+    for view in ["packets", "diagram", "plots"]:
+        page.evaluate("v => { location.hash = v }", "view=" + view)
+        page.wait_for_selector(f"#view-{view}.active")
+        texts.append(page.content())
+    # Every API answer, every packet's details.
+    for route in ["meta", "stats", "sessions?limit=5000", "plots", "packets?engine=1&limit=5000"]:
+        texts.append(page.evaluate("u => fetch(u).then(r => r.text())", base.rstrip("/") + "/api/" + route))
+    packets = json.loads(texts[-1])["rows"]
+    for row in packets:
+        texts.append(page.evaluate("u => fetch(u).then(r => r.text())", base.rstrip("/") + "/api/packet?seq=%d" % row["seq"]))
+    page.evaluate("v => { location.hash = v }", "view=packets")
+    page.click("#packet-list .packet-row[data-seq]")
+    page.wait_for_selector("#detail:not([hidden]) #payload-tree")
+    texts.append(page.content())
+    page.close()
+    return {"text": "\n".join(texts), "packets": len(packets), "errors": errors}
+
+
+def run_live(browser, task):
+    page, errors = open_page(browser, task["url"], "view=packets")
+    emit({"ready": True})
+    # The test says when the scenario is over; then every session it opened closes, and the page
+    # must have received every Socket.IO packet the server holds for them.
+    sys.stdin.readline()
+    page.wait_for_function("""async () => {
+        const r = await fetch('api/sessions?limit=5000').then(r => r.json());
+        if (!r.total || !r.rows.every(s => s.closed)) return false;
+        const n = r.rows.reduce((a, s) => a + s.c2s + s.s2c, 0);
+        return window.siotape.arrivals.filter(a => a.k === 'sio').length >= n;
+    }""", polling=100, timeout=60000)
+    arrivals = page.evaluate("() => window.siotape.arrivals")
+    meta = page.evaluate("() => window.siotape.meta")
+    shown = page.evaluate("() => document.querySelectorAll('#packet-list .packet-row[data-seq]').length")
+    if task.get("screenshot"):
+        page.screenshot(path=task["screenshot"])
+    page.close()
+    return {"arrivals": arrivals, "start_wall_us": meta["start_wall_us"], "shown_rows": shown, "errors": errors}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chromium", required=True)
+    parser.add_argument("--artifacts", default="")
+    parser.add_argument("tasks")
+    args = parser.parse_args()
+    with open(args.tasks) as f:
+        tasks = json.load(f)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        for task in tasks:
+            kind = task["kind"]
+            try:
+                if kind == "view":
+                    emit(run_view(browser, task, args.artifacts))
+                elif kind == "http":
+                    emit(run_http(task))
+                elif kind == "crawl":
+                    emit(run_crawl(browser, task))
+                elif kind == "live":
+                    emit(run_live(browser, task))
+                else:
+                    emit({"failure": "unknown task " + kind})
+            except Exception as e:  # reported to the test, which fails with it
+                emit({"failure": "%s: %s" % (type(e).__name__, e)})
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
