@@ -282,7 +282,7 @@ enum ViewScript {
               el("span", { class: "t", text: fmtTime(r.rel_us) }), el("span", { class: "sid", text: (l.sid || "").slice(0, 10) }),
               el("span", { class: "dir " + (l.dir || ""), text: dir }), el("span", { class: "tr", text: l.tr === "websocket" ? "ws" : l.tr === "polling" ? "poll" : "" }),
               nsp, el("span", { class: "type", text: typeOf(l) }), el("span", { class: "event", text: eventOf(r) }),
-              el("span", { class: "ack", text: ack }), el("span", { class: "args", text: (l.att_n ? "[" + l.att_n + " att] " : "") + preview(l) }));
+              el("span", { class: "ack", text: ack }), el("span", { class: "args", text: (l.att && l.att.length ? "[" + l.att.length + " att] " : "") + preview(l) }));
             return row;
           },
         };

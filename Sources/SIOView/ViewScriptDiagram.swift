@@ -108,7 +108,7 @@ enum ViewScriptDiagram {
                 const line = svg("line", { x1, x2, y1: y, y2: y, stroke: color, "marker-end": "url(#" + id + ")" });
                 if (l.tr === "polling") line.setAttribute("stroke-dasharray", "6 3");
                 a.append(line);
-                const label = (l.k === "eio" ? l.type : l.type.replace("BINARY_", "B·")) + (eventOf(r) ? " " + eventOf(r) : "") + (l.id !== undefined ? " #" + l.id : "") + (l.att_n ? " [" + l.att_n + " att]" : "") + (l.nsp && l.nsp !== "/" ? " " + l.nsp : "");
+                const label = (l.k === "eio" ? l.type : l.type.replace("BINARY_", "B·")) + (eventOf(r) ? " " + eventOf(r) : "") + (l.id !== undefined ? " #" + l.id : "") + (l.att && l.att.length ? " [" + l.att.length + " att]" : "") + (l.nsp && l.nsp !== "/" ? " " + l.nsp : "");
                 a.append(svg("text", { x: (x1 + x2) / 2, y: y - 3, "text-anchor": "middle", fill: color }, label));
                 a.append(svg("title", {}, preview(l)));
                 a.addEventListener("click", () => { showPacket(r.seq, r); this.draw(); });

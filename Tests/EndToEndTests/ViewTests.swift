@@ -169,7 +169,8 @@ struct ViewTests {
         #expect(acks.count == packets.filter { $0["ack_us"] != nil }.count, "\(name): \(acks.count) acks joined")
         for ack in acks {
             let event = bySeq[ack["pair"] as! Int]
-            #expect((event?["type"] as? String ?? "").hasSuffix("EVENT"), "\(name): an ack joined to \(String(describing: event))")
+            let eventType = event?["type"] as? String ?? ""
+            #expect(eventType.hasSuffix("EVENT"), "\(name): an ack joined to \(eventType)")
             #expect(event?["dir"] as? String != ack["dir"] as? String)
             #expect(links.contains("\(ack["pair"]!)>\(ack["seq"]!)"), "\(name): no link drawn for ack \(ack)")
         }
