@@ -17,6 +17,7 @@ let package = Package(
         .executableTarget(name: "FuzzSocketIO", dependencies: fuzzDependencies),
         .executableTarget(name: "FuzzWebSocket", dependencies: fuzzDependencies),
         .executableTarget(name: "FuzzHTTP1", dependencies: fuzzDependencies),
+        .executableTarget(name: "FuzzMsgPack", dependencies: fuzzDependencies),
         .executableTarget(
             name: "FuzzRecordingReader",
             dependencies: fuzzDependencies + [.product(name: "SIORecording", package: "siotape")]

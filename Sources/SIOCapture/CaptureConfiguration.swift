@@ -13,6 +13,19 @@ public struct CaptureConfiguration: Sendable {
     public var maxSessions: Int = 10_000
     /// Events waiting for their ack, per session; past this the oldest is forgotten.
     public var maxPendingAcksPerSession: Int = 1_024
+    /// How binary Engine.IO messages are read (`record --parser`).
+    public var parser: Parser = .auto
 
     public init() {}
+
+    /// Which Socket.IO parser to decode with.
+    public enum Parser: String, Sendable, CaseIterable {
+        /// Per session: msgpack once a binary message decodes as a msgpack packet in a session that
+        /// has sent no text Socket.IO packet; the default parser otherwise.
+        case auto
+        /// socket.io-parser only: binary messages are attachments.
+        case `default`
+        /// socket.io-msgpack-parser only: every binary message is a msgpack packet.
+        case msgpack
+    }
 }

@@ -9,6 +9,7 @@ import SIOWire
 enum ConnectPayloadRedactor {
     /// Returns the packet with its credentials masked and whether anything was changed.
     static func redact(_ packet: SocketIOPacket) -> (SocketIOPacket, changed: Bool) {
+        if packet.parser == .msgpack { return self.redactMsgPack(packet) }
         var packet = packet
         var changed = false
         if let json = packet.json, json.readableBytes > 0 {
@@ -30,6 +31,22 @@ enum ConnectPayloadRedactor {
             changed = true
         }
         return (packet, changed)
+    }
+
+    /// A msgpack CONNECT: its `data` masked inside the msgpack, so that neither the JSON nor the
+    /// wire bytes kept for it hold the credentials.
+    private static func redactMsgPack(_ packet: SocketIOPacket) -> (SocketIOPacket, changed: Bool) {
+        guard packet.json != nil else { return (packet, false) }
+        do {
+            return (try SocketIOPacket.decodeMsgPack(packet.encodeMsgPack(), maskingData: Redactor.mask), true)
+        } catch {
+            // Cannot happen for a packet that decoded; if it did, nothing of the payload is kept.
+            var masked = packet
+            masked.json = ByteBuffer(string: "\"\(Redactor.mask)\"")
+            masked.jsonIsCompact = true
+            masked.wire = nil
+            return (masked, true)
+        }
     }
 
     /// Replaces every scalar of a JSON text (strings that are not object keys, numbers, literals)

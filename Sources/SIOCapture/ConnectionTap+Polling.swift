@@ -55,8 +55,9 @@ extension ConnectionTap {
         let encoding = EngineIOPayload.encoding(version: version, contentType: contentType, body: bytes)
         let decoding = EngineIOPayload.decode(bytes, encoding: encoding)
         let redactor = self.redactor
+        let parser = self.hub.configuration.parser
         let packets = decoding.packets.map {
-            DecodedPacket($0, version: version, direction: direction, redactor: redactor)
+            DecodedPacket($0, version: version, direction: direction, redactor: redactor, parser: parser)
         }
         return self.hub.withRegistry(bytes: &self.bytes) { registry, records in
             registry.poll(

@@ -202,7 +202,8 @@ public final class ConnectionTap {
             let extensions = exchange.responseHeaders.first(name: "Sec-WebSocket-Extensions")
             self.webSocket = WebSocketTap(
                 sid: target.sid, version: version, extensions: extensions,
-                maxMessageBytes: self.hub.configuration.maxWebSocketMessageBytes, redactor: self.redactor)
+                maxMessageBytes: self.hub.configuration.maxWebSocketMessageBytes, redactor: self.redactor,
+                parser: self.hub.configuration.parser)
             if target.sid == nil { self.pendingHandshake = self.handshakeRequest(exchange, target: target) }
             let connection = self.connection
             self.hub.withRegistry(bytes: &self.bytes) { registry, records in

@@ -13,18 +13,37 @@ enum DecodedPacket: Sendable {
     /// A text `message` that is not a valid Socket.IO packet: the text as recorded (a CONNECT's
     /// credentials masked when redacting) and why.
     case undecodableSocket(RecordedData, reason: String, offset: Int)
-    /// A binary `message`: an attachment of the packet waiting in its direction.
+    /// A binary `message` that is not a msgpack packet (or was not tried as one): an attachment of
+    /// the packet waiting in its direction, or a message of a parser siotape does not know.
     case attachment(ByteBuffer)
+    /// A binary `message` that decoded as a msgpack-parser packet (`message` kept: in a session
+    /// of the default parser it is an attachment after all).
+    case msgpack(SocketIOPacket, message: ByteBuffer)
+    /// A binary `message` that was tried as a msgpack packet and failed.
+    case undecodableMsgPack(ByteBuffer, reason: String, offset: Int)
     /// Any other Engine.IO packet (open, close, ping, pong, upgrade, noop).
     case engine(EngineIOPacket)
 
-    init(_ packet: EngineIOPacket, version: EngineIOVersion, direction: Direction, redactor: Redactor) {
+    init(
+        _ packet: EngineIOPacket, version: EngineIOVersion, direction: Direction, redactor: Redactor,
+        parser: CaptureConfiguration.Parser = .auto
+    ) {
         guard packet.type == .message else {
             self = .engine(packet)
             return
         }
         if packet.isBinary {
-            self = .attachment(packet.data)
+            // Outside the lock, on bytes. A default-parser attachment rarely starts like a map, so
+            // the default parser's traffic pays one byte test here.
+            if parser == .default || (parser == .auto && !SocketIOPacket.looksLikeMsgPack(packet.data)) {
+                self = .attachment(packet.data)
+                return
+            }
+            do {
+                self = .msgpack(try SocketIOPacket.decodeMsgPack(packet.data), message: packet.data)
+            } catch {
+                self = .undecodableMsgPack(packet.data, reason: error.reason, offset: error.offset)
+            }
             return
         }
         do {

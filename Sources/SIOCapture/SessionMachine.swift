@@ -36,6 +36,19 @@ struct SessionMachine: Sendable {
     /// Last time anything happened, to pick the session to evict when the table is full.
     var lastActivity: Int64
     private(set) var namespaces: Set<String> = []
+    /// The Socket.IO parser the session was found to use (`record --parser auto`).
+    var parser: ParserState = .undetermined
+
+    enum ParserState: Hashable, Sendable {
+        /// No Socket.IO packet yet.
+        case undetermined
+        /// A text Socket.IO packet was seen: binary messages are attachments.
+        case `default`
+        /// A binary message decoded as a msgpack packet.
+        case msgpack
+        /// Binary messages that are neither: reported once, recorded raw.
+        case unknown
+    }
 
     private var assemblers = [SocketIOBinaryAssembler(), SocketIOBinaryAssembler()]
     /// Whether the assembler of a direction holds a packet; lets plain packets skip it.

@@ -40,7 +40,9 @@ struct SessionRegistry: Sendable {
         into records: inout [Record]
     ) -> String? {
         self.engine(
-            DecodedPacket(packet, version: context.version, direction: context.direction, redactor: self.redactor),
+            DecodedPacket(
+                packet, version: context.version, direction: context.direction, redactor: self.redactor,
+                parser: self.configuration.parser),
             context: context, handshake: handshake, into: &records)
     }
 
@@ -61,7 +63,13 @@ struct SessionRegistry: Sendable {
             self.undecodable(data, layer: .socketIO, reason: reason, offset: offset, context: context, into: &records)
             return nil
         case .attachment(let bytes):
-            self.attachment(bytes, context: context, into: &records)
+            self.binary(bytes, context: context, into: &records)
+            return nil
+        case .msgpack(let socketPacket, let message):
+            self.msgpack(socketPacket, message: message, context: context, into: &records)
+            return nil
+        case .undecodableMsgPack(let message, let reason, let offset):
+            self.undecodableMsgPack(message, reason: reason, offset: offset, context: context, into: &records)
             return nil
         case .engine(let enginePacket):
             packet = enginePacket
@@ -138,10 +146,13 @@ struct SessionRegistry: Sendable {
 
     // MARK: Socket.IO
 
-    /// A decoded Socket.IO packet (the text of a `4` message).
+    /// A decoded Socket.IO packet (the text of a `4` message, or a msgpack packet).
     mutating func socket(_ packet: SocketIOPacket, context: PacketContext, into records: inout [Record]) {
         var outputs: [SessionMachine.Output] = []
         if let index = self.touch(context, into: &records) {
+            if self.sessions.values[index].parser == .undetermined, packet.parser == .default {
+                self.sessions.values[index].parser = .default
+            }
             let complete = self.sessions.values[index].receiveIfComplete(
                 packet, direction: context.direction, time: context.time)
             if complete.handled {

@@ -17,14 +17,19 @@ struct WebSocketTap {
     var sid: String?
     let version: EngineIOVersion
     private let redactor: Redactor
+    private let parser: CaptureConfiguration.Parser
     private var decoders: [WebSocketStreamDecoder]
     /// How much of the offending bytes a damage record keeps.
     private static let damageSampleBytes = 1024
 
-    init(sid: String?, version: EngineIOVersion, extensions: String?, maxMessageBytes: Int, redactor: Redactor) {
+    init(
+        sid: String?, version: EngineIOVersion, extensions: String?, maxMessageBytes: Int, redactor: Redactor,
+        parser: CaptureConfiguration.Parser = .auto
+    ) {
         self.sid = sid
         self.version = version
         self.redactor = redactor
+        self.parser = parser
         let deflate = extensions.flatMap { PerMessageDeflate.negotiated(responseHeader: $0) }
         self.decoders = [
             WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.clientToServer),
@@ -57,7 +62,8 @@ struct WebSocketTap {
             do {
                 let packet = try EngineIOPacket.decode(webSocketText: message.payload)
                 events.append(
-                    .packet(DecodedPacket(packet, version: self.version, direction: direction, redactor: self.redactor), direction))
+                    .packet(DecodedPacket(
+                        packet, version: self.version, direction: direction, redactor: self.redactor, parser: self.parser), direction))
             } catch {
                 events.append(
                     .damage(
@@ -68,7 +74,8 @@ struct WebSocketTap {
             do {
                 let packet = try EngineIOPacket.decode(webSocketBinary: message.payload, version: self.version)
                 events.append(
-                    .packet(DecodedPacket(packet, version: self.version, direction: direction, redactor: self.redactor), direction))
+                    .packet(DecodedPacket(
+                        packet, version: self.version, direction: direction, redactor: self.redactor, parser: self.parser), direction))
             } catch {
                 events.append(
                     .damage(.binary(message.payload), layer: .engineIO, reason: error.reason, offset: error.offset, direction))

@@ -76,6 +76,13 @@ public struct HARWriter {
         case .socket(let e):
             guard let sid = e.sid else { return }
             self.update(sid, wall) { session in
+                if e.packet.parser == .msgpack {
+                    // One binary message: the packet's msgpack (rebuilt from the fields, or as kept).
+                    if let message = try? e.packet.encodeMsgPack() {
+                        Self.message(&session, e.direction, wall, opcode: 2, data: message)
+                    }
+                    return
+                }
                 var text = ByteBuffer(staticString: "4")
                 var encoded = e.packet.encodeText(version: session.version)
                 text.writeBuffer(&encoded)

@@ -195,6 +195,7 @@ public struct LiveFormatter: Sendable {
             line.space()
             line.duration(latency)
         }
+        if packet.parser == .msgpack { line.plain(" (msgpack)") }
         if e.redacted { line.plain(" (redacted)") }
         if let json = packet.json {
             line.space()

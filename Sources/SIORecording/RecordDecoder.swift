@@ -388,12 +388,26 @@ public struct RecordDecoder {
             eventName: try self.string(.event, bytes),
             rawHeader: try self.string(.head, bytes)
         )
+        var decoded = packet
+        if let parser = try self.string(.parser, bytes) {
+            // A parser this build does not know is read as the default one (its fields still are).
+            decoded.parser = SocketIOParser(rawValue: parser) ?? .default
+        }
+        if let wire = try self.string(.wire, bytes) {
+            var text = ByteBuffer(string: wire)
+            do throws(WireError) {
+                decoded.wire = try text.withUnsafeReadableBytes { raw throws(WireError) in try Base64.decode(raw) }
+            } catch {
+                throw self.bad(.wire, "bad base64")
+            }
+            text.clear()
+        }
         return Record.SocketPacket(
             sid: try self.string(.sid, bytes),
             connection: try self.conn(bytes),
             direction: try self.direction(bytes),
             transport: try self.transport(bytes),
-            packet: packet,
+            packet: decoded,
             ackLatencyMicros: try self.int(.ackUs, bytes),
             redacted: try self.bool(.redacted, bytes) ?? false
         )
@@ -405,7 +419,7 @@ private enum Field: Int, CaseIterable {
     case t, k, sid, conn, dir, tr, type, nsp, id, event, data, dataText, dataB64, att, attN, head, ackUs, redacted
     case text, b64, peer, cause, method, path, status, reqBytes, respBytes, durUs, errorBody, eio, query, headers
     case handshake, handshakeText, handshakeB64, ext, enc, bytes, n, layer, reason, off, code, level, msg, records
-    case format, version, wallUs, tool, upstream, listen
+    case format, version, wallUs, tool, upstream, listen, parser, wire
 
     var key: String {
         switch self {

@@ -268,7 +268,8 @@ public struct RecordEncoder: Sendable {
     /// nearly every proxied packet, that is the whole line.
     private func socketLine(time: Int64, _ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
         let packet = e.packet
-        let embedsPayload = packet.jsonIsCompact && packet.attachments.isEmpty && packet.attachmentCount == 0
+        let embedsPayload =
+            packet.jsonIsCompact && packet.attachments.isEmpty && packet.attachmentCount == 0 && packet.wire == nil
         // 230 bytes of constant text and numbers at most, with room to spare.
         var bound = 320 + RawLineWriter.bound(jsonString: packet.namespace)
         if embedsPayload { bound += packet.json?.readableBytes ?? 0 }
@@ -316,6 +317,7 @@ public struct RecordEncoder: Sendable {
                 line.jsonString(head)
             }
             if e.redacted { line.ascii(",\"redacted\":true") }
+            if packet.parser == .msgpack { line.ascii(",\"parser\":\"msgpack\"") }
             if embedsPayload {
                 if let json = packet.json {
                     line.ascii(",\"data\":")
@@ -326,6 +328,10 @@ public struct RecordEncoder: Sendable {
             return line.count
         }
         guard !embedsPayload else { return }
+        if let wire = packet.wire {
+            buffer.writeJSONKey("wire")
+            buffer.writeJSONBase64(wire)
+        }
         if packet.attachmentCount != packet.attachments.count {
             buffer.writeJSONKey("att_n")
             buffer.writeDecimal(packet.attachmentCount)

@@ -69,6 +69,12 @@ public struct SocketIOPacket: Hashable, Sendable {
     /// fact about `json` learned while decoding, not part of the packet: `==` and `hash` ignore
     /// it, and setting `json` clears it.
     public var jsonIsCompact = false
+    /// The parser that wrote the packet. For `.msgpack`, `json` is the payload's `data` converted
+    /// by `MsgPackJSON`, and there are no attachments (binaries are inside `data`).
+    public var parser: SocketIOParser = .default
+    /// For a msgpack packet whose fields do not give back its bytes (extra keys, another key
+    /// order, wider headers): the Engine.IO binary message as it was (credentials masked).
+    public var wire: ByteBuffer?
 
     public init(
         type: SocketIOPacketType,
@@ -95,7 +101,8 @@ extension SocketIOPacket {
     public static func == (lhs: SocketIOPacket, rhs: SocketIOPacket) -> Bool {
         lhs.type == rhs.type && lhs.namespace == rhs.namespace && lhs.ackID == rhs.ackID
             && lhs.attachmentCount == rhs.attachmentCount && lhs.json == rhs.json && lhs.attachments == rhs.attachments
-            && lhs.eventName == rhs.eventName && lhs.rawHeader == rhs.rawHeader
+            && lhs.eventName == rhs.eventName && lhs.rawHeader == rhs.rawHeader && lhs.parser == rhs.parser
+            && lhs.wire == rhs.wire
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -107,5 +114,7 @@ extension SocketIOPacket {
         hasher.combine(self.attachments)
         hasher.combine(self.eventName)
         hasher.combine(self.rawHeader)
+        hasher.combine(self.parser)
+        hasher.combine(self.wire)
     }
 }

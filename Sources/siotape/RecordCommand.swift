@@ -72,6 +72,13 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads relaying connections (default: one per core).")
     var threads: Int = System.coreCount
 
+    @Option(
+        help: """
+            The Socket.IO parser: auto (per session: msgpack when its binary messages are msgpack packets), \
+            default (socket.io-parser) or msgpack (socket.io-msgpack-parser).
+            """)
+    var parser: CaptureConfiguration.Parser = .auto
+
     func validate() throws {
         _ = try Self.parseListen(self.listen)
         if let ui = self.ui { _ = try Self.parseListen(ui, option: "--ui") }
@@ -158,6 +165,7 @@ struct RecordCommand: AsyncParsableCommand {
         let sink = FanOutSink(writer: writer, liveView: liveView, feed: feed)
         var captureConfiguration = CaptureConfiguration()
         captureConfiguration.redactCredentials = !self.keepCredentials
+        captureConfiguration.parser = self.parser
         let hub = CaptureHub(configuration: captureConfiguration, sink: sink, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
@@ -272,3 +280,5 @@ struct FanOutSink: RecordSink {
         self.feed?.append(contentsOf: records)
     }
 }
+
+extension CaptureConfiguration.Parser: ExpressibleByArgument {}

@@ -96,7 +96,8 @@ enum Peers {
         for kind: ServerKind,
         url: String,
         transport: ClientTransport,
-        in environment: PeerEnvironment
+        in environment: PeerEnvironment,
+        extraArguments: [String] = []
     ) async throws -> String {
         let process = try Subprocess(
             name: "client.py (\(kind.rawValue), \(transport.rawValue))",
@@ -104,7 +105,7 @@ enum Peers {
             arguments: [
                 environment.script("client.py"), "--url", url, "--transport", transport.rawValue,
                 "--server", kind.rawValue,
-            ])
+            ] + extraArguments)
         return try await process.output(timeout: clientTimeout)
     }
 

@@ -83,8 +83,64 @@ def websocket_texts(frames):
     return texts
 
 
+def msgpack(value):
+    """A small MessagePack packer (canonical headers) for the FuzzMsgPack seeds: no dependency."""
+    import struct
+    if value is None:
+        return b"\xc0"
+    if value is True or value is False:
+        return b"\xc3" if value else b"\xc2"
+    if isinstance(value, int):
+        if 0 <= value < 128:
+            return bytes([value])
+        if -32 <= value < 0:
+            return struct.pack(">b", value)
+        if value >= 0:
+            for marker, fmt, limit in ((0xCC, ">B", 1 << 8), (0xCD, ">H", 1 << 16), (0xCE, ">I", 1 << 32)):
+                if value < limit:
+                    return bytes([marker]) + struct.pack(fmt, value)
+            return b"\xcf" + struct.pack(">Q", value)
+        for marker, fmt, limit in ((0xD0, ">b", 1 << 7), (0xD1, ">h", 1 << 15), (0xD2, ">i", 1 << 31)):
+            if value >= -limit:
+                return bytes([marker]) + struct.pack(fmt, value)
+        return b"\xd3" + struct.pack(">q", value)
+    if isinstance(value, float):
+        return b"\xcb" + struct.pack(">d", value)
+    if isinstance(value, str):
+        data = value.encode()
+        head = bytes([0xA0 | len(data)]) if len(data) < 32 else b"\xd9" + bytes([len(data)])
+        return head + data
+    if isinstance(value, bytes):
+        return b"\xc4" + bytes([len(value)]) + value
+    if isinstance(value, list):
+        return bytes([0x90 | len(value)]) + b"".join(msgpack(v) for v in value)
+    if isinstance(value, dict):
+        return bytes([0x80 | len(value)]) + b"".join(msgpack(k) + msgpack(v) for k, v in value.items())
+    raise TypeError(value)
+
+
+def msgpack_seeds(out):
+    """msgpack-parser packets as python-socketio and socket.io-client write them."""
+    packets = [
+        {"type": 0, "data": {"token": "s3cr3t"}, "nsp": "/"},
+        {"type": 0, "data": {"sid": "HStQ"}, "nsp": "/admin"},
+        {"type": 2, "data": ["echo", "hello", {"k": "\u20ac", "n": [1, 2.5, None, True]}, b"\x01\x02"], "nsp": "/", "id": 1},
+        {"type": 3, "data": [{"nested": {"deep": [-1, -200, 70000, 1 << 40]}}], "nsp": "/", "id": 1},
+        {"type": 2, "data": ["x"], "options": {"compress": True}, "nsp": "/"},
+        {"type": 4, "data": {"message": "Not authorized"}, "nsp": "/"},
+        {"type": 1, "data": None, "nsp": "/chat"},
+        {1: "non-string key", "$set": float("nan"), "type": 2, "data": ["e", float("inf")], "nsp": "/"},
+    ]
+    for packet in packets:
+        data = msgpack(packet)
+        for variant in (0, 1, 2):
+            write(out, "FuzzMsgPack", bytes([variant]) + data)
+    write(out, "FuzzMsgPack", b"\x01\xd4\x05\x00\xc7\x03\xff\x01\x02\x03\xca\x3f\xc0\x00\x00")
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
+    msgpack_seeds(out)
     for conn_file in sorted(FIXTURES.glob("*/conn-*.jsonl")):
         c2s, s2c = streams(conn_file)
         write(out, "FuzzHTTP1", b"\x00\x00" + c2s)

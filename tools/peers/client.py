@@ -1,6 +1,7 @@
 """Scenario client for the siotape end-to-end tests (python-socketio 5.x or 4.6 sync Client).
 
     client.py --url http://127.0.0.1:PORT --transport polling|websocket|default [--server sio5|flask|sio4]
+              [--serializer default|msgpack]
 
 Runs the scenario of the ``server_*.py`` peers with three clients: A and B connect to ``/`` and
 ``/admin`` with good auth, C tries ``/admin`` with bad auth and must be refused (CONNECT_ERROR).
@@ -39,9 +40,9 @@ def plain(value):
 class Peer:
     """One Socket.IO client and what it observed, step by step."""
 
-    def __init__(self, name, namespaces, timeout):
+    def __init__(self, name, namespaces, timeout, serializer='default'):
         self.name, self.namespaces, self.timeout = name, namespaces, timeout
-        self.sio = socketio.Client()
+        self.sio = socketio.Client() if serializer == 'default' else socketio.Client(serializer=serializer)
         self.steps = []  # [(step name, [observation, ...])]
         self.cond = threading.Condition()
         for ns in namespaces:
@@ -121,10 +122,10 @@ class Peer:
                 for name, obs in self.steps if name != 'closing']
 
 
-def scenario(url, transports, timeout):
-    a = Peer('A', ['/', '/admin'], timeout)
-    b = Peer('B', ['/', '/admin'], timeout)
-    c = Peer('C', ['/admin'], timeout)
+def scenario(url, transports, timeout, serializer='default'):
+    a = Peer('A', ['/', '/admin'], timeout, serializer)
+    b = Peer('B', ['/', '/admin'], timeout, serializer)
+    c = Peer('C', ['/admin'], timeout, serializer)
     peers = [a, b, c]
     try:
         for peer in (a, b):
@@ -190,10 +191,12 @@ def main():
     parser.add_argument('--server', choices=['sio5', 'flask', 'sio4'],
                         help='label only, copied to the output')
     parser.add_argument('--timeout', type=float, default=10)
+    parser.add_argument('--serializer', choices=['default', 'msgpack'], default='default',
+                        help="python-socketio 5: the Socket.IO parser (msgpack = socket.io-msgpack-parser's)")
     args = parser.parse_args()
     transports = None if args.transport == 'default' else [args.transport]
     try:
-        clients = scenario(args.url, transports, args.timeout)
+        clients = scenario(args.url, transports, args.timeout, args.serializer)
         print(render({'server': args.server, 'transport': args.transport, 'clients': clients}))
         code = 0
     except TimeoutError as exc:

@@ -1,7 +1,8 @@
 """Scenario server on python-socketio 5 (AsyncServer on aiohttp, Engine.IO v4 / Socket.IO v5).
 
 Binds 127.0.0.1 (port 0 = any free port by default), prints ``READY <port>`` once listening
-and serves until SIGTERM/SIGINT; with ``--certfile``/``--keyfile`` it serves https/wss. Everything a client observes is deterministic (no sids).
+and serves until SIGTERM/SIGINT; with ``--certfile``/``--keyfile`` it serves https/wss; with
+``--serializer msgpack`` it speaks the msgpack parser (each packet one binary msgpack message). Everything a client observes is deterministic (no sids).
 
 Scenario, on both ``/`` and ``/admin`` (``/admin`` needs auth ``{"token": "secret"}``):
   connect            emits ``welcome`` {"namespace", "auth"} (``--no-echo-auth``: {"namespace"});
@@ -67,7 +68,8 @@ def register(sio, ns, echo_auth=True):
 
 
 async def main(args):
-    sio = socketio.AsyncServer(async_mode='aiohttp', ping_interval=args.ping_interval)
+    sio = socketio.AsyncServer(async_mode='aiohttp', ping_interval=args.ping_interval,
+                               serializer=args.serializer)
     for ns in NAMESPACES:
         register(sio, ns, echo_auth=not args.no_echo_auth)
     middlewares = []
@@ -106,4 +108,6 @@ if __name__ == '__main__':
     parser.add_argument('--no-echo-auth', action='store_true',
                         help='welcome carries only the namespace, not the CONNECT auth (secrets tests)')
     parser.add_argument('--set-cookie', help='add this Set-Cookie header to every HTTP response')
+    parser.add_argument('--serializer', choices=['default', 'msgpack'], default='default',
+                        help="the Socket.IO parser: msgpack = socket.io-msgpack-parser's encoding")
     asyncio.run(main(parser.parse_args()))
