@@ -161,7 +161,8 @@ package final class ViewAPI {
     }
 
     /// A Socket.IO packet as it travelled: Engine.IO `4` (message) and the Socket.IO text (its
-    /// attachments follow as binary frames). `nil` for other records.
+    /// attachments follow as binary frames); a msgpack-parser packet as `b` + the base64 of its
+    /// binary message. `nil` for other records.
     package func wire(of entry: ViewStore.Entry) -> String? {
         guard entry.kind == .sio else { return nil }
         var line = ByteBuffer()
@@ -169,6 +170,13 @@ package final class ViewAPI {
         var decoder = RecordDecoder()
         guard case .record(let record)? = try? decoder.decode(line), case .socket(let socket) = record.event else {
             return nil
+        }
+        if socket.packet.parser == .msgpack {
+            // One binary message: as Engine.IO v4 polling writes it, `b` + base64 of the msgpack.
+            guard let message = try? socket.packet.encodeMsgPack() else { return nil }
+            var text = ByteBuffer(staticString: "b")
+            Base64.encode(message, into: &text)
+            return String(buffer: text)
         }
         return "4" + String(buffer: socket.packet.encodeText(version: .v5))
     }
