@@ -90,6 +90,44 @@ struct MsgPackScenarioTests {
             #expect(data(connect) == #"{"token":"[redacted]"}"#)
         }
         try await expectNowhere("secret", in: recording)
+
+        try await self.replay(recording, observed: proxied, transport: transport, in: environment)
+    }
+
+    /// `replay serve` of the recording passes the client's scenario; `replay run` against a fresh
+    /// server finds no difference, against a changed one names the changed packet.
+    private func replay(
+        _ recording: URL, observed: String, transport: ClientTransport, in environment: PeerEnvironment
+    ) async throws {
+        let served = try await ReplayServe.start(
+            recording: recording.path, in: environment, extraArguments: ["--on-unmatched", "fail"])
+        let replayed = try await Peers.runClient(
+            for: .sio5, url: served.url, transport: transport, in: environment, extraArguments: Self.msgpack)
+        let (status, summary) = try await ReplayServe.stop(served)
+        #expect(replayed == observed, "the client observed something else from replay serve")
+        #expect(status == 0 && summary.contains(" 0 unmatched"), "\(summary)")
+
+        for changed in [false, true] {
+            let server = try await Peers.startServer(
+                .sio5, in: environment,
+                extraArguments: Self.msgpack + ["--no-echo-auth"] + (changed ? ["--changed"] : []))
+            defer { server.terminate() }
+            let siotape = try #require(environment.siotape)
+            // The recorded CONNECT auth is redacted: the token again for A and B, C's wrong one.
+            let run = try Subprocess(
+                name: "siotape replay run", executable: "/usr/bin/env",
+                arguments: [
+                    #"SIOTAPE_AUTH={"token":"secret"}"#, siotape, "replay", "run", recording.path, "--target",
+                    server.url, "--fast", "--auth", #"2={"token":"wrong"}"#,
+                ])
+            let result = try #require(await run.exitStatusAndOutput(timeout: .seconds(120)))
+            if changed {
+                #expect(result.status == 1, "\(result.stdout)")
+                #expect(result.stdout.contains(#"["notified",{"n":1,"changed":true}]"#), "\(result.stdout)")
+            } else {
+                #expect(result.status == 0, "\(result.stdout)\n\(run.stderr.snapshot.text)")
+            }
+        }
     }
 
     /// The decompressed file (`zcat`), and every base64 string in it decoded, lack `secret`.

@@ -8,7 +8,7 @@ Scenario, on both ``/`` and ``/admin`` (``/admin`` needs auth ``{"token": "secre
   connect            emits ``welcome`` {"namespace", "auth"} (``--no-echo-auth``: {"namespace"});
                      bad auth on /admin -> CONNECT_ERROR
   echo *args         ack with the same args
-  notify data        emits ``notified`` data (no ack)
+  notify data        emits ``notified`` data (no ack; ``--changed``: with "changed": true)
   binary a, b        emits ``binary-back`` a, b; ack ``[[a, b], 2]`` (2 attachments)
   server-ack-request emits ``need-ack`` data with a callback, then ``got-client-ack`` [answer...]
   join {room}        joins the room; ack "joined", room
@@ -27,7 +27,7 @@ NAMESPACES = ('/', '/admin')
 GOOD_AUTH = {'token': 'secret'}
 
 
-def register(sio, ns, echo_auth=True):
+def register(sio, ns, echo_auth=True, changed=False):
     """Install the scenario handlers on namespace ``ns``."""
 
     async def connect(sid, environ, auth=None):
@@ -40,6 +40,8 @@ def register(sio, ns, echo_auth=True):
         return args
 
     async def notify(sid, data):
+        if changed and isinstance(data, dict):
+            data = {**data, 'changed': True}
         await sio.emit('notified', data, to=sid, namespace=ns)
 
     async def binary(sid, first, second):
@@ -71,7 +73,7 @@ async def main(args):
     sio = socketio.AsyncServer(async_mode='aiohttp', ping_interval=args.ping_interval,
                                serializer=args.serializer)
     for ns in NAMESPACES:
-        register(sio, ns, echo_auth=not args.no_echo_auth)
+        register(sio, ns, echo_auth=not args.no_echo_auth, changed=args.changed)
     middlewares = []
     if args.set_cookie:
         @web.middleware
@@ -108,6 +110,8 @@ if __name__ == '__main__':
     parser.add_argument('--no-echo-auth', action='store_true',
                         help='welcome carries only the namespace, not the CONNECT auth (secrets tests)')
     parser.add_argument('--set-cookie', help='add this Set-Cookie header to every HTTP response')
+    parser.add_argument('--changed', action='store_true',
+                        help='a changed server for replay run tests: notified carries "changed": true')
     parser.add_argument('--serializer', choices=['default', 'msgpack'], default='default',
                         help="the Socket.IO parser: msgpack = socket.io-msgpack-parser's encoding")
     asyncio.run(main(parser.parse_args()))

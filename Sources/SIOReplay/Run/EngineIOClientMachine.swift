@@ -107,6 +107,12 @@ struct EngineIOClientMachine {
             return []
         case (.open, .message):
             if packet.isBinary {
+                // No packet waiting for attachments: a msgpack-parser packet, if it decodes as one.
+                if self.assembler.pending == nil, SocketIOPacket.looksLikeMsgPack(packet.data),
+                    let decoded = try? SocketIOPacket.decodeMsgPack(packet.data)
+                {
+                    return [.deliver(decoded)]
+                }
                 return self.assembled(self.assembler.receiveAttachment(packet.data))
             }
             do {
@@ -142,13 +148,10 @@ struct EngineIOClientMachine {
         }
     }
 
-    /// The Engine.IO packets that carry `packet`: its text, then one binary message per attachment.
+    /// The Engine.IO packets that carry `packet`: its text, then one binary message per attachment;
+    /// a msgpack-parser packet as one binary message.
     static func encode(_ packet: SocketIOPacket, version: EngineIOVersion) -> [EngineIOPacket] {
-        var out = [EngineIOPacket(type: .message, data: packet.encodeText(version: version.socketIOVersion))]
-        for attachment in packet.attachments {
-            out.append(EngineIOPacket(type: .message, isBinary: true, data: attachment))
-        }
-        return out
+        packet.engineIOMessages(version: version.socketIOVersion) ?? []
     }
 
     static func stringField(_ name: String, in json: String) -> String? {

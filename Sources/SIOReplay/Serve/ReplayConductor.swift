@@ -274,7 +274,9 @@ struct ReplayConductor {
         var actions: [Action] = [.report("unmatched client packet in session \(name): \(text) (\(reason))")]
         if packet.type == .connect, let version = self.live[id]?.version {
             // As a real server refuses a namespace it does not serve, so that the client does not hang.
-            actions.append(.send(id, Self.invalidNamespace(packet.namespace, version: version)))
+            var refusal = Self.invalidNamespace(packet.namespace, version: version)
+            refusal.parser = packet.parser  // in the client's parser
+            actions.append(.send(id, refusal))
         }
         if self.configuration.onUnmatched == .close { actions.append(.closeUnmatched(id)) }
         return actions
@@ -316,6 +318,7 @@ struct ReplayConductor {
             }
         case .connect:
             packet = self.connectReply(namespace: packet.namespace, recorded: packet.json, version: session.version)
+            packet.parser = recorded.parser
         default:
             break
         }

@@ -248,7 +248,12 @@ final class ReplayRoom: @unchecked Sendable {
 
     private func deliver(_ message: EngineIOPacket, from session: LiveSession) {
         let action: SocketIOBinaryAssembler.Action
-        if message.isBinary {
+        if message.isBinary, session.assembler.pending == nil, session.attachmentsToDrop == 0,
+            SocketIOPacket.looksLikeMsgPack(message.data), let packet = try? SocketIOPacket.decodeMsgPack(message.data)
+        {
+            // No packet waiting for attachments: a msgpack-parser packet.
+            action = .complete(packet)
+        } else if message.isBinary {
             guard session.attachmentsToDrop == 0 else {
                 session.attachmentsToDrop -= 1
                 return
@@ -296,10 +301,7 @@ final class ReplayRoom: @unchecked Sendable {
             case .send(let id, let packet):
                 guard let sid = self.sidByLive[id], let session = self.sessions[sid] else { continue }
                 let version = session.engine.version
-                var packets = [
-                    EngineIOPacket(type: .message, data: packet.encodeText(version: version.socketIOVersion))
-                ]
-                packets += packet.attachments.map { EngineIOPacket(type: .message, isBinary: true, data: $0) }
+                let packets = packet.engineIOMessages(version: version.socketIOVersion) ?? []
                 self.perform(session.engine.send(packets), for: session, current: nil)
             case .close(let id, let sendingClosePacket):
                 guard let sid = self.sidByLive[id], let session = self.sessions[sid] else { continue }
