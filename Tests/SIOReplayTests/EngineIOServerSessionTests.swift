@@ -52,7 +52,40 @@ private func session(_ version: EngineIOVersion = .v4, _ transport: EngineIOTran
         #expect(machine.webSocketReceived(text(.upgrade), now: 2) == [.writeWebSocket([text(.message, "2[\"queued\"]")])])
         #expect(machine.transport == .websocket)
         #expect(machine.send([text(.message, "x")]) == [.writeWebSocket([text(.message, "x")])])
-        #expect(machine.pollRequested().first == .rejectRequest(status: 400, message: "Bad request: the session has upgraded to WebSocket"))
+        #expect(machine.pollRequested() == [.rejectRequest(status: 400, message: "Bad request")])
+    }
+
+    /// node5-two-clients-default: the Node client has a GET in flight when `3probe` comes, and
+    /// another after it; neither may hang (the client waits for them before sending `5`), and
+    /// polling after the upgrade is engine.io's transport mismatch, which leaves the session alone.
+    @Test func theNodeClientsPollsAroundTheUpgradeAreAnsweredAndPollingAfterItIsABadRequest() {
+        var machine = session()
+        #expect(machine.pollRequested() == [.holdPoll])
+        #expect(machine.postReceived([text(.message, "0")], now: 1) == [.deliver(text(.message, "0"))])
+        #expect(machine.send([text(.message, "0{\"sid\":\"x\"}")]) == [.answerHeldPoll([text(.message, "0{\"sid\":\"x\"}")])])
+        #expect(machine.pollRequested() == [.holdPoll])
+        #expect(
+            machine.webSocketReceived(text(.ping, "probe"), now: 2)
+                == [.writeWebSocket([text(.pong, "probe")]), .answerHeldPoll([text(.noop)])])
+        #expect(machine.pollRequested() == [.respond([text(.noop)])])
+        #expect(machine.webSocketReceived(text(.upgrade), now: 3) == [])
+        #expect(machine.pollRequested() == [.rejectRequest(status: 400, message: "Bad request")])
+        #expect(machine.postReceived([text(.message, "2[\"late\"]")], now: 4) == [.rejectRequest(status: 400, message: "Bad request")])
+        #expect(!machine.isClosed)
+        #expect(machine.webSocketReceived(text(.message, "2[\"a\"]"), now: 5) == [.deliver(text(.message, "2[\"a\"]"))])
+    }
+
+    /// node5-default, second session: the client closes the probe's WebSocket before `5` and goes
+    /// on polling (its `1` comes in a POST); engine.io drops the probe, not the session.
+    @Test func aProbeWebSocketThatClosesBeforeTheUpgradeLeavesTheSessionPolling() {
+        var machine = session()
+        _ = machine.webSocketReceived(text(.ping, "probe"), now: 1)
+        #expect(machine.send([text(.message, "4/admin,{}")]) == [])
+        #expect(machine.webSocketClosed() == [])
+        #expect(machine.transport == .polling && !machine.isClosed)
+        #expect(machine.pollRequested() == [.respond([text(.message, "4/admin,{}")])])
+        #expect(machine.pollRequested() == [.holdPoll])
+        #expect(machine.postReceived([text(.close)], now: 2) == [.answerHeldPoll([text(.noop)]), .ended(reason: "client close packet")])
     }
 
     @Test func messagesAreDeliveredAndTheClientClosePacketReleasesAHeldPoll() {

@@ -92,11 +92,14 @@ struct EngineIOServerSession {
         case .polling:
             break
         case .upgrading:
-            // As python-engineio: a GET while the upgrade is under way gets a noop, not an error
-            // that would end the client's session.
+            // A GET while the upgrade is under way gets a noop at once, so that the client can pause
+            // polling and send `5` (engine.io answers it with a noop within 100 ms; the Node client
+            // does send one after `3probe`). Nothing is ever held across the upgrade.
             return [.respond([EngineIOPacket(type: .noop)])]
         case .websocket:
-            return [.rejectRequest(status: 400, message: "Bad request: the session has upgraded to WebSocket")]
+            // engine.io: a polling request for a session on another transport is a transport
+            // mismatch, `400 {"code":3,"message":"Bad request"}`; the upgraded client ignores it.
+            return [.rejectRequest(status: 400, message: "Bad request")]
         }
         guard !self.pollHeld else {
             // Two concurrent GETs: the reference server closes the session.
@@ -119,6 +122,8 @@ struct EngineIOServerSession {
     /// The packets of a POST body (the I/O layer answers the POST itself).
     mutating func postReceived(_ packets: [EngineIOPacket], now: Int64) -> [Action] {
         guard !self.isClosed else { return [.rejectRequest(status: 400, message: "Session ID unknown")] }
+        // As a GET: after the upgrade, polling is a transport mismatch (engine.io).
+        guard self.transport != .websocket else { return [.rejectRequest(status: 400, message: "Bad request")] }
         var actions: [Action] = []
         for packet in packets where !self.isClosed {
             actions += self.received(packet, now: now)
@@ -159,7 +164,13 @@ struct EngineIOServerSession {
         switch self.transport {
         case .polling:
             return []  // a failed probe: polling goes on
-        case .upgrading, .websocket:
+        case .upgrading:
+            // The probe's WebSocket closed before `5` (the Node client closes it when it gives up
+            // the upgrade, e.g. on its way out): engine.io drops that transport, not the session,
+            // which goes on polling. What was queued for after the upgrade goes to the next GET.
+            self.transport = .polling
+            return []
+        case .websocket:
             return self.end(reason: "websocket closed by client", notify: false)
         }
     }

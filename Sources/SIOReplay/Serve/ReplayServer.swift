@@ -56,20 +56,43 @@ public final class ReplayServer: Service, Sendable {
                         // A client that sends (pings, requests) but never reads the answers must not
                         // make the server queue them without bound: stop reading until it can write.
                         try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
-                        let upgrader = Self.webSocketUpgrader(room: room, maxFrame: maxBody)
                         let httpHandler = ServeHTTPHandler(room: room, maxBody: maxBody)
                         let headTimeout = RequestHeadTimeout(timeout: headTimeout)
                         let bound = NIOLoopBound((httpHandler, headTimeout), eventLoop: channel.eventLoop)
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        let completion: @Sendable (ChannelHandlerContext) -> Void = { context in
+                            // Frames must not pass through the HTTP handlers.
+                            context.pipeline.syncOperations.removeHandler(bound.value.0, promise: nil)
+                            context.pipeline.syncOperations.removeHandler(bound.value.1, promise: nil)
+                        }
+                        let operations = channel.pipeline.syncOperations
+                        try operations.configureHTTPServerPipeline(
                             withServerUpgrade: (
-                                upgraders: [upgrader],
-                                completionHandler: { context in
-                                    // Frames must not pass through the HTTP handlers.
-                                    context.pipeline.syncOperations.removeHandler(bound.value.0, promise: nil)
-                                    context.pipeline.syncOperations.removeHandler(bound.value.1, promise: nil)
-                                }
+                                upgraders: [Self.webSocketUpgrader(room: room, maxFrame: maxBody)],
+                                completionHandler: completion
                             ))
-                        try channel.pipeline.syncOperations.addHandlers(headTimeout, httpHandler)
+                        try operations.addHandlers(headTimeout, httpHandler)
+                        // NIO's upgrade handler looks at the first request of a connection only and
+                        // then leaves; clients that keep the connection of their polling handshake
+                        // alive for the upgrade (python-socketio's AsyncClient, on aiohttp) need it
+                        // again for every request: it is put back after each one.
+                        let encoder = try operations.handler(type: HTTPResponseEncoder.self)
+                        var extras: [any RemovableChannelHandler] = [
+                            try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
+                            try operations.handler(type: HTTPServerPipelineHandler.self),
+                            try operations.handler(type: NIOHTTPResponseHeadersValidator.self),
+                        ]
+                        let errorHandler = try operations.handler(type: HTTPServerProtocolErrorHandler.self)
+                        extras.append(errorHandler)
+                        let rearm = NIOLoopBound((encoder, extras, errorHandler), eventLoop: channel.eventLoop)
+                        httpHandler.onRequestEnd = { context in
+                            let operations = context.pipeline.syncOperations
+                            guard (try? operations.handler(type: HTTPServerUpgradeHandler.self)) == nil else { return }
+                            let (encoder, extras, errorHandler) = rearm.value
+                            let upgradeHandler = HTTPServerUpgradeHandler(
+                                upgraders: [Self.webSocketUpgrader(room: room, maxFrame: maxBody)], httpEncoder: encoder,
+                                extraHTTPHandlers: extras, upgradeCompletionHandler: completion)
+                            try? operations.addHandler(upgradeHandler, position: .after(errorHandler))
+                        }
                     }
                 }
                 .bind(host: self.configuration.host, port: self.configuration.port)

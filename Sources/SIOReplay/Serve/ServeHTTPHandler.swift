@@ -16,6 +16,8 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tooLarge = false
     /// The sid of a GET this connection holds open.
     private var heldSID: String?
+    /// Called once each request has been read (the server puts NIO's upgrade handler back here).
+    var onRequestEnd: ((ChannelHandlerContext) -> Void)?
 
     init(room: ReplayRoom, maxBody: Int) {
         self.room = room
@@ -37,6 +39,7 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head = self.head else { return }
             self.head = nil
+            self.onRequestEnd?(context)
             self.handle(head, channel: context.channel)
         }
     }
