@@ -14,11 +14,14 @@ struct ReplayServeCommand: AsyncParsableCommand {
         discussion: """
             Clients connect to --listen as if it were the recorded server (Engine.IO v3 or v4, long-polling, \
             WebSocket or the upgrade between them, whatever the recording used; heartbeats and sids are live).
-            Each client session is paired with a recorded session (--match), and each of its packets with a \
-            recorded client packet. A recorded server packet goes out when what caused it happens live, after \
+            Each client session is paired with a recorded session (--match; by default it stays open to every \
+            recorded session consistent with what its client has sent, so clients that connect together in \
+            another order than recorded are told apart once their packets diverge), and each of its packets \
+            with a recorded client packet. A recorded server packet goes out when what caused it happens live, after \
             the recorded delay: an ack or a reply when its client packet arrives, a broadcast to another session \
             when the packet that caused it arrives there, anything with no cause within --window at its recorded \
-            offset from its session's start. Ack ids and socket ids are mapped to the live client's.
+            offset from its session's start. Ack ids are mapped to the live client's, and so are sids and socket \
+            ids wherever they appear in payloads (--no-map-ids turns the latter off).
             Plain HTTP requests (not Engine.IO) get the recorded status for their method and path, with the body \
             given by --http (recordings keep no bodies), or 404 when the recording has no such request; a \
             request the recorded server answered by dropping a connection drops it again.
@@ -52,11 +55,13 @@ struct ReplayServeCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            How client sessions are paired with recorded ones: order (recorded order), namespace (first \
+            How client sessions are paired with recorded ones: auto (every recorded session consistent with \
+            what the client has sent so far, narrowed as its packets diverge; recorded order where the \
+            recording cannot tell them apart), order (recorded order, at the handshake), namespace (first \
             CONNECT's namespace), auth (and its auth keys), events (first event's name; CONNECTs before it are \
             simply accepted).
             """)
-    var match: ServeConfiguration.Matching = .order
+    var match: ServeConfiguration.Matching = .auto
 
     @Option(help: "A client packet with no recorded counterpart: ignore (report it), close its session, or fail (exit 1).")
     var onUnmatched: ServeConfiguration.UnmatchedPolicy = .ignore
@@ -75,6 +80,14 @@ struct ReplayServeCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds: a client action at most this long before a server packet may have caused it.")
     var window: Double = 1
+
+    @Flag(
+        help: """
+            Send recorded payloads as recorded: without it, the server-issued ids of the recording (Engine.IO \
+            sids, socket ids) are replaced by the live ones wherever they are a JSON string or part of one \
+            (a users list, {"from": socket.id}, "room-<sid>").
+            """)
+    var noMapIds = false
 
     @Flag(help: "Keep serving after every recorded session has been served (until Ctrl-C).")
     var keepRunning = false
@@ -156,6 +169,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
             onUnmatched: self.onUnmatched, causalityWindowMicros: Int64(self.window * 1_000_000),
             httpBodies: try self.httpBodies(), exitWhenDone: !self.keepRunning)
         configuration.headTimeoutMillis = Int64(self.headTimeout * 1000)
+        configuration.mapIDs = !self.noMapIds
         let plan = ServePlan(script: script, http: http, windowMicros: configuration.causalityWindowMicros)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let recording = self.recording

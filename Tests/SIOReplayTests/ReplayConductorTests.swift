@@ -132,7 +132,7 @@ private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: Strin
         #expect(
             actions == [
                 .report(
-                    #"unmatched client packet in session live-1: / EVENT surprise ["surprise",1] (no such packet left in recorded session S0)"#
+                    #"unmatched client packet in session live-1: / EVENT surprise ["surprise",1] (no such packet left in recorded sessions S0, S1)"#
                 ),
                 .closeUnmatched(1),
             ])
@@ -185,5 +185,178 @@ private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: Strin
         let answer = machine.httpRequest(method: "POST", path: "/api/admin/drop", now: 6_000_000)
         #expect(answer?.status == 200 && answer?.body == #"{"dropped":1}"#)
         #expect(machine.due(now: 6_001_000) == [.close(1, sendingClosePacket: false)])
+    }
+}
+
+/// The usual chat test: two clients created together look the same through the handshake, then one
+/// echoes and the other joins a room (and broadcasts to it). Recorded: the joiner connected first.
+private let twins = script([
+    session(
+        0, opened: 0,
+        [
+            sio(1_000, .clientToServer, .connect, "{}"),
+            sio(2_000, .serverToClient, .connect, #"{"sid":"joiner-socket"}"#),
+            sio(2_100, .serverToClient, .event, #"["welcome",{"nsp":"/"}]"#),
+            sio(3_000_000, .clientToServer, .event, id: 0, #"["join","room1"]"#),
+            sio(3_001_000, .serverToClient, .ack, id: 0, #"["room1"]"#),
+            sio(6_000_000, .clientToServer, .event, #"["broadcast","hi"]"#),
+        ]),
+    session(
+        1, opened: 10_000,
+        [
+            sio(11_000, .clientToServer, .connect, "{}"),
+            sio(12_000, .serverToClient, .connect, #"{"sid":"echoer-socket"}"#),
+            sio(12_100, .serverToClient, .event, #"["welcome",{"nsp":"/"}]"#),
+            sio(2_000_000, .clientToServer, .event, id: 2, #"["echo","hello"]"#),
+            sio(2_001_000, .serverToClient, .ack, id: 2, #"["hello"]"#),
+            sio(6_002_000, .serverToClient, .event, #"["room-message","hi"]"#),
+        ]),
+])
+
+@Suite struct SessionPairingTests {
+    @Test func clientsThatConnectInTheOtherOrderArePairedOnceTheirPacketsDiverge() {
+        var ids = ["live-a", "live-b"].makeIterator()
+        var machine = ReplayConductor(
+            plan: ServePlan(script: twins), configuration: ServeConfiguration(fast: true), makeSocketID: { ids.next()! })
+        // The echoer connects first live; the joiner first in the recording.
+        #expect(machine.sessionOpened(1, name: "echoer", version: .v4, now: 0) == [])
+        #expect(machine.sessionOpened(2, name: "joiner", version: .v4, now: 0) == [])
+        #expect(machine.clientPacket(1, packet(.connect, "{}"), now: 1) == [])
+        #expect(machine.clientPacket(2, packet(.connect, "{}"), now: 1) == [])
+        // What both recorded sessions did alike goes out: a CONNECT reply with each one's own
+        // socket id, and the welcome. Neither is decided.
+        #expect(
+            machine.due(now: 1) == [
+                .send(1, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"live-a"}"#))),
+                .send(1, packet(.event, #"["welcome",{"nsp":"/"}]"#)),
+                .send(2, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"live-b"}"#))),
+                .send(2, packet(.event, #"["welcome",{"nsp":"/"}]"#)),
+            ])
+        #expect(machine.candidates(of: 1).map(\.sid) == ["S0", "S1"])
+        #expect(machine.candidates(of: 2).map(\.sid) == ["S0", "S1"])
+        #expect(machine.summary.sessionsServed == 0)
+
+        // The echo only fits the echoer's recording: both narrow, and its ack carries the live id.
+        #expect(machine.clientPacket(1, packet(.event, id: 0, #"["echo","hello"]"#), now: 2) == [])
+        #expect(machine.recordedSession(of: 1)?.sid == "S1")
+        #expect(machine.recordedSession(of: 2)?.sid == "S0")
+        #expect(machine.summary.sessionsServed == 2)
+        #expect(machine.due(now: 2) == [.send(1, packet(.ack, id: 0, #"["hello"]"#))])
+        #expect(machine.clientPacket(2, packet(.event, id: 5, #"["join","room1"]"#), now: 3) == [])
+        #expect(machine.due(now: 3) == [.send(2, packet(.ack, id: 5, #"["room1"]"#))])
+        // The joiner's broadcast reaches the echoer.
+        #expect(machine.clientPacket(2, packet(.event, #"["broadcast","hi"]"#), now: 4) == [])
+        #expect(machine.due(now: 4) == [.send(1, packet(.event, #"["room-message","hi"]"#))])
+        #expect(machine.summary.clientPacketsUnmatched == 0)
+    }
+
+    @Test func whereTheRecordedServerAnsweredTheSameClientsDifferentlyRecordedOrderDecides() {
+        let greeted = script([
+            session(0, opened: 0, [sio(1, .clientToServer, .connect, "{}"), sio(2, .serverToClient, .event, #"["you",1]"#)]),
+            session(1, opened: 5, [sio(6, .clientToServer, .connect, "{}"), sio(7, .serverToClient, .event, #"["you",2]"#)]),
+        ])
+        var machine = conductor(greeted) { $0.fast = true }
+        _ = machine.sessionOpened(1, name: "first", version: .v4, now: 0)
+        _ = machine.sessionOpened(2, name: "second", version: .v4, now: 0)
+        #expect(machine.candidates(of: 2).count == 2)
+        _ = machine.clientPacket(2, packet(.connect, "{}"), now: 1)
+        // The client that connected second live gets the second recorded session's greeting, as
+        // with `--match order`, though it asked first; the other one is then decided too.
+        #expect(machine.due(now: 1) == [.send(2, packet(.event, #"["you",2]"#))])
+        #expect(machine.recordedSession(of: 2)?.sid == "S1")
+        #expect(machine.recordedSession(of: 1)?.sid == "S0")
+    }
+
+    @Test func aPayloadTheSameByteForByteNarrowsToTheSessionsThatSentIt() {
+        let chat = script([
+            session(0, opened: 0, [sio(1, .clientToServer, .event, #"["say","from alice"]"#)]),
+            session(1, opened: 5, [sio(6, .clientToServer, .event, #"["say","from bob"]"#)]),
+        ])
+        var machine = conductor(chat) { $0.fast = true }
+        _ = machine.sessionOpened(1, name: "bob", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.event, #"["say","from bob"]"#), now: 1)
+        #expect(machine.recordedSession(of: 1)?.sid == "S1")
+        // Same name, another payload: still consistent with both, recorded order would decide.
+        var other = conductor(chat) { $0.fast = true }
+        _ = other.sessionOpened(1, name: "carol", version: .v4, now: 0)
+        _ = other.clientPacket(1, packet(.event, #"["say","from carol"]"#), now: 1)
+        #expect(other.candidates(of: 1).map(\.sid) == ["S0", "S1"])
+        other.sessionEnded(1, now: 2)
+        #expect(other.recordedSession(of: 1)?.sid == "S0")
+    }
+
+    @Test("Every --match mode completes the namespace CONNECT", arguments: ServeConfiguration.Matching.allCases)
+    func everyModeCompletesTheHandshake(_ mode: ServeConfiguration.Matching) {
+        var echoer = twins
+        echoer.sessions = [twins.sessions[1]]
+        echoer.sessions[0].index = 0
+        var machine = conductor(echoer) {
+            $0.fast = true
+            $0.matching = mode
+        }
+        _ = machine.sessionOpened(1, name: "live", version: .v4, now: 0)
+        let answered = machine.clientPacket(1, packet(.connect, "{}"), now: 1) + machine.due(now: 1)
+        #expect(answered.contains(.send(1, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"FRESH"}"#)))))
+        // The events mode pairs at the first event and sends what the CONNECT caused then.
+        _ = machine.clientPacket(1, packet(.event, id: 3, #"["echo","hello"]"#), now: 2)
+        let later = machine.due(now: 2)
+        #expect(later.contains(.send(1, packet(.ack, id: 3, #"["hello"]"#))), "\(mode): \(later)")
+        #expect(!later.contains { if case .send(_, let sent) = $0 { sent.type == .connect } else { false } })
+    }
+}
+
+
+@Suite struct ServeIDMappingTests {
+    /// A signalling server tags relayed offers with the sender's socket id, and the viewer answers
+    /// to that id.
+    private let signalling = script([
+        session(
+            0, opened: 0,
+            [
+                sio(1_000, .clientToServer, .connect, "{}"),
+                sio(2_000, .serverToClient, .connect, #"{"sid":"cameraSocketRecorded"}"#),
+                sio(3_000_000, .serverToClient, .event, #"["answer",{"from":"viewerSocketRecorded"}]"#),
+            ]),
+        session(
+            1, opened: 10_000,
+            [
+                sio(11_000, .clientToServer, .connect, "{}"),
+                sio(12_000, .serverToClient, .connect, #"{"sid":"viewerSocketRecorded"}"#),
+                sio(13_000, .serverToClient, .event, #"["peers",["cameraSocketRecorded","viewerSocketRecorded"],"S1"]"#),
+                sio(2_999_000, .clientToServer, .event, #"["answer",{"to":"cameraSocketRecorded"}]"#),
+            ]),
+    ])
+
+    @Test func recordedIDsInPayloadsAreTheLiveOnesAndLiveIDsAreMappedBackForComparison() {
+        var issued = ["cameraSocketLive1", "viewerSocketLive1"].makeIterator()
+        var machine = ReplayConductor(
+            plan: ServePlan(script: signalling), configuration: ServeConfiguration(fast: true),
+            makeSocketID: { issued.next()! })
+        _ = machine.sessionOpened(1, name: "camera-sid", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 0)
+        _ = machine.sessionOpened(2, name: "viewer-sid", version: .v4, now: 0)
+        _ = machine.clientPacket(2, packet(.connect, "{}"), now: 0)
+        #expect(
+            machine.due(now: 0) == [
+                .send(1, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"cameraSocketLive1"}"#))),
+                .send(2, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"viewerSocketLive1"}"#))),
+                .send(2, packet(.event, #"["peers",["cameraSocketLive1","viewerSocketLive1"],"viewer-sid"]"#)),
+            ])
+        // The viewer answers to the camera's live id: as recorded, once mapped back.
+        #expect(machine.clientPacket(2, packet(.event, #"["answer",{"to":"cameraSocketLive1"}]"#), now: 1) == [])
+        #expect(machine.due(now: 1) == [.send(1, packet(.event, #"["answer",{"from":"viewerSocketLive1"}]"#))])
+        #expect(machine.summary.clientPacketsUnmatched == 0)
+    }
+
+    @Test func withoutMappingRecordedPayloadsGoOutAsRecorded() {
+        var configuration = ServeConfiguration(fast: true)
+        configuration.mapIDs = false
+        var machine = ReplayConductor(plan: ServePlan(script: signalling), configuration: configuration, makeSocketID: { "X" })
+        _ = machine.sessionOpened(1, name: "camera-sid", version: .v4, now: 0)
+        _ = machine.clientPacket(1, packet(.connect, "{}"), now: 0)
+        #expect(
+            machine.due(now: 0) == [
+                .send(1, SocketIOPacket(type: .connect, json: ByteBuffer(string: #"{"sid":"cameraSocketRecorded"}"#)))
+            ])
     }
 }

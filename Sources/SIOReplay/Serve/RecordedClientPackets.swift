@@ -39,23 +39,26 @@ struct RecordedClientPackets {
     }
 
     /// The recorded packet a live one stands for, now matched: the first unmatched one with the same
-    /// key, preferring (among the first few) one with the very same JSON payload.
-    mutating func take(matching packet: SocketIOPacket, in session: ScriptSession) -> ScriptPacket? {
+    /// key, preferring (among the first few) one with the very same JSON payload; `exact` says
+    /// whether it has.
+    mutating func take(matching packet: SocketIOPacket, in session: ScriptSession) -> (packet: ScriptPacket, exact: Bool)? {
         let key = Key(packet)
         guard var queue = self.pending[key], !queue.isEmpty else { return nil }
         var chosen = queue.startIndex
+        var exact = false
         var scanned = 0
         for position in queue.indices {
             guard scanned < Self.payloadScanLimit else { break }
             if session.packets[queue[position]].packet.json == packet.json {
                 chosen = position
+                exact = true
                 break
             }
             scanned += 1
         }
         let index = queue.remove(at: chosen)
         self.pending[key] = queue
-        return session.packets[index]
+        return (session.packets[index], exact)
     }
 
     /// Takes every unmatched DISCONNECT (the client left without sending them).

@@ -2,6 +2,9 @@
 public struct ServeConfiguration: Hashable, Sendable {
     /// How a live client session is paired with a recorded one.
     public enum Matching: String, Hashable, Sendable, CaseIterable {
+        /// Every recorded session consistent with what the client has sent so far, narrowed as its
+        /// packets diverge; recorded order where the recording cannot tell them apart.
+        case auto
         /// The next recorded session not served yet, in recorded order.
         case order
         /// The first unserved recorded session whose client connected to the same namespace first.
@@ -45,10 +48,13 @@ public struct ServeConfiguration: Hashable, Sendable {
     public var exitWhenDone: Bool
     /// An HTTP connection without a complete request head for this long is closed.
     public var headTimeoutMillis: Int64 = 60_000
+    /// Map the recorded server-issued ids (sids, socket ids) to the live ones in the packets sent
+    /// and in those compared (`IDMapping`); off: recorded payloads go out as recorded.
+    public var mapIDs = true
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, speed: Double = 1, fast: Bool = false, sessions: [String] = [],
-        matching: Matching = .order, onUnmatched: UnmatchedPolicy = .ignore,
+        matching: Matching = .auto, onUnmatched: UnmatchedPolicy = .ignore,
         causalityWindowMicros: Int64 = ServePlan.defaultWindowMicros, pingIntervalMillis: Int64 = 25_000,
         pingTimeoutMillis: Int64 = 20_000, maxPayload: Int = 1_000_000, httpBodies: [String: [String]] = [:],
         exitWhenDone: Bool = true
