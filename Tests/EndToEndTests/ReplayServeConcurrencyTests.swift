@@ -15,7 +15,9 @@ enum TwinRecording {
 
     private static let made = Mutex<Task<(recording: String, observed: JSONValue), any Error>?>(nil)
 
-    private static func task(_ environment: PeerEnvironment) -> Task<(recording: String, observed: JSONValue), any Error> {
+    private static func task(_ environment: PeerEnvironment) -> Task<
+        (recording: String, observed: JSONValue), any Error
+    > {
         self.made.withLock { made in
             if let made { return made }
             let task = Task { try await self.record(in: environment) }
@@ -24,7 +26,8 @@ enum TwinRecording {
         }
     }
 
-    private static func record(in environment: PeerEnvironment) async throws -> (recording: String, observed: JSONValue) {
+    private static func record(in environment: PeerEnvironment) async throws -> (recording: String, observed: JSONValue)
+    {
         let upstream = try await Peers.startServer(.sio5, in: environment)
         defer { upstream.terminate() }
         let recording = try temporaryRecordingURL("twins")
@@ -45,8 +48,12 @@ enum TwinRecording {
         #expect(runs.count == count)
         for (index, run) in runs.enumerated() {
             let label = "run \(index + 1)\(run["transport"].map { " over \($0)" } ?? "")"
-            #expect(run["observed"] == recorded, "\(label): observed \(run["observed"] ?? .null)\n\(run["stderr"] ?? .null)")
-            #expect(run["status"] == .number(0), "\(label): replay serve exited \(run["status"] ?? .null)\n\(run["stderr"] ?? .null)")
+            #expect(
+                run["observed"] == recorded, "\(label): observed \(run["observed"] ?? .null)\n\(run["stderr"] ?? .null)"
+            )
+            #expect(
+                run["status"] == .number(0),
+                "\(label): replay serve exited \(run["status"] ?? .null)\n\(run["stderr"] ?? .null)")
         }
     }
 }
@@ -83,7 +90,9 @@ struct ReplayServeConcurrencyTests {
     .enabled(if: PeerEnvironment.current != nil && BrowserEnvironment.current != nil, BrowserEnvironment.skipReason)
 )
 struct ReplayServeBrowserTests {
-    @Test("Two io({forceNew: true}) connections of a page, opened at once, each get their own answers, 20 times per transport")
+    @Test(
+        "Two io({forceNew: true}) connections of a page, opened at once, each get their own answers, 20 times per transport"
+    )
     func browserClientsTogether() async throws {
         let environment = try #require(PeerEnvironment.current)
         let browser = try #require(BrowserEnvironment.current)
@@ -98,6 +107,7 @@ struct ReplayServeBrowserTests {
             ])
         let output = try await driver.output(timeout: .seconds(600))
         try TwinRecording.expectEveryRun(
-            output, observedAs: recorded, count: ReplayServeConcurrencyTests.repetitions * ClientTransport.allCases.count)
+            output, observedAs: recorded,
+            count: ReplayServeConcurrencyTests.repetitions * ClientTransport.allCases.count)
     }
 }

@@ -24,7 +24,8 @@ private struct NodeCapture {
     let script: ReplayScript
 
     init() throws {
-        let url = try #require(Bundle.module.url(forResource: "Fixtures/node5-two-clients-websocket", withExtension: "jsonl"))
+        let url = try #require(
+            Bundle.module.url(forResource: "Fixtures/node5-two-clients-websocket", withExtension: "jsonl"))
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
             try JSONDecoder().decode(Line.self, from: Data($0.utf8))
         }
@@ -40,7 +41,8 @@ private struct NodeCapture {
                 let text = try #require(line.text)
                 if text.hasPrefix("0{") {
                     // The Engine.IO handshake: the session opens, with the sid the server issued.
-                    let sid = try #require(ScriptSession.fieldValue("sid", in: String(text.dropFirst()))?.dropFirst().prefix(20))
+                    let sid = try #require(
+                        ScriptSession.fieldValue("sid", in: String(text.dropFirst()))?.dropFirst().prefix(20))
                     sessions[line.conn] = ScriptSession(
                         index: order.count, sid: String(sid), engineIOVersion: .v4, initialTransport: .websocket,
                         path: "/socket.io/", query: [], handshake: String(text.dropFirst()), openedAt: line.t)
@@ -96,7 +98,11 @@ extension ScriptSession {
         var text = "\(packet.type.name) \(packet.namespace) \(ackID.map(String.init) ?? "-")"
         if let json = packet.json {
             let body = String(buffer: json)
-            text += " " + (packet.type == .connect ? body.replacingOccurrences(of: #""sid":"[^"]+""#, with: #""sid":"*""#, options: .regularExpression) : body)
+            text +=
+                " "
+                + (packet.type == .connect
+                    ? body.replacingOccurrences(of: #""sid":"[^"]+""#, with: #""sid":"*""#, options: .regularExpression)
+                    : body)
         }
         return text + packet.attachments.map { " +\($0.readableBytes)B" }.joined()
     }
@@ -110,7 +116,9 @@ extension ScriptSession {
             makeSocketID: { ReplayRoom.makeID() })
         var received: [Int: [SocketIOPacket]] = [:]
         func run(_ actions: [ReplayConductor.Action]) {
-            for case .send(let live, let packet) in actions + machine.due(now: 0) { received[live, default: []].append(packet) }
+            for case .send(let live, let packet) in actions + machine.due(now: 0) {
+                received[live, default: []].append(packet)
+            }
         }
         // Live 1 plays the joiner (recorded second), live 2 the echoer (recorded first); each live
         // client sends its recorded client packets; the joiner connects and speaks first.
@@ -124,7 +132,8 @@ extension ScriptSession {
             return packet
         }
         var echoer = sessions[0].clientPackets.map(\.packet)
-        echoer[echoer.firstIndex { $0.type == .connect && $0.namespace == "/admin" }!].json = ByteBuffer(string: #"{"token":"secret"}"#)
+        echoer[echoer.firstIndex { $0.type == .connect && $0.namespace == "/admin" }!].json = ByteBuffer(
+            string: #"{"token":"secret"}"#)
         run(machine.sessionOpened(1, name: "joiner", version: .v4, now: 0))
         run(machine.sessionOpened(2, name: "echoer", version: .v4, now: 0))
         run(machine.clientPacket(1, joiner[0], now: 0))
@@ -135,7 +144,10 @@ extension ScriptSession {
         for packet in echoer[1...] { run(machine.clientPacket(2, packet, now: 0)) }
         // The refused third client, with its wrong token.
         run(machine.sessionOpened(3, name: "refused", version: .v4, now: 0))
-        run(machine.clientPacket(3, SocketIOPacket(type: .connect, namespace: "/admin", json: ByteBuffer(string: #"{"token":"wrong"}"#)), now: 0))
+        run(
+            machine.clientPacket(
+                3, SocketIOPacket(type: .connect, namespace: "/admin", json: ByteBuffer(string: #"{"token":"wrong"}"#)),
+                now: 0))
 
         #expect(machine.recordedSession(of: 1)?.sid == sessions[1].sid)
         #expect(machine.recordedSession(of: 2)?.sid == sessions[0].sid)
@@ -149,10 +161,20 @@ extension ScriptSession {
         }
         #expect(received[1, default: []].map { comparable($0) } == expected(1, 100))
         #expect(received[2, default: []].map { comparable($0) }.sorted() == expected(0, 0).sorted())
-        #expect(received[3, default: []].map { comparable($0) } == [#"CONNECT_ERROR /admin - {"message":"Not authorized","data":{"reason":"bad token"}}"#])
+        #expect(
+            received[3, default: []].map { comparable($0) } == [
+                #"CONNECT_ERROR /admin - {"message":"Not authorized","data":{"reason":"bad token"}}"#
+            ])
         // Socket ids are the live ones, each client its own.
-        let connectReplies = received.values.flatMap { $0 }.filter { $0.type == .connect }.compactMap(\.json).map { String(buffer: $0) }
+        let connectReplies = received.values.flatMap { $0 }.filter { $0.type == .connect }.compactMap(\.json).map {
+            String(buffer: $0)
+        }
         #expect(connectReplies.count == 3 && Set(connectReplies).count == 3)
-        #expect(connectReplies.allSatisfy { reply in !sessions.contains { String(buffer: $0.serverPackets.first { $0.type == .connect }?.packet.json ?? ByteBuffer()) == reply } })
+        #expect(
+            connectReplies.allSatisfy { reply in
+                !sessions.contains {
+                    String(buffer: $0.serverPackets.first { $0.type == .connect }?.packet.json ?? ByteBuffer()) == reply
+                }
+            })
     }
 }

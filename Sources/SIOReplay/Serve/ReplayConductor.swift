@@ -109,7 +109,9 @@ struct ReplayConductor {
             self.live[id]?.paired = true
             var actions = self.paired(self.pairing.open(id, candidates: Array(candidates)))
             actions += self.happened(
-                id, as: Dictionary(uniqueKeysWithValues: candidates.map { ($0.recorded, .sessionOpened(session: $0.recorded)) }),
+                id,
+                as: Dictionary(
+                    uniqueKeysWithValues: candidates.map { ($0.recorded, .sessionOpened(session: $0.recorded)) }),
                 liveAckID: nil, now: now)
             return actions
         case .order:
@@ -150,7 +152,8 @@ struct ReplayConductor {
         }
         // The live packet against each candidate: which recorded packet it stands for, and whether
         // its payload is byte for byte the recorded one.
-        var matches = self.pairing.match(id, packet, as: self.asRecorded(packet, from: id, candidates: candidates), in: self.plan.script.sessions)
+        var matches = self.pairing.match(
+            id, packet, as: self.asRecorded(packet, from: id, candidates: candidates), in: self.plan.script.sessions)
         guard !matches.isEmpty else {
             // Leaving is always allowed: whether a closing client's last DISCONNECT reached the
             // recorded server is a race, not a difference.
@@ -158,7 +161,8 @@ struct ReplayConductor {
                 let sids = candidates.map { self.plan.script.sessions[$0].sid }.joined(separator: ", ")
                 let reason =
                     candidates.count == 1
-                    ? "no such packet left in recorded session \(sids)" : "no such packet left in recorded sessions \(sids)"
+                    ? "no such packet left in recorded session \(sids)"
+                    : "no such packet left in recorded sessions \(sids)"
                 return self.unmatched(id, packet, reason: reason)
             }
             return []
@@ -175,7 +179,9 @@ struct ReplayConductor {
         actions += self.happened(
             id,
             as: Dictionary(
-                uniqueKeysWithValues: matches.map { ($0.recorded, .clientPacket(session: $0.recorded, packet: $0.packet.index)) }),
+                uniqueKeysWithValues: matches.map {
+                    ($0.recorded, .clientPacket(session: $0.recorded, packet: $0.packet.index))
+                }),
             liveAckID: packet.ackID, now: now, skippingConnectReply: answeredBeforePairing)
         return actions
     }
@@ -204,10 +210,14 @@ struct ReplayConductor {
     /// recorded server actions it triggered are scheduled.
     mutating func httpRequest(method: String, path: String, now: Int64) -> (status: Int, body: String)? {
         let pathOnly = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
-        let candidates = self.plan.http.indices.filter { !self.httpUsed.contains($0) && self.plan.http[$0].method == method }
+        let candidates = self.plan.http.indices.filter {
+            !self.httpUsed.contains($0) && self.plan.http[$0].method == method
+        }
         guard
             let index = candidates.first(where: { self.plan.http[$0].path == path })
-                ?? candidates.first(where: { self.plan.http[$0].path.hasPrefix(pathOnly) && Self.samePath(self.plan.http[$0].path, pathOnly) })
+                ?? candidates.first(where: {
+                    self.plan.http[$0].path.hasPrefix(pathOnly) && Self.samePath(self.plan.http[$0].path, pathOnly)
+                })
         else {
             self.summary.httpUnknown += 1
             return nil
@@ -271,7 +281,8 @@ struct ReplayConductor {
             if self.configuration.matching == .auth,
                 let exact = sameNamespace.first(where: { index in
                     guard let recorded = firstConnect(index) else { return false }
-                    return ConnectAuth.compatible(recorded: recorded.packet.json, redacted: recorded.redacted, live: packet.json)
+                    return ConnectAuth.compatible(
+                        recorded: recorded.packet.json, redacted: recorded.redacted, live: packet.json)
                 })
             {
                 return exact
@@ -423,7 +434,8 @@ struct ReplayConductor {
                 if own, packet.isAck { ackID = liveAckID }
             }
             self.queue.append(
-                Scheduled(due: now + self.configuration.scaled(step.delay), step: stepIndex, live: target, ackID: ackID))
+                Scheduled(due: now + self.configuration.scaled(step.delay), step: stepIndex, live: target, ackID: ackID)
+            )
         }
     }
 
@@ -440,7 +452,9 @@ struct ReplayConductor {
         }
         if packet.type == .connect {
             let key = self.ids.connectKeys[step.session][index] ?? .socket(namespace: packet.namespace, ordinal: 0)
-            guard version == .v4, packet.json != nil else { return self.connectReply(packet, key: key, to: id, version: version) }
+            guard version == .v4, packet.json != nil else {
+                return self.connectReply(packet, key: key, to: id, version: version)
+            }
         }
         guard self.configuration.mapIDs, packet.json != nil else { return packet }
         return self.ids.mapping(self.pairing, as: step.session, live: id).rewriting(packet, .toLive)

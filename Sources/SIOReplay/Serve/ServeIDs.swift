@@ -38,7 +38,8 @@ struct ServeIDs {
                 let key = Key.socket(namespace: packet.namespace, ordinal: counts[packet.namespace, default: 0])
                 counts[packet.namespace, default: 0] += 1
                 keys[packet.index] = key
-                if let text = packet.dataText, let value = ScriptSession.fieldValue("sid", in: text), value.first == "\"",
+                if let text = packet.dataText, let value = ScriptSession.fieldValue("sid", in: text),
+                    value.first == "\"",
                     let end = value.dropFirst().firstIndex(of: "\"")
                 {
                     ids[key] = String(value[value.index(after: value.startIndex)..<end])
@@ -75,7 +76,9 @@ struct ServeIDs {
     mutating func mapping(_ pairing: SessionPairing) -> IDMapping {
         if let cache = self.cache { return cache }
         var players = pairing.assignment.map { (recorded: $0.value, live: $0.key) }
-        players += pairing.decided.filter { pairing.assignment[$0.value] == nil }.map { (recorded: $0.key, live: $0.value) }
+        players += pairing.decided.filter { pairing.assignment[$0.value] == nil }.map {
+            (recorded: $0.key, live: $0.value)
+        }
         var pairs: [IDMapping.Pair] = []
         for player in players.sorted(by: { $0.recorded < $1.recorded }) {
             pairs += self.pairs(recorded: player.recorded, live: player.live)
@@ -97,7 +100,9 @@ struct ServeIDs {
     /// A recorded session's ids with a live session's (socket ids issued as needed).
     private mutating func pairs(recorded index: Int, live id: LiveID) -> [IDMapping.Pair] {
         self.recorded[index].sorted { "\($0.key)" < "\($1.key)" }.map { key, value in
-            IDMapping.Pair(recorded: value, live: key == .engineIO ? self.live[id]?[.engineIO] ?? value : self.socketID(of: id, key))
+            IDMapping.Pair(
+                recorded: value,
+                live: key == .engineIO ? self.live[id]?[.engineIO] ?? value : self.socketID(of: id, key))
         }
     }
 }

@@ -10,8 +10,9 @@ import SIOWire
 /// At any moment every live session has at most one *assigned* recorded session, and no two share
 /// one: a maximum matching of live sessions to candidates, found live session by live session in
 /// the order they opened, each taking its first free candidate in recorded order, or, with none
-/// free, one an earlier session can give up for another of its own (an augmenting path). The assignment is what a decision falls
-/// back on (recorded order, as `--match order`), and where a broadcast to a recorded session goes.
+/// free, one an earlier session can give up for another of its own (an augmenting path). The
+/// assignment is what a decision falls back on (recorded order, as `--match order`), and where a
+/// broadcast to a recorded session goes.
 ///
 /// A recorded session is *decided* for a live session once it is its only candidate: it is then
 /// removed from every other live session's candidates, which may decide those in turn.
@@ -159,7 +160,9 @@ struct SessionPairing {
             }
             return false
         }
-        let ordered = self.order.filter { (candidates[$0]?.count ?? 0) == 1 } + self.order.filter { (candidates[$0]?.count ?? 0) > 1 }
+        let ordered =
+            self.order.filter { (candidates[$0]?.count ?? 0) == 1 }
+            + self.order.filter { (candidates[$0]?.count ?? 0) > 1 }
         for id in ordered {
             var visited = Set<Int>()
             _ = augment(id, &visited)
