@@ -5,6 +5,11 @@ public struct CaptureConfiguration: Sendable {
     public var redactCredentials: Bool = true
     /// Polling bodies larger than this are not decoded (recorded as a note and the body's head).
     public var maxBodyBytes: Int = 16 << 20
+    /// `--body-limit`: bytes kept of each body of an HTTP exchange that is not Engine.IO (`body`
+    /// records); past it the head is kept with the full size. 0 records no such bodies.
+    public var bodyLimit: Int = 1 << 20
+    /// `--redact NAME`: body member and form field names redacted besides `BodyRedactor.defaultNames`.
+    public var redactNames: [String] = []
     /// WebSocket messages larger than this (after inflation) are not decoded; also the inflate cap
     /// and the cap on the attachments a Socket.IO packet may hold while it waits for the rest.
     public var maxWebSocketMessageBytes: Int = 16 << 20

@@ -69,6 +69,9 @@ public final class CaptureHub: Sendable {
             registry.statistics.bytesServerToClient += flushed.serverToClient
             var records: [Record] = []
             let result = body(&registry, &records)
+            if !registry.knownSecrets.isEmpty {
+                for index in records.indices { registry.knownSecrets.mask(&records[index]) }
+            }
             if !records.isEmpty { self.sink.receive(contentsOf: records) }
             return result
         }

@@ -73,10 +73,23 @@ extension ConnectionTap {
             let view = exchange.responseBody.bytes.readableBytesView
             errorBody = String(decoding: view.prefix(HTTPExchangeMachine.Body.headBytes), as: UTF8.self)
         }
-        return Record.HTTPExchange(
+        var record = Record.HTTPExchange(
             connection: self.connection, method: exchange.method.rawValue, path: self.redactor.path(exchange.uri),
             status: status, requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
             durationMicros: time - exchange.start, sid: exchange.target?.sid, errorBody: errorBody)
+        if exchange.target == nil, self.hub.configuration.bodyLimit > 0 {
+            // The whole exchange is kept for HAR and replay: its headers, credentials masked.
+            let redactor = self.redactor
+            record.requestHeaders = exchange.requestHeaders.map {
+                Record.KeyValue($0.name, redactor.headerValue(name: $0.name, value: $0.value))
+            }
+            if status != nil {
+                record.responseHeaders = exchange.responseHeaders.map {
+                    Record.KeyValue($0.name, redactor.headerValue(name: $0.name, value: $0.value))
+                }
+            }
+        }
+        return record
     }
 
     /// What the `open` record keeps of the request that started a session.

@@ -22,7 +22,10 @@ public final class ConnectionTap {
     init(hub: CaptureHub, connection: UInt64) {
         self.hub = hub
         self.connection = connection
-        self.http = HTTPExchangeMachine(maxBodyBytes: hub.configuration.maxBodyBytes)
+        let configuration = hub.configuration
+        self.http = HTTPExchangeMachine(
+            maxBodyBytes: configuration.maxBodyBytes, bodyLimit: configuration.bodyLimit, connection: connection,
+            bodyRedactor: BodyRedactor(enabled: configuration.redactCredentials, extraNames: configuration.redactNames))
     }
 
     var redactor: Redactor { Redactor(enabled: self.hub.configuration.redactCredentials) }
@@ -30,24 +33,31 @@ public final class ConnectionTap {
     /// A request head, as the client sent it (before `X-Forwarded-*` were added).
     public func requestHead(_ head: HTTPRequestHead) {
         let time = self.hub.now()
-        self.perform(self.http.requestHead(head, time: time), time: time)
+        let action = self.http.requestHead(head, time: time)
+        if head.headers.contains(where: { Redactor.isCredentialHeader($0.name) }) || head.uri.contains("?") {
+            self.learnCredentials { $0.learn(request: head) }
+        }
+        self.perform(action, time: time)
     }
 
     /// De-chunked request body bytes, possibly in many pieces.
     public func requestBody(_ bytes: ByteBuffer) {
         self.bytes.clientToServer += bytes.readableBytes
         self.http.requestBody(bytes)
+        self.writePieces()
     }
 
     /// The request is complete.
     public func requestEnd() {
         let action = self.http.requestEnd()
+        self.writePieces()
         if case .none = action { return }
         self.perform(action, time: self.hub.now())
     }
 
     /// A final response head or a `101` (no other 1xx).
     public func responseHead(_ head: HTTPResponseHead) {
+        if head.headers.contains(name: "Set-Cookie") { self.learnCredentials { $0.learn(response: head) } }
         let action = self.http.responseHead(head)
         if case .none = action { return }
         self.perform(action, time: self.hub.now())
@@ -57,6 +67,24 @@ public final class ConnectionTap {
     public func responseBody(_ bytes: ByteBuffer) {
         self.bytes.serverToClient += bytes.readableBytes
         self.http.responseBody(bytes)
+        self.writePieces()
+    }
+
+    /// Learns credential values, taking the hub's lock only when there is something to learn.
+    private func learnCredentials(_ learn: (inout SessionRegistry) -> Void) {
+        guard self.hub.configuration.redactCredentials else { return }
+        self.hub.withRegistry(bytes: &self.bytes) { registry, _ in learn(&registry) }
+    }
+
+    /// Writes the `body` records the exchange in flight produced (streamed pieces, a request body).
+    private func writePieces() {
+        let (pieces, secrets) = self.http.takePieces()
+        guard !pieces.isEmpty || !secrets.isEmpty else { return }
+        let time = self.hub.now()
+        self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+            registry.learn(secrets)
+            for piece in pieces { records.append(Record(time: time, event: .body(piece))) }
+        }
     }
 
     /// The response is complete.
@@ -141,6 +169,8 @@ public final class ConnectionTap {
                     time: time,
                     event: .note(.init(level: "error", message: "upstream unreachable: \(reason)", connection: connection))))
             if let exchange {
+                registry.learn(exchange.secrets)
+                for piece in exchange.pieces { records.append(Record(time: time, event: .body(piece))) }
                 registry.http(self.exchangeRecord(exchange, status: nil, time: time), time: time, into: &records)
             }
         }
@@ -158,6 +188,8 @@ public final class ConnectionTap {
         self.webSocket = nil
         self.hub.withRegistry(bytes: &self.bytes) { registry, records in
             if let exchange {
+                registry.learn(exchange.secrets)
+                for piece in exchange.pieces { records.append(Record(time: time, event: .body(piece))) }
                 registry.http(self.exchangeRecord(exchange, status: exchange.status, time: time), time: time, into: &records)
             }
             registry.transportClosed(sid: sid, connection: connection, cause: cause, time: time, into: &records)
@@ -189,6 +221,8 @@ public final class ConnectionTap {
             var record = self.exchangeRecord(exchange, status: exchange.status, time: time)
             record.sid = record.sid ?? opened
             self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                registry.learn(exchange.secrets)
+                for piece in exchange.pieces { records.append(Record(time: time, event: .body(piece))) }
                 registry.http(record, time: time, into: &records)
             }
         case .webSocketAccepted(let exchange):

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SIORecording
 import SIOWire
 
 /// Follows the HTTP exchanges of one client connection (requests are strictly sequential) and
@@ -43,6 +44,32 @@ struct HTTPExchangeMachine {
         var responseBytes = 0
         var responseBody = Body(keep: false, limit: 0)
         var requestEnded = false
+        /// The recording's copies of the bodies of an exchange that is not Engine.IO.
+        var requestCapture: BodyCapture?
+        var responseCapture: BodyCapture?
+        /// The `body` records the copies produced and the tap has not written yet.
+        var pieces: [Record.HTTPBody] = []
+        /// Values masked in the bodies, not yet taken by the tap (known secrets).
+        var secrets: [String] = []
+
+        mutating func capture(_ direction: Direction, _ step: (inout BodyCapture) -> Record.HTTPBody?) {
+            switch direction {
+            case .clientToServer:
+                guard self.requestCapture != nil else { return }
+                if let piece = step(&self.requestCapture!) { self.pieces.append(piece) }
+                if !self.requestCapture!.secrets.isEmpty {
+                    self.secrets += self.requestCapture!.secrets
+                    self.requestCapture!.secrets = []
+                }
+            case .serverToClient:
+                guard self.responseCapture != nil else { return }
+                if let piece = step(&self.responseCapture!) { self.pieces.append(piece) }
+                if !self.responseCapture!.secrets.isEmpty {
+                    self.secrets += self.responseCapture!.secrets
+                    self.responseCapture!.secrets = []
+                }
+            }
+        }
     }
 
     enum Action {
@@ -64,9 +91,20 @@ struct HTTPExchangeMachine {
 
     private var state: State = .idle
     let maxBodyBytes: Int
+    /// `--body-limit`: bytes of each body of an exchange that is not Engine.IO kept in the
+    /// recording; 0 keeps none (no `body` records).
+    let bodyLimit: Int
+    let connection: UInt64
+    let bodyRedactor: BodyRedactor
 
-    init(maxBodyBytes: Int) {
+    init(
+        maxBodyBytes: Int, bodyLimit: Int = 0, connection: UInt64 = 0,
+        bodyRedactor: BodyRedactor = BodyRedactor(enabled: true)
+    ) {
         self.maxBodyBytes = maxBodyBytes
+        self.bodyLimit = bodyLimit
+        self.connection = connection
+        self.bodyRedactor = bodyRedactor
     }
 
     var isWebSocket: Bool {
@@ -78,8 +116,9 @@ struct HTTPExchangeMachine {
         guard case .idle = self.state else {
             // A new request before the previous response ended (the proxy lost the response):
             // finish the old one so it is still recorded.
-            if case .exchange(let old) = self.state {
+            if case .exchange(var old) = self.state {
                 self.state = .idle
+                Self.finishCaptures(&old)
                 _ = self.requestHead(head, time: time)
                 return .exchangeComplete(old)
             }
@@ -88,10 +127,16 @@ struct HTTPExchangeMachine {
         let target = head.uri.contains("EIO=") ? EngineIORequestTarget(uri: head.uri) : nil
         let isEngineIO = target?.version != nil
         let upgrade = head.headers[canonicalForm: "Upgrade"].contains { $0.lowercased() == "websocket" }
-        let exchange = Exchange(
+        var exchange = Exchange(
             method: head.method, uri: head.uri, target: isEngineIO ? target : nil, requestHeaders: head.headers,
             isWebSocketUpgrade: upgrade, start: time,
             requestBody: Body(keep: isEngineIO && head.method == .POST, limit: self.maxBodyBytes))
+        if !isEngineIO, self.bodyLimit > 0 {
+            exchange.requestCapture = BodyCapture(
+                connection: self.connection, direction: .clientToServer, headers: head.headers, limit: self.bodyLimit,
+                streamed: BodyCapture.isStreamed(head.headers, isResponse: false, redactor: self.bodyRedactor),
+                redactor: self.bodyRedactor)
+        }
         self.state = .exchange(exchange)
         return .none
     }
@@ -101,12 +146,15 @@ struct HTTPExchangeMachine {
         self.state = .idle  // avoid a copy of the body while mutating
         exchange.requestBytes += bytes.readableBytes
         exchange.requestBody.append(bytes)
+        exchange.capture(.clientToServer) { $0.append(bytes) }
         self.state = .exchange(exchange)
     }
 
     mutating func requestEnd() -> Action {
         guard case .exchange(var exchange) = self.state, !exchange.requestEnded else { return .none }
         exchange.requestEnded = true
+        exchange.capture(.clientToServer) { $0.finish() }
+        exchange.requestCapture = nil
         let ready = exchange.requestBody.keep
         var stored = exchange
         stored.requestBody = Body(keep: false, limit: 0)
@@ -118,6 +166,12 @@ struct HTTPExchangeMachine {
         guard case .exchange(var exchange) = self.state else { return .none }
         exchange.status = Int(head.status.code)
         exchange.responseHeaders = head.headers
+        if exchange.target == nil, self.bodyLimit > 0, head.status != .switchingProtocols {
+            exchange.responseCapture = BodyCapture(
+                connection: self.connection, direction: .serverToClient, headers: head.headers, limit: self.bodyLimit,
+                streamed: BodyCapture.isStreamed(head.headers, isResponse: true, redactor: self.bodyRedactor),
+                redactor: self.bodyRedactor)
+        }
         if head.status == .switchingProtocols {
             self.state = .webSocket
             return .webSocketAccepted(exchange)
@@ -138,20 +192,44 @@ struct HTTPExchangeMachine {
         self.state = .idle
         exchange.responseBytes += bytes.readableBytes
         exchange.responseBody.append(bytes)
+        exchange.capture(.serverToClient) { $0.append(bytes) }
         self.state = .exchange(exchange)
     }
 
     mutating func responseEnd() -> Action {
-        guard case .exchange(let exchange) = self.state else { return .none }
+        guard case .exchange(var exchange) = self.state else { return .none }
         self.state = .idle
+        Self.finishCaptures(&exchange)
         return .exchangeComplete(exchange)
     }
 
     /// The exchange in flight, if any, taken out (the connection ends or the upstream was unreachable).
     mutating func abandon() -> Exchange? {
-        defer { if case .exchange = self.state { self.state = .idle } }
-        if case .exchange(let exchange) = self.state { return exchange }
-        return nil
+        guard case .exchange(var exchange) = self.state else { return nil }
+        self.state = .idle
+        Self.finishCaptures(&exchange)
+        return exchange
+    }
+
+    /// The `body` records produced since the last call (streamed pieces, a request body that
+    /// ended) and the values masked in them, taken out.
+    mutating func takePieces() -> (pieces: [Record.HTTPBody], secrets: [String]) {
+        guard case .exchange(var exchange) = self.state, !exchange.pieces.isEmpty || !exchange.secrets.isEmpty
+        else { return ([], []) }
+        self.state = .idle
+        let taken = (exchange.pieces, exchange.secrets)
+        exchange.pieces = []
+        exchange.secrets = []
+        self.state = .exchange(exchange)
+        return taken
+    }
+
+    /// Ends the copies still open (a body cut short is still written, with the size seen).
+    private static func finishCaptures(_ exchange: inout Exchange) {
+        if !exchange.requestEnded { exchange.capture(.clientToServer) { $0.finish() } }
+        exchange.requestCapture = nil
+        exchange.capture(.serverToClient) { $0.finish() }
+        exchange.responseCapture = nil
     }
 
     mutating func close() {

@@ -19,6 +19,8 @@ struct SessionRegistry: Sendable {
     let redactor: Redactor
     var sessions: [String: SessionMachine] = [:]
     var statistics = CaptureStatistics()
+    /// Credential values seen so far, masked in every later record (when redacting).
+    var knownSecrets = KnownSecrets()
     /// Sids closed lately: late packets for them (a `6` still queued, the peer's close echo)
     /// must not bring the session back to life.
     var recentlyClosed: Set<String> = []
@@ -205,6 +207,7 @@ struct SessionRegistry: Sendable {
     ) {
         self.count(packet, direction: context.direction, paired: ackLatency != nil)
         if packet.type == .connect, context.direction == .clientToServer, self.redactor.enabled {
+            if let json = packet.json { self.learn(KnownSecrets.jsonStringValues(json)) }
             let (redacted, changed) = ConnectPayloadRedactor.redact(packet)
             records.append(context.socketRecord(redacted, ackLatencyMicros: ackLatency, redacted: changed))
         } else {

@@ -8,6 +8,8 @@ import SIOWire
 /// binary, `data` the Engine.IO packet as on a WebSocket: `42["chat",...]`, binary as base64).
 ///
 /// An entry is written as soon as its session closes, so memory holds only open sessions.
+/// Every HTTP exchange that is not Engine.IO is an entry too, with its headers and bodies
+/// (`HARWriter+HTTP.swift`), written when the exchange ends.
 public struct HARWriter {
     private struct Session {
         var start: Int64
@@ -21,11 +23,13 @@ public struct HARWriter {
         var count = 0
     }
 
-    private let host: String
+    let host: String
     private var sessions: [String: Session] = [:]
     /// Sessions in the order they were first seen, for a stable output.
     private var order: [String] = []
-    private var entries = 0
+    var entries = 0
+    /// Bodies of exchanges that are not Engine.IO, until their `http` record.
+    var pendingBodies: [PendingKey: PendingBody] = [:]
 
     /// `host` is `host:port` for the entries' URLs (the upstream's, from the recording header).
     public init(host: String) {
@@ -99,6 +103,10 @@ public struct HARWriter {
                 case .binary(let bytes): Self.message(&session, e.direction, wall, opcode: 2, data: bytes)
                 }
             }
+        case .body(let e):
+            self.addBody(e)
+        case .http(let e):
+            self.addExchange(e, wall: wall, into: &out)
         case .sessionClosed(let e):
             guard self.sessions[e.sid] != nil else { return }
             self.update(e.sid, wall) { _ in }
@@ -181,7 +189,7 @@ public struct HARWriter {
         out.writeStaticString("]}")
     }
 
-    private static func pairs(_ pairs: [Record.KeyValue], _ nameKey: String, into out: inout ByteBuffer) {
+    static func pairs(_ pairs: [Record.KeyValue], _ nameKey: String, into out: inout ByteBuffer) {
         out.writeStaticString("[")
         for (i, pair) in pairs.enumerated() {
             if i > 0 { out.writeStaticString(",") }

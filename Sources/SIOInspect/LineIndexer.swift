@@ -2,12 +2,12 @@ import SIOWire
 
 /// The kind of a recording line (`k`), as a small enum.
 public enum RecordKind: UInt8, CaseIterable, Sendable {
-    case conn, connClose, http, open, ws, upgrade, poll, eio, sio, raw, wsClose, close, note, unknown
+    case conn, connClose, http, open, ws, upgrade, poll, eio, sio, raw, wsClose, close, note, body, unknown
 
     /// Hidden from the text and jsonl views unless `--engine`: transport-level records.
     public var isEngineLevel: Bool {
         switch self {
-        case .conn, .connClose, .http, .ws, .poll, .eio, .wsClose: return true
+        case .conn, .connClose, .http, .body, .ws, .poll, .eio, .wsClose: return true
         default: return false
         }
     }
@@ -27,6 +27,7 @@ public enum RecordKind: UInt8, CaseIterable, Sendable {
         case .wsClose: return "ws_close"
         case .close: return "close"
         case .note: return "note"
+        case .body: return "body"
         case .unknown: return "unknown"
         }
     }
@@ -48,6 +49,7 @@ public enum RecordKind: UInt8, CaseIterable, Sendable {
         case (4, UInt8(ascii: "c")): self = `is`("conn") ? .conn : .unknown
         case (4, UInt8(ascii: "o")): self = `is`("open") ? .open : .unknown
         case (4, UInt8(ascii: "n")): self = `is`("note") ? .note : .unknown
+        case (4, UInt8(ascii: "b")): self = `is`("body") ? .body : .unknown
         case (2, UInt8(ascii: "w")): self = `is`("ws") ? .ws : .unknown
         case (5, UInt8(ascii: "c")): self = `is`("close") ? .close : .unknown
         case (7, UInt8(ascii: "u")): self = `is`("upgrade") ? .upgrade : .unknown

@@ -146,6 +146,30 @@ public struct LiveFormatter: Sendable {
                 line.space()
                 line.escaped(body, width: self.argumentWidth)
             }
+        case .body(let e):
+            line.startLineStyle(.dim)
+            line.prefix(time: record.time, sid: nil, direction: e.direction, transport: nil)
+            line.plain(e.direction == .clientToServer ? "request body conn " : "response body conn ")
+            line.decimal(Int64(e.connection))
+            line.plain(" #")
+            line.decimal(Int64(e.sequence))
+            if let type = e.contentType {
+                line.space()
+                line.escaped(type, width: self.argumentWidth)
+            }
+            if let size = e.size {
+                line.plain(", ")
+                line.decimal(Int64(size))
+                line.plain(" bytes")
+            }
+            line.space()
+            line.data(e.data, width: self.argumentWidth)
+            if let note = e.note {
+                line.plain(" (")
+                line.escaped(note, width: self.argumentWidth)
+                line.plain(")")
+            }
+            line.endLineStyle()
         case .connectionOpened(let e):
             line.startLineStyle(.dim)
             line.prefix(time: record.time, sid: nil, direction: nil, transport: nil)

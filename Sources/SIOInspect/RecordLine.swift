@@ -18,7 +18,7 @@ import Darwin
 public struct RecordLine {
     public enum Field: Int, CaseIterable {
         case t, k, sid, conn, dir, tr, type, nsp, id, event, ackUs, data, dataText, dataB64, att, attN
-        case text, b64, cause, code, status, level, msg, layer, reason, records, bytes, method, path, peer
+        case text, b64, cause, code, status, level, msg, layer, reason, records, bytes, method, size, path, peer
 
         var key: StaticString {
             switch self {
@@ -50,6 +50,7 @@ public struct RecordLine {
             case .records: return "records"
             case .bytes: return "bytes"
             case .method: return "method"
+            case .size: return "size"
             case .path: return "path"
             case .peer: return "peer"
             }
@@ -311,6 +312,7 @@ public struct RecordLine {
             case UInt8(ascii: "t"): return match("type") ? .type : match("text") ? .text : nil
             case UInt8(ascii: "d"): return match("data") ? .data : nil
             case UInt8(ascii: "p"): return match("path") ? .path : match("peer") ? .peer : nil
+            case UInt8(ascii: "s"): return match("size") ? .size : nil
             default: return nil
             }
         case 5:

@@ -51,6 +51,9 @@ public struct StatisticsSummary: Hashable, Sendable {
     public var webSocketCloses: [String: Int] = [:]
     /// TCP connection close causes.
     public var connectionCloses: [String: Int] = [:]
+    /// Bodies of HTTP exchanges that are not Engine.IO (`body` records): `packets` counts bodies,
+    /// `bytes` their sizes on the wire.
+    public var httpBodies: [Direction: Traffic] = [:]
 }
 
 /// Accumulates statistics over lines, from their byte ranges (no record is decoded).
@@ -162,6 +165,11 @@ package struct RecordingStatistics {
             self.count(&self.summary.webSocketCloses, "\(code) \(info.direction?.rawValue ?? "?")")
         case .connClose:
             self.count(&self.summary.connectionCloses, Self.string(.cause, line, bytes) ?? "unknown")
+        case .body:
+            if let size = line.int(.size, bytes), let direction = info.direction {
+                self.summary.httpBodies[direction, default: Traffic()].packets += 1
+                self.summary.httpBodies[direction, default: Traffic()].bytes += Int(size)
+            }
         case .conn, .ws, .poll, .unknown:
             break
         }

@@ -40,6 +40,7 @@ public enum StatisticsReport {
         }
         traffic("  Socket.IO", s.socketIO)
         traffic("  Engine.IO", s.engineIO)
+        if !s.httpBodies.isEmpty { traffic("  HTTP bodies", s.httpBodies) }
         for (nsp, t) in s.namespaces.sorted(by: { $0.key < $1.key }) { traffic("  nsp \(nsp)", t) }
         if !s.socketTypes.isEmpty {
             line("  types     " + SocketIOPacketType.allCases.compactMap { t in s.socketTypes[t.name].map { "\(t.name) \($0)" } }
@@ -127,6 +128,8 @@ public enum StatisticsReport {
         traffic(s.socketIO)
         b.writeStaticString(",\"eio\":")
         traffic(s.engineIO)
+        b.writeStaticString(",\"http_bodies\":")
+        traffic(s.httpBodies)
         b.writeStaticString(",\"namespaces\":{")
         for (i, (nsp, t)) in s.namespaces.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { b.writeStaticString(",") }

@@ -11,6 +11,8 @@ public struct VerifyReport: Sendable {
     /// `sio`, `eio` and `raw` records.
     public var packets = 0
     public var sessions = 0
+    /// Bodies of HTTP exchanges that are not Engine.IO (`body` records with `last`).
+    public var httpBodies = 0
     /// Records and packets read before the first damage.
     public var recordsBeforeDamage = 0
     public var packetsBeforeDamage = 0
@@ -42,7 +44,8 @@ public struct VerifyReport: Sendable {
         let version = self.header.map { "format version \($0.version), written by \($0.tool)" } ?? ""
         if self.isIntact {
             return "\(self.path): intact, \(version): \(self.records) records, \(self.packets) packets, "
-                + "\(self.sessions) sessions, closed cleanly"
+                + "\(self.sessions) sessions, " + (self.httpBodies > 0 ? "\(self.httpBodies) HTTP bodies, " : "")
+                + "closed cleanly"
         }
         lines.append("\(self.path): damaged (\(version))")
         for damage in self.damages {
@@ -91,6 +94,7 @@ public enum Verifier {
                 switch record.event {
                 case .socket, .engine, .undecodable: report.packets += 1
                 case .sessionOpened(let e): sessions.insert(e.sid)
+                case .body(let e) where e.last: report.httpBodies += 1
                 default: break
                 }
             }

@@ -66,7 +66,7 @@ extension ByteBuffer {
     }
 
     /// Writes `bytes` as a JSON string holding their standard base64 (with padding).
-    mutating func writeJSONBase64(_ bytes: ByteBuffer) {
+    public mutating func writeJSONBase64(_ bytes: ByteBuffer) {
         self.writeInteger(UInt8(ascii: "\""))
         Base64.encode(bytes, into: &self)
         self.writeInteger(UInt8(ascii: "\""))

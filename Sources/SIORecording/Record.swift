@@ -22,6 +22,8 @@ public struct Record: Hashable, Sendable {
         case connectionClosed(ConnectionClosed)
         /// `http`: one HTTP request/response exchange finished (every request, Engine.IO or not).
         case http(HTTPExchange)
+        /// `body`: a piece of the request or response body of an exchange that is not Engine.IO.
+        case body(HTTPBody)
         /// `open`: an Engine.IO session was opened (the server's `0{...}` handshake was seen).
         case sessionOpened(SessionOpened)
         /// `ws`: a WebSocket was established for a session (the upstream's `101` was relayed).
@@ -97,10 +99,15 @@ extension Record {
         public var sid: String?
         /// For error answers on Engine.IO requests: the start of the response body (at most 1 KiB).
         public var errorBody: String?
+        /// For exchanges that are not Engine.IO: the request headers in wire order (credentials redacted).
+        public var requestHeaders: [KeyValue]?
+        /// For exchanges that are not Engine.IO: the response headers in wire order (credentials redacted).
+        public var responseHeaders: [KeyValue]?
 
         public init(
             connection: UInt64, method: String, path: String, status: Int?, requestBytes: Int,
-            responseBytes: Int, durationMicros: Int64, sid: String? = nil, errorBody: String? = nil
+            responseBytes: Int, durationMicros: Int64, sid: String? = nil, errorBody: String? = nil,
+            requestHeaders: [KeyValue]? = nil, responseHeaders: [KeyValue]? = nil
         ) {
             self.connection = connection
             self.method = method
@@ -111,6 +118,8 @@ extension Record {
             self.durationMicros = durationMicros
             self.sid = sid
             self.errorBody = errorBody
+            self.requestHeaders = requestHeaders
+            self.responseHeaders = responseHeaders
         }
     }
 

@@ -100,7 +100,26 @@ public struct RecordDecoder {
                     responseBytes: Int(try self.requiredInt(.respBytes, bytes)),
                     durationMicros: try self.requiredInt(.durUs, bytes),
                     sid: try self.string(.sid, bytes),
-                    errorBody: try self.string(.errorBody, bytes)
+                    errorBody: try self.string(.errorBody, bytes),
+                    requestHeaders: self.ranges[Field.reqHeaders.rawValue] == nil
+                        ? nil : try self.pairs(.reqHeaders, bytes),
+                    responseHeaders: self.ranges[Field.respHeaders.rawValue] == nil
+                        ? nil : try self.pairs(.respHeaders, bytes)
+                )
+            )
+        case "body":
+            event = .body(
+                .init(
+                    connection: try self.conn(bytes),
+                    direction: try self.direction(bytes),
+                    sequence: Int(try self.int(.seq, bytes) ?? 0),
+                    data: try self.recordedData(bytes) ?? .text(""),
+                    contentType: try self.string(.type, bytes),
+                    contentEncoding: try self.string(.coding, bytes),
+                    inflated: try self.bool(.inflated, bytes) ?? false,
+                    last: try self.bool(.last, bytes) ?? false,
+                    size: try self.int(.size, bytes).map { Int($0) },
+                    note: try self.string(.note, bytes)
                 )
             )
         case "open":
@@ -420,6 +439,7 @@ private enum Field: Int, CaseIterable {
     case text, b64, peer, cause, method, path, status, reqBytes, respBytes, durUs, errorBody, eio, query, headers
     case handshake, handshakeText, handshakeB64, ext, enc, bytes, n, layer, reason, off, code, level, msg, records
     case format, version, wallUs, tool, upstream, listen, parser, wire
+    case reqHeaders, respHeaders, seq, coding, inflated, last, size, note
 
     var key: String {
         switch self {
@@ -434,6 +454,8 @@ private enum Field: Int, CaseIterable {
         case .handshakeText: return "handshake_text"
         case .handshakeB64: return "handshake_b64"
         case .wallUs: return "wall_us"
+        case .reqHeaders: return "req_headers"
+        case .respHeaders: return "resp_headers"
         default: return "\(self)"
         }
     }

@@ -82,6 +82,43 @@ public struct RecordEncoder: Sendable {
                 buffer.writeJSONKey("error_body")
                 buffer.writeJSONString(body)
             }
+            if let headers = e.requestHeaders {
+                buffer.writeJSONKey("req_headers")
+                self.pairs(headers, into: &buffer)
+            }
+            if let headers = e.responseHeaders {
+                buffer.writeJSONKey("resp_headers")
+                self.pairs(headers, into: &buffer)
+            }
+        case .body(let e):
+            self.start(time: record.time, kind: "body", into: &buffer)
+            buffer.writeJSONKey("conn")
+            buffer.writeDecimal(unsigned: e.connection)
+            switch e.direction {
+            case .clientToServer: buffer.writeStaticString(",\"dir\":\"c2s\"")
+            case .serverToClient: buffer.writeStaticString(",\"dir\":\"s2c\"")
+            }
+            buffer.writeJSONKey("seq")
+            buffer.writeDecimal(e.sequence)
+            if let type = e.contentType {
+                buffer.writeJSONKey("type")
+                buffer.writeJSONString(type)
+            }
+            if let coding = e.contentEncoding {
+                buffer.writeJSONKey("coding")
+                buffer.writeJSONString(coding)
+            }
+            if e.inflated { buffer.writeStaticString(",\"inflated\":true") }
+            self.recordedData(e.data, into: &buffer)
+            if e.last { buffer.writeStaticString(",\"last\":true") }
+            if let size = e.size {
+                buffer.writeJSONKey("size")
+                buffer.writeDecimal(size)
+            }
+            if let note = e.note {
+                buffer.writeJSONKey("note")
+                buffer.writeJSONString(note)
+            }
         case .sessionOpened(let e):
             self.start(time: record.time, kind: "open", into: &buffer)
             buffer.writeJSONKey("sid")

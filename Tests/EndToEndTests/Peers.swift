@@ -12,6 +12,8 @@ struct PeerEnvironment: Sendable {
     let peers: String
     /// The `siotape` executable, if built (`SIOTAPE_BIN`).
     let siotape: String?
+    /// `.venv/har/bin/python` (`SIOTAPE_PYHAR`): haralyzer, for `tools/peers/har_check.py`.
+    let pythonHAR: String?
 
     static let current = PeerEnvironment(ProcessInfo.processInfo.environment)
     static let skipReason: Comment =
@@ -25,6 +27,7 @@ struct PeerEnvironment: Sendable {
         self.python4 = python4
         self.peers = peers
         self.siotape = environment["SIOTAPE_BIN"]
+        self.pythonHAR = environment["SIOTAPE_PYHAR"]
     }
 
     func script(_ name: String) -> String { peers + "/" + name }

@@ -26,9 +26,13 @@ import Testing
             records.compactMap(\.http) == [
                 .init(
                     connection: 7, method: "POST", path: "/api?token=[redacted]&page=2", status: 200, requestBytes: 5,
-                    responseBytes: 6, durationMicros: 250)
+                    responseBytes: 6, durationMicros: 250, requestHeaders: [], responseHeaders: [])
             ])
-        #expect(records.compactMap(\.http).first.map { _ in records[1].time } == 350)
+        #expect(records.first { $0.http != nil }?.time == 350)
+        // The bodies come first: the request's when it ended; the response (no length: read until
+        // the end, so streamed) piece by piece, then an empty last piece with the size.
+        #expect(records.compactMap(\.body).map(\.data) == [.text("hello"), .text("world!"), .text("")])
+        #expect(records.filter { $0.body != nil }.map(\.time) == [100, 350, 350])
         #expect(records.last == Record(time: 400, event: .connectionClosed(.init(connection: 7, cause: "client"))))
         let statistics = harness.hub.statistics
         #expect(statistics.bytesClientToServer == 5 && statistics.bytesServerToClient == 6)

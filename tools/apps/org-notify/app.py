@@ -6,8 +6,10 @@ socket joins `org:<org>` and gets `session {user, org}`. `video:subscribe {video
 `video:<id>` for a video of the caller's org. `video:process {videoId, fail?}` (ack {jobId})
 starts a short background job that emits `video:progress {videoId, progress}` 10, 40, 70 then
 `video:processed` or `video:failed` to the org room only, and `video:status` to `video:<id>`.
-HTTP: POST /api/admin/drop {"user"} aborts that user's transports (no close packet), so their
-clients see a lost connection and reconnect.
+HTTP: POST /api/login {"user", "password"} answers {"token": <JWT>, "user", "org"} for a known
+user whose password is `<user>-password` (401 {"error": "bad credentials"} otherwise): the JWT a
+client then sends in its CONNECT `auth`. POST /api/admin/drop {"user"} aborts that user's
+transports (no close packet), so their clients see a lost connection and reconnect.
 """
 import os
 import sys
@@ -29,6 +31,7 @@ app = web.Application()
 sio.attach(app)
 
 VIDEOS = {'a1': 'acme', 'a2': 'acme', 'b1': 'globex'}   # video id -> owning org
+ORGS = {'alice': 'acme', 'bob': 'acme', 'carol': 'globex'}  # user -> org (password: <user>-password)
 STEP = 0.01      # seconds between job steps
 jobs = 0
 users = {}       # user -> set of sids
@@ -112,6 +115,16 @@ async def admin_drop(request):
     return web.json_response({'dropped': dropped})
 
 
+async def login(request):
+    body = await request.json()
+    user = body.get('user')
+    if user not in ORGS or body.get('password') != f'{user}-password':
+        return web.json_response({'error': 'bad credentials'}, status=401)
+    token = jwt_hs256.encode({'sub': user, 'org': ORGS[user]})
+    return web.json_response({'token': token, 'user': user, 'org': ORGS[user]})
+
+
+app.router.add_post('/api/login', login)
 app.router.add_post('/api/admin/drop', admin_drop)
 
 if __name__ == '__main__':
