@@ -90,6 +90,10 @@ public struct RecordDecoder {
                 .init(connection: try self.conn(bytes), cause: try self.requiredString(.cause, bytes))
             )
         case "http":
+            let requestHeaders: [Record.KeyValue]? =
+                self.ranges[Field.reqHeaders.rawValue] == nil ? nil : try self.pairs(.reqHeaders, bytes)
+            let responseHeaders: [Record.KeyValue]? =
+                self.ranges[Field.respHeaders.rawValue] == nil ? nil : try self.pairs(.respHeaders, bytes)
             event = .http(
                 .init(
                     connection: try self.conn(bytes),
@@ -101,10 +105,8 @@ public struct RecordDecoder {
                     durationMicros: try self.requiredInt(.durUs, bytes),
                     sid: try self.string(.sid, bytes),
                     errorBody: try self.string(.errorBody, bytes),
-                    requestHeaders: self.ranges[Field.reqHeaders.rawValue] == nil
-                        ? nil : try self.pairs(.reqHeaders, bytes),
-                    responseHeaders: self.ranges[Field.respHeaders.rawValue] == nil
-                        ? nil : try self.pairs(.respHeaders, bytes)
+                    requestHeaders: requestHeaders,
+                    responseHeaders: responseHeaders
                 )
             )
         case "body":

@@ -69,8 +69,8 @@ struct RecordCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Bytes kept of each HTTP body that is not Engine.IO (1048576, 64k, 16m); past it the head is kept \
-            with the full size. 0 records no such bodies.", valueName: "BYTES"))
+            "Bytes kept of each HTTP body that is not Engine.IO (1048576, 64k, 16m); past it the head is kept "
+                + "with the full size. 0 records no such bodies.", valueName: "BYTES"))
     var bodyLimit: String = "1m"
 
     @Flag(help: "Send the upstream's host:port as Host instead of the client's Host header.")

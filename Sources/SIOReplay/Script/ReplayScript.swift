@@ -110,7 +110,7 @@ public struct ReplayScript: Hashable, Sendable {
                 if let sid = packet.sid { self.update(sid, at: record.time) { _ in } }
             case .webSocketClosed(let close):
                 if let sid = close.sid { self.update(sid, at: record.time) { _ in } }
-            case .connectionOpened, .connectionClosed, .http, .webSocketOpened, .poll, .undecodable, .note:
+            case .connectionOpened, .connectionClosed, .http, .body, .webSocketOpened, .poll, .undecodable, .note:
                 return
             }
         }
