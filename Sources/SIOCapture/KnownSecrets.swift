@@ -125,12 +125,19 @@ struct KnownSecrets {
     func mask(_ record: inout Record) {
         switch record.event {
         case .socket(var e):
-            guard e.packet.json != nil || e.packet.eventName != nil else { return }
+            var changed = false
             if let json = e.packet.json, let masked = self.mask(json) {
                 e.packet.json = masked
                 e.packet.eventName = e.packet.eventName.map { self.mask($0) }
-                record.event = .socket(e)
+                changed = true
             }
+            // A msgpack packet's `wire` holds the secret as a length-prefixed string: it cannot be
+            // masked in place, so the record keeps the (masked) fields only.
+            if let wire = e.packet.wire, self.mask(wire) != nil {
+                e.packet.wire = nil
+                changed = true
+            }
+            if changed { record.event = .socket(e) }
         case .engine(var e):
             if let data = e.data, let masked = self.mask(data) {
                 e.data = masked
