@@ -38,6 +38,9 @@ def main(args, peers):
             if q.name in joined:
                 q.wait_for('users-list', lambda d, want=sorted(joined): listed(d, want), what=f'users-list {joined}')
     check(len(set(ids.values())) == 3, f'users-list: socket ids not distinct: {ids}')
+    # The listed ids are the ones the server issued to each client (a mock server maps its recorded ones).
+    for p in (alice, bob, carol):
+        check(ids[p.name] == p.sio.get_sid(), f'users-list: {p.name} listed as {ids[p.name]}, its id is {p.sio.get_sid()}')
 
     for p, room in ((alice, 'lobby'), (bob, 'lobby'), (carol, 'dev')):
         p.emit('join-room', {'room': room})
