@@ -49,7 +49,7 @@ public struct IDMapping: Sendable, Equatable {
     private var toRecordedTable = Table()
 
     public init(_ pairs: [Pair] = []) {
-        for pair in pairs { self.add(recorded: pair.recorded, live: pair.live) }
+        self.merge(pairs)
     }
 
     public static func == (lhs: IDMapping, rhs: IDMapping) -> Bool {
@@ -67,15 +67,35 @@ public struct IDMapping: Sendable, Equatable {
         else { return }
         let pair = Pair(recorded: recorded, live: live)
         guard !self.pairs.contains(pair) else { return }
+        let count = self.pairs.count
         self.pairs.removeAll { $0.recorded == recorded || $0.live == live }
         self.pairs.append(pair)
-        self.toLiveTable = Table(self.pairs.map { (Array($0.recorded.utf8), Array($0.live.utf8)) })
-        self.toRecordedTable = Table(self.pairs.map { (Array($0.live.utf8), Array($0.recorded.utf8)) })
+        if self.pairs.count == count + 1 {
+            // Nothing replaced: the tables only gain this pair (a table per pair added would make
+            // building a mapping of n ids cost n²).
+            self.toLiveTable.insert(from: Array(recorded.utf8), to: Array(live.utf8))
+            self.toRecordedTable.insert(from: Array(live.utf8), to: Array(recorded.utf8))
+        } else {
+            self.rebuildTables()
+        }
     }
 
     /// Adds every pair of `other` (its pairs win where they conflict).
     public mutating func merge(_ other: IDMapping) {
-        for pair in other.pairs { self.add(recorded: pair.recorded, live: pair.live) }
+        self.merge(other.pairs)
+    }
+
+    private mutating func merge(_ pairs: [Pair]) {
+        for pair in pairs { self.add(recorded: pair.recorded, live: pair.live) }
+    }
+
+    private mutating func rebuildTables() {
+        self.toLiveTable = Table()
+        self.toRecordedTable = Table()
+        for pair in self.pairs {
+            self.toLiveTable.insert(from: Array(pair.recorded.utf8), to: Array(pair.live.utf8))
+            self.toRecordedTable.insert(from: Array(pair.live.utf8), to: Array(pair.recorded.utf8))
+        }
     }
 
     /// The live id of a recorded one.
@@ -166,9 +186,12 @@ public struct IDMapping: Sendable, Equatable {
 
         var byFirstByte: [UInt8: [Entry]] = [:]
 
-        init(_ pairs: [([UInt8], [UInt8])] = []) {
-            for (from, to) in pairs { self.byFirstByte[from[0], default: []].append(Entry(from: from, to: to)) }
-            for key in self.byFirstByte.keys { self.byFirstByte[key]!.sort { $0.from.count > $1.from.count } }
+        /// Adds an id, keeping each bucket longest first (ties in the order added).
+        mutating func insert(from: [UInt8], to: [UInt8]) {
+            var bucket = self.byFirstByte[from[0], default: []]
+            let position = bucket.firstIndex { $0.from.count < from.count } ?? bucket.endIndex
+            bucket.insert(Entry(from: from, to: to), at: position)
+            self.byFirstByte[from[0]] = bucket
         }
 
         var isEmpty: Bool { self.byFirstByte.isEmpty }
