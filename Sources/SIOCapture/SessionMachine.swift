@@ -86,6 +86,9 @@ struct SessionMachine: Sendable {
     mutating func receiveIfComplete(
         _ packet: SocketIOPacket, direction: Direction, time: Int64
     ) -> (handled: Bool, ackLatency: Int64?) {
+        // A text Socket.IO packet: the session uses the default parser (msgpack packets are
+        // marked by the registry before they come here).
+        if self.parser == .undetermined, packet.parser == .default { self.parser = .default }
         guard self.isComplete(packet, direction: direction) else { return (false, nil) }
         self.lastActivity = time
         self.attachmentsToDrop[direction.index] = 0

@@ -152,9 +152,6 @@ struct SessionRegistry: Sendable {
     mutating func socket(_ packet: SocketIOPacket, context: PacketContext, into records: inout [Record]) {
         var outputs: [SessionMachine.Output] = []
         if let index = self.touch(context, into: &records) {
-            if self.sessions.values[index].parser == .undetermined, packet.parser == .default {
-                self.sessions.values[index].parser = .default
-            }
             let complete = self.sessions.values[index].receiveIfComplete(
                 packet, direction: context.direction, time: context.time)
             if complete.handled {

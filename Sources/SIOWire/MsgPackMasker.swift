@@ -5,8 +5,9 @@ import NIOCore
 /// credential. Containers keep their counts, so the masked bytes can be put back in place of the
 /// original inside a larger message.
 public enum MsgPackMasker {
-    /// Masks one complete value: every scalar (string, number, bin, ext, nil, bool) that is not a
-    /// map key becomes the string `mask`.
+    /// Masks one complete value: every scalar (string, number, bin, ext, bool) that is not a map
+    /// key becomes the string `mask`. nil stays nil: it hides nothing, and a packet whose `data`
+    /// must be nil (a DISCONNECT) stays valid.
     public static func mask(_ value: ByteBuffer, with mask: String, limits: MsgPackLimits = MsgPackLimits()) throws(WireError) -> ByteBuffer {
         var out = ByteBuffer()
         try value.withUnsafeReadableBytes { bytes throws(WireError) in
@@ -50,6 +51,8 @@ public enum MsgPackMasker {
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: cursor.bytes[keyStart..<cursor.index]))
                 try self.copy(&cursor, depth: depth + 1, mask: mask, into: &out)
             }
+        case .null:
+            MsgPackWriter.writeNil(into: &out)
         default:
             MsgPackWriter.writeString(mask, into: &out)
         }

@@ -96,6 +96,18 @@ private func str(_ s: String) -> [UInt8] {
         #expect(try SocketIOPacket.decodeMsgPack(rebuilt).json == packet.json)
     }
 
+    /// Found by FuzzMsgPack: masking turned a DISCONNECT's nil `data` into a string, and the
+    /// rebuilt packet no longer decoded. nil is kept.
+    @Test func maskingKeepsNil() throws {
+        let wire = packetMap([("type", [0x01]), ("data", [0xC0]), ("nsp", str("/chat"))])
+        let masked = try SocketIOPacket.decodeMsgPack(wire, maskingData: "[redacted]")
+        #expect(masked.json == nil)
+        #expect(try SocketIOPacket.decodeMsgPack(masked.encodeMsgPack()) == masked)
+        let connect = packetMap([("type", [0x00]), ("data", [0x82] + str("a") + [0xC0] + str("b") + [0xC3]), ("nsp", str("/"))])
+        #expect(try SocketIOPacket.decodeMsgPack(connect, maskingData: "x").json.map { String(buffer: $0) }
+            == #"{"a":null,"b":"x"}"#)
+    }
+
     @Test func looksLikeMsgPack() {
         #expect(SocketIOPacket.looksLikeMsgPack(ByteBuffer(bytes: [0x83])))
         #expect(SocketIOPacket.looksLikeMsgPack(ByteBuffer(bytes: [0xDE, 0, 3])))
