@@ -47,6 +47,10 @@ struct MsgPackCursor {
     var isCanonical = true
     /// Where the last header read started.
     private(set) var headStart = 0
+    /// How many non-string map keys the value being converted sits in (`MsgPackJSON`): each level
+    /// escapes the JSON text of the one inside it once more, so the levels are capped.
+    var keyNesting = 0
+    static let maxKeyNesting = 2
 
     init(_ bytes: UnsafeRawBufferPointer, limits: MsgPackLimits = MsgPackLimits(), at index: Int = 0) {
         self.bytes = bytes

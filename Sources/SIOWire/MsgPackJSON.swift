@@ -125,8 +125,17 @@ public enum MsgPackJSON {
             }
             cursor.index = start  // not UTF-8: converted as a value below (the cursor counted it twice: harmless)
         }
+        // The key's JSON is escaped into a string, and a key inside it once more: without a cap,
+        // keys nested in keys would double the text at every level.
+        guard cursor.keyNesting < MsgPackCursor.maxKeyNesting else {
+            throw WireError(
+                "msgpack: a map key that is not a string, nested in more than \(MsgPackCursor.maxKeyNesting) such keys",
+                at: start)
+        }
         var key = ByteBuffer(string: "$")
+        cursor.keyNesting += 1
         try self.convert(&cursor, depth: depth, into: &key)
+        cursor.keyNesting -= 1
         key.withUnsafeReadableBytes { writeJSONString($0, into: &out) }
     }
 

@@ -181,6 +181,22 @@ private func check(
         #expect(throws: WireError(reason, at: offset)) { try MsgPackJSON.json(fromMsgPack: hex(input)) }
     }
 
+    /// Found by FuzzMsgPack (a 12 s timeout on 115 bytes): maps used as keys of maps used as keys...
+    /// each level escaped the text inside it once more, doubling it. Two levels are kept, a third
+    /// is refused.
+    @Test func keysNestedInKeysAreCapped() throws {
+        // {{1: 2}: 3}: two levels of non-string keys.
+        try check(hex("81 81 01 02 03"), #"{"${\"$1\":2}":3}"#)
+        // {{{1: 2}: 3}: 4}: a third.
+        #expect(throws: WireError("msgpack: a map key that is not a string, nested in more than 2 such keys", at: 3)) {
+            try MsgPackJSON.json(fromMsgPack: hex("81 81 81 01 02 03 04"))
+        }
+        var bomb = ByteBuffer(bytes: [0x81])
+        bomb.writeRepeatingByte(0x81, count: 60)
+        bomb.writeRepeatingByte(0x01, count: 62)
+        #expect(throws: WireError.self) { try MsgPackJSON.json(fromMsgPack: bomb) }
+    }
+
     @Test func capsOnDepthAndValues() {
         var deep = ByteBuffer()
         deep.writeRepeatingByte(0x91, count: 200)
