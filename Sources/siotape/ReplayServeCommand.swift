@@ -22,9 +22,10 @@ struct ReplayServeCommand: AsyncParsableCommand {
             when the packet that caused it arrives there, anything with no cause within --window at its recorded \
             offset from its session's start. Ack ids are mapped to the live client's, and so are sids and socket \
             ids wherever they appear in payloads (--no-map-ids turns the latter off).
-            Plain HTTP requests (not Engine.IO) get the recorded status for their method and path, with the body \
-            given by --http (recordings keep no bodies), or 404 when the recording has no such request; a \
-            request the recorded server answered by dropping a connection drops it again.
+            Plain HTTP requests (not Engine.IO) get the recorded answer for their method, path, query (and body \
+            when that is all that differs): status, headers (not hop-by-hop ones) and body, in recorded order; \
+            --http replaces a body; 404 when the recording has no such request; a request the recorded server \
+            answered by dropping a connection drops it again.
             A client packet with no recorded counterpart is reported on stderr (--on-unmatched). The server stops \
             once every recorded session has been served and every client has gone (unless --keep-running), or on \
             Ctrl-C / SIGTERM, and prints a summary on stderr. Exit status: 0, 1 with --on-unmatched fail when \

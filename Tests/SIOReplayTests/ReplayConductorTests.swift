@@ -183,8 +183,40 @@ private func packet(_ type: SocketIOPacketType, id: UInt64? = nil, _ json: Strin
         #expect(machine.due(now: 5_000_000) == [])
         #expect(machine.httpRequest(method: "GET", path: "/nope", now: 0) == nil)
         let answer = machine.httpRequest(method: "POST", path: "/api/admin/drop", now: 6_000_000)
-        #expect(answer?.status == 200 && answer?.body == #"{"dropped":1}"#)
+        #expect(answer?.status == 200 && answer?.body == ByteBuffer(string: #"{"dropped":1}"#))
         #expect(machine.due(now: 6_001_000) == [.close(1, sendingClosePacket: false)])
+    }
+
+    @Test func plainHTTPIsAnsweredFromTheRecordingMatchingTheBodyWhenThatIsAllThatDiffers() throws {
+        let empty = script([session(0, opened: 0, closed: nil, [])])
+        func login(_ user: String, _ answer: String, _ time: Int64) -> RecordedHTTPExchange {
+            RecordedHTTPExchange(
+                method: "POST", path: "/api/login", status: 200, time: time,
+                requestBody: ByteBuffer(string: #"{"user":"\#(user)"}"#), responseBody: ByteBuffer(string: answer),
+                responseHeaders: [
+                    .init("Content-Type", "application/json"), .init("Content-Length", "99"),
+                    .init("Connection", "keep-alive"), .init("Set-Cookie", "[redacted]"), .init("X-App", "1"),
+                ])
+        }
+        let page = RecordedHTTPExchange(
+            method: "GET", path: "/page?v=1", status: 200, time: 3, responseBody: ByteBuffer(string: "first"))
+        let again = RecordedHTTPExchange(
+            method: "GET", path: "/page?v=1", status: 304, time: 4, responseBody: ByteBuffer(string: "second"))
+        let plan = ServePlan(script: empty, http: [login("ann", "A", 1), login("bob", "B", 2), page, again])
+        var machine = ReplayConductor(plan: plan, configuration: ServeConfiguration(), makeSocketID: { "X" })
+        // bob logs in first: his recorded answer, not the first recorded login.
+        let answer = machine.httpRequest(
+            method: "POST", path: "/api/login", body: ByteBuffer(string: #"{"user":"bob"}"#), now: 0)
+        let bob = try #require(answer)
+        #expect(bob.body == ByteBuffer(string: "B") && bob.status == 200)
+        // Recorded headers without hop-by-hop ones, Content-Length or redacted values.
+        #expect(bob.headers?.map(\.name) == ["Content-Type", "X-App"])
+        let ann = machine.httpRequest(method: "POST", path: "/api/login", body: ByteBuffer(string: "other"), now: 0)
+        #expect(ann?.body == ByteBuffer(string: "A"))
+        // Repeats in recorded order; the query is part of the match.
+        #expect(machine.httpRequest(method: "GET", path: "/page?v=1", now: 0)?.body == ByteBuffer(string: "first"))
+        #expect(machine.httpRequest(method: "GET", path: "/page?v=1", now: 0)?.status == 304)
+        #expect(machine.httpRequest(method: "GET", path: "/page?v=1", now: 0) == nil)
     }
 }
 

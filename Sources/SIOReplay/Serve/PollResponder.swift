@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SIORecording
 import SIOWire
 
 /// Answers one HTTP request of the mock server: a long-poll GET (now or later), a POST, a plain
@@ -50,8 +51,20 @@ struct PollResponder {
     func respond(status: HTTPResponseStatus, contentType: String?, body: ByteBuffer) {
         var headers = HTTPHeaders()
         if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        self.respond(status: status, headers: headers, body: body)
+    }
+
+    /// A recorded plain HTTP answer: its headers (already without hop-by-hop ones), its body.
+    func respond(status: HTTPResponseStatus, headers recorded: [Record.KeyValue], body: ByteBuffer) {
+        var headers = HTTPHeaders()
+        for header in recorded { headers.add(name: header.name, value: header.value) }
+        self.respond(status: status, headers: headers, body: body)
+    }
+
+    private func respond(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
+        var headers = headers
         headers.add(name: "Content-Length", value: String(body.readableBytes))
-        if let origin = self.origin {
+        if let origin = self.origin, !headers.contains(name: "Access-Control-Allow-Origin") {
             headers.add(name: "Access-Control-Allow-Origin", value: origin)
             headers.add(name: "Access-Control-Allow-Credentials", value: "true")
         }

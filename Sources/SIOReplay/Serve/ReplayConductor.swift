@@ -206,15 +206,22 @@ struct ReplayConductor {
         return [.send(id, self.connectReply(packet, key: key, to: id, version: version))]
     }
 
-    /// A plain HTTP request: the recorded status for it (nil: not recorded), its body, and the
-    /// recorded server actions it triggered are scheduled.
-    mutating func httpRequest(method: String, path: String, now: Int64) -> (status: Int, body: String)? {
+    /// A plain HTTP request: the recorded answer for it (nil: not recorded), and the recorded
+    /// server actions it triggered are scheduled. Recorded requests are used once each, in recorded
+    /// order; among those with the same method, path and query, the one whose recorded body is the
+    /// live request's body is chosen (several requests that differ only by their body).
+    /// An `--http` body for the request replaces the recorded one.
+    mutating func httpRequest(
+        method: String, path: String, body: ByteBuffer = ByteBuffer(), now: Int64
+    ) -> HTTPAnswer? {
         let pathOnly = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
         let candidates = self.plan.http.indices.filter {
             !self.httpUsed.contains($0) && self.plan.http[$0].method == method
         }
+        let exact = candidates.filter { self.plan.http[$0].path == path }
         guard
-            let index = candidates.first(where: { self.plan.http[$0].path == path })
+            let index = exact.first(where: { (self.plan.http[$0].requestBody ?? ByteBuffer()) == body })
+                ?? exact.first
                 ?? candidates.first(where: {
                     self.plan.http[$0].path.hasPrefix(pathOnly) && Self.samePath(self.plan.http[$0].path, pathOnly)
                 })
@@ -225,12 +232,18 @@ struct ReplayConductor {
         self.httpUsed.insert(index)
         self.summary.httpAnswered += 1
         self.fire(.httpRequest(index: index), now: now)
+        let recorded = self.plan.http[index]
         let key = "\(method) \(pathOnly)"
-        let bodies = self.configuration.httpBodies[key] ?? self.configuration.httpBodies["\(method) \(path)"] ?? []
-        let use = self.httpBodyUses[key, default: 0]
-        self.httpBodyUses[key] = use + 1
-        let body = bodies.isEmpty ? "" : bodies[min(use, bodies.count - 1)]
-        return (self.plan.http[index].status ?? 502, body)
+        let overrides = self.configuration.httpBodies[key] ?? self.configuration.httpBodies["\(method) \(path)"] ?? []
+        let status = recorded.status ?? 502
+        if !overrides.isEmpty {
+            let use = self.httpBodyUses[key, default: 0]
+            self.httpBodyUses[key] = use + 1
+            return HTTPAnswer(status: status, body: ByteBuffer(string: overrides[min(use, overrides.count - 1)]))
+        }
+        return HTTPAnswer(
+            status: status, body: recorded.responseBody ?? ByteBuffer(),
+            headers: recorded.responseHeaders.map(HTTPAnswer.replayable))
     }
 
     /// The server actions whose time has come, in recorded order.

@@ -186,20 +186,23 @@ final class ReplayRoom: @unchecked Sendable {
     }
 
     /// A plain HTTP request: the recorded status and the configured body, or 404.
-    func http(method: String, path: String, responder: PollResponder) {
-        guard let answer = self.conductor.httpRequest(method: method, path: path, now: Self.now()) else {
+    func http(method: String, path: String, body: ByteBuffer = ByteBuffer(), responder: PollResponder) {
+        guard let answer = self.conductor.httpRequest(method: method, path: path, body: body, now: Self.now()) else {
             self.report("HTTP \(method) \(path): not in the recording, answered 404")
             return responder.respond(
                 status: .notFound, contentType: "text/plain; charset=UTF-8",
                 body: ByteBuffer(string: "siotape replay: \(method) \(path) is not in the recording\n"))
         }
-        let trimmed = answer.body.drop { $0 == " " || $0 == "\n" }
-        let contentType =
-            trimmed.hasPrefix("{") || trimmed.hasPrefix("[") ? "application/json"
-            : trimmed.hasPrefix("<") ? "text/html; charset=utf-8" : "text/plain; charset=utf-8"
-        responder.respond(
-            status: HTTPResponseStatus(statusCode: answer.status), contentType: contentType,
-            body: ByteBuffer(string: answer.body))
+        let status = HTTPResponseStatus(statusCode: answer.status)
+        if let headers = answer.headers {
+            responder.respond(status: status, headers: headers, body: answer.body)
+        } else {
+            let trimmed = answer.body.readableBytesView.drop { $0 == 0x20 || $0 == 0x0A }
+            let contentType =
+                trimmed.first == UInt8(ascii: "{") || trimmed.first == UInt8(ascii: "[") ? "application/json"
+                : trimmed.first == UInt8(ascii: "<") ? "text/html; charset=utf-8" : "text/plain; charset=utf-8"
+            responder.respond(status: status, contentType: contentType, body: answer.body)
+        }
         self.reschedule()
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import SIORecording
 import SIOWire
 
@@ -38,12 +39,26 @@ public struct RecordedHTTPExchange: Hashable, Sendable {
     public var status: Int?
     /// When the request started, µs since the recording's start.
     public var time: Int64
+    /// The request body as recorded (`body` records), when there was one.
+    public var requestBody: ByteBuffer?
+    /// The response body as recorded (inflated when it was sent gzip/deflate), when there was one.
+    public var responseBody: ByteBuffer?
+    /// The recorded response headers (recordings made before bodies were kept have none).
+    public var responseHeaders: [Record.KeyValue]?
+    /// True when the kept response body is not the whole body (over the body limit).
+    public var responseBodyCut = false
 
-    public init(method: String, path: String, status: Int?, time: Int64) {
+    public init(
+        method: String, path: String, status: Int?, time: Int64, requestBody: ByteBuffer? = nil,
+        responseBody: ByteBuffer? = nil, responseHeaders: [Record.KeyValue]? = nil
+    ) {
         self.method = method
         self.path = path
         self.status = status
         self.time = time
+        self.requestBody = requestBody
+        self.responseBody = responseBody
+        self.responseHeaders = responseHeaders
     }
 
     /// Reads the plain HTTP exchanges of a recording (requests without an Engine.IO sid and not to
@@ -51,14 +66,33 @@ public struct RecordedHTTPExchange: Hashable, Sendable {
     public static func load(path: String) throws -> [RecordedHTTPExchange] {
         let reader = try RecordingReader(path: path)
         var exchanges: [RecordedHTTPExchange] = []
+        // `body` records come before their exchange's `http` record, per connection and direction.
+        var bodies: [UInt64: (request: ByteBuffer?, response: ByteBuffer?, cut: Bool)] = [:]
         while let record = try reader.next() {
-            guard case .http(let http) = record.event, http.sid == nil,
-                EngineIORequestTarget(uri: http.path).version == nil
-            else { continue }
-            exchanges.append(
-                RecordedHTTPExchange(
-                    method: http.method, path: http.path, status: http.status,
-                    time: record.time - http.durationMicros))
+            if case .body(let piece) = record.event {
+                var entry = bodies[piece.connection] ?? (nil, nil, false)
+                var bytes = (piece.direction == .clientToServer ? entry.request : entry.response) ?? ByteBuffer()
+                switch piece.data {
+                case .text(let text): bytes.writeString(text)
+                case .binary(let binary): bytes.writeImmutableBuffer(binary)
+                }
+                if piece.direction == .clientToServer {
+                    entry.request = bytes
+                } else {
+                    entry.response = bytes
+                    entry.cut = entry.cut || piece.note != nil
+                }
+                bodies[piece.connection] = entry
+                continue
+            }
+            guard case .http(let http) = record.event else { continue }
+            let kept = bodies.removeValue(forKey: http.connection)
+            guard http.sid == nil, EngineIORequestTarget(uri: http.path).version == nil else { continue }
+            var exchange = RecordedHTTPExchange(
+                method: http.method, path: http.path, status: http.status, time: record.time - http.durationMicros,
+                requestBody: kept?.request, responseBody: kept?.response, responseHeaders: http.responseHeaders)
+            exchange.responseBodyCut = kept?.cut ?? false
+            exchanges.append(exchange)
         }
         return exchanges.sorted { $0.time < $1.time }
     }

@@ -66,7 +66,7 @@ final class ServeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // An Engine.IO request names its protocol version, transport or session; one without a
         // (supported) version gets engine.io's "Unsupported protocol version".
         guard ["EIO", "transport", "sid"].contains(where: { target.queryValue($0) != nil }) else {
-            return self.room.http(method: head.method.rawValue, path: head.uri, responder: responder)
+            return self.room.http(method: head.method.rawValue, path: head.uri, body: self.body, responder: responder)
         }
         guard let version = target.version else {
             return responder.respondError(status: 400, message: "Unsupported protocol version")

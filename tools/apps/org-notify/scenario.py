@@ -1,5 +1,4 @@
-"""Scenario for `org-notify`: a wrong password is refused by POST /api/login, the users log in
-there for their JWT; bad and missing tokens are refused with CONNECT_ERROR; two users of
+"""Scenario for `org-notify`: bad and missing tokens are refused with CONNECT_ERROR; two users of
 org A (acme) and one of org B (globex); only org A sees A's progress (10/40/70) and result; a
 client whose connection the server drops reconnects and keeps receiving."""
 import os
@@ -16,13 +15,6 @@ VIDEO_EVENTS = ('video:progress', 'video:processed', 'video:failed', 'video:stat
 
 def token(user, org, secret=jwt_hs256.TEST_SECRET):
     return {'token': jwt_hs256.encode({'sub': user, 'org': org}, secret)}
-
-
-def login(args, user):
-    """POST /api/login -> the CONNECT auth carrying the JWT the app issued."""
-    r = http('POST', f'{args.url}/api/login', args.timeout, json={'user': user, 'password': f'{user}-password'})
-    check(r.status_code == 200, f'login {user}: {r.status_code} {r.text}')
-    return {'token': r.json()['token']}
 
 
 def job_seen(peer, job_id, outcome='video:processed', n=1):
@@ -45,12 +37,8 @@ def main(args, peers):
                  reconnection_delay_max=0.2, randomization_factor=0)
     bob, carol = Peer('bob', args), Peer('carol', args)
     peers += [alice, bob, carol]
-    r = http('POST', f'{args.url}/api/login', args.timeout, json={'user': 'alice', 'password': 'guess'})
-    check(r.status_code == 401 and r.json() == {'error': 'bad credentials'}, f'wrong password: {r.status_code} {r.text}')
     for p, org in ((alice, 'acme'), (bob, 'acme'), (carol, 'globex')):
-        auth = login(args, p.name)
-        check(auth == token(p.name, org), f'{p.name}: the login JWT is not the expected one')
-        p.connect(auth=auth)
+        p.connect(auth=token(p.name, org))
         s = p.wait_for('session')[2]
         check(s == {'user': p.name, 'org': org}, f'{p.name}: session {s}')
 
