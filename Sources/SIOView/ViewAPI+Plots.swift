@@ -76,8 +76,11 @@ extension ViewAPI {
         let store = self.store
         var first = Int64.max
         var last = Int64.min
-        var perEvent: [Int32: Int] = [:]
-        var latencies: [Int32: (histogram: LatencyHistogram, bins: [Int])] = [:]
+        // Per interned event id (arrays, not dictionaries: this runs over every matching line).
+        let events = store.indexer.eventCount
+        var perEvent = [Int](repeating: 0, count: events)
+        var histograms = [LatencyHistogram?](repeating: nil, count: events)
+        var bins = [[Int]](repeating: [], count: events)
         let event = SocketIOPacketType.event.rawValue
         let binaryEvent = SocketIOPacketType.binaryEvent.rawValue
         for sequence in matches {
@@ -85,13 +88,20 @@ extension ViewAPI {
             if entry.socketType == event || entry.socketType == binaryEvent {
                 first = min(first, entry.wall)
                 last = max(last, entry.wall)
-                perEvent[entry.event, default: 0] += 1
+                perEvent[Int(entry.event)] += 1
             } else if entry.ackMicros >= 0 {
-                var slot = latencies[entry.event] ?? (LatencyHistogram(), [Int](repeating: 0, count: Self.latencyBins))
-                slot.histogram.add(entry.ackMicros)
-                slot.bins[Self.latencyBin(entry.ackMicros)] += 1
-                latencies[entry.event] = slot
+                let e = Int(entry.event)
+                if histograms[e] == nil {
+                    histograms[e] = LatencyHistogram()
+                    bins[e] = [Int](repeating: 0, count: Self.latencyBins)
+                }
+                histograms[e]!.add(entry.ackMicros)
+                bins[e][Self.latencyBin(entry.ackMicros)] += 1
             }
+        }
+        var latencies: [Int32: (histogram: LatencyHistogram, bins: [Int])] = [:]
+        for (e, histogram) in histograms.enumerated() {
+            if let histogram { latencies[Int32(e)] = (histogram, bins[e]) }
         }
         var out = ByteBuffer()
         guard first <= last else {
@@ -101,23 +111,24 @@ extension ViewAPI {
             return out
         }
         let bucket = max(1, (last - first) / Int64(buckets) + 1)
-        let top = perEvent.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(8).map(\.key)
-        var counts = [Int32: [Int]]()
-        for id in top { counts[id] = [Int](repeating: 0, count: buckets) }
+        let top = perEvent.indices.filter { perEvent[$0] > 0 }
+            .sorted { perEvent[$0] != perEvent[$1] ? perEvent[$0] > perEvent[$1] : $0 < $1 }.prefix(8).map { Int32($0) }
+        var counts = [[Int]?](repeating: nil, count: events)
+        for id in top { counts[Int(id)] = [Int](repeating: 0, count: buckets) }
         var other = [Int](repeating: 0, count: buckets)
         for sequence in matches {
             guard let entry = store.entry(sequence), entry.kind == .sio, entry.event >= 0,
                 entry.socketType == event || entry.socketType == binaryEvent
             else { continue }
             let b = min(buckets - 1, Int((entry.wall - first) / bucket))
-            if counts[entry.event] != nil { counts[entry.event]![b] += 1 } else { other[b] += 1 }
+            if counts[Int(entry.event)] != nil { counts[Int(entry.event)]![b] += 1 } else { other[b] += 1 }
         }
         out.writeString("{\"start_us\":\(first - store.start),\"bucket_us\":\(bucket),\"rate\":[")
         for (i, id) in top.enumerated() {
             if i > 0 { out.writeStaticString(",") }
             out.writeStaticString("{\"event\":\"")
             out.writeBytes(store.indexer.eventBytes(Int(id)))
-            out.writeString("\",\"counts\":[\(counts[id]!.map(String.init).joined(separator: ","))]}")
+            out.writeString("\",\"counts\":[\(counts[Int(id)]!.map(String.init).joined(separator: ","))]}")
         }
         if other.contains(where: { $0 > 0 }) {
             out.writeString(",{\"event\":null,\"counts\":[\(other.map(String.init).joined(separator: ","))]}")

@@ -36,12 +36,18 @@ package final class ViewAPI {
                 return query.filter.sessions.contains { sid.hasPrefix($0) }
             }
         }
-        switch query.sort {
-        case "packets": rows.sort { $0.packets > $1.packets }
-        case "duration": rows.sort { $0.duration > $1.duration }
-        case "p99": rows.sort { $0.acks.percentile(0.99) > $1.acks.percentile(0.99) }
-        case "errors": rows.sort { $0.errorCount > $1.errorCount }
-        default: break
+        // Each row's key computed once (a percentile walks the histogram), then a stable sort.
+        let key: ((SessionTable.Row) -> Int64)? =
+            switch query.sort {
+            case "packets": { Int64($0.packets) }
+            case "duration": { $0.duration }
+            case "p99": { $0.acks.percentile(0.99) }
+            case "errors": { Int64($0.errorCount) }
+            default: nil
+            }
+        if let key {
+            let keys = rows.map(key)
+            rows = rows.indices.sorted { keys[$0] != keys[$1] ? keys[$0] > keys[$1] : $0 < $1 }.map { rows[$0] }
         }
         var out = ByteBuffer()
         out.writeString("{\"total\":\(rows.count),\"offset\":\(query.offset),\"rows\":[")
@@ -200,6 +206,9 @@ package final class ViewAPI {
         var matcher = PacketMatcher(filter)
         let everything = filter.isEmpty
         let needsFields = !filter.types.isEmpty || filter.grep != nil
+        // `text`: a line without the text anywhere cannot have it in a payload field; most lines
+        // are ruled out by one scan of their bytes before any parse.
+        let grep = Array((filter.grep ?? "").utf8)
         let end = self.store.nextSequence
         var sequence = from
         while sequence < end {
@@ -208,6 +217,7 @@ package final class ViewAPI {
             if everything {
                 if !filter.engine && entry.kind.isEngineLevel { continue }
             } else {
+                if !grep.isEmpty, !self.store.withLine(entry, { PacketMatcher.find(grep, in: $0) }) { continue }
                 if needsFields { self.store.parse(entry, into: self.fields) }
                 let matched = self.store.withLine(entry) { bytes in
                     matcher.matches(entry.info, self.fields, bytes, indexer: self.store.indexer, hideEngine: true)

@@ -102,20 +102,34 @@ enum ViewScript {
             scroller.addEventListener("scroll", () => this.schedule());
             window.addEventListener("resize", () => this.schedule());
           }
-          setCount(n) { this.count = n; this.spacer.style.height = (n * this.rowHeight) + "px"; this.schedule(); }
+          // Browsers cap an element's height (~33M px in Chromium): past 10M px a scroll pixel stands
+          // for more than a pixel of rows, and the rows in view are placed from the scroll position.
+          setCount(n) {
+            this.count = n;
+            this.unit = Math.min(this.rowHeight, 1e7 / Math.max(1, n));
+            this.spacer.style.height = (n * this.unit) + "px";
+            this.schedule();
+          }
           schedule() { if (!this.pending) { this.pending = true; requestAnimationFrame(() => { this.pending = false; this.draw(); }); } }
           visibleRange() {
             const top = this.scroller.scrollTop, h = this.scroller.clientHeight || 600;
-            const first = Math.max(0, Math.floor(top / this.rowHeight) - 10);
-            const last = Math.min(this.count, Math.ceil((top + h) / this.rowHeight) + 10);
-            return [first, last];
+            const visible = Math.ceil(h / this.rowHeight);
+            if (this.unit === this.rowHeight) {
+              const at = Math.min(this.count, Math.floor(top / this.rowHeight));
+              return [Math.max(0, at - 10), Math.min(this.count, at + visible + 10), at];
+            }
+            // Scaled: the scroll fraction picks the first row, so that the end is reachable.
+            const maxTop = Math.max(1, this.count * this.unit - h);
+            const at = Math.round(Math.min(1, top / maxTop) * Math.max(0, this.count - visible));
+            return [at, Math.min(this.count, at + visible), at];
           }
           draw() {
-            const [first, last] = this.visibleRange();
+            const [first, last, at] = this.visibleRange();
+            const top = this.unit === this.rowHeight ? at * this.rowHeight : this.scroller.scrollTop;
             this.spacer.replaceChildren();
             for (let i = first; i < last; i++) {
               const row = this.render(i);
-              if (row) { row.style.top = (i * this.rowHeight) + "px"; this.spacer.append(row); }
+              if (row) { row.style.top = (top + (i - at) * this.rowHeight) + "px"; this.spacer.append(row); }
             }
           }
         }
@@ -379,7 +393,9 @@ enum ViewScript {
             api("live", filterParams({ after: this.next, limit: 2000 })).then(r => {
               const at = Date.now();
               if (epoch === this.epoch) {
+                // When each row arrived (the end-to-end tests compare it with the recording); bounded.
                 for (const row of r.rows) app.arrivals.push({ seq: row.seq, t: row.line.t, k: row.line.k, sid: row.line.sid, type: row.line.type, at });
+                if (app.arrivals.length > 100000) app.arrivals.splice(0, app.arrivals.length - 100000);
                 this.next = r.next;
                 packetView.liveRows(r.rows, r.skipped);
               }

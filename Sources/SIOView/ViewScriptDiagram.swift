@@ -164,11 +164,12 @@ enum ViewScriptDiagram {
           },
           rateChart(p) {
             const W = 900, H = 260, L = 44, B = 28, n = p.rate[0].counts.length;
-            const max = Math.max(1, ...p.rate.flatMap(s => s.counts));
+            // Whole-number gridlines: the axis tops at four steps.
+            const step = Math.max(1, Math.ceil(Math.max(1, ...p.rate.flatMap(s => s.counts)) / 4)), max = step * 4;
             const s = svg("svg", { width: W, height: H + 10, id: "rate-chart" });
             for (let i = 0; i <= 4; i++) {
               const y = H - B - (H - B - 10) * i / 4;
-              s.append(svg("line", { class: "grid-line", x1: L, x2: W - 10, y1: y, y2: y }), svg("text", { class: "tick", x: L - 6, y: y + 3, "text-anchor": "end" }, String(Math.round(max * i / 4))));
+              s.append(svg("line", { class: "grid-line", x1: L, x2: W - 10, y1: y, y2: y }), svg("text", { class: "tick", x: L - 6, y: y + 3, "text-anchor": "end" }, String(step * i)));
             }
             for (let i = 0; i <= 5; i++) {
               const x = L + (W - L - 10) * i / 5;

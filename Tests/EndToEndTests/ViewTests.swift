@@ -45,7 +45,13 @@ struct ViewTests {
                 .split(separator: "\n").count
             let view = try await self.startView([path])
             views.append(view.process)
-            tasks.append(["kind": "view", "name": name, "url": view.url, "session": session, "filter": filter])
+            var task: [String: Any] = ["kind": "view", "name": name, "url": view.url, "session": session, "filter": filter]
+            // Several sessions on one time axis: those that received the busiest server event.
+            let broadcast = Dictionary(grouping: sio.filter { $0["dir"] as? String == "s2c" && $0["event"] != nil }, by: { $0["event"] as! String })
+                .max { Set($0.value.compactMap { $0["sid"] as? String }).count < Set($1.value.compactMap { $0["sid"] as? String }).count }
+            let receivers = Set(broadcast?.value.compactMap { $0["sid"] as? String } ?? []).sorted()
+            if receivers.count > 1 { task["compare"] = receivers }
+            tasks.append(task)
             expectations.append((name, stats, session, sids[session]!, filter, filtered))
         }
         // The static report of one recording, from file://.
@@ -77,6 +83,9 @@ struct ViewTests {
         let results = try await self.runBrowser(tasks)
         for (i, expected) in expectations.enumerated() {
             try self.check(results[i], expected.stats, expected.session, expected.packets, expected.filtered, name: expected.name)
+            if let compared = tasks[i]["compare"] as? [String] {
+                #expect(results[i]["compare"] as? [String] == compared, "\(expected.name): sessions side by side")
+            }
         }
         try self.check(
             results[Self.samples.count], expectations[0].stats, expectations[0].session, expectations[0].packets,

@@ -7,7 +7,7 @@ mix of Socket.IO events with varied payloads (acked `message:send`, broadcast `m
 `typing:start`, `cursor`, `video:progress`, binary `file-share`), acks with latencies, Engine.IO
 ping/pong, occasional undecodable bytes; sessions close and new ones open as it goes.
 
-usage: gen_recording.py OUT [--packets N] [--seed S]     prints the packet count (sio+eio+raw records)
+usage: gen_recording.py OUT [--packets N] [--seed S] [--session-packets LO HI]     prints the packet count (sio+eio+raw records)
 """
 import argparse
 import base64
@@ -32,6 +32,8 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--packets', type=int, default=2_000_000)
     ap.add_argument('--seed', type=int, default=7)
+    ap.add_argument('--session-packets', type=int, nargs=2, default=[2000, 30000], metavar=('LO', 'HI'),
+                    help='packets per session, uniformly between LO and HI (tools/bench/view: 50 150, for 10,000 sessions)')
     args = ap.parse_args()
     rng = random.Random(args.seed)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(',', ':')).encode
@@ -76,7 +78,7 @@ def main():
         conn += 1
         emit('{"t":%d,"k":"ws","sid":"%s","conn":%d}\n' % (t + 5, s, conn))
         emit('{"t":%d,"k":"upgrade","sid":"%s","conn":%d}\n' % (t + 9, s, conn))
-        sessions.append([s, conn, 0, rng.randint(2000, 30000)])
+        sessions.append([s, conn, 0, rng.randint(*args.session_packets)])
         return sessions[-1]
 
     def sio(sess, d, typ, data, ack=None, event=None, ack_us=None, nsp='/'):

@@ -7,9 +7,10 @@ Runs every task of TASKS.json (a list) in one browser and prints one JSON object
 in order. What the page shows is reported; the Swift tests compare it with `siotape inspect`.
 
 Task kinds:
-  {"kind": "view", "name": N, "url": U, "session": SID, "filter": "event=x"}
-      the session list; the diagram of SID (arrows, ack links); the packet list under the filter,
-      before and after a reload; screenshots N-sessions.png, N-diagram.png, N-plots.png
+  {"kind": "view", "name": N, "url": U, "session": SID, "filter": "event=x", "compare": [SID...]}
+      the session list; the diagram of SID (arrows, ack links); the sessions of "compare" side by
+      side; the packet list under the filter, before and after a reload; screenshots
+      N-sessions.png, N-diagram.png, N-compare.png, N-plots.png
   {"kind": "http", "url": U, "host": H}              a GET with this Host header: status and body
   {"kind": "crawl", "url": U}                         every page and API answer, as one text
   {"kind": "live", "url": U}                          prints {"ready": true}, waits for a line on
@@ -81,6 +82,15 @@ def run_view(browser, task, artifacts):
     result["diagram"] = diagram(page)
     if artifacts:
         page.screenshot(path=f"{artifacts}/{name}-diagram.png")
+    if task.get("compare"):
+        # Several sessions side by side on one time axis.
+        page.evaluate("v => { location.hash = v }", "view=diagram&" + "&".join("session=" + urllib.parse.quote(s) for s in task["compare"]))
+        page.wait_for_function("n => new Set([...document.querySelectorAll('svg#diagram g.arrow')].map(g => g.dataset.sid)).size >= n",
+                               arg=len(task["compare"]))
+        result["compare"] = sorted(set(a["sid"] for a in diagram(page)["arrows"]))
+        if artifacts:
+            page.screenshot(path=f"{artifacts}/{name}-compare.png")
+    if artifacts:
         page.evaluate("v => { location.hash = v }", "view=plots")
         page.wait_for_selector("#view-plots.active .plots h2")
         page.screenshot(path=f"{artifacts}/{name}-plots.png")
