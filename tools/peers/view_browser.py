@@ -42,14 +42,16 @@ def open_page(browser, url, view=None):
 
 
 def session_rows(page):
-    page.wait_for_function("document.querySelector('#session-table') && document.querySelector('#session-table').dataset.total !== undefined "
+    # Predicates are functions, never expression strings: Playwright evaluates a string with eval,
+    # which the page's Content-Security-Policy (rightly) refuses.
+    page.wait_for_function("() => document.querySelector('#session-table') && document.querySelector('#session-table').dataset.total !== undefined "
                            "&& document.querySelectorAll('tr.session-row').length >= Math.min(40, Number(document.querySelector('#session-table').dataset.total))")
     return page.eval_on_selector_all("tr.session-row", "rows => rows.map(r => ({sid: r.dataset.sid, transport: r.dataset.transport, "
                                      "c2s: Number(r.dataset.c2s), s2c: Number(r.dataset.s2c), errors: Number(r.dataset.errors)}))")
 
 
 def diagram(page):
-    page.wait_for_function("document.querySelector('svg#diagram') && document.querySelector('svg#diagram').dataset.drawn !== undefined")
+    page.wait_for_function("() => document.querySelector('svg#diagram') && document.querySelector('svg#diagram').dataset.drawn !== undefined")
     return page.evaluate("""() => {
         const s = document.querySelector('svg#diagram');
         return {
@@ -62,7 +64,7 @@ def diagram(page):
 
 
 def packet_list(page):
-    page.wait_for_function("document.querySelectorAll('#packet-list .packet-row[data-seq]').length > 0 || /^0 packets/.test(document.querySelector('#view-packets .toolbar span').textContent)")
+    page.wait_for_function("() => document.querySelectorAll('#packet-list .packet-row[data-seq]').length > 0 || /^0 packets/.test(document.querySelector('#view-packets .toolbar span').textContent)")
     return page.evaluate("""() => ({
         count: document.querySelector('#view-packets .toolbar span').textContent,
         seqs: [...document.querySelectorAll('#packet-list .packet-row[data-seq]')].map(r => Number(r.dataset.seq)),
@@ -139,8 +141,11 @@ def run_crawl(browser, task):
     packets = json.loads(texts[-1])["rows"]
     for row in packets:
         texts.append(page.evaluate("u => fetch(u).then(r => r.text())", base.rstrip("/") + "/api/packet?seq=%d" % row["seq"]))
+    # A packet's details as the page shows them (called directly: a click could land while the
+    # virtual list redraws its rows).
     page.evaluate("v => { location.hash = v }", "view=packets")
-    page.click("#packet-list .packet-row[data-seq]")
+    page.wait_for_selector("#packet-list .packet-row[data-seq]")
+    page.evaluate("s => showPacket(s)", next(r["seq"] for r in packets if r["line"]["k"] == "sio"))
     page.wait_for_selector("#detail:not([hidden]) #payload-tree")
     texts.append(page.content())
     page.close()
