@@ -11,7 +11,12 @@ import Testing
 
 private final class CollectingSink: RecordSink {
     private let storage = Mutex<[Record]>([])
-    func receive(_ record: Record) { self.storage.withLock { $0.append(record) } }
+    /// Called with each record as the capture hands it over.
+    let observer = Mutex<(@Sendable (Record) -> Void)?>(nil)
+    func receive(_ record: Record) {
+        self.observer.withLock { $0 }?(record)
+        self.storage.withLock { $0.append(record) }
+    }
     var records: [Record] { self.storage.withLock { $0 } }
 }
 
@@ -62,6 +67,7 @@ private struct Relay {
     let clientReads = ReadCounter()
     let upstreamCloses = CloseRecorder()
     let upstreamFlushFails = CloseOnFlush()
+    let clientFlushFails = CloseOnFlush()
 
     init(rewriteHost: Bool = false) throws {
         let hub = CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
@@ -73,7 +79,7 @@ private struct Relay {
         ) { _ in }
         self.client = EmbeddedChannel(loop: self.loop)
         try self.client.pipeline.syncOperations.addHandlers([
-            self.clientReads, RelayHandler(side: .client, connection: self.connection),
+            self.clientReads, self.clientFlushFails, RelayHandler(side: .client, connection: self.connection),
         ])
         self.upstream = EmbeddedChannel(loop: self.loop)
         try self.upstream.pipeline.syncOperations.addHandlers([
@@ -241,5 +247,91 @@ private struct Relay {
         let answer = try Relay.drain(relay.client)
         #expect(answer.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
         #expect(answer.contains("cannot reach the upstream http://127.0.0.1:5000"))
+    }
+}
+
+/// What a test saw of a channel from inside the capture's sink (the sink is called on the loop).
+private final class SeenAtTap: @unchecked Sendable {
+    let channel: EmbeddedChannel
+    var bytes: [[UInt8]] = []
+    init(_ channel: EmbeddedChannel) { self.channel = channel }
+}
+
+@Suite struct ProxyConnectionWebSocketTests {
+    static let masks: [UInt8] = [1, 2, 3, 4]
+
+    static func masked(_ text: String) -> [UInt8] {
+        let payload = Array(text.utf8).enumerated().map { $0.element ^ Self.masks[$0.offset % 4] }
+        return [0x81, 0x80 | UInt8(payload.count)] + Self.masks + payload
+    }
+
+    /// A relay whose client and upstream have completed a WebSocket handshake and opened a session.
+    fileprivate static func webSocketRelay() throws -> Relay {
+        let relay = try Relay()
+        _ = try relay.fromClient(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        let switching =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        let handshake = Array(#"0{"sid":"wsSID","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#.utf8)
+        _ = try relay.fromUpstream(bytes: Array(switching.utf8) + [0x81, UInt8(handshake.count)] + handshake)
+        _ = try relay.fromClient(bytes: Self.masked("40"))
+        return relay
+    }
+
+    fileprivate static func socketEvents(_ relay: Relay) -> [String?] {
+        relay.sink.records.compactMap { record -> String?? in
+            if case .socket(let packet) = record.event, packet.packet.type == .event { return packet.packet.eventName }
+            return nil
+        }
+    }
+
+    /// Capturing never delays a frame: by the time the capture records it, the frame has been
+    /// written and flushed to the other side.
+    @Test func aFrameReachesTheOtherSideBeforeTheCaptureRecordsIt() throws {
+        let relay = try Self.webSocketRelay()
+        let upstreamSeen = SeenAtTap(relay.upstream)
+        let clientSeen = SeenAtTap(relay.client)
+        relay.sink.observer.withLock {
+            $0 = { record in
+                guard case .socket(let packet) = record.event, packet.packet.type == .event else { return }
+                for seen in [upstreamSeen, clientSeen] {
+                    while let buffer = try? seen.channel.readOutbound(as: ByteBuffer.self) {
+                        seen.bytes.append(Array(buffer.readableBytesView))
+                    }
+                }
+            }
+        }
+        let fromClient = Self.masked(#"42["hi"]"#)
+        try relay.client.writeInbound(ByteBuffer(bytes: fromClient))
+        #expect(upstreamSeen.bytes == [fromClient])
+        let fromServer: [UInt8] = [0x81, 10] + Array(#"42["ho",1]"#.utf8)
+        try relay.upstream.writeInbound(ByteBuffer(bytes: fromServer))
+        #expect(clientSeen.bytes == [fromServer])
+        #expect(Self.socketEvents(relay) == ["hi", "ho"])
+    }
+
+    /// A flush that fails closes the channel inside the flush; the close is handled after the frame
+    /// has been given to the tap, not inside the flush (where it re-entered the parser before e8fc73c).
+    @Test(arguments: [true, false])
+    func aSideThatFailsWhenAFrameIsFlushedIsClosedCleanly(clientToServer: Bool) throws {
+        let relay = try Self.webSocketRelay()
+        if clientToServer {
+            relay.upstreamFlushFails.armed = true
+            try relay.client.writeInbound(ByteBuffer(bytes: Self.masked(#"42["hi"]"#)))
+        } else {
+            relay.clientFlushFails.armed = true
+            try relay.upstream.writeInbound(ByteBuffer(bytes: [0x81, 8] + Array(#"42["hi"]"#.utf8)))
+        }
+        relay.loop.run()
+        #expect(!relay.upstream.isActive)
+        #expect(!relay.client.isActive)
+        #expect(Self.socketEvents(relay) == ["hi"])
+        let closes = relay.sink.records.compactMap { record -> String? in
+            if case .connectionClosed(let closed) = record.event { return closed.cause }
+            return nil
+        }
+        #expect(closes == [clientToServer ? "upstream" : "client"])
     }
 }

@@ -1,0 +1,450 @@
+import NIOCore
+import NIOHTTP1
+import SIOWire
+
+/// The logic of one proxied connection (a client TCP connection and its twin to the upstream) as a
+/// plain value: events in, actions out. No channel, no tap, no clock.
+///
+/// Both HTTP parsers, the upstream's state and the connection's flags live here. Every event method
+/// returns the actions the caller (`ProxyConnection`) performs, in order, once the method has
+/// returned: writes, flushes and closes happen after the parsers are done with the bytes, so a
+/// write that fails and closes a channel at once cannot reach back into a parser mid-parse (the
+/// exclusivity trap fixed by e8fc73c was such a re-entry).
+///
+/// Bytes are relayed as they arrive, untouched, in order; the only change is the `X-Forwarded-*`
+/// lines added at the end of each request head (and `Host`, when asked to rewrite it). After the
+/// upstream's `101` both directions are opaque bytes; on a WebSocket each read is relayed, flushed
+/// and only then handed to the tap, so decoding never delays a frame.
+///
+/// In the style of async-http-client's `HTTP1ConnectionStateMachine`.
+struct ProxyConnectionStateMachine {
+    enum Side: Hashable, Sendable {
+        case client
+        case upstream
+
+        var partner: Side { self == .client ? .upstream : .client }
+    }
+
+    /// How a channel failed, as far as the machine cares.
+    enum Failure: Hashable, Sendable {
+        /// The peer reset the connection (ECONNRESET).
+        case reset
+        /// The TLS handshake with the upstream (or a later TLS record) failed.
+        case tls(String)
+        case other(String)
+    }
+
+    /// What the capture tap is told; `ProxyConnection` calls the `ConnectionTap` method of the same name.
+    enum TapEvent: Equatable {
+        case requestHead(HTTPRequestHead)
+        case requestBody(ByteBuffer)
+        case requestEnd
+        case responseHead(HTTPResponseHead)
+        case responseBody(ByteBuffer)
+        case responseEnd
+        case webSocketBytes(ByteBuffer, Direction)
+        case httpUndecodable(ByteBuffer, reason: String, offset: Int, Direction)
+        case upstreamUnreachable(reason: String)
+        case connectionClosed(cause: String)
+    }
+
+    enum Action: Equatable {
+        /// Write bytes to a side's channel (not flushed).
+        case write(ByteBuffer, to: Side)
+        case flush(Side)
+        case tap(TapEvent)
+        /// Issue the read a side held back (its partner can take more now).
+        case resumeReading(Side)
+        /// Send a FIN once what was written has gone out.
+        case closeOutput(Side)
+        /// Close once what was written has gone out.
+        case close(Side)
+        /// Close at once.
+        case closeNow(Side)
+        /// Answer the client `502 Bad Gateway` with this reason, then close it
+        /// (`ProxyConnectionStateMachine.badGatewayResponse(reason:)`).
+        case badGateway(reason: String)
+        /// Both sides are gone: let go of the channels and of the connection.
+        case release
+    }
+
+    private enum Upstream {
+        case connecting
+        case connected
+        case unreachable(String)
+    }
+
+    /// What the connection carries: the one place that says whether it is a WebSocket yet.
+    private enum Phase {
+        /// HTTP; whether the last request head asked for a WebSocket upgrade.
+        case http(webSocketRequested: Bool)
+        /// The upstream switched protocols on a WebSocket upgrade: both directions go to the tap.
+        case webSocket
+        /// The upstream switched to some other protocol: relayed, not decoded.
+        case otherProtocol
+    }
+
+    private let configuration: ProxyConfiguration
+    private let clientIP: String
+    private let allocator: ByteBufferAllocator
+    private var upstream = Upstream.connecting
+    private var phase = Phase.http(webSocketRequested: false)
+    private var requestParser = HTTP1StreamParser(role: .request)
+    private var responseParser = HTTP1StreamParser(role: .response)
+    /// The response being read is a 1xx other than 101 (its end is not the exchange's end).
+    private var interimResponse = false
+    /// The upstream half-closed: a body delimited by the close has already been ended.
+    private var upstreamInputClosed = false
+    private var inactive: (client: Bool, upstream: Bool) = (false, false)
+    private var closeCause: String?
+    private var finished = false
+    /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
+    /// is the client's to see as it happens, not something to answer for).
+    private var upstreamAnswered = false
+
+    init(configuration: ProxyConfiguration, clientIP: String, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        self.configuration = configuration
+        self.clientIP = clientIP
+        self.allocator = allocator
+    }
+
+    /// Whether the connection is relaying a WebSocket (the upstream accepted an upgrade).
+    var isWebSocket: Bool {
+        if case .webSocket = self.phase { return true }
+        return false
+    }
+
+    // MARK: - Lifecycle
+
+    /// A side's channel became active.
+    mutating func channelActive(_ side: Side) -> [Action] {
+        switch side {
+        case .client:
+            // The upstream may have connected first and be holding back its first read.
+            return [.resumeReading(.upstream)]
+        case .upstream:
+            self.upstream = .connected
+            if self.inactive.client {
+                // The client left while the upstream connection was being made.
+                return [.closeNow(.upstream)]
+            }
+            return [.resumeReading(.client)]
+        }
+    }
+
+    /// The upstream could not be reached: the client's first request is answered `502`.
+    mutating func upstreamConnectFailed(reason: String) -> [Action] {
+        self.upstream = .unreachable(reason)
+        self.inactive.upstream = true
+        if self.inactive.client {
+            return self.finish()
+        }
+        return [.resumeReading(.client)]
+    }
+
+    /// Whether `side` may read now (backpressure: only while its partner can take more).
+    func mayRead(_ side: Side, partnerWritable: Bool) -> Bool {
+        switch side {
+        case .client:
+            switch self.upstream {
+            case .connecting: return false
+            case .connected: return partnerWritable
+            case .unreachable: return true
+            }
+        case .upstream:
+            return partnerWritable
+        }
+    }
+
+    mutating func writabilityChanged(_ side: Side) -> [Action] {
+        [.resumeReading(side.partner)]
+    }
+
+    mutating func readComplete(_ side: Side) -> [Action] {
+        [.flush(side.partner)]
+    }
+
+    /// A side half-closed its output: the partner is half-closed too, once what it was sent is out.
+    mutating func inputClosed(_ side: Side) -> [Action] {
+        var actions: [Action] = []
+        switch side {
+        case .client:
+            self.closeCause = self.closeCause ?? "client"
+        case .upstream:
+            self.upstreamInputClosed = true
+            self.closeCause = self.closeCause ?? "upstream"
+        }
+        self.parserInputClosed(side, into: &actions)
+        actions.append(.closeOutput(side.partner))
+        return actions
+    }
+
+    /// A side's channel failed (its handler closes it next).
+    mutating func errorCaught(_ failure: Failure, on side: Side) -> [Action] {
+        let who = side == .client ? "client" : "upstream"
+        switch failure {
+        case .reset:
+            self.closeCause = self.closeCause ?? "\(who) reset"
+        case .tls(let description), .other(let description):
+            self.closeCause = self.closeCause ?? "\(who) error: \(description)"
+        }
+        var actions: [Action] = []
+        if side == .upstream, !self.upstreamAnswered, case .tls(let description) = failure {
+            // The TCP connection was made but TLS was not: to the client the upstream is unreachable.
+            self.answerBadGateway(
+                reason: "cannot reach the upstream \(self.configuration.upstream): TLS handshake failed: \(description)"
+                    + " (use --insecure for a self-signed certificate)",
+                into: &actions)
+        }
+        return actions
+    }
+
+    /// A side's channel closed.
+    mutating func channelInactive(_ side: Side) -> [Action] {
+        var actions: [Action] = []
+        switch side {
+        case .client:
+            self.inactive.client = true
+            self.closeCause = self.closeCause ?? "client"
+        case .upstream:
+            self.inactive.upstream = true
+            self.closeCause = self.closeCause ?? "upstream"
+            if !self.upstreamInputClosed {
+                self.parserInputClosed(.upstream, into: &actions)
+            }
+        }
+        actions.append(.close(side.partner))
+        if self.inactive.client && self.inactive.upstream {
+            actions += self.finish()
+        }
+        return actions
+    }
+
+    /// The proxy shuts down: both sides close at once.
+    mutating func shutdown() -> [Action] {
+        [.closeNow(.client), .closeNow(.upstream)]
+    }
+
+    private mutating func finish() -> [Action] {
+        guard !self.finished else { return [] }
+        self.finished = true
+        return [.tap(.connectionClosed(cause: self.closeCause ?? "closed")), .release]
+    }
+
+    // MARK: - Relaying
+
+    /// Bytes read from a side.
+    mutating func received(_ buffer: ByteBuffer, from side: Side) -> [Action] {
+        var actions: [Action] = []
+        // The parser is moved out while it runs so that its callback can change the rest of the
+        // machine (the other parser included) without an overlapping access and without a copy.
+        switch side {
+        case .client:
+            if case .unreachable(let reason) = self.upstream {
+                self.answerUnreachable(buffer, reason: reason, into: &actions)
+                return actions
+            }
+            var parser = self.takeParser(.client)
+            let failedBefore = parser.error != nil
+            parser.parse(buffer) { self.handleRequestEvent($0, into: &actions) }
+            self.requestParser = parser
+            self.checkParser(failedBefore: failedBefore, side: .client, bytes: buffer, into: &actions)
+        case .upstream:
+            self.upstreamAnswered = true
+            var parser = self.takeParser(.upstream)
+            let failedBefore = parser.error != nil
+            parser.parse(buffer) { self.handleResponseEvent($0, into: &actions) }
+            self.responseParser = parser
+            self.checkParser(failedBefore: failedBefore, side: .upstream, bytes: buffer, into: &actions)
+        }
+        return actions
+    }
+
+    private mutating func takeParser(_ side: Side) -> HTTP1StreamParser {
+        switch side {
+        case .client:
+            defer { self.requestParser = HTTP1StreamParser(role: .request) }
+            return self.requestParser
+        case .upstream:
+            defer { self.responseParser = HTTP1StreamParser(role: .response) }
+            return self.responseParser
+        }
+    }
+
+    /// After a parser of `side` was fed: if it just gave up, the damage is recorded, and when it was
+    /// the request side, responses can no longer be matched to requests either: the response side
+    /// turns opaque too, releasing whatever it held (the upstream's answer to garbage is relayed).
+    private mutating func checkParser(failedBefore: Bool, side: Side, bytes: ByteBuffer, into actions: inout [Action]) {
+        guard !failedBefore, let error = side == .client ? self.requestParser.error : self.responseParser.error
+        else { return }
+        actions.append(
+            .tap(
+                .httpUndecodable(
+                    bytes, reason: error.reason, offset: error.offset,
+                    side == .client ? .clientToServer : .serverToClient)))
+        if side == .client, let held = self.responseParser.switchToOpaque() {
+            actions.append(.write(held, to: .client))
+            actions.append(.flush(.client))
+        }
+    }
+
+    /// The input of `side` ended: a body delimited by the close ends, and bytes a parser still held
+    /// (a head cut short) are relayed, so the other peer gets every byte that was sent.
+    private mutating func parserInputClosed(_ side: Side, into actions: inout [Action]) {
+        var released = ByteBuffer()
+        var parser = self.takeParser(side)
+        let failedBefore = parser.error != nil
+        parser.inputClosed { event in
+            if case .forward(let bytes) = event { released.writeImmutableBuffer(bytes) }
+            switch side {
+            case .client: self.handleRequestEvent(event, into: &actions)
+            case .upstream: self.handleResponseEvent(event, into: &actions)
+            }
+        }
+        switch side {
+        case .client: self.requestParser = parser
+        case .upstream: self.responseParser = parser
+        }
+        self.checkParser(failedBefore: failedBefore, side: side, bytes: released, into: &actions)
+    }
+
+    private mutating func handleRequestEvent(_ event: HTTP1StreamParser.Event, into actions: inout [Action]) {
+        switch event {
+        case .head(.request(let head), let raw):
+            actions.append(.tap(.requestHead(head)))
+            self.responseParser.expectResponse(to: head.method)
+            if case .http = self.phase {
+                self.phase = .http(
+                    webSocketRequested: head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" })
+            }
+            actions.append(.write(self.forwardedHead(raw, head), to: .upstream))
+        case .head(.response, _):
+            preconditionFailure("the request parser produced a response head")
+        case .forward(let bytes):
+            self.relay(bytes, to: .upstream, into: &actions)
+        case .content(let bytes):
+            actions.append(.tap(.requestBody(bytes)))
+        case .end:
+            actions.append(.tap(.requestEnd))
+        }
+    }
+
+    private mutating func handleResponseEvent(_ event: HTTP1StreamParser.Event, into actions: inout [Action]) {
+        switch event {
+        case .head(.response(let head), let raw):
+            actions.append(.write(raw, to: .client))
+            let code = head.status.code
+            self.interimResponse = (100..<200).contains(code) && code != 101
+            if code == 101 {
+                if case .http(let webSocketRequested) = self.phase {
+                    self.phase = webSocketRequested ? .webSocket : .otherProtocol
+                }
+                actions.append(.tap(.responseHead(head)))
+                if let held = self.requestParser.switchToOpaque() {
+                    // Bytes the client sent after its upgrade request, before the 101 arrived.
+                    self.relay(held, to: .upstream, flush: true, into: &actions)
+                }
+            } else if !self.interimResponse {
+                actions.append(.tap(.responseHead(head)))
+            }
+        case .head(.request, _):
+            preconditionFailure("the response parser produced a request head")
+        case .forward(let bytes):
+            self.relay(bytes, to: .client, into: &actions)
+        case .content(let bytes):
+            actions.append(.tap(.responseBody(bytes)))
+        case .end:
+            if !self.interimResponse {
+                actions.append(.tap(.responseEnd))
+            }
+            self.interimResponse = false
+        }
+    }
+
+    /// Relays bytes that are not a head. On a WebSocket: relay, flush, then tap, so the frames are
+    /// on their way before they are decoded. HTTP bodies are flushed at the end of the read.
+    private func relay(_ bytes: ByteBuffer, to side: Side, flush: Bool = false, into actions: inout [Action]) {
+        actions.append(.write(bytes, to: side))
+        if case .webSocket = self.phase {
+            actions.append(.flush(side))
+            actions.append(.tap(.webSocketBytes(bytes, side == .upstream ? .clientToServer : .serverToClient)))
+        } else if flush {
+            actions.append(.flush(side))
+        }
+    }
+
+    // MARK: - 502
+
+    /// Answers the client's request with `502` because the upstream cannot be reached.
+    private mutating func answerUnreachable(_ buffer: ByteBuffer, reason: String, into actions: inout [Action]) {
+        var answered = false
+        var head: HTTPRequestHead?
+        self.requestParser.parse(buffer) { event in
+            guard !answered, case .head(.request(let requestHead), _) = event else { return }
+            answered = true
+            head = requestHead
+        }
+        guard let head else { return }
+        actions.append(.tap(.requestHead(head)))
+        self.answerBadGateway(reason: reason, into: &actions)
+    }
+
+    /// Sends the client a `502` whose body says why, then closes its connection. The only answer the
+    /// proxy ever gives on its own: when there is no upstream answer to relay.
+    private mutating func answerBadGateway(reason: String, into actions: inout [Action]) {
+        self.closeCause = "upstream unreachable"
+        self.upstreamAnswered = true
+        actions.append(.tap(.upstreamUnreachable(reason: reason)))
+        actions.append(.badGateway(reason: reason))
+    }
+
+    /// The bytes of the `502` that `.badGateway(reason:)` sends.
+    static func badGatewayResponse(reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let body = "siotape: \(reason)\n"
+        var response = allocator.buffer(capacity: 160 + body.utf8.count)
+        response.writeString(
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        return response
+    }
+
+    // MARK: - Forwarded heads
+
+    /// The request head as forwarded: the client's bytes, plus `X-Forwarded-For/-Proto/-Host`
+    /// lines before the blank line that ends it.
+    private func forwardedHead(_ raw: ByteBuffer, _ head: HTTPRequestHead) -> ByteBuffer {
+        var raw = raw
+        if self.configuration.rewriteHost {
+            raw = Self.rewritingHost(raw, to: self.configuration.upstream.authority)
+        }
+        let view = raw.readableBytesView
+        let terminatorLength = view.count >= 4 && view[view.endIndex - 4] == UInt8(ascii: "\r") ? 2 : 1
+        let newline = terminatorLength == 2 ? "\r\n" : "\n"
+        var out = self.allocator.buffer(capacity: raw.readableBytes + 160)
+        out.writeImmutableBuffer(raw.getSlice(at: raw.readerIndex, length: raw.readableBytes - terminatorLength)!)
+        out.writeString("X-Forwarded-For: \(self.clientIP)\(newline)X-Forwarded-Proto: http\(newline)")
+        if let host = head.headers.first(name: "host") {
+            out.writeString("X-Forwarded-Host: \(host)\(newline)")
+        }
+        out.writeString(newline)
+        return out
+    }
+
+    private static func rewritingHost(_ raw: ByteBuffer, to authority: String) -> ByteBuffer {
+        // Split on bytes: "\r\n" is a single Character in a Swift String.
+        let lines = raw.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        var out = ByteBuffer()
+        for (index, line) in lines.enumerated() {
+            if index > 0 { out.writeInteger(UInt8(ascii: "\n")) }
+            let isHost = index > 0 && line.count >= 5
+                && String(decoding: line.prefix(5), as: UTF8.self).lowercased() == "host:"
+            if isHost {
+                out.writeString("Host: \(authority)")
+                if line.last == UInt8(ascii: "\r") { out.writeInteger(UInt8(ascii: "\r")) }
+            } else {
+                out.writeBytes(line)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,241 @@
+import NIOCore
+import NIOHTTP1
+import SIOWire
+import Testing
+
+@testable import SIOProxy
+
+/// The proxy's connection logic as sequences of events and the actions they return, with no channel.
+@Suite struct ProxyConnectionStateMachineTests {
+    typealias Machine = ProxyConnectionStateMachine
+
+    static let upgradeRequest =
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    static let forwardedUpgradeRequest =
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        + "X-Forwarded-For: 10.0.0.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n"
+    static let switching =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    /// A masked client text frame `40`.
+    static let clientFrame = ByteBuffer(bytes: [0x81, 0x82, 1, 2, 3, 4, UInt8(ascii: "4") ^ 1, UInt8(ascii: "0") ^ 2])
+    /// A server text frame `40`.
+    static let serverFrame = ByteBuffer(bytes: [0x81, 0x02, UInt8(ascii: "4"), UInt8(ascii: "0")])
+
+    /// A machine whose two channels are up.
+    static func connected() throws -> Machine {
+        var machine = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        #expect(machine.channelActive(.client) == [.resumeReading(.upstream)])
+        #expect(machine.channelActive(.upstream) == [.resumeReading(.client)])
+        return machine
+    }
+
+    /// A machine whose connection the upstream has switched to WebSocket.
+    static func webSocket() throws -> Machine {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: Self.upgradeRequest), from: .client)
+        _ = machine.received(ByteBuffer(string: Self.switching), from: .upstream)
+        try #require(machine.isWebSocket)
+        return machine
+    }
+
+    static func requestHead(_ raw: String) throws -> HTTPRequestHead {
+        var parser = HTTP1StreamParser(role: .request)
+        var head: HTTPRequestHead?
+        parser.parse(ByteBuffer(string: raw)) { if case .head(.request(let parsed), _) = $0 { head = parsed } }
+        return try #require(head)
+    }
+
+    static func responseHead(_ raw: String) throws -> HTTPResponseHead {
+        var parser = HTTP1StreamParser(role: .response)
+        parser.expectResponse(to: .GET)
+        var head: HTTPResponseHead?
+        parser.parse(ByteBuffer(string: raw)) { if case .head(.response(let parsed), _) = $0 { head = parsed } }
+        return try #require(head)
+    }
+
+    @Test func theClientIsNotReadUntilTheUpstreamIsConnectedAndCanTakeMore() throws {
+        var machine = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        #expect(machine.channelActive(.client) == [.resumeReading(.upstream)])
+        #expect(!machine.mayRead(.client, partnerWritable: true))
+        #expect(machine.channelActive(.upstream) == [.resumeReading(.client)])
+        #expect(machine.mayRead(.client, partnerWritable: true))
+        #expect(!machine.mayRead(.client, partnerWritable: false))
+        #expect(!machine.mayRead(.upstream, partnerWritable: false))
+        #expect(machine.writabilityChanged(.upstream) == [.resumeReading(.client)])
+    }
+
+    @Test func aRequestIsTappedThenForwardedWithItsForwardedLinesAndFlushedAtTheEndOfTheRead() throws {
+        var machine = try Self.connected()
+        let raw = "POST /socket.io/?EIO=4&transport=polling&sid=s1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n40"
+        let head = try Self.requestHead(raw)
+        #expect(
+            machine.received(ByteBuffer(string: raw), from: .client) == [
+                .tap(.requestHead(head)),
+                .write(
+                    ByteBuffer(
+                        string: "POST /socket.io/?EIO=4&transport=polling&sid=s1 HTTP/1.1\r\nHost: h\r\n"
+                            + "Content-Length: 2\r\nX-Forwarded-For: 10.0.0.7\r\nX-Forwarded-Proto: http\r\n"
+                            + "X-Forwarded-Host: h\r\n\r\n"),
+                    to: .upstream),
+                .write(ByteBuffer(string: "40"), to: .upstream),
+                .tap(.requestBody(ByteBuffer(string: "40"))),
+                .tap(.requestEnd),
+            ])
+        #expect(machine.readComplete(.client) == [.flush(.upstream)])
+    }
+
+    @Test func webSocketBytesAreRelayedAndFlushedBeforeTheTapSeesThem() throws {
+        var machine = try Self.webSocket()
+        #expect(
+            machine.received(Self.clientFrame, from: .client) == [
+                .write(Self.clientFrame, to: .upstream), .flush(.upstream),
+                .tap(.webSocketBytes(Self.clientFrame, .clientToServer)),
+            ])
+        #expect(
+            machine.received(Self.serverFrame, from: .upstream) == [
+                .write(Self.serverFrame, to: .client), .flush(.client),
+                .tap(.webSocketBytes(Self.serverFrame, .serverToClient)),
+            ])
+    }
+
+    @Test func theUpgradeIsTheOnlyPlaceTheConnectionBecomesAWebSocket() throws {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: Self.upgradeRequest), from: .client)
+        // Asked, not yet granted: frames would still be HTTP bytes.
+        #expect(!machine.isWebSocket)
+        let head = try Self.responseHead(Self.switching)
+        #expect(
+            machine.received(ByteBuffer(string: Self.switching), from: .upstream) == [
+                .write(ByteBuffer(string: Self.switching), to: .client), .tap(.responseHead(head)), .tap(.responseEnd),
+            ])
+        #expect(machine.isWebSocket)
+    }
+
+    @Test func aSwitchToAnotherProtocolIsRelayedButNotTapped() throws {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n\r\n"), from: .client)
+        _ = machine.received(
+            ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"), from: .upstream)
+        #expect(!machine.isWebSocket)
+        let bytes = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        #expect(machine.received(bytes, from: .client) == [.write(bytes, to: .upstream)])
+    }
+
+    /// The client sent a frame before the upstream's `101`: it is relayed and flushed once the 101
+    /// has been parsed, as actions after the parser returned. The flush failing and the upstream
+    /// closing (the re-entry that trapped before e8fc73c) is one more event afterwards.
+    @Test func bytesHeldBeforeThe101AreRelayedFlushedAndTappedAfterIt() throws {
+        var machine = try Self.connected()
+        var early = ByteBuffer(string: Self.upgradeRequest)
+        early.writeImmutableBuffer(Self.clientFrame)
+        let forwarded = machine.received(early, from: .client)
+        // The head is forwarded; the frame is held: until the upstream answers it is not known to be one.
+        #expect(forwarded.count == 3)
+        #expect(forwarded[1] == .write(ByteBuffer(string: Self.forwardedUpgradeRequest), to: .upstream))
+        let head = try Self.responseHead(Self.switching)
+        #expect(
+            machine.received(ByteBuffer(string: Self.switching), from: .upstream) == [
+                .write(ByteBuffer(string: Self.switching), to: .client), .tap(.responseHead(head)),
+                .write(Self.clientFrame, to: .upstream), .flush(.upstream),
+                .tap(.webSocketBytes(Self.clientFrame, .clientToServer)), .tap(.responseEnd),
+            ])
+        #expect(machine.channelInactive(.upstream) == [.close(.client)])
+        #expect(machine.channelInactive(.client) == [.close(.upstream), .tap(.connectionClosed(cause: "upstream")), .release])
+    }
+
+    /// 96df9de flushed inside the parser's callback; a flush that closed the channel re-entered the
+    /// parser. Now the close arrives as an event between two reads, and the bytes read before it
+    /// are already relayed.
+    @Test func aCloseBetweenTheFlushAndTheTapOfAFrameLeavesTheMachineConsistent() throws {
+        var machine = try Self.webSocket()
+        let actions = machine.received(Self.serverFrame, from: .upstream)
+        #expect(actions.prefix(2) == [.write(Self.serverFrame, to: .client), .flush(.client)])
+        // The client's socket failed inside that flush.
+        #expect(machine.errorCaught(.reset, on: .client) == [])
+        #expect(machine.channelInactive(.client) == [.close(.upstream)])
+        // A frame still in flight from the upstream is relayed (to a closed channel: the write is dropped).
+        #expect(machine.received(Self.serverFrame, from: .upstream).first == .write(Self.serverFrame, to: .client))
+        #expect(
+            machine.channelInactive(.upstream) == [
+                .close(.client), .tap(.connectionClosed(cause: "client reset")), .release,
+            ])
+    }
+
+    @Test func aHalfCloseIsPassedOnAndTheConnectionFinishesOnceBothSidesAreGone() throws {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        #expect(machine.inputClosed(.client) == [.closeOutput(.upstream)])
+        let raw = "HTTP/1.1 200 OK\r\n\r\nuntil close"
+        let head = try Self.responseHead(raw)
+        #expect(
+            machine.received(ByteBuffer(string: raw), from: .upstream) == [
+                .write(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n"), to: .client), .tap(.responseHead(head)),
+                .write(ByteBuffer(string: "until close"), to: .client),
+                .tap(.responseBody(ByteBuffer(string: "until close"))),
+            ])
+        // The body delimited by the close ends with the upstream's half-close, once.
+        #expect(machine.inputClosed(.upstream) == [.tap(.responseEnd), .closeOutput(.client)])
+        #expect(machine.channelInactive(.upstream) == [.close(.client)])
+        #expect(machine.channelInactive(.client) == [.close(.upstream), .tap(.connectionClosed(cause: "client")), .release])
+        // Finished once.
+        #expect(machine.channelInactive(.client) == [.close(.upstream)])
+    }
+
+    @Test func anUnreachableUpstreamIsAnswered502ForTheFirstRequest() throws {
+        var machine = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = machine.channelActive(.client)
+        #expect(machine.upstreamConnectFailed(reason: "refused") == [.resumeReading(.client)])
+        #expect(machine.mayRead(.client, partnerWritable: false))
+        let raw = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+        #expect(
+            machine.received(ByteBuffer(string: raw), from: .client) == [
+                .tap(.requestHead(try Self.requestHead(raw))), .tap(.upstreamUnreachable(reason: "refused")),
+                .badGateway(reason: "refused"),
+            ])
+        #expect(
+            machine.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream unreachable")), .release,
+            ])
+        let response = Machine.badGatewayResponse(reason: "refused", allocator: ByteBufferAllocator())
+        #expect(String(buffer: response).hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        #expect(String(buffer: response).hasSuffix("\r\n\r\nsiotape: refused\n"))
+    }
+
+    @Test func aTLSFailureBeforeTheUpstreamAnsweredIsA502AndAfterItIsNot() throws {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        let reason =
+            "cannot reach the upstream http://127.0.0.1:5000: TLS handshake failed: bad cert"
+            + " (use --insecure for a self-signed certificate)"
+        #expect(
+            machine.errorCaught(.tls("bad cert"), on: .upstream) == [
+                .tap(.upstreamUnreachable(reason: reason)), .badGateway(reason: reason),
+            ])
+
+        var answered = try Self.connected()
+        _ = answered.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        _ = answered.received(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), from: .upstream)
+        #expect(answered.errorCaught(.tls("bad record"), on: .upstream) == [])
+    }
+
+    @Test func garbageFromTheClientIsRecordedAndTheResponsesAreRelayedOpaquely() throws {
+        var machine = try Self.connected()
+        let garbage = ByteBuffer(string: "\u{1}\u{2} not http\r\n\r\n")
+        let actions = machine.received(garbage, from: .client)
+        #expect(actions.first == .write(garbage, to: .upstream))
+        guard case .tap(.httpUndecodable(let bytes, _, let offset, .clientToServer)) = actions.last else {
+            Issue.record("no undecodable record: \(actions)")
+            return
+        }
+        #expect(bytes == garbage)
+        #expect(offset == 0)
+        let answer = ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\n\r\n")
+        #expect(machine.received(answer, from: .upstream) == [.write(answer, to: .client)])
+    }
+}
