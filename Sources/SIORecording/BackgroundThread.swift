@@ -1,46 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+/// An OS thread of its own, for work that must never run on an event loop: the recording writer's
+/// compression and disk writes, the reader's inflating, the live view's terminal output.
+package struct BackgroundThread: Sendable {
+    private let thread: Platform.Thread
 
-/// Starts a detached OS thread running `body`.
-///
-/// The recording writer needs one thread of its own so that compression and disk writes never
-/// run on an event loop; a raw pthread keeps Foundation out of the module.
-func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    /// Starts a thread running `body`; `join()` waits for it to end.
+    package init(_ body: @escaping @Sendable () -> Void) {
+        self.thread = Platform.startThread(detached: false, body)
     }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    #if canImport(Darwin)
-    var thread: pthread_t? = nil
-    let rc = pthread_create(
-        &thread,
-        nil,
-        { arg in
-            Unmanaged<Box>.fromOpaque(arg).takeRetainedValue().body()
-            return nil
-        },
-        box
-    )
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(thread!)
-    #else
-    var thread = pthread_t()
-    let rc = pthread_create(
-        &thread,
-        nil,
-        { arg in
-            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
-            return nil
-        },
-        box
-    )
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(thread)
-    #endif
+
+    /// Starts a thread running `body` that nobody waits for.
+    package static func detach(_ body: @escaping @Sendable () -> Void) {
+        Platform.startThread(detached: true, body)
+    }
+
+    /// Waits until the thread's `body` has returned. Call once.
+    package func join() {
+        Platform.join(self.thread)
+    }
 }

@@ -43,7 +43,7 @@ final class InflatingPipeline: @unchecked Sendable {
         pthread_cond_init(self.changed, nil)
         self.items.reserveCapacity(Self.maxItems * 2)
         inflater.spareBuffer = { [self] in self.takeSpare() }
-        startDetachedThread { [self] in self.produce(inflater) }
+        BackgroundThread.detach { [self] in self.produce(inflater) }
     }
 
     deinit {

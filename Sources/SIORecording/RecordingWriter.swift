@@ -200,7 +200,7 @@ public final class RecordingWriter: Sendable {
 
         if configuration.backgroundFlushing {
             // The thread keeps the writer alive until `close()` stops it.
-            startDetachedThread { self.runBackgroundLoop() }
+            BackgroundThread.detach { self.runBackgroundLoop() }
         }
     }
 

@@ -228,17 +228,10 @@ enum DirectionChoice: String, ExpressibleByArgument, CaseIterable {
 
 /// Writes all of `buffer` to stdout; a closed pipe (`| head`) ends the program quietly.
 func writeAll(_ buffer: ByteBuffer) throws {
-    try buffer.withUnsafeReadableBytes { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { Glibc.exit(0) }
-                throw ExitCode(2)
-            }
-            offset += written
-        }
+    switch buffer.withUnsafeReadableBytes({ Platform.writeAll(STDOUT_FILENO, $0) }) {
+    case .written: return
+    case .brokenPipe: Platform.exit(0)
+    case .failed: throw ExitCode(2)
     }
 }
 

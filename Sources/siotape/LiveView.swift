@@ -27,23 +27,14 @@ final class LiveView: Sendable {
     private static let maxPendingBytes = 4 << 20
     private let formatter: LiveFormatter
     private let state = Mutex(State())
-    private let thread: Mutex<pthread_t?> = Mutex(nil)
+    private let thread: Mutex<BackgroundThread?> = Mutex(nil)
 
     init(mode: Mode) {
         switch mode {
         case .text(let color): self.formatter = LiveFormatter(mode: .text, colors: color)
         case .jsonl: self.formatter = LiveFormatter(mode: .jsonl, colors: false)
         }
-        let unmanaged = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { argument in
-                let view = Unmanaged<LiveView>.fromOpaque(argument!).takeRetainedValue()
-                view.drainUntilClosed()
-                return nil
-            }, unmanaged.toOpaque())
-        precondition(created == 0, "cannot start the live view thread")
+        let thread = BackgroundThread { [self] in self.drainUntilClosed() }
         self.thread.withLock { $0 = thread }
     }
 
@@ -61,8 +52,8 @@ final class LiveView: Sendable {
     /// Writes what is pending and stops the background thread.
     func close() {
         self.state.withLock { $0.closed = true }
-        if let thread = self.thread.withLock({ $0 }) {
-            pthread_join(thread, nil)
+        if let thread = self.thread.withLock({ thread in defer { thread = nil }; return thread }) {
+            thread.join()
         }
     }
 
@@ -90,16 +81,7 @@ final class LiveView: Sendable {
     }
 
     private static func write(_ buffer: ByteBuffer) {
-        buffer.withUnsafeReadableBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        // A failed write (the terminal went away) loses these lines only; the recording goes on.
+        _ = buffer.withUnsafeReadableBytes { Platform.writeAll(STDOUT_FILENO, $0) }
     }
 }

@@ -259,19 +259,12 @@ struct RecordCommand: AsyncParsableCommand {
     static func printErr(_ line: String) {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        _ = bytes.withUnsafeBytes { Platform.writeAll(STDERR_FILENO, $0) }
     }
 
     static func fail(_ message: String) -> Never {
         Self.printErr("siotape: error: \(message)")
-        Glibc.exit(2)
+        Platform.exit(2)
     }
 }
 

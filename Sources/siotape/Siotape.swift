@@ -1,10 +1,5 @@
 import ArgumentParser
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SIORecording
 
 @main
 struct Siotape: AsyncParsableCommand {
@@ -38,7 +33,7 @@ struct Siotape: AsyncParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 RecordCommand.printErr(fullMessage(for: error))
-                Glibc.exit(2)
+                Platform.exit(2)
             }
             exit(withError: error)
         }

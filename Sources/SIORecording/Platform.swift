@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("siotape builds on Linux (Glibc, Musl) and macOS (Darwin)")
+#endif
+
+/// The operating-system calls whose spelling differs between Linux and macOS, in one place.
+///
+/// Everything else in the package calls POSIX functions whose Swift signatures are the same on
+/// Glibc and Darwin (`open`, `read`, `fstat` with `off_t`/`mode_t`-typed arguments), after the
+/// usual `#if canImport(Glibc) / canImport(Darwin)` import. What differs is here: `pthread_t` is an
+/// integer on Linux and a non-optional pointer on macOS, and module-qualified names such as
+/// `Glibc.exit` (needed where a Swift function of the same name shadows the C one) exist on one
+/// platform only.
+package enum Platform {
+    /// Ends the process at once with `code` (no cleanup: for fatal errors and a closed stdout).
+    package static func exit(_ code: Int32) -> Never {
+        #if canImport(Glibc)
+        Glibc.exit(code)
+        #elseif canImport(Musl)
+        Musl.exit(code)
+        #elseif canImport(Darwin)
+        Darwin.exit(code)
+        #endif
+    }
+
+    /// How `writeAll` ended.
+    package enum WriteOutcome: Equatable, Sendable {
+        case written
+        /// The reader went away (`EPIPE`): `| head` has read enough.
+        case brokenPipe
+        case failed(errno: Int32)
+    }
+
+    /// Writes every byte to `fd`, retrying after signals (`EINTR`).
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> WriteOutcome {
+        var offset = 0
+        while offset < bytes.count {
+            #if canImport(Glibc)
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            #elseif canImport(Musl)
+            let written = Musl.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            #elseif canImport(Darwin)
+            let written = Darwin.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            #endif
+            if written < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                return code == EPIPE ? .brokenPipe : .failed(errno: code)
+            }
+            offset += written
+        }
+        return .written
+    }
+
+    /// A thread started by `startThread`: joinable, or already detached.
+    package struct Thread: @unchecked Sendable {
+        // `pthread_t` is `UInt` on Linux and `UnsafeMutablePointer<_opaque_pthread_t>` on macOS;
+        // it is only passed back to `pthread_join`, on one thread.
+        fileprivate let handle: pthread_t
+    }
+
+    /// Starts an OS thread running `body`. A raw pthread keeps Foundation out of the libraries.
+    /// - Parameter detached: the thread cleans up after itself and cannot be joined.
+    @discardableResult
+    package static func startThread(detached: Bool, _ body: @escaping @Sendable () -> Void) -> Thread {
+        final class Box {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        #if canImport(Darwin)
+        var handle: pthread_t? = nil
+        let rc = pthread_create(
+            &handle, nil,
+            { argument in
+                Unmanaged<Box>.fromOpaque(argument).takeRetainedValue().body()
+                return nil
+            }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        let thread = Thread(handle: handle!)
+        #else
+        var handle = pthread_t()
+        let rc = pthread_create(
+            &handle, nil,
+            { argument in
+                Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue().body()
+                return nil
+            }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        let thread = Thread(handle: handle)
+        #endif
+        if detached {
+            pthread_detach(thread.handle)
+        }
+        return thread
+    }
+
+    /// Waits for a thread started with `detached: false` to end.
+    package static func join(_ thread: Thread) {
+        pthread_join(thread.handle, nil)
+    }
+}
