@@ -1,13 +1,5 @@
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Runs a `MemberInflater` on a thread of its own, so that a batch read inflates the next gzip
 /// members while the reader's caller scans the lines of the previous one (two cores).
 ///
@@ -27,8 +19,8 @@ final class InflatingPipeline: @unchecked Sendable {
     static let maxItems = 4
     static let maxBytes = 4 * 1024 * 1024
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Its condition: the queue changed.
+    private let mutex = ConditionMutex()
     // Guarded by `mutex`.
     private var items: [Item] = []
     private var head = 0
@@ -39,24 +31,16 @@ final class InflatingPipeline: @unchecked Sendable {
 
     /// Starts inflating on a background thread; `inflater` must not be used by anyone else from now on.
     init(_ inflater: MemberInflater) {
-        pthread_mutex_init(self.mutex, nil)
-        pthread_cond_init(self.changed, nil)
         self.items.reserveCapacity(Self.maxItems * 2)
         inflater.spareBuffer = { [self] in self.takeSpare() }
         BackgroundThread.detach { [self] in self.produce(inflater) }
     }
 
-    deinit {
-        pthread_cond_destroy(self.changed)
-        pthread_mutex_destroy(self.mutex)
-        self.changed.deallocate()
-        self.mutex.deallocate()
-    }
 
     /// The next item, waiting for it. After `.end` or `.failure` nothing more comes: don't call again.
     func next() -> Item {
-        pthread_mutex_lock(self.mutex)
-        while self.head == self.items.count { pthread_cond_wait(self.changed, self.mutex) }
+        self.mutex.lock()
+        while self.head == self.items.count { self.mutex.wait() }
         let item = self.items[self.head]
         self.items[self.head] = .end(inputOffset: 0)  // the queue keeps no reference to the text
         self.head += 1
@@ -65,34 +49,34 @@ final class InflatingPipeline: @unchecked Sendable {
             self.items.removeAll(keepingCapacity: true)
             self.head = 0
         }
-        pthread_cond_signal(self.changed)
-        pthread_mutex_unlock(self.mutex)
+        self.mutex.signal()
+        self.mutex.unlock()
         return item
     }
 
     /// Gives back a buffer of text the reader has finished with.
     func recycle(_ buffer: consuming ByteBuffer) {
-        pthread_mutex_lock(self.mutex)
+        self.mutex.lock()
         if !self.cancelled && self.spares.count < Self.maxItems { self.spares.append(buffer) }
-        pthread_mutex_unlock(self.mutex)
+        self.mutex.unlock()
     }
 
     private func takeSpare() -> ByteBuffer? {
-        pthread_mutex_lock(self.mutex)
-        defer { pthread_mutex_unlock(self.mutex) }
+        self.mutex.lock()
+        defer { self.mutex.unlock() }
         return self.spares.popLast()
     }
 
     /// Stops the background thread soon (it is not waited for); queued text is dropped.
     func cancel() {
-        pthread_mutex_lock(self.mutex)
+        self.mutex.lock()
         self.cancelled = true
         self.items.removeAll()
         self.spares.removeAll()
         self.head = 0
         self.bytes = 0
-        pthread_cond_signal(self.changed)
-        pthread_mutex_unlock(self.mutex)
+        self.mutex.signal()
+        self.mutex.unlock()
     }
 
     private func produce(_ inflater: MemberInflater) {
@@ -116,8 +100,8 @@ final class InflatingPipeline: @unchecked Sendable {
     }
 
     private var isCancelled: Bool {
-        pthread_mutex_lock(self.mutex)
-        defer { pthread_mutex_unlock(self.mutex) }
+        self.mutex.lock()
+        defer { self.mutex.unlock() }
         return self.cancelled
     }
 
@@ -125,17 +109,17 @@ final class InflatingPipeline: @unchecked Sendable {
     private func put(_ item: Item) {
         var size = 0
         if case .event(.text(let text, _), _) = item { size = text.readableBytes }
-        pthread_mutex_lock(self.mutex)
+        self.mutex.lock()
         while !self.cancelled {
             let queued = self.items.count - self.head
             if queued == 0 || (queued < Self.maxItems && self.bytes + size <= Self.maxBytes) { break }
-            pthread_cond_wait(self.changed, self.mutex)
+            self.mutex.wait()
         }
         if !self.cancelled {
             self.items.append(item)
             self.bytes += size
-            pthread_cond_signal(self.changed)
+            self.mutex.signal()
         }
-        pthread_mutex_unlock(self.mutex)
+        self.mutex.unlock()
     }
 }

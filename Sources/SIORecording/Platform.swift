@@ -105,3 +105,32 @@ package enum Platform {
         pthread_join(thread.handle, nil)
     }
 }
+
+/// A mutex with one condition variable (pthread's, which `Synchronization.Mutex` does not offer):
+/// for a producer thread and a consumer that wait for each other.
+package final class ConditionMutex: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    package init() {
+        pthread_mutex_init(self.mutex, nil)
+        pthread_cond_init(self.condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(self.condition)
+        pthread_mutex_destroy(self.mutex)
+        self.condition.deallocate()
+        self.mutex.deallocate()
+    }
+
+    package func lock() { pthread_mutex_lock(self.mutex) }
+
+    package func unlock() { pthread_mutex_unlock(self.mutex) }
+
+    /// Releases the mutex until `signal()` is called, then takes it again. Call with the mutex held.
+    package func wait() { pthread_cond_wait(self.condition, self.mutex) }
+
+    /// Wakes a thread in `wait()`.
+    package func signal() { pthread_cond_signal(self.condition) }
+}
