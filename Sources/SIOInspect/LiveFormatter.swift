@@ -191,7 +191,9 @@ public struct LiveFormatter: Sendable {
             let serious = e.level == "error" || e.level == "warning"
             line.styled(serious ? .red : .bold, e.level)
             line.plain(": ")
-            line.escaped(e.message, width: self.argumentWidth * 2)
+            // Notes get twice the width of arguments; no limit (`Int.max`, inspect's default) stays none.
+            let (width, overflow) = self.argumentWidth.multipliedReportingOverflow(by: 2)
+            line.escaped(e.message, width: overflow ? .max : width)
         }
     }
 

@@ -180,6 +180,15 @@ import Testing
         )
     }
 
+    /// `siotape inspect` into a pipe formats without a width limit; a note once overflowed doubling it.
+    @Test func aNoteWithoutAWidthLimitIsShownWhole() {
+        var buffer = ByteBuffer()
+        let message = String(repeating: "attachments ", count: 50)
+        LiveFormatter(argumentWidth: .max).format(
+            Record(time: 0, event: .note(.init(level: "warning", message: message))), into: &buffer)
+        #expect(String(buffer: buffer) == "  0.000 -        ·      warning: \(message)\n")
+    }
+
     @Test func appendsToAnExistingBuffer() {
         var buffer = ByteBuffer(string: "before\n")
         let formatter = LiveFormatter()
