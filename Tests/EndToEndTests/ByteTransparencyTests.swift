@@ -41,13 +41,15 @@ struct ByteTransparencyTests {
 
         // Client side first: once tee1 has seen every connection end, the proxy has passed on all
         // it received, and tee2 sees the upstream side of each end.
+        try await Tee.waitUntilEveryConnectionEnded(tee1)
+        try await Tee.waitUntilEveryConnectionEnded(tee2)
         tee1.terminate()
         tee2.terminate()
         let clientSide = try Tee.connections(in: tee1Log)
         let upstreamSide = try Tee.connections(in: tee2Log)
         #expect(clientSide.allSatisfy { $0.complete }, "a client connection did not end")
         #expect(upstreamSide.allSatisfy { $0.complete }, "an upstream connection did not end")
-        #expect(!clientSide.isEmpty)
+        try #require(!clientSide.isEmpty)
 
         // The client's Host, as it sent it (the python client names 127.0.0.1:<tee1 port>).
         let expectedHost = "127.0.0.1:\(tee1.port)"
@@ -65,7 +67,7 @@ struct ByteTransparencyTests {
             }
             upstreamAsSent.append(TeeConnection(clientToServer: stripped.bytes, serverToClient: connection.serverToClient, complete: true))
         }
-        #expect(requests > 0)
+        try #require(requests > 0)
         for connection in clientSide {
             #expect(!connection.clientToServer.contains(Array("X-Forwarded".utf8)),
                     "the client itself sent X-Forwarded headers: the test cannot tell them apart")
@@ -97,6 +99,19 @@ private enum Tee {
             throw PeerError("tcp_tee.py: expected `READY <port>`, got \(line.debugDescription)")
         }
         return RunningPeer(process: process, port: port)
+    }
+
+    /// Waits until every connection the tee accepted has ended: as many `DONE <n>` lines as
+    /// `OPEN <n>` lines on its stdout.
+    static func waitUntilEveryConnectionEnded(_ tee: RunningPeer) async throws {
+        let ended = await tee.process.stdout.wait(timeout: .seconds(30)) { snapshot in
+            let lines = snapshot.text.split(separator: "\n")
+            let opened = lines.count { $0.hasPrefix("OPEN ") }
+            return snapshot.closed || (opened > 0 && lines.count { $0.hasPrefix("DONE ") } == opened)
+        }
+        guard ended != nil else {
+            throw PeerError("\(tee.process.name): connections still open after 30 s\(tee.process.diagnostics)")
+        }
     }
 
     /// The connections of a tee's log, written when it was terminated.

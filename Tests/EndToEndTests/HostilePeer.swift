@@ -64,7 +64,10 @@ struct HostileRun {
 
     /// Stops the proxy (SIGTERM: it closes the recording) and reads the recording.
     func stopAndRead() throws -> [Record] {
-        proxy.terminate()
+        // The relay does not wait for the capture: when the peer is done, a debug build may still be
+        // decoding and encoding what it relayed last (16 MiB of attachments in one record, say), and
+        // it writes all of it before it exits.
+        proxy.process.terminate(killAfter: .seconds(60))
         return try readRecording(recording)
     }
 }

@@ -85,7 +85,7 @@ struct ProxiedScenarioTests {
         // Every event that asked for an ack got one, paired with its latency.
         let events = packets.filter { ($0.packet.type == .event || $0.packet.type == .binaryEvent) && $0.packet.ackID != nil }
         let acks = packets.filter { $0.packet.type == .ack || $0.packet.type == .binaryAck }
-        #expect(!events.isEmpty)
+        try #require(!events.isEmpty)
         #expect(acks.count == events.count)
         #expect(acks.allSatisfy { $0.ackLatencyMicros != nil }, "an ack was not paired with its event")
         #expect(events.contains { $0.direction == .serverToClient }, "the server-initiated ack is missing")

@@ -5,88 +5,90 @@ import Testing
 import Glibc
 #endif
 
-/// `siotape replay serve` against hostile clients (`tools/peers/hostile_client.py`, raw sockets):
-/// malformed HTTP, Engine.IO, Socket.IO and WebSocket input gets the rejection a real Engine.IO
-/// server gives (HTTP 400 with engine.io's JSON error, 413, a WebSocket close code, or a report),
-/// a well-formed session works afterwards, memory stays bounded under floods, and the server exits
-/// cleanly on SIGINT.
-///
-/// The server runs with `--match events --keep-running` on the org-notify recording: CONNECTs
-/// before a client's first EVENT get a plain accept, so the healthy session after the hostile ones
-/// is answered whatever the hostile ones used up.
-@Suite(
-    "siotape replay serve under hostile clients",
-    .serialized,
-    .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason)
-)
-struct ReplayServeHostileTests {
-    /// Peak resident memory the server may reach. The floods send 256 MiB of pings to a client that
-    /// never reads, 128 MiB of attachments to one packet, 4 MiB bodies and 1 MiB heads: a server
-    /// without caps or backpressure goes far beyond.
-    static let memoryLimitMiB = 100
+extension HeavySuites {
+    /// `siotape replay serve` against hostile clients (`tools/peers/hostile_client.py`, raw sockets):
+    /// malformed HTTP, Engine.IO, Socket.IO and WebSocket input gets the rejection a real Engine.IO
+    /// server gives (HTTP 400 with engine.io's JSON error, 413, a WebSocket close code, or a report),
+    /// a well-formed session works afterwards, memory stays bounded under floods, and the server exits
+    /// cleanly on SIGINT.
+    ///
+    /// The server runs with `--match events --keep-running` on the org-notify recording: CONNECTs
+    /// before a client's first EVENT get a plain accept, so the healthy session after the hostile ones
+    /// is answered whatever the hostile ones used up.
+    @Suite(
+        "siotape replay serve under hostile clients",
+        .serialized,
+        .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason)
+    )
+    struct ReplayServeHostileTests {
+        /// Peak resident memory the server may reach. The floods send 256 MiB of pings to a client that
+        /// never reads, 128 MiB of attachments to one packet, 4 MiB bodies and 1 MiB heads: a server
+        /// without caps or backpressure goes far beyond.
+        static let memoryLimitMiB = 100
 
-    @Test("Broken request heads get 400 and a closed connection; an endless head is cut off")
-    func requestHeads() async throws {
-        let run = try await HostileServeRun.run("http-head")
-        run.expectClean()
-    }
-
-    @Test("A head that never ends (under the size limit) and a silent connection are closed after --head-timeout")
-    func stalledHeads() async throws {
-        let run = try await HostileServeRun.run("stalled-head", extraArguments: ["--head-timeout", "1"])
-        run.expectClean()
-    }
-
-    @Test("Engine.IO requests it cannot serve get engine.io's status and JSON error code")
-    func engineIORequests() async throws {
-        let run = try await HostileServeRun.run("engineio-http")
-        run.expectClean()
-    }
-
-    @Test("Bad Content-Length, oversized and chunked bodies, two GETs at once on one sid")
-    func requestBodies() async throws {
-        let run = try await HostileServeRun.run("http-body")
-        run.expectClean()
-    }
-
-    @Test("Malformed polling payloads (v4 and v3) are answered and counted as unmatched")
-    func malformedPayloads() async throws {
-        let run = try await HostileServeRun.run("payloads", extraArguments: ["--on-unmatched", "fail"])
-        run.expectClean(status: 1)
-        #expect(run.stderr.contains("not Engine.IO"), "no report of the malformed payloads:\n\(run.stderr.suffix(3000))")
-        // 5 malformed v4 bodies and 2 messages that are not Socket.IO, 12 malformed v3 bodies.
-        #expect(run.unmatched >= 19 && run.summary.contains("(\(run.unmatched) malformed)"), "\(run.summary)")
-    }
-
-    @Test("Malformed Socket.IO packets and attachments are reported as unmatched, not answered")
-    func malformedSocketIO() async throws {
-        let run = try await HostileServeRun.run("socketio")
-        run.expectClean()
-        #expect(run.stderr.contains("not Socket.IO"), "\(run.stderr.suffix(3000))")
-        #expect(run.stderr.contains("a binary message no packet announced"), "\(run.stderr.suffix(3000))")
-        // The 10 undecodable Socket.IO packets, 2 Engine.IO ones and the 2 stray binaries are
-        // malformed; the event sent to pair the session, the CONNECT to /nowhere and the packets
-        // that lack attachments are unmatched.
-        #expect(run.stderr.contains("not Engine.IO"), "\(run.stderr.suffix(3000))")
-        #expect(run.summary.contains("(14 malformed)") && run.unmatched > 14, "\(run.summary)")
-    }
-
-    @Test("WebSocket protocol errors close with 1002, 1007 or 1009; fragments with pings between them work")
-    func webSocketProtocolErrors() async throws {
-        let run = try await HostileServeRun.run("websocket")
-        run.expectClean()
-    }
-
-    @Test("Floods: a client that never reads, hoarded attachments, thousands of sessions; memory stays bounded")
-    func floods() async throws {
-        let run = try await HostileServeRun.run(
-            "flood", marks: ["pings-sent", "attachments-sent", "sessions-opened"])
-        run.expectClean()
-        for (mark, peak) in run.peaks {
-            print("ReplayServeHostileTests flood: peak memory of replay serve at \(mark): \(peak) MiB")
+        @Test("Broken request heads get 400 and a closed connection; an endless head is cut off")
+        func requestHeads() async throws {
+            let run = try await HostileServeRun.run("http-head")
+            run.expectClean()
         }
-        let peak = run.peaks.map(\.peakMiB).max() ?? -1
-        #expect(peak > 0 && peak < Self.memoryLimitMiB, "peak memory of replay serve: \(run.peaks)")
+
+        @Test("A head that never ends (under the size limit) and a silent connection are closed after --head-timeout")
+        func stalledHeads() async throws {
+            let run = try await HostileServeRun.run("stalled-head", extraArguments: ["--head-timeout", "1"])
+            run.expectClean()
+        }
+
+        @Test("Engine.IO requests it cannot serve get engine.io's status and JSON error code")
+        func engineIORequests() async throws {
+            let run = try await HostileServeRun.run("engineio-http")
+            run.expectClean()
+        }
+
+        @Test("Bad Content-Length, oversized and chunked bodies, two GETs at once on one sid")
+        func requestBodies() async throws {
+            let run = try await HostileServeRun.run("http-body")
+            run.expectClean()
+        }
+
+        @Test("Malformed polling payloads (v4 and v3) are answered and counted as unmatched")
+        func malformedPayloads() async throws {
+            let run = try await HostileServeRun.run("payloads", extraArguments: ["--on-unmatched", "fail"])
+            run.expectClean(status: 1)
+            #expect(run.stderr.contains("not Engine.IO"), "no report of the malformed payloads:\n\(run.stderr.suffix(3000))")
+            // 5 malformed v4 bodies and 2 messages that are not Socket.IO, 12 malformed v3 bodies.
+            #expect(run.unmatched == 19 && run.summary.contains("(19 malformed)"), "\(run.summary)")
+        }
+
+        @Test("Malformed Socket.IO packets and attachments are reported as unmatched, not answered")
+        func malformedSocketIO() async throws {
+            let run = try await HostileServeRun.run("socketio")
+            run.expectClean()
+            #expect(run.stderr.contains("not Socket.IO"), "\(run.stderr.suffix(3000))")
+            #expect(run.stderr.contains("a binary message no packet announced"), "\(run.stderr.suffix(3000))")
+            // The 10 undecodable Socket.IO packets, 2 Engine.IO ones and the 2 stray binaries are
+            // malformed; the event sent to pair the session, the CONNECT to /nowhere and the two packets
+            // that lack attachments are unmatched too: 18.
+            #expect(run.stderr.contains("not Engine.IO"), "\(run.stderr.suffix(3000))")
+            #expect(run.summary.contains("(14 malformed)") && run.unmatched == 18, "\(run.summary)")
+        }
+
+        @Test("WebSocket protocol errors close with 1002, 1007 or 1009; fragments with pings between them work")
+        func webSocketProtocolErrors() async throws {
+            let run = try await HostileServeRun.run("websocket")
+            run.expectClean()
+        }
+
+        @Test("Floods: a client that never reads, hoarded attachments, thousands of sessions; memory stays bounded")
+        func floods() async throws {
+            let run = try await HostileServeRun.run(
+                "flood", marks: ["pings-sent", "attachments-sent", "sessions-opened"])
+            run.expectClean()
+            for (mark, peak) in run.peaks {
+                print("ReplayServeHostileTests flood: peak memory of replay serve at \(mark): \(peak) MiB")
+            }
+            let peak = run.peaks.map(\.peakMiB).max() ?? -1
+            #expect(peak > 0 && peak < Self.memoryLimitMiB, "peak memory of replay serve: \(run.peaks)")
+        }
     }
 }
 

@@ -226,12 +226,14 @@ final class Subprocess: @unchecked Sendable {  // `process` is configured in ini
         process.waitUntilExit()
     }
 
-    func terminate() {
+    /// SIGTERM, then SIGKILL if the process has not exited after `killAfter` (a hang guard: a
+    /// process that exits sooner is reaped at once).
+    func terminate(killAfter: Duration = .seconds(5)) {
         guard process.isRunning else { return }
         let pid = process.processIdentifier
         let exited = ExitFlag()
         kill(pid, SIGTERM)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + killAfter.seconds) {
             if !exited.isSet { kill(pid, SIGKILL) }
         }
         process.waitUntilExit()

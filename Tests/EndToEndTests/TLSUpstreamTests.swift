@@ -43,7 +43,7 @@ struct TLSUpstreamTests {
         #expect(packets.contains { $0.packet.eventName == "shouted" })
         let events = packets.filter { ($0.packet.type == .event || $0.packet.type == .binaryEvent) && $0.packet.ackID != nil }
         let acks = packets.filter { $0.packet.type == .ack || $0.packet.type == .binaryAck }
-        #expect(!events.isEmpty)
+        try #require(!events.isEmpty)
         #expect(acks.count == events.count)
         #expect(acks.allSatisfy { $0.ackLatencyMicros != nil }, "an ack was not paired with its event")
         #expect(Set(packets.map(\.transport)).contains(.websocket), "the client did not upgrade to WebSocket")

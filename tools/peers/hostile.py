@@ -103,6 +103,16 @@ def strip_forwarded(head):
     return b'\r\n'.join(line for line in lines if not line.lower().startswith(b'x-forwarded-'))
 
 
+def zero_window_probes(sock):
+    """(zero-window probes answered with a zero window in a row, the peer's advertised receive
+    window in bytes) from Linux's `struct tcp_info`: `tcpi_backoff` at byte 4 (the probe timer's
+    backoff: it grows by one per probe while the window stays shut, and is reset when it opens),
+    `tcpi_snd_wnd` at byte 228 (Linux 5.4 and later)."""
+    raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    window = struct.unpack_from('I', raw, 228)[0] if len(raw) >= 232 else 0
+    return raw[4], window
+
+
 def reset(sock):
     """Closes with RST instead of FIN."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
@@ -513,14 +523,27 @@ def never_reads(listener, port):
     sent = 0
     view = memoryview(chunk)
     import select
+    import time
+    deadline = None
     while sent < total:
         offset = sent % len(chunk)
         try:
             sent += upstream.send(view[offset:])
+            deadline = None
         except BlockingIOError:
-            # No room: wait for some; if none comes for a while, the proxy is holding back.
-            _, writable, _ = select.select([], [upstream], [], 2)
-            if not writable:
+            # No room. The proxy holds back when its own TCP says so, in bytes: it advertises a
+            # receive window of 0 and keeps it at 0 through two zero-window probes of the kernel
+            # (a proxy that reads, however slowly, opens the window again and the send goes on).
+            _, writable, _ = select.select([], [upstream], [], 0.05)
+            if writable:
+                continue
+            probes, window = zero_window_probes(upstream)
+            if probes >= 2 and window == 0:
+                break
+            deadline = deadline or time.monotonic() + TIMEOUT
+            if time.monotonic() > deadline:
+                fail(f'never-reads: the upstream was blocked for {TIMEOUT} s after {sent} bytes '
+                     f'without the proxy closing its window (probes {probes}, window {window})')
                 break
     print(f'SENT {sent}', flush=True)
     mark('stalled')

@@ -4,7 +4,9 @@
 
 Listens on 127.0.0.1 (port 0 = any free port), prints ``READY <port>`` once listening, and relays
 each accepted connection to the target, bytes untouched, both ways, with half-close (EOF in one
-direction is passed on as a write shutdown while the other direction keeps flowing). On
+direction is passed on as a write shutdown while the other direction keeps flowing). It prints
+``OPEN <n>`` when it accepts connection n (from 1) and ``DONE <n>`` when that connection has
+ended (both directions, or a failure), so a test can wait for every connection to end. On
 SIGTERM/SIGINT it stops accepting, gives the open connections up to ``--drain`` seconds to end
 by themselves, then writes to ``--log`` one JSON document:
 
@@ -51,18 +53,23 @@ async def main(args):
     async def handle(client_reader, client_writer):
         connection = Connection()
         connections.append(connection)
+        number = len(connections)
+        print(f'OPEN {number}', flush=True)
         try:
-            server_reader, server_writer = await asyncio.open_connection(args.target_host, args.target_port)
-        except OSError:
-            client_writer.transport.abort()
-            return
-        await asyncio.gather(
-            pump(client_reader, server_writer, connection.c2s),
-            pump(server_reader, client_writer, connection.s2c),
-        )
-        connection.complete = True
-        for writer in (client_writer, server_writer):
-            writer.close()
+            try:
+                server_reader, server_writer = await asyncio.open_connection(args.target_host, args.target_port)
+            except OSError:
+                client_writer.transport.abort()
+                return
+            await asyncio.gather(
+                pump(client_reader, server_writer, connection.c2s),
+                pump(server_reader, client_writer, connection.s2c),
+            )
+            connection.complete = True
+            for writer in (client_writer, server_writer):
+                writer.close()
+        finally:
+            print(f'DONE {number}', flush=True)
 
     def track(reader, writer):
         task = asyncio.ensure_future(handle(reader, writer))
