@@ -19,6 +19,9 @@ final class LoadRun: Sendable {
     let window: Int
     /// Whether connections only connect and stay idle (no events).
     let idle: Bool
+    /// Rate-limited load: each connection sends one event per `pacing` (open loop, at most `window`
+    /// in flight) instead of a new event per ack. `nil`: as fast as the acks come back.
+    let pacing: TimeAmount?
     private let windowStart = Atomic<UInt64>(.max)
     private let windowEnd = Atomic<UInt64>(.max)
     private let stopped = Atomic<Bool>(false)
@@ -33,10 +36,11 @@ final class LoadRun: Sendable {
     }
     private let counts = Counts()
 
-    init(payloads: Payloads, window: Int, idle: Bool) {
+    init(payloads: Payloads, window: Int, idle: Bool, pacing: TimeAmount? = nil) {
         self.payloads = payloads
         self.window = window
         self.idle = idle
+        self.pacing = pacing
     }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }

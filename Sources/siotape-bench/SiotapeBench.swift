@@ -141,9 +141,17 @@ struct Load: ParsableCommand {
     @Option(help: "Seconds measured.") var duration = 10.0
     @Option(help: "Seconds of load before the measurement starts.") var warmup = 2.0
     @Option(help: "Event-loop threads.") var threads = 1
+    @Option(
+        help: ArgumentHelp(
+            "Rate-limited load: msgs/s over all connections, each sending at its share of the rate (websocket only).",
+            discussion: "Without it, each ack is answered by a new event: as fast as the target goes."))
+    var rate: Int?
 
     func validate() throws {
         guard ["websocket", "polling"].contains(self.transport) else { throw ValidationError("--transport: websocket or polling") }
+        if let rate = self.rate {
+            guard rate > 0, self.transport == "websocket" else { throw ValidationError("--rate: > 0, websocket only") }
+        }
         guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
         guard self.connections > 0, self.window > 0 else { throw ValidationError("--connections and --window must be > 0") }
     }
@@ -151,7 +159,9 @@ struct Load: ParsableCommand {
     func run() throws {
         let (host, port) = try parseURL(self.url)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
-        let run = LoadRun(payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!), window: self.window, idle: false)
+        let pacing = self.rate.map { TimeAmount.nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
+        let run = LoadRun(
+            payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!), window: self.window, idle: false, pacing: pacing)
         let channels = try connect(
             run: run, host: host, port: port, count: self.connections, polling: self.transport == "polling", group: group)
         let (_, end) = run.startWindow(afterWarmup: self.warmup, duration: self.duration)
@@ -169,7 +179,7 @@ struct Load: ParsableCommand {
         let failures = result.failures.prefix(3).map { "\"" + String($0.map { $0 == "\"" || $0 == "\\" ? "'" : $0 }) + "\"" }
         writeLine(
             "{\"transport\":\"\(self.transport)\",\"payload\":\"\(self.payload)\",\"connections\":\(self.connections),"
-                + "\"window\":\(self.window),\"duration_s\":\(self.duration),\"window_msgs\":\(result.windowAcks),"
+                + "\"window\":\(self.window),\"rate\":\(self.rate ?? 0),\"duration_s\":\(self.duration),\"window_msgs\":\(result.windowAcks),"
                 + "\"msgs_per_s\":\(Int(Double(result.windowAcks) / self.duration)),\"total_msgs\":\(result.acks),"
                 + "\"p50_us\":\(percentile(0.5)),\"p99_us\":\(percentile(0.99)),\"p999_us\":\(percentile(0.999)),"
                 + "\"drained\":\(drained),\"failures\":\(result.failures.count),\"failure_samples\":[\(failures.joined(separator: ","))]}")

@@ -21,6 +21,8 @@ final class WebSocketLoadClient: ChannelInboundHandler {
     private var scratch = ByteBuffer()
     /// Where this connection starts in the list of payloads.
     private let payloadOffset: UInt64
+    /// The timer of a rate-limited run.
+    private var pacer: RepeatedTask?
 
     init(run: LoadRun, host: String, seed: UInt64) {
         self.run = run
@@ -86,13 +88,17 @@ final class WebSocketLoadClient: ChannelInboundHandler {
             self.state = .running
             self.run.connectionReady()
             guard !self.run.idle else { return }
-            for _ in 0..<self.run.window { self.sendEvent(context) }
+            if let pacing = self.run.pacing {
+                self.startPacing(every: pacing, context: context)
+            } else {
+                for _ in 0..<self.run.window { self.sendEvent(context) }
+            }
         case (.running, UInt8(ascii: "4")):
             guard let id = ackID(of: text) else { return }
             let now = LoadRun.now()
             self.inFlight.acked(id, at: now, run: self.run)
             if !self.run.isStopped {
-                self.sendEvent(context, at: now)
+                if self.pacer == nil { self.sendEvent(context, at: now) }
             } else if self.inFlight.count == 0 {
                 self.finish(context, failure: nil)
             }
@@ -101,6 +107,29 @@ final class WebSocketLoadClient: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    /// Sends one event per `interval`, the first after a part of it that differs per connection
+    /// (so that the connections' sends spread over the interval).
+    private func startPacing(every interval: TimeAmount, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let offset = TimeAmount.nanoseconds(Int64(self.payloadOffset % UInt64(max(interval.nanoseconds, 1))))
+        self.pacer = context.eventLoop.scheduleRepeatedTask(initialDelay: offset, delay: interval) { _ in
+            let (client, context) = bound.value
+            client.tick(context)
+        }
+    }
+
+    private func tick(_ context: ChannelHandlerContext) {
+        guard self.state == .running else { return }
+        if self.run.isStopped {
+            if self.inFlight.count == 0 { self.finish(context, failure: nil) }
+            return
+        }
+        // At most `window` in flight: a target that falls behind gets no more than it can answer.
+        guard self.inFlight.count < self.run.window else { return }
+        self.sendEvent(context)
+        context.flush()
     }
 
     private func sendEvent(_ context: ChannelHandlerContext, at time: UInt64 = LoadRun.now()) {
@@ -173,6 +202,8 @@ final class WebSocketLoadClient: ChannelInboundHandler {
         guard self.state != .finished else { return }
         if self.state != .running { self.run.connectionReady() }
         self.state = .finished
+        self.pacer?.cancel()
+        self.pacer = nil
         self.run.connectionDone(
             acks: self.inFlight.acks, windowAcks: self.inFlight.windowAcks, latencies: self.inFlight.latencies,
             failure: failure)

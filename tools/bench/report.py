@@ -12,6 +12,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("results")
 parser.add_argument("--command", required=True)
 parser.add_argument("--hz", type=int, default=100)
+parser.add_argument("--threads", default="?", help="event-loop threads of siotape and the NIO relay")
 args = parser.parse_args()
 
 rows = [json.loads(line) for line in open(args.results) if line.strip()]
@@ -55,15 +56,18 @@ def machine():
 out = []
 out.append(f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ")
 out.append(f"Machine: {machine()}  ")
-out.append(f"Command: `{args.command}`")
+out.append(f"Command: `{args.command}`  ")
+out.append(f"Event-loop threads of siotape record and the NIO relay: {args.threads}")
 out.append("")
 
-for name, title in [("websocket", "WebSocket"), ("polling", "long-polling")]:
+for name, title in [("websocket", "WebSocket"), ("moderate", "WebSocket, moderate load"), ("polling", "long-polling")]:
     d, n, r, s = (loads.get((t, name)) for t in ("direct", "nginx", "relay", "siotape"))
     if not (d and n and s):
         continue
     c = n["load"]["connections"], n["load"]["window"]
-    out.append(f"### {title}: {c[0]} connections × {c[1]} in flight, 100-byte payload, msg = EVENT + ACK")
+    rate = n["load"].get("rate", 0)
+    pace = f", rate-limited to {rate:,} msgs/s" if rate else ""
+    out.append(f"### {title}: {c[0]} connections × {c[1]} in flight{pace}, 100-byte payload, msg = EVENT + ACK")
     out.append("")
     out.append("NIO relay: `siotape-bench relay`, bytes copied on SwiftNIO with siotape's threads and backpressure, "
                "nothing parsed or recorded (the floor of a NIO proxy).")
