@@ -135,10 +135,34 @@ struct SampleAppTests {
             // The server's emit with a callback is answered by the client: a client-to-server ack, paired.
             #expect(packets.contains { $0.direction == .clientToServer && $0.packet.type == .ack && $0.ackLatencyMicros != nil })
         case "chat-acks":
+            // Every call of the scenario is acked: presence:list 4, conversation:join 4, message:send 3,
+            // message:read, message:private and conversation:leave 1 each.
             let acks = packets.filter { $0.direction == .serverToClient && $0.packet.type == .ack }
-            #expect(acks.count >= senders("message:send").count)
-            #expect(!receivers("message:new").isEmpty)
-            #expect(receivers("message:new").isDisjoint(with: senders("message:send")) || senders("message:send").count > 1)
+            #expect(acks.count == 14)
+            // message:new goes to the conversation's other members only, per session: alice's first
+            // socket says "hello team" to her second socket and bob; her second socket says "bob left"
+            // after bob left, to her first socket only; carol is not in the conversation, so her
+            // "let me in" reaches nobody.
+            func sessions(_ direction: Direction, _ event: String, text: String) -> [String] {
+                packets.filter {
+                    $0.direction == direction && $0.packet.eventName == event
+                        && $0.packet.json.map { String(buffer: $0).contains("\"\(text)\"") } == true
+                }.compactMap(\.sid)
+            }
+            let helloSenders = sessions(.clientToServer, "message:send", text: "hello team")
+            let bobLeftSenders = sessions(.clientToServer, "message:send", text: "bob left")
+            try #require(helloSenders.count == 1 && bobLeftSenders.count == 1)
+            let helloReceivers = sessions(.serverToClient, "message:new", text: "hello team")
+            #expect(helloReceivers.count == 2 && Set(helloReceivers).count == 2)
+            #expect(!helloReceivers.contains(helloSenders[0]))
+            #expect(helloReceivers.contains(bobLeftSenders[0]))
+            #expect(sessions(.serverToClient, "message:new", text: "bob left") == helloSenders)
+            #expect(sessions(.serverToClient, "message:new", text: "let me in").isEmpty)
+            let perSession = Dictionary(
+                packets.filter { $0.direction == .serverToClient && $0.packet.eventName == "message:new" }
+                    .compactMap(\.sid).map { ($0, 1) },
+                uniquingKeysWith: +)
+            #expect(perSession.values.sorted() == [1, 1, 1])
         default:
             break
         }
