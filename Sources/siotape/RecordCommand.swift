@@ -157,7 +157,7 @@ struct RecordCommand: AsyncParsableCommand {
             Self.fail("cannot record to \(self.out): \(error)")
         }
         let header = RecordingHeader(
-            startedAtMicros: startedAt, tool: "siotape \(Siotape.version)", upstream: upstream.description,
+            startedAtMicros: startedAt, tool: Siotape.tool, upstream: upstream.description,
             listen: self.listen, redacted: !self.keepCredentials)
         let writer: RecordingWriter
         do {

@@ -3,7 +3,11 @@ import SIORecording
 
 @main
 struct Siotape: AsyncParsableCommand {
-    static let version = "0.1.0"
+    /// The semantic version (see `BuildInfo`).
+    static let version = BuildInfo.version
+    /// What a recording's header names as the tool that wrote it: `siotape 0.2.0 (commit ...)`,
+    /// the same as `siotape --version`, so a recording says which build made it.
+    static let tool = "siotape \(BuildInfo.description)"
 
     static let configuration = CommandConfiguration(
         commandName: "siotape",
@@ -16,7 +20,7 @@ struct Siotape: AsyncParsableCommand {
             Example:
               siotape record --upstream http://127.0.0.1:5000 --listen 127.0.0.1:8080
             """,
-        version: Siotape.version,
+        version: BuildInfo.description,
         subcommands: [RecordCommand.self, InspectCommand.self, ViewCommand.self, VerifyCommand.self, ReplayCommand.self]
     )
 
