@@ -213,7 +213,7 @@ struct ReplayRunCommand: AsyncParsableCommand {
     private func writeRecording(_ records: [Record], to path: String, startedAt: Int64, redacted: Bool) {
         let header = RecordingHeader(
             startedAtMicros: startedAt,
-            tool: "siotape \(Siotape.version) replay run",
+            tool: "\(Siotape.tool) replay run",
             upstream: self.target,
             redacted: redacted
         )
