@@ -1,4 +1,5 @@
 import NIOCore
+import SIOWire
 
 /// Masks the credentials inside HTTP bodies: the values of JSON members and form fields whose
 /// names are credentials (`password`, `token`, `access_token`, ...; see `defaultNames`, extended by
@@ -55,40 +56,22 @@ public struct BodyRedactor: Sendable {
         var secrets: [String] = []
         var changed = false
         let masked = Redactor.rewriteQuery(Substring(text)) { name in
-            let hide = self.isCredential(Self.percentDecoded(name))
+            let hide = self.isCredential(FormDecoding.percentDecoded(name))
             changed = changed || hide
             return hide
         }
         guard changed else { return nil }
         for pair in text.split(separator: "&") {
-            guard let eq = pair.firstIndex(of: "="), self.isCredential(Self.percentDecoded(String(pair[..<eq])))
+            guard let eq = pair.firstIndex(of: "="), self.isCredential(FormDecoding.percentDecoded(String(pair[..<eq])))
             else { continue }
             let value = String(pair[pair.index(after: eq)...])
             secrets.append(value)
-            let decoded = Self.percentDecoded(value)
+            let decoded = FormDecoding.percentDecoded(value)
             if decoded != value { secrets.append(decoded) }
         }
         return (ByteBuffer(string: masked), secrets)
     }
 
-    static func percentDecoded(_ text: String) -> String {
-        guard text.contains("%") || text.contains("+") else { return text }
-        var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "+") {
-                bytes.append(0x20)
-            } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
-                let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                utf8 = utf8.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 
     /// A JSON text with the values of credential members (at any depth) replaced by `"[redacted]"`.
     /// Bytes that are not JSON are copied as they are.

@@ -206,7 +206,7 @@ extension SessionRegistry {
             guard let eq = pair.firstIndex(of: "="), Redactor.isCredentialQueryName(String(pair[..<eq])) else { continue }
             let value = String(pair[pair.index(after: eq)...])
             self.knownSecrets.learn(value)
-            self.knownSecrets.learn(BodyRedactor.percentDecoded(value))
+            self.knownSecrets.learn(FormDecoding.percentDecoded(value))
         }
     }
 }

@@ -130,24 +130,7 @@ extension HARWriter {
             guard let eq = pair.firstIndex(of: "=") else { return Record.KeyValue(decode(pair), "") }
             return Record.KeyValue(decode(pair[..<eq]), decode(pair[pair.index(after: eq)...]))
         }
-        func decode(_ text: Substring) -> String {
-            guard text.contains("%") || text.contains("+") else { return String(text) }
-            var bytes: [UInt8] = []
-            var utf8 = Array(text.utf8)[...]
-            while let byte = utf8.popFirst() {
-                if byte == UInt8(ascii: "+") {
-                    bytes.append(0x20)
-                } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
-                    let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
-                {
-                    bytes.append(value)
-                    utf8 = utf8.dropFirst(2)
-                } else {
-                    bytes.append(byte)
-                }
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        func decode(_ text: Substring) -> String { FormDecoding.percentDecoded(text) }
     }
 
     static func reason(_ status: Int) -> String {

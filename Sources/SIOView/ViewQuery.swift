@@ -35,8 +35,8 @@ package struct ViewQuery: Sendable {
     package init(query: Substring) throws(Invalid) {
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = Self.percentDecoded(parts[0])
-            let value = parts.count > 1 ? Self.percentDecoded(parts[1]) : ""
+            let name = FormDecoding.percentDecoded(parts[0])
+            let value = parts.count > 1 ? FormDecoding.percentDecoded(parts[1]) : ""
             self.parameters.append((name, value))
             guard !value.isEmpty || name == "text" else { continue }
             switch name {
@@ -81,33 +81,4 @@ package struct ViewQuery: Sendable {
         return self.parameters.filter { names.contains($0.0) }.map { "\($0.0)=\($0.1)" }.sorted().joined(separator: "&")
     }
 
-    /// `%XX` and `+` decoded; invalid escapes are kept as written.
-    package static func percentDecoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = Array(text.utf8)[...]
-        while let b = iterator.popFirst() {
-            if b == UInt8(ascii: "+") {
-                bytes.append(0x20)
-            } else if b == UInt8(ascii: "%"), iterator.count >= 2,
-                let high = Self.hexValue(iterator[iterator.startIndex]),
-                let low = Self.hexValue(iterator[iterator.startIndex + 1])
-            {
-                bytes.append(high << 4 | low)
-                iterator = iterator.dropFirst(2)
-            } else {
-                bytes.append(b)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }

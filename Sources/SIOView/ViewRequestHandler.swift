@@ -1,3 +1,5 @@
+import SIOWire
+
 /// The API's routes, `/api/<name>`.
 package enum ViewRoute: String, CaseIterable, Sendable {
     case meta, stats, sessions, packets, packet, plots, live
@@ -77,7 +79,7 @@ package struct ViewRequestHandler: Sendable {
         var setCookie: String?
         if let token = self.token {
             let parameters = query.split(separator: "&").compactMap { pair -> String? in
-                pair.hasPrefix("token=") ? ViewQuery.percentDecoded(pair.dropFirst(6)) : nil
+                pair.hasPrefix("token=") ? FormDecoding.percentDecoded(pair.dropFirst(6)) : nil
             }
             if let given = parameters.first, Self.constantTimeEquals(given, token) {
                 setCookie = "\(Self.cookieName)=\(token); HttpOnly; SameSite=Strict; Path=/"

@@ -45,9 +45,9 @@ public struct EngineIORequestTarget: Hashable, Sendable {
         let items = queryText.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             if let equals = pair.firstIndex(of: "=") {
                 return QueryItem(
-                    name: percentDecode(pair[..<equals]), value: percentDecode(pair[pair.index(after: equals)...]))
+                    name: FormDecoding.percentDecoded(pair[..<equals]), value: FormDecoding.percentDecoded(pair[pair.index(after: equals)...]))
             }
-            return QueryItem(name: percentDecode(pair), value: "")
+            return QueryItem(name: FormDecoding.percentDecoded(pair), value: "")
         }
         self.queryItems = items
         func first(_ name: String) -> String? { items.first(where: { $0.name == name })?.value }
@@ -60,39 +60,5 @@ public struct EngineIORequestTarget: Hashable, Sendable {
     /// The first value of a query parameter.
     public func queryValue(_ name: String) -> String? {
         self.queryItems.first(where: { $0.name == name })?.value
-    }
-}
-
-/// Form-style decoding as servers do it: `+` is a space, `%XX` a byte; malformed escapes stay as they are.
-private func percentDecode(_ text: Substring) -> String {
-    guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(text.utf8.count)
-    let utf8 = Array(text.utf8)
-    var index = 0
-    while index < utf8.count {
-        let byte = utf8[index]
-        if byte == UInt8(ascii: "+") {
-            bytes.append(UInt8(ascii: " "))
-        } else if byte == UInt8(ascii: "%"), index + 2 < utf8.count,
-            let high = hexDigit(utf8[index + 1]), let low = hexDigit(utf8[index + 2])
-        {
-            bytes.append(high << 4 | low)
-            index += 3
-            continue
-        } else {
-            bytes.append(byte)
-        }
-        index += 1
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-private func hexDigit(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-    default: return nil
     }
 }
