@@ -117,7 +117,6 @@ private struct MsgPackEnvelope {
         var dataKind: UInt8 = 0xC0
         var keys: [String] = []
         for _ in 0..<count {
-            let keyStart = cursor.index
             var key = "?"
             if case .string(let range) = try cursor.readHead() {
                 key = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
@@ -147,7 +146,6 @@ private struct MsgPackEnvelope {
                 data = valueStart..<cursor.index
             default:
                 // Another key (socket.io-client adds `options`): kept in the wire bytes only.
-                _ = keyStart
                 cursor.isCanonical = false
                 try cursor.skipValue(depth: 1)
             }
