@@ -46,6 +46,22 @@ def parse_args(description, extra=None):
     return args
 
 
+def _handle_messages_in_order(sio):
+    """python-engineio's client runs each message's handler in a thread of its own
+    (`_trigger_event('message', ..., run_async=True)`), so packets that arrive in order can be
+    logged out of order: under load, a job's `complete` was seen before its last `output` lines.
+    The scenarios' handlers only record and answer, so they run on the reading thread instead."""
+    eio = sio.eio
+    trigger = eio._trigger_event
+
+    def in_arrival_order(event, *args, **kwargs):
+        if event == 'message':
+            kwargs['run_async'] = False
+        return trigger(event, *args, **kwargs)
+
+    eio._trigger_event = in_arrival_order
+
+
 class Peer:
     """A python-socketio client that records everything it receives."""
 
@@ -57,6 +73,7 @@ class Peer:
         self.namespaces = list(namespaces)
         client_kwargs.setdefault('reconnection', False)
         self.sio = socketio.Client(**client_kwargs)
+        _handle_messages_in_order(self.sio)
         self.log = []          # [namespace, event, *args] in arrival order
         self.closing = False
         self.cond = threading.Condition()
