@@ -4,7 +4,7 @@
 /// The root `$` is a packet's JSON payload as on the wire: for an EVENT the array
 /// `["name", arg1, ...]` (so `$[1]` is the first argument), for an ACK the array of the ack's
 /// arguments, for a CONNECT or CONNECT_ERROR the object.
-public struct JSONPath: Hashable, Sendable, CustomStringConvertible {
+package struct JSONPath: Hashable, Sendable, CustomStringConvertible {
     enum Segment: Hashable, Sendable {
         case key(String)
         case index(Int)
@@ -14,15 +14,15 @@ public struct JSONPath: Hashable, Sendable, CustomStringConvertible {
     }
 
     let segments: [Segment]
-    public let description: String
+    package let description: String
 
-    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
-        public var path: String
-        public var reason: String
-        public var description: String { "invalid JSON path '\(self.path)': \(self.reason)" }
+    package struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        package var path: String
+        package var reason: String
+        package var description: String { "invalid JSON path '\(self.path)': \(self.reason)" }
     }
 
-    public init(_ text: String) throws(ParseError) {
+    package init(_ text: String) throws(ParseError) {
         self.description = text
         var chars = Substring(text)
         guard chars.first == "$" else { throw ParseError(path: text, reason: "it must start with $") }
@@ -67,7 +67,7 @@ public struct JSONPath: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `value` with every node this path selects replaced by `.ignored`.
-    public func ignoring(in value: JSONValue) -> JSONValue {
+    package func ignoring(in value: JSONValue) -> JSONValue {
         Self.apply(self.segments[...], to: value)
     }
 

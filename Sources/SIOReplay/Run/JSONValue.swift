@@ -1,6 +1,6 @@
 /// A JSON value for comparing payloads: objects compare without regard to key order, numbers by
 /// value. Only replay's comparison builds these; forwarding and recording keep the wire's bytes.
-public indirect enum JSONValue: Hashable, Sendable {
+package indirect enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     /// The number's text as written; compared by value (see `==`).
@@ -11,7 +11,7 @@ public indirect enum JSONValue: Hashable, Sendable {
     /// A value an `--ignore` path removed from comparison.
     case ignored
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null), (.ignored, .ignored): return true
         case (.bool(let a), .bool(let b)): return a == b
@@ -32,7 +32,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         return Double(a) == Double(b)
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
         case .bool(let b): hasher.combine(b)
@@ -45,7 +45,7 @@ public indirect enum JSONValue: Hashable, Sendable {
     }
 
     /// Parses JSON text; `nil` when it is not valid JSON.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         var parser = Parser(bytes: Array(text.utf8))
         guard let value = parser.parseValue(depth: 0) else { return nil }
         parser.skipWhitespace()
@@ -54,7 +54,7 @@ public indirect enum JSONValue: Hashable, Sendable {
     }
 
     /// Compact JSON text, keys sorted, for messages.
-    public var text: String {
+    package var text: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"

@@ -1,7 +1,7 @@
 /// JUnit XML for a replay run: one `<testsuite>` for the recording, one `<testcase>` per session,
 /// a `<failure>` listing the session's differences.
-public enum JUnitReport {
-    public static func xml(result: ReplayRunResult, recording: String, target: String) -> String {
+package enum JUnitReport {
+    package static func xml(result: ReplayRunResult, recording: String, target: String) -> String {
         let failures = result.sessions.filter { !$0.differences.isEmpty }.count
         let seconds = result.sessions.reduce(Int64(0)) { $0 + $1.durationMicros }
         var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"

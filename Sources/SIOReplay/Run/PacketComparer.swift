@@ -3,17 +3,17 @@ import SIOWire
 
 /// Compares a received Socket.IO packet with the recorded one: event name, type, arguments
 /// JSON-aware (key order irrelevant, `--ignore` paths removed), binary attachments byte for byte.
-public struct PacketComparer: Sendable {
-    public var ignores: [JSONPath]
+package struct PacketComparer: Sendable {
+    package var ignores: [JSONPath]
 
-    public init(ignores: [JSONPath] = []) {
+    package init(ignores: [JSONPath] = []) {
         self.ignores = ignores
     }
 
     /// Whether `received` is the same kind of packet as `recorded`, so the two are compared
     /// rather than reported as one missing and one extra: namespace, type, event name, and for
     /// an ack the ack id (the client's own id, sent as recorded).
-    public static func sameKind(_ recorded: SocketIOPacket, _ received: SocketIOPacket) -> Bool {
+    package static func sameKind(_ recorded: SocketIOPacket, _ received: SocketIOPacket) -> Bool {
         guard recorded.namespace == received.namespace, recorded.type == received.type,
             recorded.eventName == received.eventName
         else { return false }
@@ -25,7 +25,7 @@ public struct PacketComparer: Sendable {
     }
 
     /// `sameKind` with the recorded event name's ids mapped to the live ones (`"to:<sid>"`).
-    public static func sameKind(_ recorded: SocketIOPacket, _ received: SocketIOPacket, ids: IDMapping) -> Bool {
+    package static func sameKind(_ recorded: SocketIOPacket, _ received: SocketIOPacket, ids: IDMapping) -> Bool {
         if Self.sameKind(recorded, received) { return true }
         guard !ids.isEmpty, let name = recorded.eventName, name != received.eventName else { return false }
         var mapped = recorded
@@ -35,7 +35,7 @@ public struct PacketComparer: Sendable {
 
     /// `nil` when equal, otherwise what differs, for people. The recorded packet's ids are
     /// mapped to the live ones by `ids` first (see `IDMapping`).
-    public func difference(
+    package func difference(
         recorded: SocketIOPacket,
         received: SocketIOPacket,
         ids: IDMapping = IDMapping()
@@ -109,7 +109,7 @@ public struct PacketComparer: Sendable {
     }
 
     /// One line for people: `EVENT /chat "message:new" id=3 [..] +1 attachment`.
-    public static func render(_ packet: SocketIOPacket, maxJSON: Int = 300) -> String {
+    package static func render(_ packet: SocketIOPacket, maxJSON: Int = 300) -> String {
         var parts = [packet.type.name]
         if packet.namespace != "/" { parts.append(packet.namespace) }
         if let id = packet.ackID { parts.append("id=\(id)") }

@@ -1,6 +1,6 @@
 /// One way the live server's answers differ from the recording.
-public struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Hashable, Sendable {
+package struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
+    package enum Kind: String, Hashable, Sendable {
         /// A recorded server packet did not arrive.
         case missing
         /// The server sent a packet the recording does not have.
@@ -13,21 +13,21 @@ public struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
         case session
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The recorded session: its position in the recording and its recorded sid.
-    public var sessionIndex: Int
-    public var sid: String
-    public var namespace: String?
+    package var sessionIndex: Int
+    package var sid: String
+    package var namespace: String?
     /// The recorded packet's index in its session (`ScriptPacket.index`), when there is one.
-    public var packetIndex: Int?
+    package var packetIndex: Int?
     /// The recorded packet, rendered for people.
-    public var recorded: String?
+    package var recorded: String?
     /// The received packet, rendered for people.
-    public var received: String?
+    package var received: String?
     /// What differs.
-    public var detail: String
+    package var detail: String
 
-    public init(
+    package init(
         kind: Kind,
         sessionIndex: Int,
         sid: String,
@@ -48,7 +48,7 @@ public struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A short title: `session 2 (bqqi…) / packet #7: changed`.
-    public var title: String {
+    package var title: String {
         var s = "session \(self.sessionIndex) (\(self.sid))"
         if let ns = self.namespace { s += " \(ns)" }
         if let i = self.packetIndex { s += " packet #\(i)" }
@@ -56,7 +56,7 @@ public struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The readable diff: title, detail, then `-` recorded and `+` received lines.
-    public var description: String {
+    package var description: String {
         var lines = [self.title + " — " + self.detail]
         if let r = self.recorded { lines.append("  - recorded: \(r)") }
         if let r = self.received { lines.append("  + received: \(r)") }

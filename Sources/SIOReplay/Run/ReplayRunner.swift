@@ -10,7 +10,7 @@ import SIOWire
 /// Everything runs on one event loop, so the sessions share one clock and no state is shared
 /// across threads; sends are timer tasks on that loop, which keeps the pacing within a
 /// fraction of a millisecond.
-public final class ReplayRunner: @unchecked Sendable {
+package final class ReplayRunner: @unchecked Sendable {
     private final class LiveSession {
         let script: ScriptSession
         var matcher: SessionMatcher
@@ -75,7 +75,7 @@ public final class ReplayRunner: @unchecked Sendable {
     }
 
     /// Replays `script` against the target in `options` and returns what differed.
-    public static func run(
+    package static func run(
         script: ReplayScript,
         options: ReplayRunOptions,
         logger: Logger

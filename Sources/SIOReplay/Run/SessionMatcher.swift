@@ -7,8 +7,8 @@ import SIOWire
 /// `PacketComparer.sameKind`) in its namespace, preferring one with an equal payload, so identical
 /// packets whose order races still pair. Pairs that arrive against the recorded order are reported
 /// as out of order (per namespace) unless `checkOrder` is off.
-public struct SessionMatcher: Sendable {
-    public let session: ScriptSession
+package struct SessionMatcher: Sendable {
+    package let session: ScriptSession
     let comparer: PacketComparer
     let checkOrder: Bool
     /// The recorded server packets.
@@ -18,18 +18,18 @@ public struct SessionMatcher: Sendable {
     /// Everything received, in arrival order, with the index into `expected` it was paired with.
     private(set) var received: [(packet: SocketIOPacket, expected: Int?)] = []
     /// Recorded server ack id → live ack id, per namespace, for server events that asked for an ack.
-    public private(set) var serverAckIDs: [String: [UInt64: UInt64]] = [:]
+    package private(set) var serverAckIDs: [String: [UInt64: UInt64]] = [:]
     /// Namespaces the client has left (sent DISCONNECT on).
     private var left: Set<String> = []
     /// Packets that arrived after the client left their namespace and match nothing recorded:
     /// in flight when the client left, not counted as extra.
-    public private(set) var afterLeaving = 0
+    package private(set) var afterLeaving = 0
 
     /// Recorded server packets after this time (µs) are optional: the recording shows them sent
     /// after the client had closed the session, so whether they arrive is a race.
     let optionalAfter: Int64
 
-    public init(session: ScriptSession, comparer: PacketComparer, checkOrder: Bool = true) {
+    package init(session: ScriptSession, comparer: PacketComparer, checkOrder: Bool = true) {
         self.session = session
         self.comparer = comparer
         self.checkOrder = checkOrder
@@ -41,7 +41,7 @@ public struct SessionMatcher: Sendable {
     /// Records a packet from the live server; returns the recorded packet it was paired with.
     @discardableResult
     /// `ids` maps the recorded ids to the live ones known by now.
-    public mutating func receive(_ packet: SocketIOPacket, ids: IDMapping = IDMapping()) -> ScriptPacket? {
+    package mutating func receive(_ packet: SocketIOPacket, ids: IDMapping = IDMapping()) -> ScriptPacket? {
         var candidate: Int?
         for (i, recorded) in self.expected.enumerated() where self.pairedWith[i] == nil {
             guard PacketComparer.sameKind(recorded.packet, packet, ids: ids) else { continue }
@@ -67,23 +67,23 @@ public struct SessionMatcher: Sendable {
 
     /// The client sent DISCONNECT on `namespace`: what the server still sends there and the
     /// recording does not have was in flight, not an extra packet.
-    public mutating func clientLeft(namespace: String) {
+    package mutating func clientLeft(namespace: String) {
         self.left.insert(namespace)
     }
 
     /// Whether the recorded packet with session index `packetIndex` has arrived.
-    public func hasArrived(packetIndex: Int) -> Bool {
+    package func hasArrived(packetIndex: Int) -> Bool {
         guard let i = self.expected.firstIndex(where: { $0.index == packetIndex }) else { return true }
         return self.pairedWith[i] != nil
     }
 
     /// The live ack id to use for a recorded client ACK that answers server ack id `recordedID`.
-    public func liveAckID(forRecorded recordedID: UInt64, namespace: String) -> UInt64 {
+    package func liveAckID(forRecorded recordedID: UInt64, namespace: String) -> UInt64 {
         self.serverAckIDs[namespace]?[recordedID] ?? recordedID
     }
 
     /// Every difference between what arrived and the recording, recorded ids mapped by `ids`.
-    public func differences(ids: IDMapping = IDMapping()) -> [ReplayDifference] {
+    package func differences(ids: IDMapping = IDMapping()) -> [ReplayDifference] {
         var out: [(order: Int, difference: ReplayDifference)] = []
         func make(
             _ kind: ReplayDifference.Kind,
@@ -185,5 +185,5 @@ public struct SessionMatcher: Sendable {
 
 extension SessionMatcher {
     /// How many packets the live server sent.
-    public var receivedCount: Int { self.received.count }
+    package var receivedCount: Int { self.received.count }
 }

@@ -20,9 +20,9 @@ import SIOWire
 /// one position the longest wins; replaced text is not scanned again, so a chain (A→B, B→C) is
 /// never applied twice. Ids that JSON writes with escapes (a quote, a backslash, a control
 /// character) are not mapped.
-public struct IDMapping: Sendable, Equatable {
+package struct IDMapping: Sendable, Equatable {
     /// Which way to rewrite.
-    public enum Direction: Sendable {
+    package enum Direction: Sendable {
         /// Recorded ids become the live ones.
         case toLive
         /// Live ids become the recorded ones.
@@ -30,39 +30,39 @@ public struct IDMapping: Sendable, Equatable {
     }
 
     /// One id as recorded and as issued live.
-    public struct Pair: Hashable, Sendable {
-        public var recorded: String
-        public var live: String
+    package struct Pair: Hashable, Sendable {
+        package var recorded: String
+        package var live: String
 
-        public init(recorded: String, live: String) {
+        package init(recorded: String, live: String) {
             self.recorded = recorded
             self.live = live
         }
     }
 
     /// Ids shorter than this are mapped only where they are a whole JSON string.
-    public static let minimumEmbeddedLength = 8
+    package static let minimumEmbeddedLength = 8
 
     /// The known pairs, in the order they were added.
-    public private(set) var pairs: [Pair] = []
+    package private(set) var pairs: [Pair] = []
     private var toLiveTable = Table()
     private var toRecordedTable = Table()
 
-    public init(_ pairs: [Pair] = []) {
+    package init(_ pairs: [Pair] = []) {
         self.merge(pairs)
     }
 
-    public static func == (lhs: IDMapping, rhs: IDMapping) -> Bool {
+    package static func == (lhs: IDMapping, rhs: IDMapping) -> Bool {
         lhs.pairs == rhs.pairs
     }
 
     /// Whether no id would be rewritten.
-    public var isEmpty: Bool { self.pairs.isEmpty }
+    package var isEmpty: Bool { self.pairs.isEmpty }
 
     /// Adds a pair. A pair already known for the same recorded or the same live id is replaced
     /// (the mapping stays one to one). Empty ids, ids equal on both sides, and ids JSON would
     /// escape are left out.
-    public mutating func add(recorded: String, live: String) {
+    package mutating func add(recorded: String, live: String) {
         guard !recorded.isEmpty, !live.isEmpty, recorded != live, Self.isMappable(recorded), Self.isMappable(live)
         else { return }
         let pair = Pair(recorded: recorded, live: live)
@@ -81,7 +81,7 @@ public struct IDMapping: Sendable, Equatable {
     }
 
     /// Adds every pair of `other` (its pairs win where they conflict).
-    public mutating func merge(_ other: IDMapping) {
+    package mutating func merge(_ other: IDMapping) {
         self.merge(other.pairs)
     }
 
@@ -99,19 +99,19 @@ public struct IDMapping: Sendable, Equatable {
     }
 
     /// The live id of a recorded one.
-    public func live(forRecorded recorded: String) -> String? {
+    package func live(forRecorded recorded: String) -> String? {
         self.pairs.last { $0.recorded == recorded }?.live
     }
 
     /// The recorded id of a live one.
-    public func recorded(forLive live: String) -> String? {
+    package func recorded(forLive live: String) -> String? {
         self.pairs.last { $0.live == live }?.recorded
     }
 
     // MARK: - Rewriting
 
     /// `json` with the ids inside its strings rewritten; the same buffer when nothing matched.
-    public func rewriting(json: ByteBuffer, _ direction: Direction) -> ByteBuffer {
+    package func rewriting(json: ByteBuffer, _ direction: Direction) -> ByteBuffer {
         let table = self.table(direction)
         guard !table.isEmpty else { return json }
         return json.withUnsafeReadableBytes { bytes -> ByteBuffer in
@@ -143,7 +143,7 @@ public struct IDMapping: Sendable, Equatable {
     }
 
     /// `text` (the content of one string, not JSON) with ids rewritten by the same rule.
-    public func rewriting(string text: String, _ direction: Direction) -> String {
+    package func rewriting(string text: String, _ direction: Direction) -> String {
         let table = self.table(direction)
         guard !table.isEmpty else { return text }
         let bytes = Array(text.utf8)
@@ -159,7 +159,7 @@ public struct IDMapping: Sendable, Equatable {
 
     /// `packet` with ids rewritten in its JSON payload and event name (binary attachments and
     /// the header are not touched).
-    public func rewriting(_ packet: SocketIOPacket, _ direction: Direction) -> SocketIOPacket {
+    package func rewriting(_ packet: SocketIOPacket, _ direction: Direction) -> SocketIOPacket {
         guard !self.table(direction).isEmpty, let json = packet.json else { return packet }
         let rewritten = self.rewriting(json: json, direction)
         guard rewritten != json else { return packet }

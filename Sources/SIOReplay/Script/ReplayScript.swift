@@ -10,16 +10,16 @@ import SIOWire
 /// let script = try ReplayScript.load(path: "recordings/chat-acks.siotape.gz")
 /// for session in script.sessions { print(session.sid, session.packets.count) }
 /// ```
-public struct ReplayScript: Hashable, Sendable {
-    public var header: RecordingHeader
+package struct ReplayScript: Hashable, Sendable {
+    package var header: RecordingHeader
     /// Sessions in the order they were opened.
-    public var sessions: [ScriptSession]
+    package var sessions: [ScriptSession]
     /// Where the recording is damaged, if it is; the sessions hold what came before the damage.
-    public var damage: RecordingDamage?
+    package var damage: RecordingDamage?
     /// The time of the last record read, µs since the start.
-    public var endTime: Int64
+    package var endTime: Int64
 
-    public init(header: RecordingHeader, sessions: [ScriptSession], damage: RecordingDamage? = nil, endTime: Int64) {
+    package init(header: RecordingHeader, sessions: [ScriptSession], damage: RecordingDamage? = nil, endTime: Int64) {
         self.header = header
         self.sessions = sessions
         self.damage = damage
@@ -27,7 +27,7 @@ public struct ReplayScript: Hashable, Sendable {
     }
 
     /// The session the recorded server called `sid`.
-    public func session(sid: String) -> ScriptSession? {
+    package func session(sid: String) -> ScriptSession? {
         self.sessions.first { $0.sid == sid }
     }
 
@@ -35,7 +35,7 @@ public struct ReplayScript: Hashable, Sendable {
     ///
     /// - Throws: `RecordingReadError` when the file cannot be read as a recording at all. Damage
     ///   later in the file does not throw: it is in `damage`, and the sessions hold what came before.
-    public static func load(path: String) throws -> ReplayScript {
+    package static func load(path: String) throws -> ReplayScript {
         let reader = try RecordingReader(path: path)
         var builder = Builder()
         while let record = try reader.next() {
@@ -50,7 +50,7 @@ public struct ReplayScript: Hashable, Sendable {
     }
 
     /// Builds a script from records already in memory (tests, other front ends).
-    public static func build(header: RecordingHeader, records: some Sequence<Record>) -> ReplayScript {
+    package static func build(header: RecordingHeader, records: some Sequence<Record>) -> ReplayScript {
         var builder = Builder()
         for record in records { builder.add(record) }
         return ReplayScript(header: header, sessions: builder.sessions, damage: nil, endTime: builder.endTime)

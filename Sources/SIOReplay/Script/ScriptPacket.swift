@@ -3,22 +3,22 @@ import SIORecording
 import SIOWire
 
 /// One recorded Socket.IO packet of a session, in either direction.
-public struct ScriptPacket: Hashable, Sendable {
+package struct ScriptPacket: Hashable, Sendable {
     /// Position of the packet in its session's `packets` (both directions counted), from 0.
-    public var index: Int
+    package var index: Int
     /// Microseconds since the recording's start.
-    public var time: Int64
-    public var direction: Direction
+    package var time: Int64
+    package var direction: Direction
     /// The transport it travelled on in the recording.
-    public var transport: EngineIOTransport
+    package var transport: EngineIOTransport
     /// The decoded packet: type, namespace, ack id, event name, verbatim JSON and attachments.
-    public var packet: SocketIOPacket
+    package var packet: SocketIOPacket
     /// For ACK and BINARY_ACK: microseconds since the event that asked for it.
-    public var ackLatencyMicros: Int64?
+    package var ackLatencyMicros: Int64?
     /// The JSON payload's values were replaced before recording (a CONNECT `auth`).
-    public var redacted: Bool
+    package var redacted: Bool
 
-    public init(
+    package init(
         index: Int,
         time: Int64,
         direction: Direction,
@@ -36,20 +36,20 @@ public struct ScriptPacket: Hashable, Sendable {
         self.redacted = redacted
     }
 
-    public var type: SocketIOPacketType { self.packet.type }
-    public var namespace: String { self.packet.namespace }
-    public var ackID: UInt64? { self.packet.ackID }
-    public var eventName: String? { self.packet.eventName }
-    public var attachments: [ByteBuffer] { self.packet.attachments }
+    package var type: SocketIOPacketType { self.packet.type }
+    package var namespace: String { self.packet.namespace }
+    package var ackID: UInt64? { self.packet.ackID }
+    package var eventName: String? { self.packet.eventName }
+    package var attachments: [ByteBuffer] { self.packet.attachments }
 
     /// The JSON payload as recorded (the wire's bytes), `nil` when the packet had none.
-    public var dataText: String? {
+    package var dataText: String? {
         self.packet.json.map { String(buffer: $0) }
     }
 
     /// Whether this is an acknowledgement (ACK or BINARY_ACK).
-    public var isAck: Bool { self.packet.type == .ack || self.packet.type == .binaryAck }
+    package var isAck: Bool { self.packet.type == .ack || self.packet.type == .binaryAck }
 
     /// Whether this is an event (EVENT or BINARY_EVENT).
-    public var isEvent: Bool { self.packet.type == .event || self.packet.type == .binaryEvent }
+    package var isEvent: Bool { self.packet.type == .event || self.packet.type == .binaryEvent }
 }

@@ -2,36 +2,36 @@ import SIORecording
 import SIOWire
 
 /// One recorded Engine.IO session with its Socket.IO packets, as replay needs it.
-public struct ScriptSession: Hashable, Sendable {
+package struct ScriptSession: Hashable, Sendable {
     /// Position of the session in the recording (by open time), from 0.
-    public var index: Int
+    package var index: Int
     /// The Engine.IO sid the recorded server issued.
-    public var sid: String
-    public var engineIOVersion: EngineIOVersion
+    package var sid: String
+    package var engineIOVersion: EngineIOVersion
     /// The transport of the handshake request.
-    public var initialTransport: EngineIOTransport
+    package var initialTransport: EngineIOTransport
     /// When the client completed the polling→WebSocket upgrade, `nil` when it did not.
-    public var upgradedAt: Int64?
+    package var upgradedAt: Int64?
     /// The handshake request's path without the query (`/socket.io/`).
-    public var path: String
+    package var path: String
     /// The handshake query in wire order; redacted values stay `[redacted]`.
-    public var query: [Record.KeyValue]
+    package var query: [Record.KeyValue]
     /// Selected request headers of the handshake.
-    public var headers: [Record.KeyValue]
+    package var headers: [Record.KeyValue]
     /// The server's handshake JSON object, verbatim.
-    public var handshake: String
+    package var handshake: String
     /// Microseconds since the recording's start when the handshake was seen.
-    public var openedAt: Int64
+    package var openedAt: Int64
     /// When the session ended, `nil` when the recording ends with the session still open.
-    public var closedAt: Int64?
+    package var closedAt: Int64?
     /// Why it ended (`client close packet`, `websocket closed by server`, ...), when it did.
-    public var closeCause: String?
+    package var closeCause: String?
     /// The Socket.IO packets of both directions, in recorded order; `packets[i].index == i`.
-    public var packets: [ScriptPacket]
+    package var packets: [ScriptPacket]
     /// The time of the last record of this session (packet, close, or anything else with its sid).
-    public var lastActivityAt: Int64
+    package var lastActivityAt: Int64
 
-    public init(
+    package init(
         index: Int,
         sid: String,
         engineIOVersion: EngineIOVersion,
@@ -64,29 +64,29 @@ public struct ScriptSession: Hashable, Sendable {
     }
 
     /// Whether the client upgraded from polling to WebSocket.
-    public var upgraded: Bool { self.upgradedAt != nil }
+    package var upgraded: Bool { self.upgradedAt != nil }
 
     /// The packets the client sent.
-    public var clientPackets: [ScriptPacket] { self.packets.filter { $0.direction == .clientToServer } }
+    package var clientPackets: [ScriptPacket] { self.packets.filter { $0.direction == .clientToServer } }
 
     /// The packets the server sent.
-    public var serverPackets: [ScriptPacket] { self.packets.filter { $0.direction == .serverToClient } }
+    package var serverPackets: [ScriptPacket] { self.packets.filter { $0.direction == .serverToClient } }
 
     /// The namespaces the packets use, in order of first appearance.
-    public var namespaces: [String] {
+    package var namespaces: [String] {
         var seen: [String] = []
         for packet in self.packets where !seen.contains(packet.namespace) { seen.append(packet.namespace) }
         return seen
     }
 
     /// The recorded handshake's `pingInterval` in milliseconds, when it has one.
-    public var pingIntervalMillis: Int? { Self.integerField("pingInterval", in: self.handshake) }
+    package var pingIntervalMillis: Int? { Self.integerField("pingInterval", in: self.handshake) }
 
     /// The recorded handshake's `pingTimeout` in milliseconds, when it has one.
-    public var pingTimeoutMillis: Int? { Self.integerField("pingTimeout", in: self.handshake) }
+    package var pingTimeoutMillis: Int? { Self.integerField("pingTimeout", in: self.handshake) }
 
     /// A query value of the handshake, the first with that name.
-    public func queryValue(_ name: String) -> String? {
+    package func queryValue(_ name: String) -> String? {
         self.query.first { $0.name == name }?.value
     }
 

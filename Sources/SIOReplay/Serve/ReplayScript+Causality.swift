@@ -3,7 +3,7 @@ import SIORecording
 import SIOWire
 
 /// Something a client did in the recording that a recorded server action may have answered.
-public enum ServeTrigger: Hashable, Sendable {
+package enum ServeTrigger: Hashable, Sendable {
     /// The client opened the session (the Engine.IO handshake request).
     case sessionOpened(session: Int)
     /// The client sent `sessions[session].packets[packet]`.
@@ -13,8 +13,8 @@ public enum ServeTrigger: Hashable, Sendable {
 }
 
 /// One thing the recorded server did in a session, and what it answered.
-public struct ServeStep: Hashable, Sendable {
-    public enum Kind: Hashable, Sendable {
+package struct ServeStep: Hashable, Sendable {
+    package enum Kind: Hashable, Sendable {
         /// A Socket.IO packet to the client (`packet` indexes the session's `packets`).
         case packet(Int)
         /// The server ended the session with a close packet.
@@ -23,32 +23,32 @@ public struct ServeStep: Hashable, Sendable {
         case dropTransport
     }
 
-    public var session: Int
-    public var time: Int64
-    public var kind: Kind
-    public var trigger: ServeTrigger
+    package var session: Int
+    package var time: Int64
+    package var kind: Kind
+    package var trigger: ServeTrigger
     /// Recorded microseconds between the trigger and this step.
-    public var delay: Int64
+    package var delay: Int64
 }
 
 /// A recorded plain HTTP exchange (not Engine.IO): what `replay serve` answers for its method and path.
-public struct RecordedHTTPExchange: Hashable, Sendable {
-    public var method: String
+package struct RecordedHTTPExchange: Hashable, Sendable {
+    package var method: String
     /// Path with query, as recorded.
-    public var path: String
-    public var status: Int?
+    package var path: String
+    package var status: Int?
     /// When the request started, µs since the recording's start.
-    public var time: Int64
+    package var time: Int64
     /// The request body as recorded (`body` records), when there was one.
-    public var requestBody: ByteBuffer?
+    package var requestBody: ByteBuffer?
     /// The response body as recorded (inflated when it was sent gzip/deflate), when there was one.
-    public var responseBody: ByteBuffer?
+    package var responseBody: ByteBuffer?
     /// The recorded response headers (recordings made before bodies were kept have none).
-    public var responseHeaders: [Record.KeyValue]?
+    package var responseHeaders: [Record.KeyValue]?
     /// True when the kept response body is not the whole body (over the body limit).
-    public var responseBodyCut = false
+    package var responseBodyCut = false
 
-    public init(
+    package init(
         method: String, path: String, status: Int?, time: Int64, requestBody: ByteBuffer? = nil,
         responseBody: ByteBuffer? = nil, responseHeaders: [Record.KeyValue]? = nil
     ) {
@@ -63,7 +63,7 @@ public struct RecordedHTTPExchange: Hashable, Sendable {
 
     /// Reads the plain HTTP exchanges of a recording (requests without an Engine.IO sid and not to
     /// an Engine.IO path), in the order their requests started.
-    public static func load(path: String) throws -> [RecordedHTTPExchange] {
+    package static func load(path: String) throws -> [RecordedHTTPExchange] {
         let reader = try RecordingReader(path: path)
         var exchanges: [RecordedHTTPExchange] = []
         // `body` records come before their exchange's `http` record, per connection and direction.
@@ -116,17 +116,17 @@ public struct RecordedHTTPExchange: Hashable, Sendable {
 /// 5. with nothing in the window the action is unprompted: its trigger is its own session's opening.
 ///
 /// Replay sends each action when its trigger has happened live, after the recorded delay.
-public struct ServePlan: Hashable, Sendable {
-    public var script: ReplayScript
-    public var http: [RecordedHTTPExchange]
+package struct ServePlan: Hashable, Sendable {
+    package var script: ReplayScript
+    package var http: [RecordedHTTPExchange]
     /// Every server action, in recorded time order.
-    public var steps: [ServeStep]
+    package var steps: [ServeStep]
     /// Indices into `steps` for each trigger, in recorded order.
-    public var stepsByTrigger: [ServeTrigger: [Int]]
+    package var stepsByTrigger: [ServeTrigger: [Int]]
 
-    public static let defaultWindowMicros: Int64 = 1_000_000
+    package static let defaultWindowMicros: Int64 = 1_000_000
 
-    public init(script: ReplayScript, http: [RecordedHTTPExchange] = [], windowMicros: Int64 = Self.defaultWindowMicros) {
+    package init(script: ReplayScript, http: [RecordedHTTPExchange] = [], windowMicros: Int64 = Self.defaultWindowMicros) {
         self.script = script
         self.http = http
         var triggers: [(time: Int64, trigger: ServeTrigger)] = []

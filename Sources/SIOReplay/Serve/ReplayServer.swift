@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// `replay serve` as a service: a mock Socket.IO server that listens, serves the recorded sessions
 /// to the clients that connect, and stops on graceful shutdown or, when configured, once every
 /// recorded session has been served and every client has gone.
-public final class ReplayServer: Service, Sendable {
+package final class ReplayServer: Service, Sendable {
     private let configuration: ServeConfiguration
     private let group: any EventLoopGroup
     private let room: ReplayRoom
@@ -19,7 +19,7 @@ public final class ReplayServer: Service, Sendable {
     /// - Parameters:
     ///   - report: lines for the operator (unmatched packets, unknown HTTP requests).
     ///   - onListening: called once bound, with the real address.
-    public init(
+    package init(
         plan: ServePlan, configuration: ServeConfiguration, group: any EventLoopGroup, logger: Logger,
         report: @escaping @Sendable (String) -> Void, onListening: @escaping @Sendable (SocketAddress) -> Void
     ) {
@@ -36,11 +36,11 @@ public final class ReplayServer: Service, Sendable {
     }
 
     /// What happened so far.
-    public var summary: ServeSummary {
+    package var summary: ServeSummary {
         get async throws { try await self.room.eventLoop.submit { self.room.summary }.get() }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let room = self.room
         let maxBody = self.configuration.maxPayload
         let headTimeout = TimeAmount.milliseconds(self.configuration.headTimeoutMillis)
@@ -138,8 +138,8 @@ public final class ReplayServer: Service, Sendable {
 }
 
 /// Why `replay serve` could not run.
-public struct ReplayServeError: Error, CustomStringConvertible, Sendable {
-    public var description: String
+package struct ReplayServeError: Error, CustomStringConvertible, Sendable {
+    package var description: String
 
     static func bindFailed(_ address: String, underlying: any Error) -> ReplayServeError {
         ReplayServeError(description: "cannot listen on \(address): \(underlying)")

@@ -1,7 +1,7 @@
 /// How `replay serve` behaves.
-public struct ServeConfiguration: Hashable, Sendable {
+package struct ServeConfiguration: Hashable, Sendable {
     /// How a live client session is paired with a recorded one.
-    public enum Matching: String, Hashable, Sendable, CaseIterable {
+    package enum Matching: String, Hashable, Sendable, CaseIterable {
         /// Every recorded session consistent with what the client has sent so far, narrowed as its
         /// packets diverge; recorded order where the recording cannot tell them apart.
         case auto
@@ -17,7 +17,7 @@ public struct ServeConfiguration: Hashable, Sendable {
     }
 
     /// What to do with a client packet that has no counterpart in the recording.
-    public enum UnmatchedPolicy: String, Hashable, Sendable, CaseIterable {
+    package enum UnmatchedPolicy: String, Hashable, Sendable, CaseIterable {
         /// Report it on stderr and go on.
         case ignore
         /// Report it and close that client's session.
@@ -26,33 +26,33 @@ public struct ServeConfiguration: Hashable, Sendable {
         case fail
     }
 
-    public var host: String
-    public var port: Int
+    package var host: String
+    package var port: Int
     /// Recorded delays are divided by this.
-    public var speed: Double
+    package var speed: Double
     /// Send everything as soon as its trigger has happened (no recorded delays).
-    public var fast: Bool
+    package var fast: Bool
     /// Serve only these recorded sessions (Engine.IO sids), in recorded order; empty: all.
-    public var sessions: [String]
-    public var matching: Matching
-    public var onUnmatched: UnmatchedPolicy
+    package var sessions: [String]
+    package var matching: Matching
+    package var onUnmatched: UnmatchedPolicy
     /// Client actions at most this far apart from a server action may have caused it.
-    public var causalityWindowMicros: Int64
+    package var causalityWindowMicros: Int64
     /// Heartbeat settings announced in the handshake and enforced live.
-    public var pingIntervalMillis: Int64
-    public var pingTimeoutMillis: Int64
-    public var maxPayload: Int
+    package var pingIntervalMillis: Int64
+    package var pingTimeoutMillis: Int64
+    package var maxPayload: Int
     /// Bodies for plain HTTP requests, by `METHOD /path`; several for one key are used in turn.
-    public var httpBodies: [String: [String]]
+    package var httpBodies: [String: [String]]
     /// Stop once every recorded session has been served and every client has gone.
-    public var exitWhenDone: Bool
+    package var exitWhenDone: Bool
     /// An HTTP connection without a complete request head for this long is closed.
-    public var headTimeoutMillis: Int64 = 60_000
+    package var headTimeoutMillis: Int64 = 60_000
     /// Map the recorded server-issued ids (sids, socket ids) to the live ones in the packets sent
     /// and in those compared (`IDMapping`); off: recorded payloads go out as recorded.
-    public var mapIDs = true
+    package var mapIDs = true
 
-    public init(
+    package init(
         host: String = "127.0.0.1", port: Int = 8080, speed: Double = 1, fast: Bool = false, sessions: [String] = [],
         matching: Matching = .auto, onUnmatched: UnmatchedPolicy = .ignore,
         causalityWindowMicros: Int64 = ServePlan.defaultWindowMicros, pingIntervalMillis: Int64 = 25_000,

@@ -1,37 +1,37 @@
 /// What `replay serve` did, for the summary printed at the end.
-public struct ServeSummary: Hashable, Sendable {
+package struct ServeSummary: Hashable, Sendable {
     /// Recorded sessions selected for serving.
-    public var recordedSessions = 0
+    package var recordedSessions = 0
     /// Recorded sessions a live client was paired with.
-    public var sessionsServed = 0
+    package var sessionsServed = 0
     /// Live client sessions that connected.
-    public var liveSessions = 0
+    package var liveSessions = 0
     /// Live client sessions for which no recorded session was left.
-    public var liveSessionsUnpaired = 0
-    public var clientPacketsMatched = 0
-    public var clientPacketsUnmatched = 0
+    package var liveSessionsUnpaired = 0
+    package var clientPacketsMatched = 0
+    package var clientPacketsUnmatched = 0
     /// Of the unmatched: client messages that were not valid Engine.IO or Socket.IO at all.
-    public var clientPacketsMalformed = 0
-    public var serverPacketsSent = 0
+    package var clientPacketsMalformed = 0
+    package var serverPacketsSent = 0
     /// Recorded server actions not carried out because their session had no live client (yet or any more).
-    public var serverActionsUndelivered = 0
+    package var serverActionsUndelivered = 0
     /// Plain HTTP requests answered from the recording.
-    public var httpAnswered = 0
+    package var httpAnswered = 0
     /// Plain HTTP requests the recording has no (more) exchanges for (answered 404).
-    public var httpUnknown = 0
+    package var httpUnknown = 0
 
     /// How late each server packet was handed to its transport, µs after its scheduled time
     /// (the first 100,000 packets): the mock server's own timing error, network not included.
-    public private(set) var latenessMicros: [Int64] = []
+    package private(set) var latenessMicros: [Int64] = []
 
-    public init() {}
+    package init() {}
 
     mutating func recordLateness(_ micros: Int64) {
         if self.latenessMicros.count < 100_000 { self.latenessMicros.append(max(0, micros)) }
     }
 
     /// The `fraction` quantile of `latenessMicros` (nearest rank), nil when nothing was sent.
-    public func latenessQuantile(_ fraction: Double) -> Int64? {
+    package func latenessQuantile(_ fraction: Double) -> Int64? {
         guard !self.latenessMicros.isEmpty else { return nil }
         let sorted = self.latenessMicros.sorted()
         let rank = min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))
@@ -39,7 +39,7 @@ public struct ServeSummary: Hashable, Sendable {
     }
 
     /// One line for stderr.
-    public var description: String {
+    package var description: String {
         var parts = [
             "\(self.sessionsServed)/\(self.recordedSessions) recorded session(s) served to \(self.liveSessions) client session(s)",
             "\(self.clientPacketsMatched) client packet(s) matched, \(self.clientPacketsUnmatched) unmatched"
