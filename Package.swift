@@ -148,15 +148,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The captures of real peers that SIOWireTests decode and SIOCaptureTests feed through the
+        // capture: one copy of the files, as this target's resources.
+        .target(
+            name: "CaptureFixtures",
+            path: "Tests/CaptureFixtures",
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "SIOWireTests",
             dependencies: [
                 "SIOWire",
+                "CaptureFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 // Only to produce permessage-deflate input for the decoder tests.
                 .product(name: "CompressNIO", package: "compress-nio"),
-            ],
-            resources: [.copy("Fixtures")]
+            ]
         ),
         .testTarget(
             name: "SIORecordingTests",
@@ -173,13 +180,12 @@ let package = Package(
         .testTarget(
             name: "SIOCaptureTests",
             dependencies: [
-                "SIOCapture", "SIORecording", "SIOWire",
+                "SIOCapture", "SIORecording", "SIOWire", "CaptureFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-            ],
-            resources: [.copy("Fixtures")]
+            ]
         ),
         .testTarget(
             name: "SIOProxyTests",

@@ -1,3 +1,4 @@
+import CaptureFixtures
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -33,9 +34,7 @@ struct CaptureReplayer {
     }
 
     static func replay(_ scenario: String, into harness: Harness) throws {
-        guard let folder = Bundle.module.url(forResource: "Fixtures/\(scenario)", withExtension: nil) else {
-            throw CocoaError(.fileNoSuchFile)
-        }
+        let folder = try CaptureFixtures.scenario(scenario)
         var chunks: [Chunk] = []
         for file in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         where file.hasSuffix(".jsonl") {

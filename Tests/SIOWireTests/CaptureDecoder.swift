@@ -1,9 +1,10 @@
+import CaptureFixtures
 import Foundation
 import NIOCore
 import SIOWire
 
-/// Test-only: decodes a whole captured scenario (`Fixtures/<name>/conn-NNN.jsonl`) the way the
-/// proxy will, from the raw bytes of each TCP connection.
+/// Test-only: decodes a whole captured scenario (`Tests/CaptureFixtures/Fixtures/<name>/conn-NNN.jsonl`)
+/// the way the proxy will, from the raw bytes of each TCP connection.
 struct CaptureDecoder {
     struct HTTPMessage {
         var startLine: String
@@ -30,15 +31,8 @@ struct CaptureDecoder {
         }
     }
 
-    static func fixturesURL() throws -> URL {
-        guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
-            throw CaptureError("Fixtures folder missing from the test bundle")
-        }
-        return url
-    }
-
     static func decode(scenario: String) throws -> Result {
-        let folder = try fixturesURL().appendingPathComponent(scenario)
+        let folder = try CaptureFixtures.scenario(scenario)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             .filter { $0.hasPrefix("conn-") && $0.hasSuffix(".jsonl") }.sorted()
         guard !files.isEmpty else { throw CaptureError("no connections in \(scenario)") }

@@ -2,7 +2,8 @@ import NIOCore
 import SIOWire
 import Testing
 
-/// Whole real sessions (see `Fixtures/`), decoded from the raw bytes of every TCP connection.
+/// Whole real sessions (see `Tests/CaptureFixtures/Fixtures/`), decoded from the raw bytes of every
+/// TCP connection.
 @Suite struct CaptureTests {
     static let scenarios = [
         "pysio5-polling", "pysio5-websocket", "pysio5-default",

@@ -17,7 +17,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "Tests" / "SIOWireTests" / "Fixtures"
+FIXTURES = ROOT / "Tests" / "CaptureFixtures" / "Fixtures"
 
 
 def write(out, target, data):
