@@ -50,27 +50,25 @@ struct SessionMachine: Sendable {
         case unknown
     }
 
-    private var assemblers = [SocketIOBinaryAssembler(), SocketIOBinaryAssembler()]
-    /// Whether the assembler of a direction holds a packet; lets plain packets skip it.
+    /// One per direction; each holds at most `maxAttachmentBytes` of attachments for a packet.
+    private var assemblers: [SocketIOBinaryAssembler]
+    /// Whether the assembler of a direction is not idle (holds a packet, or drops the rest of one
+    /// over the limit); lets plain packets skip it.
     private var awaiting = [false, false]
-    /// Bytes of the attachments held by the assembler of a direction.
-    private var pendingAttachmentBytes = [0, 0]
-    /// Attachments still announced by a packet that went over the limit, dropped as they arrive.
-    private var attachmentsToDrop = [0, 0]
     private var pendingAcks: [AckKey: Int64] = [:]
     private let maxPendingAcks: Int
-    private let maxAttachmentBytes: Int
 
     init(
         sid: String, version: EngineIOVersion, transport: EngineIOTransport, time: Int64, maxPendingAcks: Int,
-        maxAttachmentBytes: Int = 16 << 20
+        maxAttachmentBytes: Int = SocketIOBinaryAssembler.defaultMaxAttachmentBytes
     ) {
         self.sid = sid
         self.version = version
         self.transport = transport
         self.lastActivity = time
         self.maxPendingAcks = max(1, maxPendingAcks)
-        self.maxAttachmentBytes = maxAttachmentBytes
+        let assembler = SocketIOBinaryAssembler(maxAttachmentBytes: maxAttachmentBytes)
+        self.assemblers = [assembler, assembler]
     }
 
     /// Whether `packet` is complete as it is: it announces no attachments and none are awaited in
@@ -91,8 +89,6 @@ struct SessionMachine: Sendable {
         if self.parser == .undetermined, packet.parser == .default { self.parser = .default }
         guard self.isComplete(packet, direction: direction) else { return (false, nil) }
         self.lastActivity = time
-        self.attachmentsToDrop[direction.index] = 0
-        self.pendingAttachmentBytes[direction.index] = 0
         return (true, self.bookkeeping(packet, direction: direction, time: time))
     }
 
@@ -105,24 +101,21 @@ struct SessionMachine: Sendable {
         }
         self.lastActivity = time
         let d = direction.index
-        self.attachmentsToDrop[d] = 0
-        self.pendingAttachmentBytes[d] = 0
-        switch self.assemblers[d].receive(packet) {
+        let action = self.assemblers[d].receive(packet)
+        self.awaiting[d] = !self.assemblers[d].isIdle
+        switch action {
         case .complete(let done):
-            self.awaiting[d] = false
             outputs.append(self.complete(done, direction: direction, time: time))
-        case .waiting:
-            self.awaiting[d] = true
+        case .waiting, .dropped:
+            break
         case .unexpectedAttachment(let bytes):
             outputs.append(.strayAttachment(bytes))
+        case .overLimit(let packet, let limit):
+            outputs.append(.attachmentsOverLimit(packet, limit: limit))
         case .abandoned(let old, let then):
             outputs.append(.incomplete(old))
-            switch then {
-            case .complete(let done):
-                self.awaiting[d] = false
+            if case .complete(let done) = then {
                 outputs.append(self.complete(done, direction: direction, time: time))
-            case .waiting:
-                self.awaiting[d] = true
             }
         }
     }
@@ -132,34 +125,21 @@ struct SessionMachine: Sendable {
         self.lastActivity = time
         let d = direction.index
         guard self.awaiting[d] else {
-            if self.attachmentsToDrop[d] > 0 {
-                self.attachmentsToDrop[d] -= 1
-                return
-            }
             outputs.append(.strayAttachment(bytes))
             return
         }
-        self.pendingAttachmentBytes[d] += bytes.readableBytes
-        if self.pendingAttachmentBytes[d] > self.maxAttachmentBytes, let packet = self.assemblers[d].pending {
-            // A packet may announce any number of attachments: hold at most the limit.
-            self.assemblers[d] = SocketIOBinaryAssembler()
-            self.awaiting[d] = false
-            self.pendingAttachmentBytes[d] = 0
-            self.attachmentsToDrop[d] = max(0, packet.attachmentCount - packet.attachments.count - 1)
-            outputs.append(.attachmentsOverLimit(packet, limit: self.maxAttachmentBytes))
-            return
-        }
-        switch self.assemblers[d].receiveAttachment(bytes) {
+        let action = self.assemblers[d].receiveAttachment(bytes)
+        self.awaiting[d] = !self.assemblers[d].isIdle
+        switch action {
         case .complete(let done):
-            self.awaiting[d] = false
             outputs.append(self.complete(done, direction: direction, time: time))
-        case .waiting:
+        case .waiting, .dropped:
             break
         case .unexpectedAttachment(let stray):
-            self.awaiting[d] = false
             outputs.append(.strayAttachment(stray))
+        case .overLimit(let packet, let limit):
+            outputs.append(.attachmentsOverLimit(packet, limit: limit))
         case .abandoned(let old, _):
-            self.awaiting[d] = false
             outputs.append(.incomplete(old))
         }
     }
@@ -170,9 +150,9 @@ struct SessionMachine: Sendable {
             if let pending = self.assemblers[direction.index].pending {
                 outputs.append((direction, .incomplete(pending)))
             }
-            self.assemblers[direction.index] = SocketIOBinaryAssembler()
+            self.assemblers[direction.index] = SocketIOBinaryAssembler(
+                maxAttachmentBytes: self.assemblers[direction.index].maxAttachmentBytes)
             self.awaiting[direction.index] = false
-            self.pendingAttachmentBytes[direction.index] = 0
         }
     }
 

@@ -212,6 +212,38 @@ import Testing
         #expect(assembler.receive(plain) == .abandoned(second, then: .complete(plain)))
         #expect(assembler.pending == nil)
     }
+
+    @Test func holdsAttachmentsUpToItsLimitThenDropsTheRestOfThePacket() {
+        #expect(SocketIOBinaryAssembler().maxAttachmentBytes == 16 << 20)
+        var assembler = SocketIOBinaryAssembler(maxAttachmentBytes: 5)
+        let big = SocketIOPacket(type: .binaryEvent, attachmentCount: 4, json: buf("[\"big\"]"), eventName: "big")
+        #expect(assembler.receive(big) == .waiting)
+        #expect(assembler.receiveAttachment(bytes([1, 2, 3])) == .waiting)
+        #expect(assembler.receiveAttachment(bytes([4, 5])) == .waiting)  // exactly the limit is held
+        var held = big
+        held.attachments = [bytes([1, 2, 3]), bytes([4, 5])]
+        #expect(assembler.receiveAttachment(bytes([6])) == .overLimit(held, limit: 5))
+        #expect(assembler.pending == nil && !assembler.isIdle)
+        // The fourth attachment the packet announced is dropped, a fifth binary message is stray.
+        #expect(assembler.receiveAttachment(bytes([7])) == .dropped)
+        #expect(assembler.isIdle)
+        #expect(assembler.receiveAttachment(bytes([8])) == .unexpectedAttachment(bytes([8])))
+    }
+
+    @Test func aNewPacketEndsTheDroppingAndStartsItsOwnCount() {
+        var assembler = SocketIOBinaryAssembler(maxAttachmentBytes: 2)
+        let big = SocketIOPacket(type: .binaryEvent, attachmentCount: 3, json: buf("[\"big\"]"), eventName: "big")
+        let small = SocketIOPacket(type: .binaryAck, ackID: 1, attachmentCount: 1, json: buf("[]"))
+        #expect(assembler.receive(big) == .waiting)
+        #expect(assembler.receiveAttachment(bytes([1, 2, 3])) == .overLimit(big, limit: 2))
+        #expect(assembler.receive(small) == .waiting)
+        #expect(!assembler.isIdle)
+        var done = small
+        done.attachments = [bytes([9, 9])]
+        #expect(assembler.receiveAttachment(bytes([9, 9])) == .complete(done))
+        #expect(assembler.isIdle)
+        #expect(assembler.receiveAttachment(bytes([1])) == .unexpectedAttachment(bytes([1])))
+    }
 }
 
 @Suite struct SocketIOPacketCompactJSONTests {

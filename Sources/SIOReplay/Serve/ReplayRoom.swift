@@ -12,11 +12,8 @@ final class ReplayRoom: @unchecked Sendable {
         let id: ReplayConductor.LiveID
         var engine: EngineIOServerSession
         let base64: Bool
+        /// Holds at most the capture's 16 MiB of attachments for one client packet (as `siotape record`).
         var assembler = SocketIOBinaryAssembler()
-        /// Bytes of the attachments the assembler holds, and attachments to drop after a packet
-        /// went over `maxAttachmentBytes`.
-        var attachmentBytes = 0
-        var attachmentsToDrop = 0
         var heldPoll: PollResponder?
         var webSocket: (any Channel)?
 
@@ -251,29 +248,14 @@ final class ReplayRoom: @unchecked Sendable {
 
     private func deliver(_ message: EngineIOPacket, from session: LiveSession) {
         let action: SocketIOBinaryAssembler.Action
-        if message.isBinary, session.assembler.pending == nil, session.attachmentsToDrop == 0,
+        if message.isBinary, session.assembler.isIdle,
             SocketIOPacket.looksLikeMsgPack(message.data), let packet = try? SocketIOPacket.decodeMsgPack(message.data)
         {
             // No packet waiting for attachments: a msgpack-parser packet.
             action = .complete(packet)
         } else if message.isBinary {
-            guard session.attachmentsToDrop == 0 else {
-                session.attachmentsToDrop -= 1
-                return
-            }
-            session.attachmentBytes += message.data.readableBytes
-            if session.attachmentBytes > Self.maxAttachmentBytes, let packet = session.assembler.pending {
-                // A packet may announce any number of attachments: hold at most the limit.
-                session.assembler = SocketIOBinaryAssembler()
-                session.attachmentBytes = 0
-                session.attachmentsToDrop = max(0, packet.attachmentCount - packet.attachments.count - 1)
-                let reason = "attachments of a \(packet.type.name) over \(Self.maxAttachmentBytes >> 20) MiB"
-                return self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: reason))
-            }
             action = session.assembler.receiveAttachment(message.data)
         } else {
-            session.attachmentBytes = 0
-            session.attachmentsToDrop = 0
             do {
                 let packet = try SocketIOPacket.decode(message.data, version: session.engine.version.socketIOVersion)
                 action = session.assembler.receive(packet)
@@ -285,7 +267,10 @@ final class ReplayRoom: @unchecked Sendable {
         var complete: [SocketIOPacket] = []
         switch action {
         case .complete(let packet): complete = [packet]
-        case .waiting: return
+        case .waiting, .dropped: return
+        case .overLimit(let packet, let limit):
+            let reason = "attachments of a \(packet.type.name) over \(limit >> 20) MiB"
+            return self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: reason))
         case .unexpectedAttachment:
             let reason = "a binary message no packet announced"
             return self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: reason))
@@ -338,9 +323,6 @@ final class ReplayRoom: @unchecked Sendable {
     }
 
     // MARK: - Helpers
-
-    /// The most attachment bytes one client packet may make the server hold (as `siotape record`).
-    static let maxAttachmentBytes = 16 << 20
 
     private static func write(_ packets: [EngineIOPacket], version: EngineIOVersion, to channel: any Channel) {
         for packet in packets {
