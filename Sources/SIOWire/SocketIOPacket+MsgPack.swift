@@ -71,21 +71,6 @@ extension SocketIOPacket {
         return out
     }
 
-    /// The Engine.IO messages that carry the packet, for a peer that sends it (replay): the
-    /// default parser's text then one binary message per attachment; a msgpack packet as one
-    /// binary message built from its fields (`wire` is not used: the fields may have been changed,
-    /// as replay does with server-issued ids). `nil` when a msgpack payload does not encode.
-    public func engineIOMessages(version: SocketIOVersion) -> [EngineIOPacket]? {
-        guard self.parser == .msgpack else {
-            return [EngineIOPacket(type: .message, data: self.encodeText(version: version))]
-                + self.attachments.map { EngineIOPacket(type: .message, isBinary: true, data: $0) }
-        }
-        var fields = self
-        fields.wire = nil
-        guard let message = try? fields.encodeMsgPack() else { return nil }
-        return [EngineIOPacket(type: .message, isBinary: true, data: message)]
-    }
-
     /// Whether a binary message starts like a msgpack map (fixmap, map16, map32): the one cheap
     /// test before trying `decodeMsgPack`.
     public static func looksLikeMsgPack(_ message: ByteBuffer) -> Bool {

@@ -90,7 +90,7 @@ final class EngineIOClient: @unchecked Sendable {
 
     /// Sends a Socket.IO packet (queued until the session is ready).
     func send(_ packet: SocketIOPacket) {
-        for engine in EngineIOClientMachine.encode(packet, version: self.configuration.version) {
+        for engine in self.machine.messages(for: packet) {
             self.sendEngine(engine)
         }
     }

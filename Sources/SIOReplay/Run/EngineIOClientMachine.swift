@@ -43,13 +43,14 @@ struct EngineIOClientMachine {
     private(set) var handshake: String?
     /// The transport packets count on: the initial one, the WebSocket once `upgraded()`.
     private(set) var transport: EngineIOTransport
-    /// Holds whatever the server under test sends: replay run compares its answers, and a cap would
-    /// turn big attachments into a difference of its own.
-    private var assembler = SocketIOBinaryAssembler(maxAttachmentBytes: .max)
+    /// Socket.IO over the session's messages. It holds whatever attachments the server under test
+    /// sends: replay run compares its answers, and a cap would turn big ones into a difference.
+    private var codec: SocketIOSessionCodec
 
     init(version: EngineIOVersion, transport: EngineIOTransport = .polling) {
         self.version = version
         self.transport = transport
+        self.codec = SocketIOSessionCodec(version: version.socketIOVersion, maxAttachmentBytes: .max)
     }
 
     /// The client sent `5` on the WebSocket: it is the session's transport from now on.
@@ -108,18 +109,8 @@ struct EngineIOClientMachine {
         case (.open, .noop), (.open, .upgrade), (.open, .open):
             return []
         case (.open, .message):
-            if packet.isBinary {
-                // No packet waiting for attachments: a msgpack-parser packet, if it decodes as one.
-                if self.assembler.pending == nil, SocketIOPacket.looksLikeMsgPack(packet.data),
-                    let decoded = try? SocketIOPacket.decodeMsgPack(packet.data)
-                {
-                    return [.deliver(decoded)]
-                }
-                return self.assembled(self.assembler.receiveAttachment(packet.data))
-            }
             do {
-                let decoded = try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion)
-                return self.assembled(self.assembler.receive(decoded))
+                return self.assembled(try self.codec.receive(packet))
             } catch {
                 return [
                     .protocolError(
@@ -152,10 +143,9 @@ struct EngineIOClientMachine {
         }
     }
 
-    /// The Engine.IO packets that carry `packet`: its text, then one binary message per attachment;
-    /// a msgpack-parser packet as one binary message.
-    static func encode(_ packet: SocketIOPacket, version: EngineIOVersion) -> [EngineIOPacket] {
-        packet.engineIOMessages(version: version.socketIOVersion) ?? []
+    /// The Engine.IO packets that carry `packet` (`SocketIOSessionCodec.messages(for:)`).
+    func messages(for packet: SocketIOPacket) -> [EngineIOPacket] {
+        self.codec.messages(for: packet)
     }
 
     static func stringField(_ name: String, in json: String) -> String? {

@@ -12,8 +12,9 @@ final class ReplayRoom: @unchecked Sendable {
         let id: ReplayConductor.LiveID
         var engine: EngineIOServerSession
         let base64: Bool
-        /// Holds at most the capture's 16 MiB of attachments for one client packet (as `siotape record`).
-        var assembler = SocketIOBinaryAssembler()
+        /// Socket.IO over the session's messages; holds at most the capture's 16 MiB of attachments
+        /// for one client packet (as `siotape record`).
+        var codec: SocketIOSessionCodec
         var heldPoll: PollResponder?
         var webSocket: (any Channel)?
 
@@ -21,6 +22,7 @@ final class ReplayRoom: @unchecked Sendable {
             self.id = id
             self.engine = engine
             self.base64 = base64
+            self.codec = SocketIOSessionCodec(version: engine.version.socketIOVersion)
         }
     }
 
@@ -248,21 +250,11 @@ final class ReplayRoom: @unchecked Sendable {
 
     private func deliver(_ message: EngineIOPacket, from session: LiveSession) {
         let action: SocketIOBinaryAssembler.Action
-        if message.isBinary, session.assembler.isIdle,
-            SocketIOPacket.looksLikeMsgPack(message.data), let packet = try? SocketIOPacket.decodeMsgPack(message.data)
-        {
-            // No packet waiting for attachments: a msgpack-parser packet.
-            action = .complete(packet)
-        } else if message.isBinary {
-            action = session.assembler.receiveAttachment(message.data)
-        } else {
-            do {
-                let packet = try SocketIOPacket.decode(message.data, version: session.engine.version.socketIOVersion)
-                action = session.assembler.receive(packet)
-            } catch {
-                self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: "\(error)"))
-                return
-            }
+        do {
+            action = try session.codec.receive(message)
+        } catch {
+            self.performConductor(self.conductor.undecodableClientPacket(session.id, reason: "\(error)"))
+            return
         }
         var complete: [SocketIOPacket] = []
         switch action {
@@ -288,9 +280,7 @@ final class ReplayRoom: @unchecked Sendable {
             switch action {
             case .send(let id, let packet):
                 guard let sid = self.sidByLive[id], let session = self.sessions[sid] else { continue }
-                let version = session.engine.version
-                let packets = packet.engineIOMessages(version: version.socketIOVersion) ?? []
-                self.perform(session.engine.send(packets), for: session, current: nil)
+                self.perform(session.engine.send(session.codec.messages(for: packet)), for: session, current: nil)
             case .close(let id, let sendingClosePacket):
                 guard let sid = self.sidByLive[id], let session = self.sessions[sid] else { continue }
                 let reason = sendingClosePacket ? "server close packet (as recorded)" : "transport dropped (as recorded)"
