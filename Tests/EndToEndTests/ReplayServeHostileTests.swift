@@ -8,7 +8,8 @@ import Glibc
 extension HeavySuites {
     /// `siotape replay serve` against hostile clients (`tools/peers/hostile_client.py`, raw sockets):
     /// malformed HTTP, Engine.IO, Socket.IO and WebSocket input gets the rejection a real Engine.IO
-    /// server gives (HTTP 400 with engine.io's JSON error, 413, a WebSocket close code, or a report),
+    /// server gives (HTTP 400 with engine.io's JSON error, 413, a WebSocket close code, or a report;
+    /// the Engine.IO statuses are checked against python-engineio in `HostileClientReferenceTests`),
     /// a well-formed session works afterwards, memory stays bounded under floods, and the server exits
     /// cleanly on SIGINT.
     ///

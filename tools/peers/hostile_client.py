@@ -11,6 +11,19 @@ The server is expected to run with ``--match events --keep-running``: a CONNECT 
 EVENT is answered with a plain accept whatever the recording, so a healthy session looks the same
 after any number of hostile ones.
 
+With ``--reference`` the client runs against a real python-engineio server instead
+(tools/peers/engineio_reference.py), so that what it expects of "an Engine.IO server" is checked
+against one rather than written from memory: the same requests, the same statuses, except where
+the two reference implementations differ, which each check names (`python=`). The bodies differ
+by design: engine.io (Node, the reference siotape follows) answers `{"code":N,"message":..}`
+(its `Server.errors` table; the nodeserver-eio3-pyclient-polling capture holds a real one),
+python-engineio a JSON string. Only the scenarios in REFERENCE_SCENARIOS have such a mode; the
+others test siotape's own limits and policies (head sizes, timeouts, memory, what it reports), or
+answers the Python servers give otherwise and that come from engine.io's and socket.io's source
+alone: the 413 of an oversized POST and a second GET ending the session (http-body; python-engineio
+gives no prompt answer to the one and holds both GETs of the other), the wording of a refused
+namespace (socketio; python-socketio says "Unable to connect", socket.io "Invalid namespace").
+
 Lines on stdout: ``MARK <name>`` where the test may measure the server (this script then waits
 for ``GO`` on stdin), and finally one JSON document ``{"scenario": .., "failures": [..]}``; exit 0.
 No step waits on time: socket timeouts only turn a hang of the server into a failure report.
@@ -29,6 +42,8 @@ from hostile import BAD_SOCKETIO_PACKETS, binary, frame, recv_exactly, recv_to_e
 TIMEOUT = 30
 FAILURES = []
 ADDRESS = ('127.0.0.1', 0)
+# --reference: the server is python-engineio (tools/peers/engineio_reference.py), not siotape.
+REFERENCE = False
 
 
 def fail(what):
@@ -128,8 +143,16 @@ def expect_closed(sock, what):
     check(rest == b'', f'{what}: bytes after the answer: {rest[:100]!r}')
 
 
-def expect_error(response, status, code, what):
-    """An Engine.IO error as the reference server (engine.io) words it: `{"code":N,"message":..}`."""
+def expect_error(response, status, code, what, python=None):
+    """An Engine.IO error as the reference server (engine.io) words it: `{"code":N,"message":..}`.
+    With --reference: the same status from python-engineio (or `python`, the status python-engineio
+    answers where it differs from engine.io), and its body, a JSON string."""
+    if REFERENCE:
+        status = python or status
+        if check(response.status == status, f'{what}: expected HTTP {status} from python-engineio, got {response!r}') \
+                and status == 400:
+            check(isinstance(response.json(), str), f'{what}: expected python-engineio\'s JSON string, got {response!r}')
+        return
     if not check(response.status == status, f'{what}: expected HTTP {status}, got {response!r}'):
         return
     if code is not None:
@@ -352,8 +375,12 @@ def engineio_http():
     expect_error(request('GET', '/socket.io/?EIO=abc&transport=polling'), 400, 5, 'EIO=abc')
     expect_error(request('GET', '/socket.io/?transport=polling'), 400, 5, 'no EIO')
     expect_error(request('GET', '/socket.io/?EIO=4&transport=flashsocket'), 400, 0, 'unknown transport')
-    expect_error(request('GET', '/socket.io/?EIO=4'), 400, 0, 'no transport')
-    expect_error(request('PUT', '/socket.io/?EIO=4&transport=polling'), 400, 2, 'PUT handshake')
+    # python-engineio takes a request without transport for polling (`environ.get(.., 'polling')`);
+    # engine.io's verify() finds no such transport: UNKNOWN_TRANSPORT.
+    expect_error(request('GET', '/socket.io/?EIO=4'), 400, 0, 'no transport', python=200)
+    # engine.io answers a handshake with another method than GET BAD_HANDSHAKE_METHOD; aiohttp
+    # routes only GET and POST to python-engineio, and answers 405 itself.
+    expect_error(request('PUT', '/socket.io/?EIO=4&transport=polling'), 400, 2, 'PUT handshake', python=405)
     expect_error(poll('nosuchsid0123456789'), 400, 1, 'GET with an unknown sid')
     expect_error(post('nosuchsid0123456789', b'40'), 400, 1, 'POST with an unknown sid')
     sock = None
@@ -586,12 +613,21 @@ SCENARIOS = {
 }
 
 
+# The scenarios whose expectations are engine.io's answers, and so have a --reference mode.
+REFERENCE_SCENARIOS = {'engineio-http'}
+
+
 def main():
-    global ADDRESS
+    global ADDRESS, REFERENCE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--url', required=True)
     parser.add_argument('--scenario', required=True, choices=sorted(SCENARIOS))
+    parser.add_argument('--reference', action='store_true',
+                        help='the server is python-engineio (engineio_reference.py): check the expectations against it')
     args = parser.parse_args()
+    if args.reference and args.scenario not in REFERENCE_SCENARIOS:
+        parser.error(f'--reference: only {", ".join(sorted(REFERENCE_SCENARIOS))}')
+    REFERENCE = args.reference
     url = urllib.parse.urlsplit(args.url)
     ADDRESS = (url.hostname, url.port)
     for what, step in [(args.scenario, SCENARIOS[args.scenario]), ('healthy session after it', healthy)]:
