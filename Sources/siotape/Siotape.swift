@@ -21,7 +21,7 @@ struct Siotape: AsyncParsableCommand {
               siotape record --upstream http://127.0.0.1:5000 --listen 127.0.0.1:8080
             """,
         version: BuildInfo.description,
-        subcommands: [RecordCommand.self, InspectCommand.self, ViewCommand.self, VerifyCommand.self, ReplayCommand.self]
+        subcommands: [RecordCommand.self, InspectCommand.self, ViewCommand.self, VerifyCommand.self, ReplayCommand.self, ImportCommand.self]
     )
 
     /// ArgumentParser's own `main`, except that usage errors exit 2 (siotape's convention: 0 ok,

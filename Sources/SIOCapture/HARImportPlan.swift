@@ -1,0 +1,212 @@
+import NIOCore
+import NIOHTTP1
+import SIOWire
+
+/// A HAR's entries checked and laid out on one time line: what `HARImporter` feeds the capture,
+/// step by step. Making the plan is where a malformed HAR is refused (a date that is not ISO 8601,
+/// bad base64, an unknown WebSocket opcode, a URL without a host), before any record is written.
+struct HARImportPlan {
+    /// One HAR entry, ready to be fed to a `ConnectionTap`.
+    struct Exchange {
+        /// The entry's index in `log.entries`.
+        var index: Int
+        var origin: String
+        var request: HTTPRequestHead
+        var requestBody: ByteBuffer?
+        /// `nil` when no response came (HAR status 0 or -1).
+        var response: HTTPResponseHead?
+        /// The response body as the browser decoded it; `nil` when the HAR does not have it.
+        var responseBody: ByteBuffer?
+        /// The response's `Content-Encoding` (left out of the head the tap sees, since the HAR's
+        /// body is already decoded) and where it stood among the headers.
+        var contentEncoding: (value: String, position: Int)?
+        var messages: [Message] = []
+        /// Wall-clock microseconds: request sent, response ended, connection ended.
+        var requestTime: Int64
+        var responseTime: Int64
+        var closeTime: Int64
+
+        var isWebSocket: Bool { self.response?.status == .switchingProtocols }
+    }
+
+    /// A WebSocket message of `_webSocketMessages`, as the frame that carried it.
+    struct Message {
+        var time: Int64
+        var direction: Direction
+        var frame: ByteBuffer
+    }
+
+    /// What happens at one moment, in the order the capture is fed.
+    enum Step: Equatable {
+        case request(Int)
+        case response(Int)
+        case message(Int, Int)
+        case close(Int)
+
+        /// Among steps at the same microsecond: requests first (an ack in a poll answer comes after
+        /// the POST that carried its event), then answers (a 101 before its socket's first frame),
+        /// frames, and connection ends.
+        var rank: Int {
+            switch self {
+            case .request: 0
+            case .response: 1
+            case .message: 2
+            case .close: 3
+            }
+        }
+    }
+
+    var exchanges: [Exchange] = []
+    /// Entries the browser answered from its cache: they never reached the server, so `record`
+    /// would not have seen them either.
+    var cached = 0
+    /// Every step with its wall-clock time, in time order.
+    var steps: [(time: Int64, step: Step)] = []
+    /// The earliest time of any step: time 0 of the recording.
+    var start: Int64 = 0
+    /// The origin (`scheme://host:port`) of the first Engine.IO request, else of the first entry.
+    var upstream: String?
+
+    init(_ archive: HARArchive) throws(HARImportError) {
+        var engineIOOrigin: String?
+        for (index, entry) in archive.log.entries.enumerated() {
+            let exchange = try Self.exchange(entry, index: index)
+            if entry.isFromCache {
+                self.cached += 1
+                continue
+            }
+            if engineIOOrigin == nil, exchange.request.uri.contains("EIO=") { engineIOOrigin = exchange.origin }
+            self.exchanges.append(exchange)
+        }
+        self.upstream = engineIOOrigin ?? self.exchanges.first?.origin
+        for (number, exchange) in self.exchanges.enumerated() {
+            self.steps.append((exchange.requestTime, .request(number)))
+            if exchange.response != nil { self.steps.append((exchange.responseTime, .response(number))) }
+            for (m, message) in exchange.messages.enumerated() { self.steps.append((message.time, .message(number, m))) }
+            self.steps.append((exchange.closeTime, .close(number)))
+        }
+        // Stable: steps of one entry keep their order (frames in HAR order).
+        self.steps = self.steps.enumerated().sorted { a, b in
+            if a.element.time != b.element.time { return a.element.time < b.element.time }
+            if a.element.step.rank != b.element.step.rank { return a.element.step.rank < b.element.step.rank }
+            return a.offset < b.offset
+        }.map(\.element)
+        self.start = self.steps.first?.time ?? 0
+    }
+
+    private static func exchange(_ entry: HARArchive.Entry, index: Int) throws(HARImportError) -> Exchange {
+        let at = "log.entries[\(index)]"
+        guard let started = HARDate.micros(entry.startedDateTime) else {
+            throw HARImportError("\(at).startedDateTime is not an ISO 8601 date-time: \"\(entry.startedDateTime.prefix(60))\"")
+        }
+        guard let url = HARURL(entry.request.url) else {
+            throw HARImportError("\(at).request.url is not an absolute http(s) or ws(s) URL: \"\(entry.request.url.prefix(200))\"")
+        }
+        guard !entry.request.method.isEmpty, entry.request.method.allSatisfy({ $0.isLetter || $0 == "-" }) else {
+            throw HARImportError("\(at).request.method is not an HTTP method: \"\(entry.request.method.prefix(40))\"")
+        }
+        var requestHeaders = HTTPHeaders()
+        for header in entry.request.headers ?? [] where !header.name.hasPrefix(":") {
+            requestHeaders.add(name: header.name, value: header.value)
+        }
+        if !requestHeaders.contains(name: "Host") { requestHeaders.add(name: "Host", value: url.authority) }
+        let request = HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: entry.request.method.uppercased()), uri: url.target,
+            headers: requestHeaders)
+        var requestBody: ByteBuffer?
+        if let post = entry.request.postData, let text = post.text, !text.isEmpty {
+            requestBody = try Self.body(text, base64: post.encoding == "base64", at: "\(at).request.postData.text")
+        }
+
+        // Times: the request is sent after the connection's setup, the response ends `time` ms
+        // after the start (HAR 1.2: the sum of the timings).
+        let timings = entry.timings
+        let setup = [timings?.blocked, timings?.dns, timings?.connect, timings?.send].reduce(0.0) { $0 + max($1 ?? 0, 0) }
+        let total: Double =
+            if let time = entry.time, time >= 0 {
+                time
+            } else {
+                setup + max(timings?.wait ?? 0, 0) + max(timings?.receive ?? 0, 0)
+            }
+        let requestTime = started + Int64((min(setup, total) * 1000).rounded())
+        var exchange = Exchange(
+            index: index, origin: url.origin, request: request, requestBody: requestBody, response: nil,
+            responseBody: nil, contentEncoding: nil, requestTime: requestTime,
+            responseTime: max(started + Int64((total * 1000).rounded()), requestTime), closeTime: 0)
+
+        let response = entry.response
+        if response.status > 0 {
+            guard response.status < 1000 else {
+                throw HARImportError("\(at).response.status is not an HTTP status: \(response.status)")
+            }
+            var headers = HTTPHeaders()
+            for header in response.headers ?? [] where !header.name.hasPrefix(":") {
+                if header.name.lowercased() == "content-encoding" {
+                    exchange.contentEncoding = (header.value, headers.count)
+                } else {
+                    headers.add(name: header.name, value: header.value)
+                }
+            }
+            exchange.response = HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+            if let content = response.content, let text = content.text, response.status != 101 {
+                exchange.responseBody = try Self.body(
+                    text, base64: content.encoding == "base64", at: "\(at).response.content.text")
+            }
+        }
+        exchange.closeTime = exchange.responseTime
+        if exchange.isWebSocket {
+            // Some writers leave the handshake's headers out; a 101 answered an upgrade to WebSocket.
+            if !exchange.request.headers.contains(name: "Upgrade") {
+                exchange.request.headers.add(name: "Upgrade", value: "websocket")
+            }
+            // The handshake's answer comes before the first frame, whatever the timings say.
+            for (m, message) in (entry.webSocketMessages ?? []).enumerated() {
+                let decoded = try Self.message(message, at: "\(at)._webSocketMessages[\(m)]", default: exchange.responseTime)
+                exchange.messages.append(decoded)
+            }
+            let first = exchange.messages.map(\.time).min() ?? exchange.responseTime
+            exchange.responseTime = min(exchange.responseTime, first)
+            exchange.requestTime = min(exchange.requestTime, exchange.responseTime)
+            exchange.closeTime = max(exchange.messages.map(\.time).max() ?? exchange.responseTime, exchange.responseTime)
+        }
+        return exchange
+    }
+
+    private static func body(_ text: String, base64: Bool, at: String) throws(HARImportError) -> ByteBuffer {
+        guard base64 else { return ByteBuffer(string: text) }
+        let compact = text.utf8.filter { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
+        let decoded = compact.withUnsafeBytes { raw in Result { () throws(WireError) in try Base64.decode(raw) } }
+        switch decoded {
+        case .success(let bytes): return bytes
+        case .failure(let error):
+            throw HARImportError("\(at) is marked base64 but is not base64: \(error.reason) (at character \(error.offset))")
+        }
+    }
+
+    private static func message(
+        _ message: HARArchive.WebSocketMessage, at: String, default time: Int64
+    ) throws(HARImportError) -> Message {
+        let direction: Direction
+        switch message.type {
+        case "send": direction = .clientToServer
+        case "receive": direction = .serverToClient
+        default: throw HARImportError("\(at).type is \"\(message.type.prefix(40))\", not \"send\" or \"receive\"")
+        }
+        let payload: ByteBuffer
+        switch message.opcode {
+        // Text and control frames' data is text; a binary message's is base64.
+        case 1, 8, 9, 10: payload = ByteBuffer(string: message.data)
+        case 2: payload = try Self.body(message.data, base64: true, at: "\(at).data")
+        default: throw HARImportError("\(at).opcode is \(message.opcode): not a WebSocket data or control opcode (1, 2, 8, 9, 10)")
+        }
+        // Chrome writes seconds since the epoch, Playwright milliseconds: 1e11 s is the year 5138.
+        let micros: Int64 =
+            if message.time <= 0 || !message.time.isFinite { time }
+            else if message.time < 1e11 { Int64((message.time * 1_000_000).rounded()) }
+            else { Int64((message.time * 1000).rounded()) }
+        return Message(
+            time: micros, direction: direction,
+            frame: WebSocketFrameEncoder.frame(opcode: UInt8(message.opcode), payload: payload))
+    }
+}
