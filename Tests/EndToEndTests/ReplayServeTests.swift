@@ -30,12 +30,13 @@ enum ReplayServe {
             .appendingPathComponent("recordings/\(name).siotape.gz").path
     }
 
-    /// Bodies for the sample apps' plain HTTP requests (recordings keep statuses, not bodies):
-    /// `tools/apps/NAME/replay-http.txt`.
+    /// Bodies for the sample apps' plain HTTP requests whose recordings were made before bodies
+    /// were recorded: `tools/apps/NAME/replay-http.txt`, when the app has one (a recording with
+    /// bodies needs none).
     static func httpBodies(for app: String, in environment: PeerEnvironment) -> [String] {
         let file = URL(fileURLWithPath: environment.peers).deletingLastPathComponent()
             .appendingPathComponent("apps/\(app)/replay-http.txt").path
-        return ["--http-file", file]
+        return FileManager.default.fileExists(atPath: file) ? ["--http-file", file] : []
     }
 }
 

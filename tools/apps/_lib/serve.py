@@ -8,10 +8,13 @@ import sys
 import threading
 
 
-def parse_args(description):
+def parse_args(description, extra=None):
+    """`extra(parser)` adds an app's own options."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument('--port', type=int, default=0, help='TCP port on 127.0.0.1 (0 = pick a free one)')
     p.add_argument('--verbose', action='store_true', help='log requests and Socket.IO traffic to stderr')
+    if extra:
+        extra(p)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     if not args.verbose:

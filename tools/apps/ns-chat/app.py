@@ -1,6 +1,9 @@
 """Namespaced chat (python-socketio + aiohttp), as in an Express chat tutorial.
 
-HTTP: GET / (static/index.html), /static/*, and the server's own page GET /status.
+HTTP: GET / (static/index.html), /static/*, the server's own page GET /status, and the official
+socket.io browser client at GET /vendor/socket.io.min.js, from the file given with --socketio-js
+(404 without it: the file is third-party and not part of the repository; tools/setup-browser takes
+it out of PyPI's nicegui wheel). The page loads nothing from a CDN.
 Default namespace: `join {username}` then `users-list [{username, socketId}]` to everyone (as the
 Express chat does, with each user's socket id); `join-room {room}` (`room-joined` to the sender,
 `room-notice` to the room); `room-message {room, text}` to the room; `private-message {to: socketId,
@@ -8,7 +11,7 @@ text}` (ack) to that socket, delivered as `{from: <sender's socket id>, username
 others in the room; `cursor {room, x, y}` relayed as a *volatile* emit (dropped for a recipient
 whose outgoing queue is not empty); `file-share {room, name, mime, data: <bytes>}` (ack
 {size, sha256}) relayed to the others in the room as `file-shared` with the binary attachment;
-disconnect removes the user and re-broadcasts `users-list`.
+disconnect removes the user and re-broadcasts `users-list` (to the others).
 `/admin` namespace (CONNECT auth {token: "admin-secret"}): `admin-broadcast {message}` (ack
 {delivered}) reaches every client of the default namespace.
 """
@@ -37,8 +40,10 @@ sids = {}       # username -> sid
 dropped_volatile = 0
 
 
-async def users_list():
-    await sio.emit('users-list', [{'username': name, 'socketId': sids[name]} for name in sorted(sids)])
+async def users_list(leaving=None):
+    # Not to a socket that is leaving: it has closed, and a browser would never see the list.
+    await sio.emit('users-list', [{'username': name, 'socketId': sids[name]} for name in sorted(sids)],
+                   skip_sid=leaving)
 
 
 @sio.event
@@ -136,7 +141,7 @@ async def disconnect(sid, reason=None):
     name = names.pop(sid, None)
     if name is not None and sids.get(name) == sid:
         del sids[name]
-        await users_list()
+        await users_list(leaving=sid)
 
 
 @sio.on('connect', namespace='/admin')
@@ -165,10 +170,22 @@ async def status(request):
         f'<p>volatile packets dropped: {dropped_volatile}</p></body></html>'))
 
 
+socketio_js = None  # --socketio-js
+
+
+async def vendor_socketio(request):
+    if socketio_js is None:
+        return web.Response(status=404, text='start the app with --socketio-js FILE to serve the socket.io client\n')
+    return web.FileResponse(socketio_js, headers={'Content-Type': 'text/javascript; charset=utf-8'})
+
+
 app.router.add_get('/', index)
 app.router.add_get('/status', status)
+app.router.add_get('/vendor/socket.io.min.js', vendor_socketio)
 app.router.add_static('/static/', os.path.join(HERE, 'static'))
 
 if __name__ == '__main__':
-    args = serve.parse_args(__doc__.splitlines()[0])
+    args = serve.parse_args(__doc__.splitlines()[0], extra=lambda p: p.add_argument(
+        '--socketio-js', metavar='FILE', help='the socket.io browser client served at /vendor/socket.io.min.js'))
+    socketio_js = args.socketio_js
     serve.serve_aiohttp(app, args.port)
