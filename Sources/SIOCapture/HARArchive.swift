@@ -110,11 +110,16 @@ public struct HARArchive: Decodable, Sendable {
     /// Decodes a HAR file's bytes. A file that is not JSON, not a HAR, or lacks a field the import
     /// needs gives an error naming what is wrong and where (`log.entries[3].request: no "url"`).
     public static func decode(_ bytes: [UInt8]) throws(HARImportError) -> HARArchive {
-        guard bytes.contains(where: { !Self.isJSONWhitespace($0) }) else {
+        try Self.decode(Data(bytes))
+    }
+
+    /// Decodes a HAR file's contents (memory-mapped, for one: `Data(contentsOf:options: .alwaysMapped)`).
+    public static func decode(_ data: Data) throws(HARImportError) -> HARArchive {
+        guard data.contains(where: { !Self.isJSONWhitespace($0) }) else {
             throw HARImportError("the file is empty")
         }
         do {
-            return try JSONDecoder().decode(HARArchive.self, from: Data(bytes))
+            return try JSONDecoder().decode(HARArchive.self, from: data)
         } catch let error as DecodingError {
             throw HARImportError(error)
         } catch {

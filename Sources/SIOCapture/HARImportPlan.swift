@@ -12,11 +12,11 @@ struct HARImportPlan {
         var index: Int
         var origin: String
         var request: HTTPRequestHead
-        var requestBody: ByteBuffer?
+        var requestBody: Body?
         /// `nil` when no response came (HAR status 0 or -1).
         var response: HTTPResponseHead?
         /// The response body as the browser decoded it; `nil` when the HAR does not have it.
-        var responseBody: ByteBuffer?
+        var responseBody: Body?
         /// The response's `Content-Encoding` (left out of the head the tap sees, since the HAR's
         /// body is already decoded) and where it stood among the headers.
         var contentEncoding: (value: String, position: Int)?
@@ -29,11 +29,27 @@ struct HARImportPlan {
         var isWebSocket: Bool { self.response?.status == .switchingProtocols }
     }
 
-    /// A WebSocket message of `_webSocketMessages`, as the frame that carried it.
+    /// A body as the HAR has it, checked; its bytes are made when it is fed, so that a large HAR's
+    /// bodies are not held twice (as the archive's strings and as bytes).
+    struct Body {
+        var text: String
+        var base64: Bool
+
+        var bytes: ByteBuffer {
+            guard self.base64 else { return ByteBuffer(string: self.text) }
+            return (try? HARImportPlan.decodeBase64(self.text, at: "")) ?? ByteBuffer()
+        }
+    }
+
+    /// A WebSocket message of `_webSocketMessages`.
     struct Message {
         var time: Int64
         var direction: Direction
-        var frame: ByteBuffer
+        var opcode: UInt8
+        var data: Body
+
+        /// The frame that carried it.
+        var frame: ByteBuffer { WebSocketFrameEncoder.frame(opcode: self.opcode, payload: self.data.bytes) }
     }
 
     /// What happens at one moment, in the order the capture is fed.
@@ -113,7 +129,7 @@ struct HARImportPlan {
         let request = HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: entry.request.method.uppercased()), uri: url.target,
             headers: requestHeaders)
-        var requestBody: ByteBuffer?
+        var requestBody: Body?
         if let post = entry.request.postData, let text = post.text, !text.isEmpty {
             requestBody = try Self.body(text, base64: post.encoding == "base64", at: "\(at).request.postData.text")
         }
@@ -173,8 +189,13 @@ struct HARImportPlan {
         return exchange
     }
 
-    private static func body(_ text: String, base64: Bool, at: String) throws(HARImportError) -> ByteBuffer {
-        guard base64 else { return ByteBuffer(string: text) }
+    /// Checks a body's base64 (the bytes are made when it is fed).
+    private static func body(_ text: String, base64: Bool, at: String) throws(HARImportError) -> Body {
+        if base64 { _ = try Self.decodeBase64(text, at: at) }
+        return Body(text: text, base64: base64)
+    }
+
+    static func decodeBase64(_ text: String, at: String) throws(HARImportError) -> ByteBuffer {
         let compact = text.utf8.filter { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
         let decoded = compact.withUnsafeBytes { raw in Result { () throws(WireError) in try Base64.decode(raw) } }
         switch decoded {
@@ -193,10 +214,10 @@ struct HARImportPlan {
         case "receive": direction = .serverToClient
         default: throw HARImportError("\(at).type is \"\(message.type.prefix(40))\", not \"send\" or \"receive\"")
         }
-        let payload: ByteBuffer
+        let payload: Body
         switch message.opcode {
         // Text and control frames' data is text; a binary message's is base64.
-        case 1, 8, 9, 10: payload = ByteBuffer(string: message.data)
+        case 1, 8, 9, 10: payload = Body(text: message.data, base64: false)
         case 2: payload = try Self.body(message.data, base64: true, at: "\(at).data")
         default: throw HARImportError("\(at).opcode is \(message.opcode): not a WebSocket data or control opcode (1, 2, 8, 9, 10)")
         }
@@ -205,8 +226,6 @@ struct HARImportPlan {
             if message.time <= 0 || !message.time.isFinite { time }
             else if message.time < 1e11 { Int64((message.time * 1_000_000).rounded()) }
             else { Int64((message.time * 1000).rounded()) }
-        return Message(
-            time: micros, direction: direction,
-            frame: WebSocketFrameEncoder.frame(opcode: UInt8(message.opcode), payload: payload))
+        return Message(time: micros, direction: direction, opcode: UInt8(message.opcode), data: payload)
     }
 }

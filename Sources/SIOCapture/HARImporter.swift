@@ -48,7 +48,7 @@ public struct HARImporter {
                 let tap = hub.makeTap(connection: connection, peer: "har:\(exchange.index)")
                 if let coding = exchange.contentEncoding { output.expect(coding, on: connection) }
                 tap.requestHead(exchange.request)
-                if let body = exchange.requestBody { tap.requestBody(body) }
+                if let body = exchange.requestBody { tap.requestBody(body.bytes) }
                 tap.requestEnd()
                 taps[n] = tap
             case .response(let n):
@@ -57,7 +57,7 @@ public struct HARImporter {
                 tap.responseHead(head)
                 if exchange.isWebSocket { continue }
                 if let body = exchange.responseBody {
-                    tap.responseBody(body)
+                    tap.responseBody(body.bytes)
                 } else if exchange.request.uri.contains("EIO="), exchange.request.method == .GET, head.status == .ok {
                     output.receive(
                         Record(

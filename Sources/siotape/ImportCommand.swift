@@ -62,12 +62,16 @@ struct ImportHARCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: self.file) else {
-            RecordCommand.fail("cannot read \(self.file)")
+        let data: Data
+        do {
+            // Mapped, not read: the file's pages are the kernel's to drop while the entries are made.
+            data = try Data(contentsOf: URL(fileURLWithPath: self.file), options: .alwaysMapped)
+        } catch {
+            RecordCommand.fail("cannot read \(self.file): \(error.localizedDescription)")
         }
         let importer: HARImporter
         do {
-            importer = try HARImporter(try HARArchive.decode([UInt8](data)))
+            importer = try HARImporter(try HARArchive.decode(data))
         } catch {
             RecordCommand.fail("\(self.file): \(error)")
         }

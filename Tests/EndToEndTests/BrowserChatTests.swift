@@ -5,7 +5,8 @@ import Testing
 /// app) in Debian's chromium, driven by Playwright (`tools/peers/browser_chat.py`): two users chat
 /// through `siotape record` while Playwright records a HAR; then the page runs against `replay
 /// serve` of that recording alone, and against `replay serve` of `import har` of the HAR, and shows
-/// the same; and the imported recording has the packets, events and acks `record` wrote.
+/// the same; the imported recording has the packets, events and acks `record` wrote, and `replay
+/// run` of it against a fresh app finds no difference.
 @Suite(
     "ns-chat's page in a real browser: record, replay serve, import har",
     .serialized,
@@ -76,6 +77,15 @@ struct BrowserChatTests {
             #expect((counts["acks"] as? [String: Any])?["count"] as? Int == (other["acks"] as? [String: Any])?["count"] as? Int, "\(name) acks")
         }
         #expect((events["private-message"]?["acks"] as? [String: Any])?["count"] as? Int == 2)
+
+        // replay run of the imported recording against a fresh app finds no difference.
+        let fresh = try await self.startApp()
+        let run: (status: Int32, stdout: String, stderr: String)
+        do {
+            defer { fresh.terminate() }
+            run = try await self.siotape(["replay", "run", imported.path, "--target", fresh.url])
+        }
+        #expect(run.status == 0 && run.stderr.contains("2 session(s), 0 with differences"), "\(run.stdout)\(run.stderr)")
 
         // The imported recording serves the page as well.
         let fromImport = try await self.replay(imported.path)
