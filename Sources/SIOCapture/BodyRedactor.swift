@@ -76,100 +76,41 @@ public struct BodyRedactor: Sendable {
     /// A JSON text with the values of credential members (at any depth) replaced by `"[redacted]"`.
     /// Bytes that are not JSON are copied as they are.
     func maskJSON(_ body: ByteBuffer) -> (bytes: ByteBuffer, secrets: [String])? {
-        let bytes = Array(body.readableBytesView)
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
+        out.reserveCapacity(body.readableBytes)
         var secrets: [String] = []
-        var containers: [Bool] = []  // true = object
-        var expectKey = false
         var hideNext = false
         var keyIsCredential = false
         var changed = false
-        var index = 0
-        func stringEnd(_ start: Int) -> Int {
-            var end = start + 1
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1 }
-            return min(end + 1, bytes.count)
-        }
-        func valueEnd(_ start: Int) -> Int {
-            switch bytes[start] {
-            case UInt8(ascii: "\""):
-                return stringEnd(start)
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                var depth = 0
-                var i = start
-                while i < bytes.count {
-                    switch bytes[i] {
-                    case UInt8(ascii: "\""): i = stringEnd(i); continue
-                    case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                        depth -= 1
-                        if depth == 0 { return i + 1 }
-                    default: break
+        body.withUnsafeReadableBytes { bytes in
+            var tokens = JSONTokens(bytes)
+            while tokens.index < bytes.count {
+                let byte = bytes[tokens.index]
+                if hideNext, byte != 0x20, byte != 0x09, byte != 0x0A, byte != 0x0D {
+                    // The value of a credential member, whatever it is.
+                    let value = tokens.skipValue()
+                    if byte == UInt8(ascii: "\""), value.count >= 2 {
+                        secrets.append(String(decoding: bytes[(value.lowerBound + 1)..<(value.upperBound - 1)], as: UTF8.self))
+                    } else if byte != UInt8(ascii: "{"), byte != UInt8(ascii: "["), byte != UInt8(ascii: "n") {
+                        secrets.append(String(decoding: bytes[value], as: UTF8.self))
                     }
-                    i += 1
+                    out.append(contentsOf: "\"\(Self.mask)\"".utf8)
+                    hideNext = false
+                    changed = true
+                    continue
                 }
-                return bytes.count
-            default:
-                var i = start
-                while i < bytes.count, !",}] \t\r\n".utf8.contains(bytes[i]) { i += 1 }
-                return max(i, start + 1)
-            }
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
-                out.append(byte)
-                index += 1
-                continue
-            default: break
-            }
-            if hideNext {
-                // The value of a credential member, whatever it is.
-                let end = valueEnd(index)
-                if byte == UInt8(ascii: "\""), end - index >= 2 {
-                    secrets.append(String(decoding: bytes[(index + 1)..<(end - 1)], as: UTF8.self))
-                } else if byte != UInt8(ascii: "{"), byte != UInt8(ascii: "["), byte != UInt8(ascii: "n") {
-                    secrets.append(String(decoding: bytes[index..<end], as: UTF8.self))
+                guard let (kind, range) = tokens.next() else { break }
+                switch kind {
+                case .colon:
+                    hideNext = keyIsCredential
+                    keyIsCredential = false
+                case .string(key: true) where range.count >= 2:
+                    keyIsCredential = self.isCredential(
+                        String(decoding: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)], as: UTF8.self))
+                default:
+                    break
                 }
-                out.append(contentsOf: "\"\(Self.mask)\"".utf8)
-                index = end
-                hideNext = false
-                changed = true
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                containers.append(byte == UInt8(ascii: "{"))
-                expectKey = byte == UInt8(ascii: "{")
-                out.append(byte)
-                index += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                _ = containers.popLast()
-                expectKey = false
-                out.append(byte)
-                index += 1
-            case UInt8(ascii: ","):
-                expectKey = containers.last ?? false
-                out.append(byte)
-                index += 1
-            case UInt8(ascii: ":"):
-                expectKey = false
-                hideNext = keyIsCredential
-                keyIsCredential = false
-                out.append(byte)
-                index += 1
-            case UInt8(ascii: "\""):
-                let end = stringEnd(index)
-                out.append(contentsOf: bytes[index..<end])
-                if expectKey, end - index >= 2 {
-                    keyIsCredential = self.isCredential(String(decoding: bytes[(index + 1)..<(end - 1)], as: UTF8.self))
-                }
-                index = end
-            default:
-                out.append(byte)
-                index += 1
+                out.append(contentsOf: bytes[range])
             }
         }
         guard changed else { return nil }

@@ -52,67 +52,17 @@ enum ConnectPayloadRedactor {
     /// Replaces every scalar of a JSON text (strings that are not object keys, numbers, literals)
     /// with `"[redacted]"`. Malformed input is masked from the damage to the end rather than kept.
     static func maskJSONValues(_ json: ByteBuffer) -> ByteBuffer {
-        let bytes = json.readableBytesView
         var out = ByteBuffer()
-        out.reserveCapacity(bytes.count + 16)
-        let mask = "\"[redacted]\""
-        // true = object, false = array
-        var containers: [Bool] = []
-        var expectKey = false
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
-                out.writeInteger(byte)
-                index += 1
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                out.writeInteger(byte)
-                containers.append(byte == UInt8(ascii: "{"))
-                expectKey = byte == UInt8(ascii: "{")
-                index += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                out.writeInteger(byte)
-                _ = containers.popLast()
-                expectKey = false
-                index += 1
-            case UInt8(ascii: ","):
-                out.writeInteger(byte)
-                expectKey = containers.last ?? false
-                index += 1
-            case UInt8(ascii: ":"):
-                out.writeInteger(byte)
-                expectKey = false
-                index += 1
-            case UInt8(ascii: "\""):
-                var end = index + 1
-                while end < bytes.endIndex, bytes[end] != UInt8(ascii: "\"") {
-                    end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
+        out.reserveCapacity(json.readableBytes + 16)
+        json.withUnsafeReadableBytes { bytes in
+            var tokens = JSONTokens(bytes)
+            while let (kind, range) = tokens.next() {
+                switch kind {
+                case .string(key: false), .scalar: out.writeStaticString("\"[redacted]\"")
+                default: out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
                 }
-                end = min(end + 1, bytes.endIndex)
-                if expectKey {
-                    out.writeBytes(bytes[index..<end])
-                } else {
-                    out.writeString(mask)
-                }
-                index = end
-            default:
-                var end = index
-                while end < bytes.endIndex, !Self.endsLiteral(bytes[end]) { end += 1 }
-                out.writeString(mask)
-                index = max(end, index + 1)
             }
         }
         return out
-    }
-
-    private static func endsLiteral(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: " "), UInt8(ascii: "\t"),
-            UInt8(ascii: "\n"), UInt8(ascii: "\r"):
-            return true
-        default:
-            return false
-        }
     }
 }

@@ -214,36 +214,14 @@ extension SessionRegistry {
 extension KnownSecrets {
     /// The string values (not keys) of a JSON text, unescaped only when they hold no escape.
     static func jsonStringValues(_ json: ByteBuffer) -> [String] {
-        let bytes = Array(json.readableBytesView)
-        var values: [String] = []
-        var containers: [Bool] = []
-        var expectKey = false
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                containers.append(byte == UInt8(ascii: "{"))
-                expectKey = byte == UInt8(ascii: "{")
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                _ = containers.popLast()
-                expectKey = false
-            case UInt8(ascii: ","):
-                expectKey = containers.last ?? false
-            case UInt8(ascii: ":"):
-                expectKey = false
-            case UInt8(ascii: "\""):
-                var end = index + 1
-                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1 }
-                if !expectKey, end <= bytes.count {
-                    values.append(String(decoding: bytes[(index + 1)..<min(end, bytes.count)], as: UTF8.self))
-                }
-                index = end
-            default:
-                break
+        json.withUnsafeReadableBytes { bytes in
+            var values: [String] = []
+            var tokens = JSONTokens(bytes)
+            while let (kind, range) = tokens.next() {
+                guard case .string(key: false) = kind else { continue }
+                values.append(String(decoding: bytes[tokens.content(ofString: range)], as: UTF8.self))
             }
-            index += 1
+            return values
         }
-        return values
     }
 }

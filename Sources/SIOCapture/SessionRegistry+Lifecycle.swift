@@ -8,7 +8,7 @@ extension SessionRegistry {
         handshake json: ByteBuffer, context: PacketContext, request: HandshakeRequest?, into records: inout [Record]
     ) -> String? {
         let text = String(decoding: json.readableBytesView, as: UTF8.self)
-        guard let sid = HandshakeScanner.sid(in: json) else {
+        guard let sid = EngineIOHandshake(json: json)?.sid else {
             self.undecodable(
                 .text("0" + text), layer: .engineIO, reason: "handshake without a sid", offset: 1, context: context,
                 into: &records)

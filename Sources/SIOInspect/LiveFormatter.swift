@@ -247,9 +247,7 @@ public struct LiveFormatter: Sendable {
         var i = view.startIndex + 1
         while i < view.endIndex, view[i] == 0x20 { i += 1 }
         guard i < view.endIndex, view[i] == UInt8(ascii: "\"") else { return nil }
-        i += 1
-        while i < view.endIndex, view[i] != UInt8(ascii: "\"") { i += view[i] == UInt8(ascii: "\\") ? 2 : 1 }
-        i += 1
+        i = json.withUnsafeReadableBytes { JSONTokens.stringEnd($0, i - view.startIndex) } + view.startIndex
         while i < view.endIndex, view[i] == 0x20 { i += 1 }
         guard i < view.endIndex else { return nil }
         if view[i] == UInt8(ascii: "]") { return ByteBuffer(staticString: "]") }

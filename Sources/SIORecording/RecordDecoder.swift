@@ -68,8 +68,8 @@ public struct RecordDecoder {
             return try line.withUnsafeReadableBytes { try self.decode(bytes: $0) }
         } catch let error as RecordFormatError {
             throw error
-        } catch let error as JSONScanner.Failure {
-            throw RecordFormatError(offset: error.offset, message: error.message)
+        } catch let error as WireError {
+            throw RecordFormatError(offset: error.offset, message: error.reason)
         } catch {
             throw RecordFormatError(offset: 0, message: "\(error)")
         }
@@ -232,30 +232,30 @@ public struct RecordDecoder {
 
     // MARK: - Fields
 
-    private mutating func scanFields(_ bytes: UnsafeRawBufferPointer) throws(JSONScanner.Failure) {
+    private mutating func scanFields(_ bytes: UnsafeRawBufferPointer) throws(WireError) {
         for i in self.ranges.indices { self.ranges[i] = nil }
-        var scanner = JSONScanner(bytes)
-        try scanner.expect(UInt8(ascii: "{"))
-        if scanner.consume(UInt8(ascii: "}")) { return }
-        repeat {
-            scanner.skipWhitespace()
-            guard !scanner.atEnd, bytes[scanner.index] == UInt8(ascii: "\"") else {
-                throw scanner.fail("expected a key")
-            }
-            let (key, _) = try scanner.skipString()
-            try scanner.expect(UInt8(ascii: ":"))
-            let (kind, range) = try scanner.skipValue()
-            // null stands for an absent optional field.
-            if kind != .null,
-                let field = Field.byKey[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)]
-            {
-                self.ranges[field.rawValue] = range
-            }
-        } while scanner.consume(UInt8(ascii: ","))
-        try scanner.expect(UInt8(ascii: "}"))
-        scanner.skipWhitespace()
-        guard scanner.atEnd else { throw scanner.fail("text after the object") }
+        var cursor = JSONCursor(bytes, maxDepth: Self.maxDepth)
+        try cursor.expect(UInt8(ascii: "{"))
+        if !cursor.consume(UInt8(ascii: "}")) {
+            repeat {
+                let (key, _) = try cursor.memberKey()
+                let start = cursor.index
+                let kind = try cursor.skipValue()
+                // null stands for an absent optional field.
+                if kind != .null,
+                    let field = Field.byKey[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)]
+                {
+                    self.ranges[field.rawValue] = start..<cursor.index
+                }
+            } while try cursor.continueContainer(closing: UInt8(ascii: "}"))
+        }
+        cursor.skipWhitespace()
+        guard cursor.atEnd else { throw WireError("text after the object", at: cursor.index) }
     }
+
+    /// Nesting deeper than this in a line is damage (the recording's payloads come from the wire,
+    /// where the scanner allows 128 levels).
+    private static let maxDepth = 256
 
     private func bad(_ field: Field, _ message: String) -> RecordFormatError {
         RecordFormatError(
@@ -271,19 +271,19 @@ public struct RecordDecoder {
     private func scan<T>(
         _ field: Field,
         _ bytes: UnsafeRawBufferPointer,
-        _ body: (inout JSONScanner) throws(JSONScanner.Failure) -> T
+        _ body: (inout JSONCursor) throws(WireError) -> T
     ) throws(RecordFormatError) -> T? {
         guard let range = self.ranges[field.rawValue] else { return nil }
-        var scanner = JSONScanner(bytes, index: range.lowerBound)
+        var cursor = JSONCursor(bytes, at: range.lowerBound, maxDepth: Self.maxDepth)
         do {
-            return try body(&scanner)
+            return try body(&cursor)
         } catch {
-            throw RecordFormatError(offset: error.offset, message: "\(error.message) in \"\(field.key)\"")
+            throw RecordFormatError(offset: error.offset, message: "\(error.reason) in \"\(field.key)\"")
         }
     }
 
     private func string(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> String? {
-        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in try s.readString() }
+        try self.scan(field, bytes) { (s: inout JSONCursor) throws(WireError) in try s.readString() }
     }
 
     private func requiredString(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> String {
@@ -292,7 +292,7 @@ public struct RecordDecoder {
     }
 
     private func int(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Int64? {
-        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in try s.readInt64() }
+        try self.scan(field, bytes) { (s: inout JSONCursor) throws(WireError) in try s.readInt64() }
     }
 
     private func requiredInt(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Int64 {
@@ -301,7 +301,7 @@ public struct RecordDecoder {
     }
 
     private func bool(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> Bool? {
-        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in try s.readBool() }
+        try self.scan(field, bytes) { (s: inout JSONCursor) throws(WireError) in try s.readBool() }
     }
 
     private func conn(_ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> UInt64 {
@@ -325,9 +325,9 @@ public struct RecordDecoder {
     }
 
     private func base64(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> ByteBuffer? {
-        let decoded = try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) in
+        let decoded = try self.scan(field, bytes) { (s: inout JSONCursor) throws(WireError) in
             s.skipWhitespace()
-            guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else { throw s.fail("expected a base64 string") }
+            guard s.peek() == UInt8(ascii: "\"") else { throw WireError("expected a base64 string", at: s.index) }
             let (content, _) = try s.skipString()
             return try? Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content]))
         }
@@ -357,7 +357,7 @@ public struct RecordDecoder {
     }
 
     private func pairs(_ field: Field, _ bytes: UnsafeRawBufferPointer) throws(RecordFormatError) -> [Record.KeyValue] {
-        try self.scan(field, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) -> [Record.KeyValue] in
+        try self.scan(field, bytes) { (s: inout JSONCursor) throws(WireError) -> [Record.KeyValue] in
             var result: [Record.KeyValue] = []
             try s.expect(UInt8(ascii: "["))
             if s.consume(UInt8(ascii: "]")) { return result }
@@ -368,8 +368,7 @@ public struct RecordDecoder {
                 let value = try s.readString()
                 try s.expect(UInt8(ascii: "]"))
                 result.append(Record.KeyValue(name, value))
-            } while s.consume(UInt8(ascii: ","))
-            try s.expect(UInt8(ascii: "]"))
+            } while try s.continueContainer(closing: UInt8(ascii: "]"))
             return result
         } ?? []
     }
@@ -379,22 +378,19 @@ public struct RecordDecoder {
             throw self.bad(.type, "unknown Socket.IO packet type")
         }
         let attachments =
-            try self.scan(.att, bytes) { (s: inout JSONScanner) throws(JSONScanner.Failure) -> [ByteBuffer] in
+            try self.scan(.att, bytes) { (s: inout JSONCursor) throws(WireError) -> [ByteBuffer] in
                 var result: [ByteBuffer] = []
                 try s.expect(UInt8(ascii: "["))
                 if s.consume(UInt8(ascii: "]")) { return result }
                 repeat {
                     s.skipWhitespace()
-                    guard !s.atEnd, bytes[s.index] == UInt8(ascii: "\"") else {
-                        throw s.fail("expected a base64 string")
-                    }
+                    guard s.peek() == UInt8(ascii: "\"") else { throw WireError("expected a base64 string", at: s.index) }
                     let (content, _) = try s.skipString()
                     guard let decoded = try? Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content])) else {
-                        throw JSONScanner.Failure(offset: content.lowerBound, message: "bad base64")
+                        throw WireError("bad base64", at: content.lowerBound)
                     }
                     result.append(decoded)
-                } while s.consume(UInt8(ascii: ","))
-                try s.expect(UInt8(ascii: "]"))
+                } while try s.continueContainer(closing: UInt8(ascii: "]"))
                 return result
             } ?? []
         let ackID = try self.int(.id, bytes)

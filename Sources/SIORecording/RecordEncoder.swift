@@ -414,7 +414,7 @@ public struct RecordEncoder: Sendable {
                 if b >= 0x80 { nonASCII = true }
             }
             if nonASCII && String(validating: bytes, as: UTF8.self) == nil { return false }
-            return JSONScanner.isSingleValue(bytes)
+            return JSONCursor.isSingleValue(bytes, maxDepth: 256)
         }
         if embeddable {
             buffer.writeJSONKey(key)

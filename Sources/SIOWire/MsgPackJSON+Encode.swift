@@ -19,20 +19,34 @@ extension MsgPackJSON {
     }
 }
 
-/// A recursive-descent JSON reader writing MessagePack as it goes. A container's elements are
-/// written to a scratch buffer first: MessagePack puts their count before them.
+/// A recursive-descent JSON reader writing MessagePack as it goes, its tokens read by a
+/// `JSONCursor`. A container's elements are written to a scratch buffer first: MessagePack puts
+/// their count before them.
 private struct JSONToMsgPack {
-    let bytes: UnsafeRawBufferPointer
-    var index = 0
+    var cursor: JSONCursor
     let maxDepth: Int
 
     init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
-        self.bytes = bytes
+        self.cursor = JSONCursor(bytes, maxDepth: maxDepth)
         self.maxDepth = maxDepth
     }
 
-    mutating func skipWhitespace() {
-        while self.index < self.bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(self.bytes[self.index]) { self.index += 1 }
+    var bytes: UnsafeRawBufferPointer { self.cursor.bytes }
+
+    var index: Int {
+        get { self.cursor.index }
+        set { self.cursor.index = newValue }
+    }
+
+    mutating func skipWhitespace() { self.cursor.skipWhitespace() }
+
+    /// Runs a step of the cursor, its errors worded as this reader's.
+    private mutating func lexing<T>(_ step: (inout JSONCursor) throws(WireError) -> T) throws(WireError) -> T {
+        do {
+            return try step(&self.cursor)
+        } catch {
+            throw WireError("JSON: \(error.reason)", at: error.offset)
+        }
     }
 
     func fail(_ reason: String) -> WireError { WireError("JSON: \(reason)", at: self.index) }
@@ -202,31 +216,24 @@ private struct JSONToMsgPack {
 
     private mutating func integerText() throws(WireError) -> String {
         let start = self.index
-        if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "-") { self.index += 1 }
-        while self.index < self.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self.bytes[self.index]) {
-            self.index += 1
+        guard try self.numberText() else {
+            self.index = start
+            throw self.fail("expected an integer")
         }
-        guard self.index > start else { throw self.fail("expected an integer") }
         return String(decoding: UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.index]), as: UTF8.self)
+    }
+
+    /// Moves past a number; returns whether it is an integer.
+    private mutating func numberText() throws(WireError) -> Bool {
+        guard let first = self.cursor.peek(), first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first)
+        else { throw self.fail("unexpected character") }
+        return try self.lexing { (c: inout JSONCursor) throws(WireError) in try c.skipNumber() }
     }
 
     private mutating func number(into out: inout ByteBuffer) throws(WireError) {
         let start = self.index
-        var isFloat = false
-        while self.index < self.bytes.count {
-            let b = self.bytes[self.index]
-            if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
-                isFloat = true
-            } else if !(b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)) {
-                break
-            }
-            self.index += 1
-        }
+        let isFloat = !(try self.numberText())
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.index]), as: UTF8.self)
-        guard !text.isEmpty, text.last != "-" else {
-            self.index = start
-            throw self.fail("unexpected character")
-        }
         if !isFloat, let value = UInt64(text) {
             MsgPackWriter.writeUnsigned(value, into: &out)
         } else if !isFloat, let value = Int64(text) {
@@ -239,90 +246,21 @@ private struct JSONToMsgPack {
     }
 
     private mutating func literal(_ text: StaticString) throws(WireError) {
-        let count = text.utf8CodeUnitCount
-        guard self.index + count <= self.bytes.count,
-            UnsafeRawBufferPointer(rebasing: self.bytes[self.index..<(self.index + count)]).elementsEqual(
-                UnsafeRawBufferPointer(start: text.utf8Start, count: count))
-        else { throw self.fail("unexpected character") }
-        self.index += count
+        do {
+            try self.cursor.skipLiteral(text)
+        } catch {
+            throw self.fail("unexpected character")
+        }
     }
 
-    private mutating func consume(_ byte: UInt8) -> Bool {
-        guard self.index < self.bytes.count, self.bytes[self.index] == byte else { return false }
-        self.index += 1
-        return true
-    }
+    private mutating func consume(_ byte: UInt8) -> Bool { self.cursor.consume(byte) }
 
     /// A JSON string's content as UTF-8 bytes, escapes decoded.
     private mutating func string() throws(WireError) -> ByteBuffer {
-        guard self.consume(UInt8(ascii: "\"")) else { throw self.fail("expected a string") }
-        var out = ByteBuffer()
-        var runStart = self.index
-        while true {
-            guard self.index < self.bytes.count else { throw self.fail("unterminated string") }
-            let b = self.bytes[self.index]
-            if b == UInt8(ascii: "\"") {
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: self.bytes[runStart..<self.index]))
-                self.index += 1
-                return out
-            }
-            if b < 0x20 { throw self.fail("control character in a string") }
-            guard b == UInt8(ascii: "\\") else {
-                self.index += 1
-                continue
-            }
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: self.bytes[runStart..<self.index]))
-            self.index += 1
-            guard self.index < self.bytes.count else { throw self.fail("unterminated escape") }
-            let e = self.bytes[self.index]
-            self.index += 1
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.writeInteger(e)
-            case UInt8(ascii: "b"): out.writeInteger(UInt8(0x08))
-            case UInt8(ascii: "f"): out.writeInteger(UInt8(0x0C))
-            case UInt8(ascii: "n"): out.writeInteger(UInt8(0x0A))
-            case UInt8(ascii: "r"): out.writeInteger(UInt8(0x0D))
-            case UInt8(ascii: "t"): out.writeInteger(UInt8(0x09))
-            case UInt8(ascii: "u"):
-                var scalar = try self.hex4()
-                if (0xD800..<0xDC00).contains(scalar), self.index + 1 < self.bytes.count,
-                    self.bytes[self.index] == UInt8(ascii: "\\"), self.bytes[self.index + 1] == UInt8(ascii: "u")
-                {
-                    let save = self.index
-                    self.index += 2
-                    let low = try self.hex4()
-                    if (0xDC00..<0xE000).contains(low) {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else {
-                        self.index = save
-                    }
-                }
-                // A lone surrogate cannot be UTF-8: written as U+FFFD, as JSON decoders do.
-                let value = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                out.writeString(String(Character(value)))
-            default:
-                self.index -= 1
-                throw self.fail("bad escape")
-            }
-            runStart = self.index
-        }
+        guard self.cursor.peek() == UInt8(ascii: "\"") else { throw self.fail("expected a string") }
+        let (content, escaped) = try self.lexing { (c: inout JSONCursor) throws(WireError) in try c.skipString() }
+        if escaped { return ByteBuffer(string: self.cursor.decodeString(content)) }
+        return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: self.bytes[content]))
     }
 
-    private mutating func hex4() throws(WireError) -> UInt32 {
-        guard self.index + 4 <= self.bytes.count else { throw self.fail("short \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = self.bytes[self.index]
-            let digit: UInt32
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
-            default: throw self.fail("bad \\u escape")
-            }
-            value = value << 4 | digit
-            self.index += 1
-        }
-        return value
-    }
 }

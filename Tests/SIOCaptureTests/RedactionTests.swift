@@ -45,11 +45,11 @@ import Testing
 
     @Test func sidIsFoundInHandshakeBytes() {
         #expect(
-            HandshakeScanner.sid(in: ByteBuffer(string: #"{"sid":"5wl-v1tJdqA5HsvYAAAA","upgrades":["websocket"]}"#))
+            EngineIOHandshake(json: ByteBuffer(string: #"{"sid":"5wl-v1tJdqA5HsvYAAAA","upgrades":["websocket"]}"#))?.sid
                 == "5wl-v1tJdqA5HsvYAAAA")
-        #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"upgrades":[], "sid" : "abc"}"#)) == "abc")
-        #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"upgrades":[]}"#)) == nil)
-        #expect(HandshakeScanner.sid(in: ByteBuffer(string: #"{"sid":"#)) == nil)
+        #expect(EngineIOHandshake(json: ByteBuffer(string: #"{"upgrades":[], "sid" : "abc"}"#))?.sid == "abc")
+        #expect(EngineIOHandshake(json: ByteBuffer(string: #"{"upgrades":[]}"#))?.sid == nil)
+        #expect(EngineIOHandshake(json: ByteBuffer(string: #"{"sid":"#))?.sid == nil)
     }
 }
 

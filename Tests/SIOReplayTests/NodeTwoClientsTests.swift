@@ -41,8 +41,7 @@ private struct NodeCapture {
                 let text = try #require(line.text)
                 if text.hasPrefix("0{") {
                     // The Engine.IO handshake: the session opens, with the sid the server issued.
-                    let sid = try #require(
-                        ScriptSession.fieldValue("sid", in: String(text.dropFirst()))?.dropFirst().prefix(20))
+                    let sid = try #require(EngineIOHandshake(json: String(text.dropFirst()))?.sid)
                     sessions[line.conn] = ScriptSession(
                         index: order.count, sid: String(sid), engineIOVersion: .v4, initialTransport: .websocket,
                         path: "/socket.io/", query: [], handshake: String(text.dropFirst()), openedAt: line.t)

@@ -108,7 +108,7 @@ struct EngineIOClientMachine {
             return []
         case (.handshaking, .open):
             let text = String(buffer: packet.data)
-            guard let sid = Self.stringField("sid", in: text) else {
+            guard let handshake = EngineIOHandshake(json: packet.data), let sid = handshake.sid else {
                 return [.protocolError("handshake without a sid: \(text.prefix(200))")]
             }
             self.sid = sid
@@ -117,8 +117,8 @@ struct EngineIOClientMachine {
             return [
                 .opened(
                     sid: sid,
-                    pingIntervalMillis: ScriptSession.integerField("pingInterval", in: text),
-                    upgrades: Self.stringArray("upgrades", in: text)
+                    pingIntervalMillis: handshake.pingInterval,
+                    upgrades: handshake.upgrades
                 )
             ]
         case (.handshaking, _):
@@ -171,21 +171,6 @@ struct EngineIOClientMachine {
     /// The Engine.IO packets that carry `packet` (`SocketIOSessionCodec.messages(for:)`).
     func messages(for packet: SocketIOPacket) -> [EngineIOPacket] {
         self.codec.messages(for: packet)
-    }
-
-    static func stringField(_ name: String, in json: String) -> String? {
-        guard var rest = ScriptSession.fieldValue(name, in: json), rest.first == "\"" else { return nil }
-        rest = rest.dropFirst()
-        return String(rest.prefix { $0 != "\"" })
-    }
-
-    static func stringArray(_ name: String, in json: String) -> [String] {
-        guard let rest = ScriptSession.fieldValue(name, in: json), let open = rest.firstIndex(of: "["),
-            let close = rest[open...].firstIndex(of: "]")
-        else { return [] }
-        return rest[rest.index(after: open)..<close].split(separator: ",").map {
-            $0.trimmingCharacters(in: " \"")
-        }
     }
 }
 
@@ -536,11 +521,5 @@ extension EngineIOClientMachine {
         }
         io.append(.tearDown)
         reports.append(.closed(reason: reason, byServer: byServer))
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        String(self.drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
     }
 }

@@ -1,3 +1,5 @@
+import SIOWire
+
 /// A JSON path naming values that a comparison ignores: `$.timestamp`, `$..id`, `$[1].messageId`,
 /// `$[*].ts`, `$['odd key']`.
 ///

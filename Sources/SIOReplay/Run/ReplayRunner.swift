@@ -317,11 +317,11 @@ package final class ReplayRunner: @unchecked Sendable {
         let n = session.connects[packet.namespace, default: 0]
         session.connects[packet.namespace] = n + 1
         guard self.options.mapIDs, let json = packet.json,
-            let live = EngineIOClientMachine.stringField("sid", in: String(buffer: json))
+            let live = JSONValue(parsing: String(buffer: json))?["sid"]?.stringValue
         else { return }
         let recorded = session.script.serverPackets.filter { $0.type == .connect && $0.namespace == packet.namespace }
         guard n < recorded.count, let text = recorded[n].dataText,
-            let id = EngineIOClientMachine.stringField("sid", in: text)
+            let id = JSONValue(parsing: text)?["sid"]?.stringValue
         else { return }
         self.ids.add(recorded: id, live: live)
     }

@@ -117,24 +117,10 @@ package struct IDMapping: Sendable, Equatable {
         return json.withUnsafeReadableBytes { bytes -> ByteBuffer in
             var out: [UInt8] = []
             var copied = 0
-            var i = 0
-            while i < bytes.count {
-                guard bytes[i] == UInt8(ascii: "\"") else {
-                    i += 1
-                    continue
-                }
-                let start = i + 1
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                    guard bytes[end] == UInt8(ascii: "\\") else {
-                        end += 1
-                        continue
-                    }
-                    end += end + 1 < bytes.count && bytes[end + 1] == UInt8(ascii: "u") ? 6 : 2
-                }
-                end = min(end, bytes.count)
-                table.rewrite(bytes, start..<end, json: true, into: &out, copied: &copied)
-                i = end + 1
+            var tokens = JSONTokens(bytes)
+            while let (kind, range) = tokens.next() {
+                guard case .string = kind else { continue }
+                table.rewrite(bytes, tokens.content(ofString: range), json: true, into: &out, copied: &copied)
             }
             guard copied > 0 else { return json }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[copied...]))

@@ -80,34 +80,13 @@ package struct ScriptSession: Hashable, Sendable {
     }
 
     /// The recorded handshake's `pingInterval` in milliseconds, when it has one.
-    package var pingIntervalMillis: Int? { Self.integerField("pingInterval", in: self.handshake) }
+    package var pingIntervalMillis: Int? { EngineIOHandshake(json: self.handshake)?.pingInterval }
 
     /// The recorded handshake's `pingTimeout` in milliseconds, when it has one.
-    package var pingTimeoutMillis: Int? { Self.integerField("pingTimeout", in: self.handshake) }
+    package var pingTimeoutMillis: Int? { EngineIOHandshake(json: self.handshake)?.pingTimeout }
 
     /// A query value of the handshake, the first with that name.
     package func queryValue(_ name: String) -> String? {
         self.query.first { $0.name == name }?.value
-    }
-
-    /// Reads `"name":<digits>` out of a flat JSON object without building a dictionary.
-    static func integerField(_ name: String, in json: String) -> Int? {
-        guard let rest = self.fieldValue(name, in: json) else { return nil }
-        return Int(rest.prefix { $0.isASCII && $0.isNumber })
-    }
-
-    /// The text after `"name":` (spaces skipped) in a flat JSON object, `nil` when the key is absent.
-    static func fieldValue(_ name: String, in json: String) -> Substring? {
-        let key = "\"\(name)\""
-        var rest = Substring(json)
-        while let quote = rest.firstIndex(of: "\"") {
-            rest = rest[quote...]
-            if rest.hasPrefix(key) {
-                let after = rest.dropFirst(key.count).drop { $0 == " " }
-                if after.first == ":" { return after.dropFirst().drop { $0 == " " } }
-            }
-            rest = rest.dropFirst()
-        }
-        return nil
     }
 }

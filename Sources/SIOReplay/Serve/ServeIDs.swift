@@ -38,11 +38,8 @@ struct ServeIDs {
                 let key = Key.socket(namespace: packet.namespace, ordinal: counts[packet.namespace, default: 0])
                 counts[packet.namespace, default: 0] += 1
                 keys[packet.index] = key
-                if let text = packet.dataText, let value = ScriptSession.fieldValue("sid", in: text),
-                    value.first == "\"",
-                    let end = value.dropFirst().firstIndex(of: "\"")
-                {
-                    ids[key] = String(value[value.index(after: value.startIndex)..<end])
+                if let text = packet.dataText, let sid = JSONValue(parsing: text)?["sid"]?.stringValue {
+                    ids[key] = sid
                 }
             }
             recorded.append(ids)
