@@ -31,6 +31,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzHARImport",
+            dependencies: fuzzDependencies + [
+                .product(name: "SIOCapture", package: "siotape"),
+                .product(name: "SIORecording", package: "siotape"),
+            ]
+        ),
     ]
 )
 

@@ -118,11 +118,11 @@ struct HARImportPlan {
         guard let url = HARURL(entry.request.url) else {
             throw HARImportError("\(at).request.url is not an absolute http(s) or ws(s) URL: \"\(entry.request.url.prefix(200))\"")
         }
-        guard !entry.request.method.isEmpty, entry.request.method.allSatisfy({ $0.isLetter || $0 == "-" }) else {
+        guard Self.isToken(entry.request.method) else {
             throw HARImportError("\(at).request.method is not an HTTP method: \"\(entry.request.method.prefix(40))\"")
         }
         var requestHeaders = HTTPHeaders()
-        for header in entry.request.headers ?? [] where !header.name.hasPrefix(":") {
+        for header in try Self.headers(entry.request.headers, at: "\(at).request.headers") {
             requestHeaders.add(name: header.name, value: header.value)
         }
         if !requestHeaders.contains(name: "Host") { requestHeaders.add(name: "Host", value: url.authority) }
@@ -137,12 +137,18 @@ struct HARImportPlan {
         // Times: the request is sent after the connection's setup, the response ends `time` ms
         // after the start (HAR 1.2: the sum of the timings).
         let timings = entry.timings
-        let setup = [timings?.blocked, timings?.dns, timings?.connect, timings?.send].reduce(0.0) { $0 + max($1 ?? 0, 0) }
+        let phases: [(String, Double?)] = [
+            ("blocked", timings?.blocked), ("dns", timings?.dns), ("connect", timings?.connect), ("send", timings?.send),
+            ("wait", timings?.wait), ("receive", timings?.receive),
+        ]
+        var durations: [Double] = []
+        for (name, value) in phases { durations.append(try Self.milliseconds(value, at: "\(at).timings.\(name)")) }
+        let setup = durations[0..<4].reduce(0, +)
         let total: Double =
             if let time = entry.time, time >= 0 {
-                time
+                try Self.milliseconds(time, at: "\(at).time")
             } else {
-                setup + max(timings?.wait ?? 0, 0) + max(timings?.receive ?? 0, 0)
+                durations.reduce(0, +)
             }
         let requestTime = started + Int64((min(setup, total) * 1000).rounded())
         var exchange = Exchange(
@@ -156,7 +162,7 @@ struct HARImportPlan {
                 throw HARImportError("\(at).response.status is not an HTTP status: \(response.status)")
             }
             var headers = HTTPHeaders()
-            for header in response.headers ?? [] where !header.name.hasPrefix(":") {
+            for header in try Self.headers(response.headers, at: "\(at).response.headers") {
                 if header.name.lowercased() == "content-encoding" {
                     exchange.contentEncoding = (header.value, headers.count)
                 } else {
@@ -187,6 +193,30 @@ struct HARImportPlan {
             exchange.closeTime = max(exchange.messages.map(\.time).max() ?? exchange.responseTime, exchange.responseTime)
         }
         return exchange
+    }
+
+    /// A HAR's headers without HTTP/2's pseudo-headers (`:authority`), each name checked.
+    private static func headers(_ headers: [HARArchive.Header]?, at: String) throws(HARImportError) -> [HARArchive.Header] {
+        var kept: [HARArchive.Header] = []
+        for (index, header) in (headers ?? []).enumerated() where !header.name.hasPrefix(":") {
+            guard Self.isToken(header.name) else {
+                throw HARImportError("\(at)[\(index)].name is not an HTTP header name: \"\(header.name.prefix(60))\"")
+            }
+            kept.append(header)
+        }
+        return kept
+    }
+
+    private static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy(HTTP1StreamParser.isTokenByte)
+    }
+
+    /// A duration of the HAR in milliseconds: 0 when absent or negative (HAR's -1: not known); one
+    /// that is not finite or longer than about four months is refused rather than trusted.
+    private static func milliseconds(_ value: Double?, at: String) throws(HARImportError) -> Double {
+        guard let value else { return 0 }
+        guard value.isFinite, value <= 1e10 else { throw HARImportError("\(at) is out of range: \(value) ms") }
+        return max(value, 0)
     }
 
     /// Checks a body's base64 (the bytes are made when it is fed).
@@ -222,8 +252,11 @@ struct HARImportPlan {
         default: throw HARImportError("\(at).opcode is \(message.opcode): not a WebSocket data or control opcode (1, 2, 8, 9, 10)")
         }
         // Chrome writes seconds since the epoch, Playwright milliseconds: 1e11 s is the year 5138.
+        guard message.time.isFinite, message.time < 1e14 else {
+            throw HARImportError("\(at).time is out of range: \(message.time)")
+        }
         let micros: Int64 =
-            if message.time <= 0 || !message.time.isFinite { time }
+            if message.time <= 0 { time }
             else if message.time < 1e11 { Int64((message.time * 1_000_000).rounded()) }
             else { Int64((message.time * 1000).rounded()) }
         return Message(time: micros, direction: direction, opcode: UInt8(message.opcode), data: payload)

@@ -337,8 +337,9 @@ public struct HTTP1StreamParser: Sendable {
         return headers
     }
 
-    /// RFC 9110 `tchar`: `!#$%&'*+-.^_`|~`, digits and letters.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    /// RFC 9110 `tchar`: `!#$%&'*+-.^_`|~`, digits and letters. (Also how `import har` checks a
+    /// HAR's header names and methods: NIO's `HTTPHeaders` traps on a name that is not ASCII.)
+    package static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
             return true

@@ -141,6 +141,14 @@ import Testing
          "log.entries[0].response.content.text is marked base64 but is not base64"),
         (#"{"log": {"entries": [{"startedDateTime": "2026-12-07T10:00:00Z", "request": {"method": "GET", "url": "ws://h/"}, "response": {"status": 101}, "_webSocketMessages": [{"type": "send", "time": 1, "opcode": 7, "data": ""}]}]}}"#,
          "log.entries[0]._webSocketMessages[0].opcode is 7"),
+        (#"{"log": {"entries": [{"startedDateTime": "2026-12-07T10:00:00Z", "request": {"method": "GET", "url": "http://h/", "headers": [{"name": "Accept", "value": "*/*"}, {"name": "Ünïcode", "value": "x"}]}, "response": {"status": 200}}]}}"#,
+         #"log.entries[0].request.headers[1].name is not an HTTP header name: "Ünïcode""#),
+        (#"{"log": {"entries": [{"startedDateTime": "2026-12-07T10:00:00Z", "request": {"method": "GÉT", "url": "http://h/"}, "response": {"status": 200}}]}}"#,
+         "log.entries[0].request.method is not an HTTP method"),
+        (#"{"log": {"entries": [{"startedDateTime": "2026-12-07T10:00:00Z", "time": 1e300, "request": {"method": "GET", "url": "http://h/"}, "response": {"status": 200}}]}}"#,
+         "log.entries[0].time is out of range"),
+        (#"{"log": {"entries": [{"startedDateTime": "2026-12-07T10:00:00Z", "request": {"method": "GET", "url": "ws://h/"}, "response": {"status": 101}, "_webSocketMessages": [{"type": "send", "time": 1e30, "opcode": 1, "data": ""}]}]}}"#,
+         "log.entries[0]._webSocketMessages[0].time is out of range"),
     ])
     func malformedHARsAreRefusedNamingWhatIsWrong(_ har: String, _ message: String) {
         #expect {

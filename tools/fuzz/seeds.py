@@ -5,7 +5,8 @@
 
 Writes OUT_DIR/<Target>/<name> files: whole HTTP streams (FuzzHTTP1), the WebSocket bytes after
 each 101 (FuzzWebSocket), long-polling bodies and WebSocket text messages (FuzzEngineIO),
-Socket.IO packet texts (FuzzSocketIO) and the sample recordings, whole and cut (FuzzRecordingReader).
+Socket.IO packet texts (FuzzSocketIO), the sample recordings, whole and cut (FuzzRecordingReader), and
+each capture as the HAR a browser would have written of it (FuzzHARImport).
 Each seed starts with the control bytes its target reads first (see Fuzz/Sources/*/main.swift).
 """
 import base64
@@ -138,9 +139,47 @@ def msgpack_seeds(out):
     write(out, "FuzzMsgPack", b"\x01\xd4\x05\x00\xc7\x03\xff\x01\x02\x03\xca\x3f\xc0\x00\x00")
 
 
+def har_entry(index, head, body, response, response_body, messages=None):
+    """One HAR entry of a captured request and its response, 10 ms after the previous one."""
+    request_line = head.split(b"\r\n")[0].decode("latin-1").split(" ")
+    headers = [line.decode("latin-1").split(":", 1) for line in head.split(b"\r\n")[1:] if b":" in line]
+    entry = {
+        "startedDateTime": "2026-12-07T10:00:%02d.%03dZ" % (index // 100 % 60, index % 100 * 10),
+        "time": 5,
+        "request": {"method": request_line[0], "url": "http://127.0.0.1:5000" + request_line[1],
+                    "headers": [{"name": n.strip(), "value": v.strip()} for n, v in headers]},
+        "response": {"status": int(response.split(b" ")[1]) if response else 0, "headers": [],
+                     "content": {"text": base64.b64encode(response_body).decode(), "encoding": "base64"}},
+    }
+    if body:
+        entry["request"]["postData"] = {"mimeType": "text/plain", "text": body.decode("utf-8", "replace")}
+    if messages is not None:
+        entry["_webSocketMessages"] = messages
+    return entry
+
+
+def har_seeds(out):
+    for directory in sorted(path for path in FIXTURES.iterdir() if path.is_dir()):
+        entries = []
+        for conn_file in sorted(directory.glob("conn-*.jsonl")):
+            c2s, s2c = streams(conn_file)
+            requests, c2s_rest = http_messages(c2s)
+            responses, s2c_rest = http_messages(s2c)
+            for (head, body), (response, response_body) in zip(requests, responses):
+                messages = None
+                if b" 101 " in response.split(b"\r\n")[0] + b" ":
+                    texts = [("send", t) for t in websocket_texts(c2s_rest)] + [("receive", t) for t in websocket_texts(s2c_rest)]
+                    messages = [{"type": kind, "time": 1796637600.0 + len(entries) * 0.01 + i * 0.001, "opcode": 1,
+                                 "data": text.decode("utf-8", "replace")} for i, (kind, text) in enumerate(texts)]
+                entries.append(har_entry(len(entries), head, body, response, response_body, messages))
+        if entries:
+            write(out, "FuzzHARImport", json.dumps({"log": {"version": "1.2", "entries": entries[:40]}}).encode())
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
     msgpack_seeds(out)
+    har_seeds(out)
     for conn_file in sorted(FIXTURES.glob("*/conn-*.jsonl")):
         c2s, s2c = streams(conn_file)
         write(out, "FuzzHTTP1", b"\x00\x00" + c2s)
