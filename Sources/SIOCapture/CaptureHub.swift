@@ -67,12 +67,18 @@ public final class CaptureHub: Sendable {
         return self.registry.withLock { registry in
             registry.statistics.bytesClientToServer += flushed.clientToServer
             registry.statistics.bytesServerToClient += flushed.serverToClient
-            var records: [Record] = []
+            // The array of the previous call, emptied: no allocation per read.
+            var records = registry.spareRecords
+            registry.spareRecords = []
             let result = body(&registry, &records)
             if !registry.knownSecrets.isEmpty {
                 for index in records.indices { registry.knownSecrets.mask(&records[index]) }
             }
             if !records.isEmpty { self.sink.receive(contentsOf: records) }
+            if records.capacity <= SessionRegistry.spareRecordsCapacity {
+                records.removeAll(keepingCapacity: true)
+                registry.spareRecords = records
+            }
             return result
         }
     }

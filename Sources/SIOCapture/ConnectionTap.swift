@@ -16,6 +16,8 @@ public final class ConnectionTap {
     /// For a WebSocket-only session: the handshake request, until the server's `0{...}` frame.
     private var pendingHandshake: SessionRegistry.HandshakeRequest?
     private var closed = false
+    /// The events array of the last WebSocket read, kept empty for the next one.
+    private var spareEvents: [WebSocketTap.Event] = []
     /// Bytes seen since the last time the hub's counters were updated.
     var bytes: (clientToServer: Int, serverToClient: Int) = (0, 0)
 
@@ -102,8 +104,14 @@ public final class ConnectionTap {
         }
         guard self.webSocket != nil else { return }
         let time = self.hub.now()
-        var events: [WebSocketTap.Event] = []
+        // The array of the previous read, emptied: no allocation per read.
+        var events = self.spareEvents
+        self.spareEvents = []
         self.webSocket!.receive(bytes, direction: direction, into: &events)
+        defer {
+            events.removeAll(keepingCapacity: true)
+            if events.capacity <= 256 { self.spareEvents = events }
+        }
         guard !events.isEmpty else { return }
         let version = self.webSocket!.version
         var sid = self.webSocket!.sid

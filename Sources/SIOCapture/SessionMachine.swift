@@ -24,6 +24,13 @@ struct SessionMachine: Sendable {
         var direction: Direction
         var namespace: String
         var id: UInt64
+
+        /// The id and direction only: two pending acks rarely share an id across namespaces, and
+        /// hashing the namespace's text too cost a string hash per event and per ack.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.id)
+            hasher.combine(self.direction)
+        }
     }
 
     let sid: String

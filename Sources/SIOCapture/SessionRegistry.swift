@@ -26,6 +26,9 @@ struct SessionRegistry: Sendable {
     var recentlyClosed: Set<String> = []
     var recentlyClosedOrder: [String] = []
     static let recentlyClosedLimit = 1_024
+    /// The records array of the hub's last call, kept empty for the next one (up to this capacity).
+    var spareRecords: [Record] = []
+    static let spareRecordsCapacity = 256
 
     init(configuration: CaptureConfiguration) {
         self.configuration = configuration

@@ -15,43 +15,61 @@ struct WebSocketTap {
 
     /// The session, from the URL (upgrade) or learned from the server's handshake frame.
     var sid: String?
-    let version: EngineIOVersion
-    private let redactor: Redactor
-    private let parser: CaptureConfiguration.Parser
-    private var decoders: [WebSocketStreamDecoder]
+    var version: EngineIOVersion { self.decoding.version }
+    fileprivate let decoding: Decoding
+    /// One decoder per direction, as two properties: an array of them checked its uniqueness on
+    /// every access.
+    private var clientToServer: WebSocketStreamDecoder
+    private var serverToClient: WebSocketStreamDecoder
     /// How much of the offending bytes a damage record keeps.
-    private static let damageSampleBytes = 1024
+    fileprivate static let damageSampleBytes = 1024
+
+    /// What turning a message into an event needs; apart from the decoders, so that a decoder can be
+    /// mutated while it is read.
+    fileprivate struct Decoding {
+        let version: EngineIOVersion
+        let redactor: Redactor
+        let parser: CaptureConfiguration.Parser
+    }
 
     init(
         sid: String?, version: EngineIOVersion, extensions: String?, maxMessageBytes: Int, redactor: Redactor,
         parser: CaptureConfiguration.Parser = .auto
     ) {
         self.sid = sid
-        self.version = version
-        self.redactor = redactor
-        self.parser = parser
+        self.decoding = Decoding(version: version, redactor: redactor, parser: parser)
         let deflate = extensions.flatMap { PerMessageDeflate.negotiated(responseHeader: $0) }
-        self.decoders = [
-            WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.clientToServer),
-            WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.serverToClient),
-        ]
+        self.clientToServer = WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.clientToServer)
+        self.serverToClient = WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.serverToClient)
     }
 
     /// Feeds bytes of one direction and appends what they completed.
     mutating func receive(_ bytes: ByteBuffer, direction: Direction, into events: inout [Event]) {
-        let d = direction.index
+        switch direction {
+        case .clientToServer: self.decoding.receive(bytes, direction: direction, decoder: &self.clientToServer, into: &events)
+        case .serverToClient: self.decoding.receive(bytes, direction: direction, decoder: &self.serverToClient, into: &events)
+        }
+    }
+}
+
+extension WebSocketTap.Decoding {
+    typealias Event = WebSocketTap.Event
+
+    func receive(
+        _ bytes: ByteBuffer, direction: Direction, decoder: inout WebSocketStreamDecoder, into events: inout [Event]
+    ) {
         // After an unrecoverable error the rest of a direction is relayed but not decoded.
-        guard self.decoders[d].isReadable else { return }
-        self.decoders[d].append(bytes)
+        guard decoder.isReadable else { return }
+        decoder.append(bytes)
         while true {
             do {
-                guard let message = try self.decoders[d].next() else { return }
+                guard let message = try decoder.next() else { return }
                 self.handle(message, direction: direction, into: &events)
             } catch {
                 let sample = bytes.getSlice(
-                    at: bytes.readerIndex, length: min(Self.damageSampleBytes, bytes.readableBytes)) ?? ByteBuffer()
+                    at: bytes.readerIndex, length: min(WebSocketTap.damageSampleBytes, bytes.readableBytes)) ?? ByteBuffer()
                 events.append(.damage(.binary(sample), layer: .webSocket, reason: error.reason, offset: error.offset, direction))
-                guard self.decoders[d].isReadable else { return }
+                guard decoder.isReadable else { return }
             }
         }
     }

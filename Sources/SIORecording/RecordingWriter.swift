@@ -217,22 +217,17 @@ public final class RecordingWriter: Sendable {
     }
 
     /// Appends records in order, taking the lock once (a proxied read often yields several).
-    ///
-    /// The records are encoded before the lock is taken, so callers on other threads wait only for
-    /// a copy of the bytes, not for the encoding.
     public func append<Records: Collection<Record>>(contentsOf records: Records) {
         self.appendRecords(records)
     }
 
+    /// Encodes the records straight into the pending buffer, under the lock. The capture calls
+    /// this while it holds its own session lock, so appends are serialised there anyway: encoding
+    /// first into a buffer of its own and copying that in under this lock cost an allocation and a
+    /// copy of every line, and shortened no wait. The background thread only takes the lock to
+    /// swap the buffer out.
     private func appendRecords<Records: Collection<Record>>(_ records: Records) {
         guard !records.isEmpty else { return }
-        var encoded = ByteBuffer()
-        encoded.reserveCapacity(records.count * 192)
-        var lastTime = Int64.min
-        for record in records {
-            self.encoder.encode(record, into: &encoded)
-            lastTime = max(lastTime, record.time)
-        }
         let shouldWake = self.state.withLock { state -> Bool in
             guard !state.closed, state.failure == nil,
                 state.pending.readableBytes < self.configuration.maxPendingBytes
@@ -241,10 +236,17 @@ public final class RecordingWriter: Sendable {
                 return false
             }
             if state.oldestPending == nil { state.oldestPending = self.now() }
-            state.pending.writeImmutableBuffer(encoded)
+            var lastTime = state.lastTime
+            // By index: `for record in records` would copy (retain and release) every record.
+            var index = records.startIndex
+            while index != records.endIndex {
+                self.encoder.encode(records[index], into: &state.pending)
+                lastTime = max(lastTime, records[index].time)
+                records.formIndex(after: &index)
+            }
             state.pendingRecords += records.count
             state.statistics.records += records.count
-            state.lastTime = max(state.lastTime, lastTime)
+            state.lastTime = lastTime
             let pending = state.pending.readableBytes
             if pending > state.statistics.peakPendingBytes { state.statistics.peakPendingBytes = pending }
             if state.pending.capacity > state.statistics.peakPendingCapacity {

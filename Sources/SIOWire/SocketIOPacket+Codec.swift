@@ -6,6 +6,19 @@ extension SocketIOPacket {
         "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
     ]
 
+    /// `reservedEventNames.contains(name)` without hashing the name: most names are ruled out by
+    /// their length (this runs for every event).
+    static func isReservedEventName(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 7: return name == "connect"
+        case 10: return name == "disconnect"
+        case 11: return name == "newListener"
+        case 13: return name == "connect_error" || name == "disconnecting"
+        case 14: return name == "removeListener"
+        default: return false
+        }
+    }
+
     /// Decodes the text of an Engine.IO `message` packet (without the leading `4`).
     /// Validates like the reference parser; attachments are not part of the text.
     ///
@@ -83,7 +96,7 @@ extension SocketIOPacket {
             case .number:
                 break
             case .string:
-                if let name = scan.firstElementString, reservedEventNames.contains(name) {
+                if let name = scan.firstElementString, isReservedEventName(name) {
                     throw WireError("\(type.name) uses the reserved event name \"\(name)\"", at: offset)
                 }
             default:

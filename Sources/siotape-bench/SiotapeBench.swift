@@ -97,6 +97,8 @@ struct Capture: ParsableCommand {
     @Option(help: "WebSocket sessions, served in turn.") var connections = 50
     @Option(help: "Events (and acks) per read.") var batch = 8
     @Option(help: "fixed (100-byte string) or chat (varied JSON chat messages).") var payload = "fixed"
+    @Option(help: "Keep the recording at this path (to compare two builds' recordings) instead of deleting it.")
+    var keep: String?
 
     func validate() throws {
         guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
@@ -106,8 +108,8 @@ struct Capture: ParsableCommand {
     }
 
     func run() throws {
-        let path = "/tmp/siotape-bench-capture-\(getpid()).siotape.gz"
-        defer { unlink(path) }
+        let path = self.keep ?? "/tmp/siotape-bench-capture-\(getpid()).siotape.gz"
+        defer { if self.keep == nil { unlink(path) } }
         let cost = CaptureCost(
             connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!))
         let result = try cost.run(messages: self.messages, path: path)

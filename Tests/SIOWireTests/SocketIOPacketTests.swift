@@ -110,6 +110,17 @@ import Testing
         let ok = try? SocketIOPacket.decode(buf("2[\"\\u00e9v\\ud83d\\ude00\\n\"]"), version: .v5)
         #expect(ok?.eventName == "év😀\n")
     }
+
+    /// The check goes by length before it compares: every reserved name is refused, and names of
+    /// the same lengths that are not reserved pass.
+    @Test func everyReservedNameIsRefusedAndItsNeighboursAreNot() throws {
+        for name in SocketIOPacket.reservedEventNames {
+            #expect(throws: WireError.self) { try SocketIOPacket.decode(buf("2[\"\(name)\"]"), version: .v5) }
+        }
+        for name in ["message", "connectx", "disconnectz", "newlistener", "connect-error", "removelistener"] {
+            #expect(try SocketIOPacket.decode(buf("2[\"\(name)\"]"), version: .v5).eventName == name)
+        }
+    }
 }
 
 @Suite struct JSONScannerTests {
