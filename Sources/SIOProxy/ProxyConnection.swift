@@ -46,6 +46,8 @@ final class ProxyConnection {
     /// Whether actions are being performed; events that arrive meanwhile wait in `queued`.
     private var performing = false
     private var queued: [Event] = []
+    /// The actions array of the last event, kept empty for the next one: no allocation per read.
+    private var spareActions: [ProxyConnectionStateMachine.Action] = []
 
     init(
         id: UInt64, configuration: ProxyConfiguration, tap: ConnectionTap, clientIP: String, logger: Logger,
@@ -129,23 +131,28 @@ final class ProxyConnection {
         defer { self.performing = false }
         var event = event
         while true {
-            self.perform(self.actions(for: event))
+            var actions = self.spareActions
+            self.spareActions = []
+            self.collectActions(for: event, into: &actions)
+            self.perform(actions)
+            actions.removeAll(keepingCapacity: true)
+            if actions.capacity <= 64 { self.spareActions = actions }
             guard !self.queued.isEmpty else { return }
             event = self.queued.removeFirst()
         }
     }
 
-    private func actions(for event: Event) -> [ProxyConnectionStateMachine.Action] {
+    private func collectActions(for event: Event, into actions: inout [ProxyConnectionStateMachine.Action]) {
         switch event {
-        case .active(let side): return self.machine.channelActive(side)
-        case .connectFailed(let reason): return self.machine.upstreamConnectFailed(reason: reason)
-        case .read(let buffer, let side): return self.machine.received(buffer, from: side)
-        case .readComplete(let side): return self.machine.readComplete(side)
-        case .writabilityChanged(let side): return self.machine.writabilityChanged(side)
-        case .inputClosed(let side): return self.machine.inputClosed(side)
-        case .error(let failure, let side): return self.machine.errorCaught(failure, on: side)
-        case .inactive(let side): return self.machine.channelInactive(side)
-        case .shutdown: return self.machine.shutdown()
+        case .active(let side): actions += self.machine.channelActive(side)
+        case .connectFailed(let reason): actions += self.machine.upstreamConnectFailed(reason: reason)
+        case .read(let buffer, let side): self.machine.received(buffer, from: side, into: &actions)
+        case .readComplete(let side): actions += self.machine.readComplete(side)
+        case .writabilityChanged(let side): actions += self.machine.writabilityChanged(side)
+        case .inputClosed(let side): actions += self.machine.inputClosed(side)
+        case .error(let failure, let side): actions += self.machine.errorCaught(failure, on: side)
+        case .inactive(let side): actions += self.machine.channelInactive(side)
+        case .shutdown: actions += self.machine.shutdown()
         }
     }
 

@@ -101,6 +101,9 @@ struct ProxyConnectionStateMachine {
     /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
     /// is the client's to see as it happens, not something to answer for).
     private var upstreamAnswered = false
+    /// Sides written to since their last flush. `readComplete` flushes only these: a WebSocket read
+    /// is flushed as it is relayed, and flushing again would be a pass through the pipeline for nothing.
+    private var unflushed: (client: Bool, upstream: Bool) = (false, false)
 
     init(configuration: ProxyConfiguration, clientIP: String, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.configuration = configuration
@@ -161,7 +164,9 @@ struct ProxyConnectionStateMachine {
     }
 
     mutating func readComplete(_ side: Side) -> [Action] {
-        [.flush(side.partner)]
+        guard self.isUnflushed(side.partner) else { return [] }
+        self.setUnflushed(side.partner, false)
+        return [.flush(side.partner)]
     }
 
     /// A side half-closed its output: the partner is half-closed too, once what it was sent is out.
@@ -236,13 +241,19 @@ struct ProxyConnectionStateMachine {
     /// Bytes read from a side.
     mutating func received(_ buffer: ByteBuffer, from side: Side) -> [Action] {
         var actions: [Action] = []
+        self.received(buffer, from: side, into: &actions)
+        return actions
+    }
+
+    /// `received(_:from:)` appending to an array the caller reuses (the executor: no allocation per read).
+    mutating func received(_ buffer: ByteBuffer, from side: Side, into actions: inout [Action]) {
         // The parser is moved out while it runs so that its callback can change the rest of the
         // machine (the other parser included) without an overlapping access and without a copy.
         switch side {
         case .client:
             if case .unreachable(let reason) = self.upstream {
                 self.answerUnreachable(buffer, reason: reason, into: &actions)
-                return actions
+                return
             }
             var parser = self.takeParser(.client)
             let failedBefore = parser.error != nil
@@ -257,7 +268,6 @@ struct ProxyConnectionStateMachine {
             self.responseParser = parser
             self.checkParser(failedBefore: failedBefore, side: .upstream, bytes: buffer, into: &actions)
         }
-        return actions
     }
 
     private mutating func takeParser(_ side: Side) -> HTTP1StreamParser {
@@ -283,8 +293,8 @@ struct ProxyConnectionStateMachine {
                     bytes, reason: error.reason, offset: error.offset,
                     side == .client ? .clientToServer : .serverToClient)))
         if side == .client, let held = self.responseParser.switchToOpaque() {
-            actions.append(.write(held, to: .client))
-            actions.append(.flush(.client))
+            self.write(held, to: .client, into: &actions)
+            self.flush(.client, into: &actions)
         }
     }
 
@@ -317,7 +327,7 @@ struct ProxyConnectionStateMachine {
                 self.phase = .http(
                     webSocketRequested: head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" })
             }
-            actions.append(.write(self.forwardedHead(raw, head), to: .upstream))
+            self.write(self.forwardedHead(raw, head), to: .upstream, into: &actions)
         case .head(.response, _):
             preconditionFailure("the request parser produced a response head")
         case .forward(let bytes):
@@ -332,7 +342,7 @@ struct ProxyConnectionStateMachine {
     private mutating func handleResponseEvent(_ event: HTTP1StreamParser.Event, into actions: inout [Action]) {
         switch event {
         case .head(.response(let head), let raw):
-            actions.append(.write(raw, to: .client))
+            self.write(raw, to: .client, into: &actions)
             let code = head.status.code
             self.interimResponse = (100..<200).contains(code) && code != 101
             if code == 101 {
@@ -363,13 +373,34 @@ struct ProxyConnectionStateMachine {
 
     /// Relays bytes that are not a head. On a WebSocket: relay, flush, then tap, so the frames are
     /// on their way before they are decoded. HTTP bodies are flushed at the end of the read.
-    private func relay(_ bytes: ByteBuffer, to side: Side, flush: Bool = false, into actions: inout [Action]) {
-        actions.append(.write(bytes, to: side))
+    private mutating func relay(_ bytes: ByteBuffer, to side: Side, flush: Bool = false, into actions: inout [Action]) {
+        self.write(bytes, to: side, into: &actions)
         if case .webSocket = self.phase {
-            actions.append(.flush(side))
+            self.flush(side, into: &actions)
             actions.append(.tap(.webSocketBytes(bytes, side == .upstream ? .clientToServer : .serverToClient)))
         } else if flush {
-            actions.append(.flush(side))
+            self.flush(side, into: &actions)
+        }
+    }
+
+    private mutating func write(_ bytes: ByteBuffer, to side: Side, into actions: inout [Action]) {
+        actions.append(.write(bytes, to: side))
+        self.setUnflushed(side, true)
+    }
+
+    private mutating func flush(_ side: Side, into actions: inout [Action]) {
+        actions.append(.flush(side))
+        self.setUnflushed(side, false)
+    }
+
+    private func isUnflushed(_ side: Side) -> Bool {
+        side == .client ? self.unflushed.client : self.unflushed.upstream
+    }
+
+    private mutating func setUnflushed(_ side: Side, _ value: Bool) {
+        switch side {
+        case .client: self.unflushed.client = value
+        case .upstream: self.unflushed.upstream = value
         }
     }
 

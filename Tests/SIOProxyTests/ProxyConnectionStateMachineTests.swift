@@ -103,6 +103,16 @@ import Testing
             ])
     }
 
+    /// A WebSocket read was flushed as it was relayed: the end of the read flushes nothing more
+    /// (a second flush was a pass through the pipeline per read for nothing).
+    @Test func theEndOfAWebSocketReadDoesNotFlushAgain() throws {
+        var machine = try Self.webSocket()
+        _ = machine.received(Self.clientFrame, from: .client)
+        #expect(machine.readComplete(.client) == [])
+        _ = machine.received(Self.serverFrame, from: .upstream)
+        #expect(machine.readComplete(.upstream) == [])
+    }
+
     @Test func theUpgradeIsTheOnlyPlaceTheConnectionBecomesAWebSocket() throws {
         var machine = try Self.connected()
         _ = machine.received(ByteBuffer(string: Self.upgradeRequest), from: .client)
