@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SIORecording
 import SIOWire
 
 /// Which records `inspect` shows. Every condition given must hold; a repeated option matches

@@ -1,3 +1,4 @@
+import SIORecording
 import SIOWire
 
 /// Packets and payload bytes.
@@ -170,7 +171,7 @@ package struct RecordingStatistics {
                 self.summary.httpBodies[direction, default: Traffic()].packets += 1
                 self.summary.httpBodies[direction, default: Traffic()].bytes += Int(size)
             }
-        case .conn, .ws, .poll, .unknown:
+        case .conn, .ws, .poll, .end, .unknown:
             break
         }
     }

@@ -42,6 +42,24 @@ extension ByteBuffer {
         }
     }
 
+    /// Writes `,"key":` (or `"key":` when `first`) for a field of the format.
+    @inline(__always)
+    mutating func writeJSONKey(_ field: RecordLine.Field, first: Bool = false) {
+        self.writeJSONKey(field.key, first: first)
+    }
+
+    /// Writes `,"key":value` with a constant value (a literal or a quoted constant), in one write.
+    @inline(__always)
+    mutating func writeJSONMember(_ field: RecordLine.Field, _ value: StaticString) {
+        let key = field.key
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: key.utf8CodeUnitCount + value.utf8CodeUnitCount + 4) { out in
+            var line = RawLineWriter(out)
+            line.key(field)
+            line.ascii(value)
+            return line.count
+        }
+    }
+
     /// Writes a signed integer in decimal without allocating.
     mutating func writeDecimal(_ value: Int64) {
         if value < 0 {

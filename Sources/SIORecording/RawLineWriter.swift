@@ -24,6 +24,21 @@ struct RawLineWriter {
         self.count += length
     }
 
+    /// `,"key":` (or `"key":` when `first`) for a field of the format.
+    @inline(__always)
+    mutating func key(_ field: RecordLine.Field, first: Bool = false) {
+        if !first {
+            self.out[self.count] = UInt8(ascii: ",")
+            self.count += 1
+        }
+        self.out[self.count] = UInt8(ascii: "\"")
+        self.count += 1
+        self.ascii(field.key)
+        self.out[self.count] = UInt8(ascii: "\"")
+        self.out[self.count + 1] = UInt8(ascii: ":")
+        self.count += 2
+    }
+
     mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         UnsafeMutableRawBufferPointer(rebasing: self.out[self.count..<(self.count + bytes.count)]).copyMemory(from: bytes)

@@ -21,15 +21,16 @@ public struct RecordFormatError: Error, Hashable, Sendable, CustomStringConverti
 
 /// Reads recording lines back: the inverse of `RecordEncoder`.
 ///
-/// Parses at the byte level and keeps the raw slice of `data`, so Socket.IO payloads come back
-/// as exactly the bytes that were on the wire. Unknown fields are skipped.
+/// Finds the fields with `RecordLine` (checking every value strictly) and keeps the raw slice of
+/// `data`, so Socket.IO payloads come back as exactly the bytes that were on the wire. Unknown
+/// fields are skipped.
 public struct RecordDecoder {
-    /// Byte range of each known field in the current line, indexed by `Field.rawValue`.
-    private var ranges: [Range<Int>?]
+    private typealias Field = RecordLine.Field
 
-    public init() {
-        self.ranges = Array(repeating: nil, count: Field.allCases.count)
-    }
+    /// The fields of the line being decoded.
+    private let line = RecordLine()
+
+    public init() {}
 
     /// Decodes the first line of a recording. Throws `RecordingReadError` for a line that is not
     /// a siotape header or declares a version newer than this build reads.
@@ -68,8 +69,8 @@ public struct RecordDecoder {
             return try line.withUnsafeReadableBytes { try self.decode(bytes: $0) }
         } catch let error as RecordFormatError {
             throw error
-        } catch let error as WireError {
-            throw RecordFormatError(offset: error.offset, message: error.reason)
+        } catch let error as RecordLine.Malformed {
+            throw RecordFormatError(offset: error.offset, message: error.message)
         } catch {
             throw RecordFormatError(offset: 0, message: "\(error)")
         }
@@ -80,20 +81,20 @@ public struct RecordDecoder {
         let time = try self.requiredInt(.t, bytes)
         let kind = try self.requiredString(.k, bytes)
         let event: Record.Event
-        switch kind {
-        case "conn":
+        switch RecordKind(name: kind) {
+        case .conn:
             event = .connectionOpened(
                 .init(connection: try self.conn(bytes), peer: try self.requiredString(.peer, bytes))
             )
-        case "conn_close":
+        case .connClose:
             event = .connectionClosed(
                 .init(connection: try self.conn(bytes), cause: try self.requiredString(.cause, bytes))
             )
-        case "http":
+        case .http:
             let requestHeaders: [Record.KeyValue]? =
-                self.ranges[Field.reqHeaders.rawValue] == nil ? nil : try self.pairs(.reqHeaders, bytes)
+                self.line.has(.reqHeaders) ? try self.pairs(.reqHeaders, bytes) : nil
             let responseHeaders: [Record.KeyValue]? =
-                self.ranges[Field.respHeaders.rawValue] == nil ? nil : try self.pairs(.respHeaders, bytes)
+                self.line.has(.respHeaders) ? try self.pairs(.respHeaders, bytes) : nil
             event = .http(
                 .init(
                     connection: try self.conn(bytes),
@@ -109,7 +110,7 @@ public struct RecordDecoder {
                     responseHeaders: responseHeaders
                 )
             )
-        case "body":
+        case .body:
             event = .body(
                 .init(
                     connection: try self.conn(bytes),
@@ -124,7 +125,7 @@ public struct RecordDecoder {
                     note: try self.string(.note, bytes)
                 )
             )
-        case "open":
+        case .open:
             let eio = try self.requiredInt(.eio, bytes)
             guard let version = EngineIOVersion(rawValue: Int(eio)) else { throw self.bad(.eio, "unknown EIO version") }
             let handshake = try self.verbatim(.handshake, .handshakeText, .handshakeB64, bytes) ?? ByteBuffer()
@@ -140,7 +141,7 @@ public struct RecordDecoder {
                     handshake: String(buffer: handshake)
                 )
             )
-        case "ws":
+        case .ws:
             event = .webSocketOpened(
                 .init(
                     sid: try self.string(.sid, bytes),
@@ -148,9 +149,9 @@ public struct RecordDecoder {
                     extensions: try self.string(.ext, bytes)
                 )
             )
-        case "upgrade":
+        case .upgrade:
             event = .upgraded(.init(sid: try self.requiredString(.sid, bytes), connection: try self.conn(bytes)))
-        case "poll":
+        case .poll:
             guard let encoding = EngineIOPayloadEncoding(rawValue: try self.requiredString(.enc, bytes)) else {
                 throw self.bad(.enc, "unknown payload encoding")
             }
@@ -164,7 +165,7 @@ public struct RecordDecoder {
                     packetCount: Int(try self.requiredInt(.n, bytes))
                 )
             )
-        case "eio":
+        case .eio:
             guard let type = EngineIOPacketType(name: try self.requiredString(.type, bytes)) else {
                 throw self.bad(.type, "unknown Engine.IO packet type")
             }
@@ -178,9 +179,9 @@ public struct RecordDecoder {
                     data: try self.recordedData(bytes)
                 )
             )
-        case "sio":
+        case .sio:
             event = .socket(try self.socketPacket(bytes))
-        case "raw":
+        case .raw:
             guard let layer = Record.Undecodable.Layer(rawValue: try self.requiredString(.layer, bytes)) else {
                 throw self.bad(.layer, "unknown layer")
             }
@@ -200,7 +201,7 @@ public struct RecordDecoder {
                     offset: Int(try self.int(.off, bytes) ?? 0)
                 )
             )
-        case "ws_close":
+        case .wsClose:
             event = .webSocketClosed(
                 .init(
                     sid: try self.string(.sid, bytes),
@@ -210,11 +211,11 @@ public struct RecordDecoder {
                     reason: try self.string(.reason, bytes) ?? ""
                 )
             )
-        case "close":
+        case .close:
             event = .sessionClosed(
                 .init(sid: try self.requiredString(.sid, bytes), cause: try self.string(.cause, bytes) ?? "")
             )
-        case "note":
+        case .note:
             event = .note(
                 .init(
                     level: try self.string(.level, bytes) ?? "info",
@@ -222,9 +223,9 @@ public struct RecordDecoder {
                     connection: try self.int(.conn, bytes).map { UInt64($0) }
                 )
             )
-        case "end":
+        case .end:
             return .end(time: time, records: Int(try self.requiredInt(.records, bytes)))
-        default:
+        case .unknown:
             return .unknown(kind: kind)
         }
         return .record(Record(time: time, event: event))
@@ -232,34 +233,16 @@ public struct RecordDecoder {
 
     // MARK: - Fields
 
-    private mutating func scanFields(_ bytes: UnsafeRawBufferPointer) throws(WireError) {
-        for i in self.ranges.indices { self.ranges[i] = nil }
-        var cursor = JSONCursor(bytes, maxDepth: Self.maxDepth)
-        try cursor.expect(UInt8(ascii: "{"))
-        if !cursor.consume(UInt8(ascii: "}")) {
-            repeat {
-                let (key, _) = try cursor.memberKey()
-                let start = cursor.index
-                let kind = try cursor.skipValue()
-                // null stands for an absent optional field.
-                if kind != .null,
-                    let field = Field.byKey[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)]
-                {
-                    self.ranges[field.rawValue] = start..<cursor.index
-                }
-            } while try cursor.continueContainer(closing: UInt8(ascii: "}"))
-        }
-        cursor.skipWhitespace()
-        guard cursor.atEnd else { throw WireError("text after the object", at: cursor.index) }
+    private func scanFields(_ bytes: UnsafeRawBufferPointer) throws(RecordLine.Malformed) {
+        try self.line.parse(bytes, validating: true)
     }
 
-    /// Nesting deeper than this in a line is damage (the recording's payloads come from the wire,
-    /// where the scanner allows 128 levels).
+    /// Nesting deeper than this in a value is damage (as `RecordLine` allows).
     private static let maxDepth = 256
 
     private func bad(_ field: Field, _ message: String) -> RecordFormatError {
         RecordFormatError(
-            offset: self.ranges[field.rawValue]?.lowerBound ?? 0,
+            offset: self.line.valueRange(field)?.lowerBound ?? 0,
             message: "\(message) in \"\(field.key)\""
         )
     }
@@ -273,7 +256,7 @@ public struct RecordDecoder {
         _ bytes: UnsafeRawBufferPointer,
         _ body: (inout JSONCursor) throws(WireError) -> T
     ) throws(RecordFormatError) -> T? {
-        guard let range = self.ranges[field.rawValue] else { return nil }
+        guard let range = self.line.valueRange(field) else { return nil }
         var cursor = JSONCursor(bytes, at: range.lowerBound, maxDepth: Self.maxDepth)
         do {
             return try body(&cursor)
@@ -349,7 +332,7 @@ public struct RecordDecoder {
         _ b64Field: Field,
         _ bytes: UnsafeRawBufferPointer
     ) throws(RecordFormatError) -> ByteBuffer? {
-        if let range = self.ranges[field.rawValue] {
+        if let range = self.line.valueRange(field) {
             return ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
         if let text = try self.string(textField, bytes) { return ByteBuffer(string: text) }
@@ -429,34 +412,4 @@ public struct RecordDecoder {
             redacted: try self.bool(.redacted, bytes) ?? false
         )
     }
-}
-
-/// Every field name of format version 1 that this build reads.
-private enum Field: Int, CaseIterable {
-    case t, k, sid, conn, dir, tr, type, nsp, id, event, data, dataText, dataB64, att, attN, head, ackUs, redacted
-    case text, b64, peer, cause, method, path, status, reqBytes, respBytes, durUs, errorBody, eio, query, headers
-    case handshake, handshakeText, handshakeB64, ext, enc, bytes, n, layer, reason, off, code, level, msg, records
-    case format, version, wallUs, tool, upstream, listen, parser, wire
-    case reqHeaders, respHeaders, seq, coding, inflated, last, size, note
-
-    var key: String {
-        switch self {
-        case .dataText: return "data_text"
-        case .dataB64: return "data_b64"
-        case .attN: return "att_n"
-        case .ackUs: return "ack_us"
-        case .reqBytes: return "req_bytes"
-        case .respBytes: return "resp_bytes"
-        case .durUs: return "dur_us"
-        case .errorBody: return "error_body"
-        case .handshakeText: return "handshake_text"
-        case .handshakeB64: return "handshake_b64"
-        case .wallUs: return "wall_us"
-        case .reqHeaders: return "req_headers"
-        case .respHeaders: return "resp_headers"
-        default: return "\(self)"
-        }
-    }
-
-    static let byKey: [String: Field] = Dictionary(uniqueKeysWithValues: Field.allCases.map { ($0.key, $0) })
 }

@@ -12,25 +12,25 @@ public struct RecordEncoder: Sendable {
     /// Appends the header line (the first line of every recording).
     public func encode(_ header: RecordingHeader, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "{"))
-        buffer.writeJSONKey("format", first: true)
+        buffer.writeJSONKey(.format, first: true)
         buffer.writeJSONString(RecordingHeader.formatName)
-        buffer.writeJSONKey("version")
+        buffer.writeJSONKey(.version)
         buffer.writeDecimal(header.version)
-        buffer.writeJSONKey("started")
+        buffer.writeJSONKey(.started)
         buffer.writeJSONString(Timestamp.iso8601(micros: header.startedAtMicros))
-        buffer.writeJSONKey("wall_us")
+        buffer.writeJSONKey(.wallUs)
         buffer.writeDecimal(header.startedAtMicros)
-        buffer.writeJSONKey("tool")
+        buffer.writeJSONKey(.tool)
         buffer.writeJSONString(header.tool)
         if let upstream = header.upstream {
-            buffer.writeJSONKey("upstream")
+            buffer.writeJSONKey(.upstream)
             buffer.writeJSONString(upstream)
         }
         if let listen = header.listen {
-            buffer.writeJSONKey("listen")
+            buffer.writeJSONKey(.listen)
             buffer.writeJSONString(listen)
         }
-        buffer.writeJSONKey("redacted")
+        buffer.writeJSONKey(.redacted)
         buffer.writeJSONBool(header.redacted)
         buffer.writeStaticString("}\n")
     }
@@ -38,8 +38,8 @@ public struct RecordEncoder: Sendable {
     /// Appends the `end` trailer: written once on a clean close, so readers can tell a complete
     /// recording from one that was cut off.
     public func encodeEnd(time: Int64, records: Int, into buffer: inout ByteBuffer) {
-        self.start(time: time, kind: "end", into: &buffer)
-        buffer.writeJSONKey("records")
+        self.start(time: time, kind: .end, into: &buffer)
+        buffer.writeJSONKey(.records)
         buffer.writeDecimal(records)
         buffer.writeStaticString("}\n")
     }
@@ -48,211 +48,210 @@ public struct RecordEncoder: Sendable {
     public func encode(_ record: Record, into buffer: inout ByteBuffer) {
         switch record.event {
         case .connectionOpened(let e):
-            self.start(time: record.time, kind: "conn", into: &buffer)
-            buffer.writeJSONKey("conn")
+            self.start(time: record.time, kind: .conn, into: &buffer)
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("peer")
+            buffer.writeJSONKey(.peer)
             buffer.writeJSONString(e.peer)
         case .connectionClosed(let e):
-            self.start(time: record.time, kind: "conn_close", into: &buffer)
-            buffer.writeJSONKey("conn")
+            self.start(time: record.time, kind: .connClose, into: &buffer)
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("cause")
+            buffer.writeJSONKey(.cause)
             buffer.writeJSONString(e.cause)
         case .http(let e):
-            self.start(time: record.time, kind: "http", into: &buffer)
+            self.start(time: record.time, kind: .http, into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("method")
+            buffer.writeJSONKey(.method)
             buffer.writeJSONString(e.method)
-            buffer.writeJSONKey("path")
+            buffer.writeJSONKey(.path)
             buffer.writeJSONString(e.path)
             if let status = e.status {
-                buffer.writeJSONKey("status")
+                buffer.writeJSONKey(.status)
                 buffer.writeDecimal(status)
             }
-            buffer.writeJSONKey("req_bytes")
+            buffer.writeJSONKey(.reqBytes)
             buffer.writeDecimal(e.requestBytes)
-            buffer.writeJSONKey("resp_bytes")
+            buffer.writeJSONKey(.respBytes)
             buffer.writeDecimal(e.responseBytes)
-            buffer.writeJSONKey("dur_us")
+            buffer.writeJSONKey(.durUs)
             buffer.writeDecimal(e.durationMicros)
             if let body = e.errorBody {
-                buffer.writeJSONKey("error_body")
+                buffer.writeJSONKey(.errorBody)
                 buffer.writeJSONString(body)
             }
             if let headers = e.requestHeaders {
-                buffer.writeJSONKey("req_headers")
+                buffer.writeJSONKey(.reqHeaders)
                 self.pairs(headers, into: &buffer)
             }
             if let headers = e.responseHeaders {
-                buffer.writeJSONKey("resp_headers")
+                buffer.writeJSONKey(.respHeaders)
                 self.pairs(headers, into: &buffer)
             }
         case .body(let e):
-            self.start(time: record.time, kind: "body", into: &buffer)
-            buffer.writeJSONKey("conn")
+            self.start(time: record.time, kind: .body, into: &buffer)
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
             switch e.direction {
-            case .clientToServer: buffer.writeStaticString(",\"dir\":\"c2s\"")
-            case .serverToClient: buffer.writeStaticString(",\"dir\":\"s2c\"")
+            case .clientToServer: buffer.writeJSONMember(.dir, "\"c2s\"")
+            case .serverToClient: buffer.writeJSONMember(.dir, "\"s2c\"")
             }
-            buffer.writeJSONKey("seq")
+            buffer.writeJSONKey(.seq)
             buffer.writeDecimal(e.sequence)
             if let type = e.contentType {
-                buffer.writeJSONKey("type")
+                buffer.writeJSONKey(.type)
                 buffer.writeJSONString(type)
             }
             if let coding = e.contentEncoding {
-                buffer.writeJSONKey("coding")
+                buffer.writeJSONKey(.coding)
                 buffer.writeJSONString(coding)
             }
-            if e.inflated { buffer.writeStaticString(",\"inflated\":true") }
+            if e.inflated { buffer.writeJSONMember(.inflated, "true") }
             self.recordedData(e.data, into: &buffer)
-            if e.last { buffer.writeStaticString(",\"last\":true") }
+            if e.last { buffer.writeJSONMember(.last, "true") }
             if let size = e.size {
-                buffer.writeJSONKey("size")
+                buffer.writeJSONKey(.size)
                 buffer.writeDecimal(size)
             }
             if let note = e.note {
-                buffer.writeJSONKey("note")
+                buffer.writeJSONKey(.note)
                 buffer.writeJSONString(note)
             }
         case .sessionOpened(let e):
-            self.start(time: record.time, kind: "open", into: &buffer)
-            buffer.writeJSONKey("sid")
+            self.start(time: record.time, kind: .open, into: &buffer)
+            buffer.writeJSONKey(.sid)
             buffer.writeJSONString(e.sid)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("eio")
+            buffer.writeJSONKey(.eio)
             buffer.writeDecimal(e.engineIOVersion.rawValue)
-            buffer.writeJSONKey("tr")
+            buffer.writeJSONKey(.tr)
             buffer.writeJSONString(e.transport.rawValue)
-            buffer.writeJSONKey("path")
+            buffer.writeJSONKey(.path)
             buffer.writeJSONString(e.path)
-            buffer.writeJSONKey("query")
+            buffer.writeJSONKey(.query)
             self.pairs(e.query, into: &buffer)
-            buffer.writeJSONKey("headers")
+            buffer.writeJSONKey(.headers)
             self.pairs(e.headers, into: &buffer)
             var handshake = ByteBuffer(string: e.handshake)
             self.verbatimJSON(
                 &handshake,
-                key: "handshake",
-                textKey: "handshake_text",
-                b64Key: "handshake_b64",
+                key: .handshake,
+                textKey: .handshakeText,
+                b64Key: .handshakeB64,
                 into: &buffer
             )
         case .webSocketOpened(let e):
-            self.start(time: record.time, kind: "ws", into: &buffer)
+            self.start(time: record.time, kind: .ws, into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
             if let ext = e.extensions {
-                buffer.writeJSONKey("ext")
+                buffer.writeJSONKey(.ext)
                 buffer.writeJSONString(ext)
             }
         case .upgraded(let e):
-            self.start(time: record.time, kind: "upgrade", into: &buffer)
-            buffer.writeJSONKey("sid")
+            self.start(time: record.time, kind: .upgrade, into: &buffer)
+            buffer.writeJSONKey(.sid)
             buffer.writeJSONString(e.sid)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
         case .poll(let e):
-            self.start(time: record.time, kind: "poll", into: &buffer)
-            buffer.writeJSONKey("sid")
+            self.start(time: record.time, kind: .poll, into: &buffer)
+            buffer.writeJSONKey(.sid)
             buffer.writeJSONString(e.sid)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("dir")
+            buffer.writeJSONKey(.dir)
             buffer.writeJSONString(e.direction.rawValue)
-            buffer.writeJSONKey("enc")
+            buffer.writeJSONKey(.enc)
             buffer.writeJSONString(e.encoding.rawValue)
-            buffer.writeJSONKey("bytes")
+            buffer.writeJSONKey(.bytes)
             buffer.writeDecimal(e.bytes)
-            buffer.writeJSONKey("n")
+            buffer.writeJSONKey(.n)
             buffer.writeDecimal(e.packetCount)
         case .engine(let e):
-            self.start(time: record.time, kind: "eio", into: &buffer)
+            self.start(time: record.time, kind: .eio, into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
             self.connDirTransport(e.connection, e.direction, e.transport, into: &buffer)
-            buffer.writeJSONKey("type")
+            buffer.writeJSONKey(.type)
             buffer.writeJSONString(e.type.name)
             if let data = e.data { self.recordedData(data, into: &buffer) }
         case .socket(let e):
             self.socketLine(time: record.time, e, into: &buffer)
             return
         case .undecodable(let e):
-            self.start(time: record.time, kind: "raw", into: &buffer)
+            self.start(time: record.time, kind: .raw, into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("dir")
+            buffer.writeJSONKey(.dir)
             buffer.writeJSONString(e.direction.rawValue)
             if let tr = e.transport {
-                buffer.writeJSONKey("tr")
+                buffer.writeJSONKey(.tr)
                 buffer.writeJSONString(tr.rawValue)
             }
-            buffer.writeJSONKey("layer")
+            buffer.writeJSONKey(.layer)
             buffer.writeJSONString(e.layer.rawValue)
-            buffer.writeJSONKey("reason")
+            buffer.writeJSONKey(.reason)
             buffer.writeJSONString(e.reason)
-            buffer.writeJSONKey("off")
+            buffer.writeJSONKey(.off)
             buffer.writeDecimal(e.offset)
             self.recordedData(e.data, into: &buffer)
         case .webSocketClosed(let e):
-            self.start(time: record.time, kind: "ws_close", into: &buffer)
+            self.start(time: record.time, kind: .wsClose, into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
-            buffer.writeJSONKey("conn")
+            buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey("dir")
+            buffer.writeJSONKey(.dir)
             buffer.writeJSONString(e.direction.rawValue)
             if let code = e.code {
-                buffer.writeJSONKey("code")
+                buffer.writeJSONKey(.code)
                 buffer.writeDecimal(code)
             }
-            buffer.writeJSONKey("reason")
+            buffer.writeJSONKey(.reason)
             buffer.writeJSONString(e.reason)
         case .sessionClosed(let e):
-            self.start(time: record.time, kind: "close", into: &buffer)
-            buffer.writeJSONKey("sid")
+            self.start(time: record.time, kind: .close, into: &buffer)
+            buffer.writeJSONKey(.sid)
             buffer.writeJSONString(e.sid)
-            buffer.writeJSONKey("cause")
+            buffer.writeJSONKey(.cause)
             buffer.writeJSONString(e.cause)
         case .note(let e):
-            self.start(time: record.time, kind: "note", into: &buffer)
+            self.start(time: record.time, kind: .note, into: &buffer)
             if let conn = e.connection {
-                buffer.writeJSONKey("conn")
+                buffer.writeJSONKey(.conn)
                 buffer.writeDecimal(unsigned: conn)
             }
-            buffer.writeJSONKey("level")
+            buffer.writeJSONKey(.level)
             buffer.writeJSONString(e.level)
-            buffer.writeJSONKey("msg")
+            buffer.writeJSONKey(.msg)
             buffer.writeJSONString(e.message)
         }
         buffer.writeStaticString("}\n")
     }
 
     /// `{"t":<time>,"k":"<kind>"`, in one write.
-    private func start(time: Int64, kind: StaticString, into buffer: inout ByteBuffer) {
-        let kindCount = kind.utf8CodeUnitCount
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 34 + kindCount) { out in
-            var o = copyASCII("{\"t\":", into: out, at: 0)
-            if time < 0 {
-                out[o] = UInt8(ascii: "-")
-                o += 1
-            }
-            o += writeDecimalDigits(time.magnitude, into: out, at: o)
-            o += copyASCII(",\"k\":\"", into: out, at: o)
-            o += copyASCII(kind, into: out, at: o)
-            out[o] = UInt8(ascii: "\"")
-            return o + 1
+    private func start(time: Int64, kind: RecordKind, into buffer: inout ByteBuffer) {
+        let literal = kind.literal
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 34 + literal.utf8CodeUnitCount) { out in
+            var line = RawLineWriter(out)
+            line.ascii("{")
+            line.key(.t, first: true)
+            line.decimal(time)
+            line.key(.k)
+            line.ascii("\"")
+            line.ascii(literal)
+            line.ascii("\"")
+            return line.count
         }
     }
 
     private func optionalSID(_ sid: String?, into buffer: inout ByteBuffer) {
         guard let sid else { return }
-        buffer.writeJSONKey("sid")
+        buffer.writeJSONKey(.sid)
         buffer.writeJSONString(sid)
     }
 
@@ -262,16 +261,16 @@ public struct RecordEncoder: Sendable {
         _ tr: EngineIOTransport,
         into buffer: inout ByteBuffer
     ) {
-        buffer.writeJSONKey("conn")
+        buffer.writeJSONKey(.conn)
         buffer.writeDecimal(unsigned: conn)
         // Constant text, one write each (this runs for every packet).
         switch dir {
-        case .clientToServer: buffer.writeStaticString(",\"dir\":\"c2s\"")
-        case .serverToClient: buffer.writeStaticString(",\"dir\":\"s2c\"")
+        case .clientToServer: buffer.writeJSONMember(.dir, "\"c2s\"")
+        case .serverToClient: buffer.writeJSONMember(.dir, "\"s2c\"")
         }
         switch tr {
-        case .websocket: buffer.writeStaticString(",\"tr\":\"websocket\"")
-        case .polling: buffer.writeStaticString(",\"tr\":\"polling\"")
+        case .websocket: buffer.writeJSONMember(.tr, "\"websocket\"")
+        case .polling: buffer.writeJSONMember(.tr, "\"polling\"")
         }
     }
 
@@ -291,10 +290,10 @@ public struct RecordEncoder: Sendable {
     private func recordedData(_ data: RecordedData, into buffer: inout ByteBuffer) {
         switch data {
         case .text(let text):
-            buffer.writeJSONKey("text")
+            buffer.writeJSONKey(.text)
             buffer.writeJSONString(text)
         case .binary(let bytes):
-            buffer.writeJSONKey("b64")
+            buffer.writeJSONKey(.b64)
             buffer.writeJSONBase64(bytes)
         }
     }
@@ -315,49 +314,60 @@ public struct RecordEncoder: Sendable {
         if let head = packet.rawHeader { bound += RawLineWriter.bound(jsonString: head) }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
             var line = RawLineWriter(out)
-            line.ascii("{\"t\":")
+            line.ascii("{")
+            line.key(.t, first: true)
             line.decimal(time)
-            line.ascii(",\"k\":\"sio\"")
+            line.key(.k)
+            line.ascii("\"sio\"")
             if let sid = e.sid {
-                line.ascii(",\"sid\":")
+                line.key(.sid)
                 line.jsonString(sid)
             }
-            line.ascii(",\"conn\":")
+            line.key(.conn)
             line.decimal(unsigned: e.connection)
-            line.ascii(e.direction == .clientToServer ? ",\"dir\":\"c2s\"" : ",\"dir\":\"s2c\"")
-            line.ascii(e.transport == .websocket ? ",\"tr\":\"websocket\"" : ",\"tr\":\"polling\"")
+            line.key(.dir)
+            line.ascii(e.direction == .clientToServer ? "\"c2s\"" : "\"s2c\"")
+            line.key(.tr)
+            line.ascii(e.transport == .websocket ? "\"websocket\"" : "\"polling\"")
+            line.key(.type)
             switch packet.type {
-            case .connect: line.ascii(",\"type\":\"CONNECT\"")
-            case .disconnect: line.ascii(",\"type\":\"DISCONNECT\"")
-            case .event: line.ascii(",\"type\":\"EVENT\"")
-            case .ack: line.ascii(",\"type\":\"ACK\"")
-            case .connectError: line.ascii(",\"type\":\"CONNECT_ERROR\"")
-            case .binaryEvent: line.ascii(",\"type\":\"BINARY_EVENT\"")
-            case .binaryAck: line.ascii(",\"type\":\"BINARY_ACK\"")
+            case .connect: line.ascii("\"CONNECT\"")
+            case .disconnect: line.ascii("\"DISCONNECT\"")
+            case .event: line.ascii("\"EVENT\"")
+            case .ack: line.ascii("\"ACK\"")
+            case .connectError: line.ascii("\"CONNECT_ERROR\"")
+            case .binaryEvent: line.ascii("\"BINARY_EVENT\"")
+            case .binaryAck: line.ascii("\"BINARY_ACK\"")
             }
-            line.ascii(",\"nsp\":")
+            line.key(.nsp)
             line.jsonString(packet.namespace)
             if let id = packet.ackID {
-                line.ascii(",\"id\":")
+                line.key(.id)
                 line.decimal(unsigned: id)
             }
             if let event = packet.eventName {
-                line.ascii(",\"event\":")
+                line.key(.event)
                 line.jsonString(event)
             }
             if let latency = e.ackLatencyMicros {
-                line.ascii(",\"ack_us\":")
+                line.key(.ackUs)
                 line.decimal(latency)
             }
             if let head = packet.rawHeader {
-                line.ascii(",\"head\":")
+                line.key(.head)
                 line.jsonString(head)
             }
-            if e.redacted { line.ascii(",\"redacted\":true") }
-            if packet.parser == .msgpack { line.ascii(",\"parser\":\"msgpack\"") }
+            if e.redacted {
+                line.key(.redacted)
+                line.ascii("true")
+            }
+            if packet.parser == .msgpack {
+                line.key(.parser)
+                line.ascii("\"msgpack\"")
+            }
             if embedsPayload {
                 if let json = packet.json {
-                    line.ascii(",\"data\":")
+                    line.key(.data)
                     json.withUnsafeReadableBytes { line.bytes($0) }
                 }
                 line.ascii("}\n")
@@ -366,15 +376,15 @@ public struct RecordEncoder: Sendable {
         }
         guard !embedsPayload else { return }
         if let wire = packet.wire {
-            buffer.writeJSONKey("wire")
+            buffer.writeJSONKey(.wire)
             buffer.writeJSONBase64(wire)
         }
         if packet.attachmentCount != packet.attachments.count {
-            buffer.writeJSONKey("att_n")
+            buffer.writeJSONKey(.attN)
             buffer.writeDecimal(packet.attachmentCount)
         }
         if !packet.attachments.isEmpty {
-            buffer.writeJSONKey("att")
+            buffer.writeJSONKey(.att)
             buffer.writeInteger(UInt8(ascii: "["))
             for (i, attachment) in packet.attachments.enumerated() {
                 if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
@@ -385,10 +395,10 @@ public struct RecordEncoder: Sendable {
         if var json = packet.json {
             // Validated and compact, but after attachments: embedded without a second scan too.
             if packet.jsonIsCompact {
-                buffer.writeJSONKey("data")
+                buffer.writeJSONKey(.data)
                 buffer.writeImmutableBuffer(json)
             } else {
-                self.verbatimJSON(&json, key: "data", textKey: "data_text", b64Key: "data_b64", into: &buffer)
+                self.verbatimJSON(&json, key: .data, textKey: .dataText, b64Key: .dataB64, into: &buffer)
             }
         }
         buffer.writeStaticString("}\n")
@@ -399,9 +409,9 @@ public struct RecordEncoder: Sendable {
     /// under `textKey` (or base64 under `b64Key` if it is not UTF-8), which reads back to the same bytes.
     private func verbatimJSON(
         _ json: inout ByteBuffer,
-        key: StaticString,
-        textKey: StaticString,
-        b64Key: StaticString,
+        key: RecordLine.Field,
+        textKey: RecordLine.Field,
+        b64Key: RecordLine.Field,
         into buffer: inout ByteBuffer
     ) {
         let embeddable = json.withUnsafeReadableBytes { bytes -> Bool in
@@ -429,16 +439,6 @@ public struct RecordEncoder: Sendable {
         }
     }
 }
-
-/// Copies static ASCII text into `out` at `o`; returns its length.
-@inline(__always)
-private func copyASCII(_ text: StaticString, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
-    let count = text.utf8CodeUnitCount
-    UnsafeMutableRawBufferPointer(rebasing: out[o..<(o + count)]).copyMemory(
-        from: UnsafeRawBufferPointer(start: text.utf8Start, count: count))
-    return count
-}
-
 
 @inline(__always)
 func isJSONWhitespace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }

@@ -1,4 +1,5 @@
 import SIOInspect
+import SIORecording
 import SIOWire
 
 /// One row per Engine.IO session, in order of first appearance: what the session list shows.

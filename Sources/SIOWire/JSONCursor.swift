@@ -71,6 +71,7 @@ public struct JSONCursor {
     }
 
     /// After a member or element: consumes `,` (true: another follows) or `closing` (false).
+    @inlinable
     public mutating func continueContainer(closing: UInt8) throws(WireError) -> Bool {
         self.skipWhitespace()
         switch self.peek() {

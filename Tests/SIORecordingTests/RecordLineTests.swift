@@ -1,4 +1,4 @@
-import SIOInspect
+import SIORecording
 import Testing
 
 @Suite struct RecordLineTests {
