@@ -39,7 +39,16 @@ struct ReplayRunCommand: AsyncParsableCommand {
 
             A session ends at its recorded close, whoever closed it in the recording (client packets \
             recorded after the close were in flight and go out just before it; server packets recorded \
-            after it are optional). Only Socket.IO sessions are replayed, not the app's other HTTP calls. \
+            after it are optional).
+
+            --http also replays the app's other HTTP requests (a login, a POST that creates what a \
+            Socket.IO event then joins), each at its place in the timeline, and compares the status and \
+            the body (JSON-aware, with --ignore and the id mapping; other bodies byte for byte). Their \
+            redacted values come from --secret [N:]NAME=VALUE (a JSON member, form field or query \
+            parameter; NAME:=JSON for raw JSON; SIOTAPE_SECRET_<NAME> in the environment) and \
+            --header '[N:]Name: value', N being the request's number (`siotape inspect REC \
+            --list-sessions` lists them); a redacted body value left without one is an error.
+
             Details: docs/replay-run.md. Differences go to stdout, one readable block each; the summary \
             goes to stderr.
             --record-to FILE writes what the live server answered as a new recording (the client packets \
@@ -85,6 +94,29 @@ struct ReplayRunCommand: AsyncParsableCommand {
         )
     )
     var authFile: String?
+
+    @Flag(help: "Also replay the recorded plain HTTP requests (not Engine.IO) in timeline order and compare their answers.")
+    var http = false
+
+    @Option(
+        name: .customLong("secret"),
+        help: ArgumentHelp(
+            "With --http: a value for redacted JSON members, form fields and query parameters named NAME "
+                + "(N: only in request N; NAME:=JSON for raw JSON); repeatable.",
+            valueName: "[N:]NAME=VALUE"
+        )
+    )
+    var secrets: [String] = []
+
+    @Option(
+        name: .customLong("header"),
+        help: ArgumentHelp(
+            "With --http: set this header on the replayed requests (N: only on request N), replacing the recorded "
+                + "value, redacted or not; repeatable.",
+            valueName: "[N:]Name: value"
+        )
+    )
+    var headers: [String] = []
 
     @Option(name: .customLong("query"), help: "Set a handshake query value, NAME=VALUE; repeatable.")
     var queries: [String] = []
@@ -135,6 +167,10 @@ struct ReplayRunCommand: AsyncParsableCommand {
         }
         _ = try self.parsedIgnores()
         _ = try self.parsedQueries()
+        _ = try self.parsedHTTPCredentials()
+        if !self.http && (!self.secrets.isEmpty || !self.headers.isEmpty) {
+            throw ValidationError("--secret and --header apply to --http")
+        }
     }
 
     func run() async throws {
@@ -169,14 +205,42 @@ struct ReplayRunCommand: AsyncParsableCommand {
             )
         }
 
+        var exchanges: [RecordedHTTPExchange] = []
+        if self.http {
+            do {
+                exchanges = try RecordedHTTPExchange.load(path: self.recording)
+            } catch {
+                RecordCommand.fail("\(error)")
+            }
+            let unfilled = options.httpCredentials.missing(in: exchanges)
+            if !unfilled.isEmpty {
+                let list = unfilled.map {
+                    "http #\($0.index) \($0.exchange.method) \($0.exchange.path): \($0.names.joined(separator: ", "))"
+                }
+                RecordCommand.fail(
+                    "the recording's HTTP requests had redacted values and nothing replaces them for: "
+                        + list.joined(separator: "; ") + ". Give them with --secret [N:]NAME=VALUE "
+                        + "or SIOTAPE_SECRET_<NAME> (`siotape inspect \(self.recording) --list-sessions` lists the requests)"
+                )
+            }
+        }
+
         let startedAt = WallClock.nowMicros()
-        let result = try await ReplayRunner.run(script: script, options: options, logger: logger)
+        let result = try await ReplayRunner.run(script: script, http: exchanges, options: options, logger: logger)
         if let error = result.error { RecordCommand.fail(error) }
         if let path = self.recordTo {
             self.writeRecording(result.liveRecords, to: path, startedAt: startedAt, redacted: script.header.redacted)
         }
+        // Sessions and HTTP requests in recorded order.
+        var blocks: [(time: Int64, text: String)] = []
         for session in result.sessions {
-            for difference in session.differences { print(difference.description + "\n") }
+            for difference in session.differences { blocks.append((session.session.openedAt, difference.description)) }
+        }
+        for request in result.http {
+            for difference in request.differences { blocks.append((request.exchange.time, difference.description)) }
+        }
+        for block in blocks.enumerated().sorted(by: { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }) {
+            print(block.element.text + "\n")
         }
         if let report = self.report {
             let xml = JUnitReport.xml(result: result, recording: self.recording, target: self.target)
@@ -193,9 +257,17 @@ struct ReplayRunCommand: AsyncParsableCommand {
                     + "\(session.receivedCount)/\(session.session.serverPackets.count) packets, \(verdict)"
             )
         }
+        for request in result.http {
+            let verdict = request.differences.isEmpty ? "ok" : "\(request.differences.count) difference(s)"
+            RecordCommand.printErr(
+                "\(request.name) → \(request.status.map(String.init) ?? "no answer") "
+                    + "(recorded \(request.exchange.status.map(String.init) ?? "none")), \(verdict)")
+        }
         let failing = result.sessions.filter { !$0.differences.isEmpty }.count
+        let failingHTTP = result.http.filter { !$0.differences.isEmpty }.count
         RecordCommand.printErr(
             "siotape: replay run: \(result.sessions.count) session(s), \(failing) with differences, "
+                + (self.http ? "\(result.http.count) HTTP request(s), \(failingHTTP) with differences, " : "")
                 + "\(result.differenceCount) difference(s)"
         )
         if self.timing || self.timingRaw != nil {
@@ -258,8 +330,22 @@ struct ReplayRunCommand: AsyncParsableCommand {
             timeout: .milliseconds(Int64(self.timeout * 1000)),
             checkOrder: !self.anyOrder,
             mapIDs: !self.noMapIds,
-            recordLive: self.recordTo != nil
+            recordLive: self.recordTo != nil,
+            httpCredentials: try self.parsedHTTPCredentials()
         )
+    }
+
+    /// `--secret`, `--header` and `SIOTAPE_SECRET_<NAME>`.
+    func parsedHTTPCredentials() throws -> HTTPCredentials {
+        var credentials = HTTPCredentials()
+        for secret in self.secrets where !credentials.addSecret(secret) {
+            throw ValidationError("--secret must be [N:]NAME=VALUE or [N:]NAME:=JSON (got \(secret))")
+        }
+        for header in self.headers where !credentials.addHeader(header) {
+            throw ValidationError("--header must be '[N:]Name: value' (got \(header))")
+        }
+        credentials.addEnvironment(ProcessInfo.processInfo.environment)
+        return credentials
     }
 
     func parsedTarget() throws -> UpstreamURL {

@@ -182,12 +182,12 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
         let script = try ReplayScript.load(path: sampleRecording("chat-acks"))
         let timeline = ReplayTimeline(sessions: script.sessions, endTime: script.endTime)
         #expect(timeline.steps.map(\.time) == timeline.steps.map(\.time).sorted())
-        #expect(timeline.steps.filter { $0.action == .open }.count == script.sessions.count)
-        #expect(timeline.steps.filter { $0.action == .close }.count == script.sessions.count)
+        #expect(timeline.steps.filter { if case .open = $0.action { true } else { false } }.count == script.sessions.count)
+        #expect(timeline.steps.filter { if case .close = $0.action { true } else { false } }.count == script.sessions.count)
         for step in timeline.steps {
             let before = timeline.expectations.prefix(step.prerequisites)
             #expect(before.allSatisfy { $0.time <= step.time })
-            if step.action != .close {
+            if case .close = step.action {} else {
                 #expect(timeline.expectations.dropFirst(step.prerequisites).allSatisfy { $0.time >= step.time })
             }
         }
@@ -195,7 +195,7 @@ private func session(_ packets: [(Direction, SocketIOPacket)]) -> ScriptSession 
         // the WebSocket closed) is sent just before it.
         for session in script.sessions {
             let mine = timeline.steps.filter { $0.session == session.index }
-            #expect(mine.first?.action == .open && mine.last?.action == .close)
+            #expect(mine.first?.action == .open(session: session.index) && mine.last?.action == .close(session: session.index))
             #expect(
                 mine.filter { if case .send = $0.action { true } else { false } }.count == session.clientPackets.count
             )

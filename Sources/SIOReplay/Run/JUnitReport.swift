@@ -1,12 +1,13 @@
-/// JUnit XML for a replay run: one `<testsuite>` for the recording, one `<testcase>` per session,
-/// a `<failure>` listing the session's differences.
+/// JUnit XML for a replay run: one `<testsuite>` for the recording, one `<testcase>` per session
+/// (and per plain HTTP request with `--http`), a `<failure>` listing its differences.
 package enum JUnitReport {
     package static func xml(result: ReplayRunResult, recording: String, target: String) -> String {
-        let failures = result.sessions.filter { !$0.differences.isEmpty }.count
+        let failures =
+            result.sessions.filter { !$0.differences.isEmpty }.count + result.http.filter { !$0.differences.isEmpty }.count
         let seconds = result.sessions.reduce(Int64(0)) { $0 + $1.durationMicros }
         var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         out += "<testsuites>\n"
-        out += "  <testsuite name=\"\(escape("siotape replay run \(recording)"))\" tests=\"\(result.sessions.count)\" "
+        out += "  <testsuite name=\"\(escape("siotape replay run \(recording)"))\" tests=\"\(result.sessions.count + result.http.count)\" "
         out += "failures=\"\(failures)\" errors=\"\(result.error == nil ? 0 : 1)\" time=\"\(format(seconds))\">\n"
         out += "    <properties><property name=\"target\" value=\"\(escape(target))\"/></properties>\n"
         for session in result.sessions {
@@ -24,6 +25,17 @@ package enum JUnitReport {
             }
             if !session.problems.isEmpty {
                 out += "      <system-err>\(escape(session.problems.joined(separator: "\n")))</system-err>\n"
+            }
+            out += "    </testcase>\n"
+        }
+        for request in result.http {
+            out += "    <testcase classname=\"\(escape(recording))\" name=\"\(escape(request.name))\" "
+            out += "time=\"\(format(request.durationMicros))\">\n"
+            if !request.differences.isEmpty {
+                out += "      <failure message=\"\(escape(request.differences.map(\.title).joined(separator: "; ")))\" "
+                out += "type=\"difference\">"
+                out += escape(request.differences.map(\.description).joined(separator: "\n"))
+                out += "</failure>\n"
             }
             out += "    </testcase>\n"
         }

@@ -73,14 +73,87 @@ package struct PacketComparer: Sendable {
     }
 
     func payloadDifference(recorded: SocketIOPacket, received: SocketIOPacket) -> String? {
-        let a = self.normalized(recorded)
-        let b = self.normalized(received)
+        Self.jsonDifference(self.normalized(recorded), self.normalized(received))
+    }
+
+    /// A JSON text as compared: parsed (text that is not JSON becomes a string saying so), the
+    /// `--ignore` paths applied.
+    func normalized(json text: String) -> JSONValue {
+        guard var value = JSONValue(parsing: text) else { return .string("(not JSON) " + text) }
+        for path in self.ignores { value = path.ignoring(in: value) }
+        return value
+    }
+
+    /// `nil` when the two values are the same (a recorded string holding `[redacted]` matches a
+    /// received one that fits around it), otherwise the first difference, for people.
+    static func jsonDifference(_ a: JSONValue?, _ b: JSONValue?) -> String? {
+        var a = a
+        var b = b
+        if let x = a, let y = b { (a, b) = Self.maskingRedacted(x, y) }
         if a == b { return nil }
         guard let a, let b else {
             return "payload: recorded \(a?.text ?? "none"), received \(b?.text ?? "none")"
         }
         let (path, x, y) = Self.firstDifference(a, b, path: "$")
         return "\(path): recorded \(x?.text ?? "(absent)"), received \(y?.text ?? "(absent)")"
+    }
+
+    /// The recording masks credentials, also where the server echoes them (a token in a `welcome`
+    /// event, a JWT in a login answer): a recorded string holding `[redacted]` cannot be compared, so
+    /// where the received string has the recorded text around the mask (`Bearer [redacted]` and
+    /// `Bearer eyJ…`) both become ignored.
+    static func maskingRedacted(_ recorded: JSONValue, _ received: JSONValue) -> (JSONValue, JSONValue) {
+        switch (recorded, received) {
+        case (.string(let r), .string(let l)) where r.contains(Self.redacted):
+            return Self.fits(l, around: r) ? (.ignored, .ignored) : (recorded, received)
+        case (.array(let x), .array(let y)):
+            var x = x
+            var y = y
+            for i in 0..<min(x.count, y.count) { (x[i], y[i]) = Self.maskingRedacted(x[i], y[i]) }
+            return (.array(x), .array(y))
+        case (.object(let x), .object(let y)):
+            var x = x
+            var y = y
+            for key in x.keys where y[key] != nil { (x[key], y[key]) = Self.maskingRedacted(x[key]!, y[key]!) }
+            return (.object(x), .object(y))
+        default:
+            return (recorded, received)
+        }
+    }
+
+    static let redacted = "[redacted]"
+
+    /// Whether `text` is `pattern` with each `[redacted]` standing for a non-empty run of characters.
+    static func fits(_ text: String, around pattern: String) -> Bool {
+        let t = Array(text.utf8)
+        let mask = Array(Self.redacted.utf8)
+        var parts: [[UInt8]] = [[]]
+        let p = Array(pattern.utf8)
+        var i = 0
+        while i < p.count {
+            if p[i] == mask[0], p[i...].starts(with: mask) {
+                parts.append([])
+                i += mask.count
+            } else {
+                parts[parts.count - 1].append(p[i])
+                i += 1
+            }
+        }
+        let first = parts[0]
+        let last = parts[parts.count - 1]
+        guard t.starts(with: first), t.reversed().starts(with: last.reversed()),
+            t.count >= first.count + last.count + parts.count - 1
+        else { return false }
+        // Each middle part after at least one character of the run before it, leftmost first.
+        var position = first.count
+        let end = t.count - last.count
+        for middle in parts.dropFirst().dropLast() {
+            var start = position + 1
+            while start + middle.count <= end - 1, !t[start...].starts(with: middle) { start += 1 }
+            guard start + middle.count <= end - 1 else { return false }
+            position = start + middle.count
+        }
+        return position < end
     }
 
     /// The first place where two values differ, as a path, with the two values there.

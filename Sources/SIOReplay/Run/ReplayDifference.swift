@@ -26,6 +26,9 @@ package struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
     package var received: String?
     /// What differs.
     package var detail: String
+    /// For a plain HTTP request (`replay run --http`): `http #N METHOD /path`, N counting the
+    /// recording's plain HTTP requests from 0; the session fields are then unused.
+    package var request: String?
 
     package init(
         kind: Kind,
@@ -35,7 +38,8 @@ package struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
         packetIndex: Int? = nil,
         recorded: String? = nil,
         received: String? = nil,
-        detail: String
+        detail: String,
+        request: String? = nil
     ) {
         self.kind = kind
         self.sessionIndex = sessionIndex
@@ -45,10 +49,12 @@ package struct ReplayDifference: Hashable, Sendable, CustomStringConvertible {
         self.recorded = recorded
         self.received = received
         self.detail = detail
+        self.request = request
     }
 
-    /// A short title: `session 2 (bqqi…) / packet #7: changed`.
+    /// A short title: `session 2 (bqqi…) / packet #7: changed`, or `http #3 POST /api/ingest: changed`.
     package var title: String {
+        if let request = self.request { return "\(request): \(self.kind.rawValue)" }
         var s = "session \(self.sessionIndex) (\(self.sid))"
         if let ns = self.namespace { s += " \(ns)" }
         if let i = self.packetIndex { s += " packet #\(i)" }

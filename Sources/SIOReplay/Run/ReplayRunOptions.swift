@@ -33,6 +33,8 @@ package struct ReplayRunOptions: Sendable {
     package var mapIDs: Bool
     /// Keep what went over the wire as records of a new recording (`ReplayRunResult.liveRecords`).
     package var recordLive: Bool
+    /// What fills the redacted values of replayed plain HTTP requests (`--http`).
+    package var httpCredentials: HTTPCredentials
 
     package init(
         host: String,
@@ -49,7 +51,8 @@ package struct ReplayRunOptions: Sendable {
         timeout: TimeAmount = .seconds(5),
         checkOrder: Bool = true,
         mapIDs: Bool = true,
-        recordLive: Bool = false
+        recordLive: Bool = false,
+        httpCredentials: HTTPCredentials = HTTPCredentials()
     ) {
         self.host = host
         self.port = port
@@ -66,6 +69,7 @@ package struct ReplayRunOptions: Sendable {
         self.checkOrder = checkOrder
         self.mapIDs = mapIDs
         self.recordLive = recordLive
+        self.httpCredentials = httpCredentials
     }
 
     /// Whether `session` is one of those asked for.
@@ -113,6 +117,21 @@ package struct ReplaySessionResult: Sendable {
     package var durationMicros: Int64
 }
 
+/// The outcome of one replayed plain HTTP request (`replay run --http`).
+package struct ReplayHTTPResult: Sendable {
+    /// The request's number among the recording's plain HTTP requests, from 0.
+    package var index: Int
+    package var exchange: RecordedHTTPExchange
+    /// The live status, `nil` when no answer came.
+    package var status: Int?
+    package var differences: [ReplayDifference]
+    /// Request to end of answer, µs.
+    package var durationMicros: Int64
+
+    /// `http #3 POST /api/ingest`.
+    package var name: String { "http #\(self.index) \(self.exchange.method) \(self.exchange.path)" }
+}
+
 /// The outcome of a whole run.
 package struct ReplayRunResult: Sendable {
     package var sessions: [ReplaySessionResult]
@@ -122,6 +141,10 @@ package struct ReplayRunResult: Sendable {
     package var timingErrorsNanos: [Int64]
     /// With `recordLive`: the run as a recording's records, in time order.
     package var liveRecords: [Record] = []
+    /// With `--http`: the replayed plain HTTP requests, in recorded order.
+    package var http: [ReplayHTTPResult] = []
 
-    package var differenceCount: Int { self.sessions.reduce(0) { $0 + $1.differences.count } }
+    package var differenceCount: Int {
+        self.sessions.reduce(0) { $0 + $1.differences.count } + self.http.reduce(0) { $0 + $1.differences.count }
+    }
 }

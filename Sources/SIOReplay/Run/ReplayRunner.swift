@@ -36,16 +36,13 @@ package final class ReplayRunner: @unchecked Sendable {
     private let options: ReplayRunOptions
     private let logger: Logger
     private let loop: EventLoop
-    private let timeline: ReplayTimeline
+    private var pacer: ReplayPacer
     private var sessions: [Int: LiveSession] = [:]
-    private var next = 0
-    /// Expectations before this index have arrived or were given up.
-    private var satisfied = 0
-    private var givenUp = Set<Int>()
-    private var waitingSince: NIODeadline?
+    /// The recorded plain HTTP requests to replay (`--http`), and what became of each.
+    private let http: [RecordedHTTPExchange]
+    private var httpResults: [Int: ReplayHTTPResult] = [:]
+    private var httpChannels: [Int: Channel] = [:]
     private var wakeUp: Scheduled<Void>?
-    private var lastStep: (recorded: Int64, actual: NIODeadline)?
-    private var timingErrors: [Int64] = []
     private var runError: String?
     private var done: EventLoopPromise<Void>
     private var finished = false
@@ -53,16 +50,20 @@ package final class ReplayRunner: @unchecked Sendable {
     private var live: LiveRecording?
     /// Server-issued ids of every session, recorded ↔ live (empty with `mapIDs` off).
     private var ids = IDMapping()
-    /// How long before a step's time its timer fires; the rest is waited out on the loop.
-    private static let spin = TimeAmount.microseconds(300)
 
-    private init(script: ReplayScript, options: ReplayRunOptions, logger: Logger, loop: EventLoop) {
+    private init(
+        script: ReplayScript, http: [RecordedHTTPExchange], options: ReplayRunOptions, logger: Logger, loop: EventLoop
+    ) {
         self.script = script
+        self.http = http
         self.options = options
         self.logger = logger
         self.loop = loop
         let selected = script.sessions.filter { options.selects($0) }
-        self.timeline = ReplayTimeline(sessions: selected, endTime: script.endTime)
+        let spans = http.map { ReplayTimeline.HTTPSpan(start: $0.time, end: $0.endTime ?? $0.time) }
+        self.pacer = ReplayPacer(
+            timeline: ReplayTimeline(sessions: selected, http: spans, endTime: script.endTime),
+            speed: options.speed, fast: options.fast, timeoutNanos: options.timeout.nanoseconds)
         let comparer = PacketComparer(ignores: options.ignores)
         for session in selected {
             self.sessions[session.index] = LiveSession(
@@ -74,9 +75,12 @@ package final class ReplayRunner: @unchecked Sendable {
         if options.recordLive { self.live = LiveRecording(start: .now()) }
     }
 
-    /// Replays `script` against the target in `options` and returns what differed.
+    /// Replays `script` against the target in `options` and returns what differed. `http`: the
+    /// recording's plain HTTP requests (`RecordedHTTPExchange.load`), replayed in timeline order
+    /// with the packets and compared too; empty: Socket.IO only.
     package static func run(
         script: ReplayScript,
+        http: [RecordedHTTPExchange] = [],
         options: ReplayRunOptions,
         logger: Logger
     ) async throws
@@ -84,7 +88,7 @@ package final class ReplayRunner: @unchecked Sendable {
     {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let runner = ReplayRunner(script: script, options: options, logger: logger, loop: loop)
+        let runner = ReplayRunner(script: script, http: http, options: options, logger: logger, loop: loop)
         let result = try await loop.flatSubmit { () -> EventLoopFuture<ReplayRunResult> in
             runner.advance()
             return runner.done.futureResult.map { runner.result() }
@@ -95,51 +99,39 @@ package final class ReplayRunner: @unchecked Sendable {
 
     // MARK: - Driving the timeline
 
+    private static func now() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }
+
+    /// Runs every step that is due, then sleeps until the pacer's next time.
     private func advance() {
-        while self.next < self.timeline.steps.count, self.runError == nil {
-            let step = self.timeline.steps[self.next]
-            let now = NIODeadline.now()
-            let due = self.due(step)
-            if now < due {
-                // Timers fire a little late; wake up early and wait out the last stretch on the
-                // loop, so the step goes out on time.
-                if due - now > Self.spin {
-                    self.sleep(until: due - Self.spin)
-                    return
-                }
-                while NIODeadline.now() < due {}
-            }
-            if !self.ready(for: step) {
-                let since = self.waitingSince ?? max(due, now)
-                self.waitingSince = since
-                if now >= since + self.options.timeout {
-                    self.giveUp(step)
-                    continue
-                }
-                self.sleep(until: since + self.options.timeout)
+        while self.runError == nil {
+            switch self.pacer.next(now: Self.now()) {
+            case .run(let step):
+                self.execute(step)
+            case .gaveUp(let step, let sessionNotOpen):
+                guard sessionNotOpen, let s = step.session, let session = self.sessions[s] else { continue }
+                session.sessionDifferences.append(
+                    ReplayDifference(
+                        kind: .session,
+                        sessionIndex: session.script.index,
+                        sid: session.script.sid,
+                        detail: "the session was not open after \(self.options.timeout.nanoseconds / 1_000_000) ms"
+                    )
+                )
+                self.end(session)
+            case .wait(let until):
+                self.sleep(until: .uptimeNanoseconds(UInt64(max(0, until))))
+                return
+            case .finished:
+                // Answers to HTTP requests recorded after the last session step are still compared.
+                guard self.httpChannels.isEmpty && self.httpResults.count == self.startedHTTP else { return }
+                self.finishAll()
                 return
             }
-            let waited = self.waitingSince != nil
-            self.waitingSince = nil
-            self.execute(step)
-            let actual = NIODeadline.now()
-            if !waited, !self.options.fast, let last = self.lastStep, case .send = step.action {
-                let recordedGap = Double(step.time - last.recorded) * 1000 / self.options.speed
-                self.timingErrors.append((actual - last.actual).nanoseconds - Int64(recordedGap))
-            }
-            self.lastStep = (step.time, actual)
-            self.next += 1
         }
-        if self.next >= self.timeline.steps.count || self.runError != nil {
-            self.finishAll()
-        }
+        self.finishAll()
     }
 
-    private func due(_ step: ReplayTimeline.Step) -> NIODeadline {
-        guard !self.options.fast, let last = self.lastStep else { return .uptimeNanoseconds(0) }
-        let gap = Double(max(0, step.time - last.recorded)) * 1000 / self.options.speed
-        return last.actual + .nanoseconds(Int64(gap))
-    }
+    private var startedHTTP = 0
 
     private func sleep(until deadline: NIODeadline) {
         self.wakeUp?.cancel()
@@ -151,48 +143,21 @@ package final class ReplayRunner: @unchecked Sendable {
 
     /// Something arrived that a waiting step may need.
     private func poke() {
-        guard self.waitingSince != nil else { return }
+        guard self.pacer.isWaitingForArrivals else { return }
         self.wakeUp?.cancel()
         self.wakeUp = nil
         self.advance()
     }
 
-    private func ready(for step: ReplayTimeline.Step) -> Bool {
-        while self.satisfied < step.prerequisites {
-            let e = self.timeline.expectations[self.satisfied]
-            let session = self.sessions[e.session]!
-            guard
-                self.givenUp.contains(self.satisfied) || session.ended
-                    || session.matcher.hasArrived(packetIndex: e.packetIndex)
-            else { return false }
-            self.satisfied += 1
-        }
-        if case .send = step.action {
-            let session = self.sessions[step.session]!
-            return session.ready || session.ended
-        }
-        return true
-    }
-
-    private func giveUp(_ step: ReplayTimeline.Step) {
-        for i in self.satisfied..<step.prerequisites { self.givenUp.insert(i) }
-        if case .send = step.action, let session = self.sessions[step.session], !session.ready, !session.ended {
-            session.sessionDifferences.append(
-                ReplayDifference(
-                    kind: .session,
-                    sessionIndex: session.script.index,
-                    sid: session.script.sid,
-                    detail: "the session was not open after \(self.options.timeout.nanoseconds / 1_000_000) ms"
-                )
-            )
-            self.end(session)
-        }
-        self.waitingSince = nil
-    }
-
     private func execute(_ step: ReplayTimeline.Step) {
-        let session = self.sessions[step.session]!
+        if case .http(let index) = step.action {
+            self.sendHTTP(index)
+            return
+        }
+        let session = self.sessions[step.session!]!
         switch step.action {
+        case .http:
+            return
         case .open:
             session.openedAt = .now()
             let client = EngineIOClient(loop: self.loop, configuration: self.clientConfiguration(session.script)) {
@@ -201,7 +166,7 @@ package final class ReplayRunner: @unchecked Sendable {
             }
             session.client = client
             client.start()
-        case .send(let index):
+        case .send(_, let index):
             guard !session.ended, let client = session.client else { return }
             let recorded = session.script.packets[index]
             let packet = self.outgoing(recorded, session)
@@ -253,6 +218,7 @@ package final class ReplayRunner: @unchecked Sendable {
         case .ready(let sid):
             session.liveSID = sid
             session.ready = true
+            self.pacer.sessionOpened(session.script.index)
             if self.options.mapIDs { self.ids.add(recorded: session.script.sid, live: sid) }
             if let client = session.client {
                 self.live?.opened(
@@ -275,7 +241,9 @@ package final class ReplayRunner: @unchecked Sendable {
                 transport: session.client?.transportInUse ?? .polling,
                 at: .now()
             )
-            session.matcher.receive(packet, ids: self.ids)
+            if let recorded = session.matcher.receive(packet, ids: self.ids) {
+                self.pacer.arrived(.packet(session: session.script.index, packetIndex: recorded.index))
+            }
         case .closed(let reason, let byServer):
             if byServer { self.live?.closed(session.script, cause: "server ended it: \(reason)", at: .now()) }
             if byServer && !session.closeStepDone && session.script.closeCause?.contains("server") != true {
@@ -331,6 +299,7 @@ package final class ReplayRunner: @unchecked Sendable {
         self.live?.closed(session.script, cause: cause, at: .now())
         session.ended = true
         session.endedAt = .now()
+        self.pacer.sessionEnded(session.script.index)
     }
 
     private func finishAll() {
@@ -341,6 +310,7 @@ package final class ReplayRunner: @unchecked Sendable {
             session.client?.close()
             self.end(session)
         }
+        for channel in self.httpChannels.values { channel.close(promise: nil) }
         self.succeedWhenQuiet(deadline: .now() + .seconds(1))
     }
 
@@ -364,12 +334,20 @@ package final class ReplayRunner: @unchecked Sendable {
                 durationMicros: s.openedAt.map { ((s.endedAt ?? .now()) - $0).nanoseconds / 1000 } ?? 0
             )
         }
-        return ReplayRunResult(
+        var result = ReplayRunResult(
             sessions: sessions,
             error: self.runError,
-            timingErrorsNanos: self.timingErrors,
+            timingErrorsNanos: self.pacer.timingErrors,
             liveRecords: self.live?.records ?? []
         )
+        result.http = self.http.indices.map { i in
+            self.httpResults[i]
+                ?? ReplayHTTPResult(
+                    index: i, exchange: self.http[i], status: nil,
+                    differences: [self.httpDifference(i, .missing, "not sent: the run ended first", received: nil)],
+                    durationMicros: 0)
+        }
+        return result
     }
 
     // MARK: - Configuration
@@ -414,5 +392,99 @@ package final class ReplayRunner: @unchecked Sendable {
         guard let scheme = origin.firstIndex(of: ":"), origin[scheme...].hasPrefix("://") else { return false }
         let rest = origin[origin.index(scheme, offsetBy: 3)...]
         return rest.hasPrefix("127.") || rest.hasPrefix("localhost") || rest.hasPrefix("[::1]")
+    }
+}
+
+// MARK: - Plain HTTP requests (`--http`)
+
+extension ReplayRunner {
+    /// Sends recorded request `index` (its redacted values filled, its ids mapped) on a connection
+    /// of its own; the answer is compared when it has ended, or reported missing after `timeout`.
+    fileprivate func sendHTTP(_ index: Int) {
+        let exchange = self.http[index]
+        let request = self.options.httpCredentials.request(
+            for: exchange, index: index, host: self.options.host, port: self.options.port, ids: self.ids)
+        let started = NIODeadline.now()
+        self.startedHTTP += 1
+        if exchange.requestBodyCut {
+            self.logger.warning("\(self.httpName(index)): the recording kept only the head of the request body; sending that")
+        }
+        let timeout = self.loop.scheduleTask(in: self.options.timeout) {
+            self.httpChannels.removeValue(forKey: index)?.close(promise: nil)
+            self.httpAnswered(
+                index, started: started, status: nil,
+                differences: [
+                    self.httpDifference(
+                        index, .missing, "no whole answer within \(self.options.timeout.nanoseconds / 1_000_000) ms",
+                        received: nil)
+                ])
+        }
+        HTTPExchange.send(
+            on: self.loop, host: self.options.host, port: self.options.port, head: request.head, body: request.body,
+            channel: { channel in
+                self.loop.execute { if self.httpResults[index] == nil { self.httpChannels[index] = channel } }
+            }
+        ).whenComplete { result in
+            timeout.cancel()
+            self.httpChannels.removeValue(forKey: index)
+            guard self.httpResults[index] == nil, !self.finished else { return }
+            switch result {
+            case .success(let response):
+                let comparer = HTTPResponseComparer(comparer: PacketComparer(ignores: self.options.ignores))
+                let status = Int(response.head.status.code)
+                let detail = comparer.difference(
+                    recorded: exchange, status: status,
+                    contentEncoding: response.head.headers.first(name: "Content-Encoding"), body: response.body,
+                    ids: self.ids)
+                let received = "\(status) " + Self.excerpt(response.body)
+                self.httpAnswered(
+                    index, started: started, status: status,
+                    differences: detail.map { [self.httpDifference(index, .changed, $0, received: received)] } ?? [])
+            case .failure(let error as NIOConnectionError):
+                self.runError = "\(self.options.host):\(self.options.port) is unreachable: \(error)"
+                self.httpAnswered(index, started: started, status: nil, differences: [])
+            case .failure(let error):
+                self.httpAnswered(
+                    index, started: started, status: nil,
+                    differences: [self.httpDifference(index, .missing, "no answer: \(error)", received: nil)])
+            }
+        }
+    }
+
+    private func httpAnswered(_ index: Int, started: NIODeadline, status: Int?, differences: [ReplayDifference]) {
+        guard self.httpResults[index] == nil else { return }
+        self.httpResults[index] = ReplayHTTPResult(
+            index: index, exchange: self.http[index], status: status, differences: differences,
+            durationMicros: (NIODeadline.now() - started).nanoseconds / 1000)
+        self.pacer.arrived(.response(exchange: index))
+        if self.runError != nil {
+            self.finishAll()
+        } else if self.pacer.isWaitingForArrivals || self.pacer.next >= self.pacer.timeline.steps.count {
+            self.wakeUp?.cancel()
+            self.wakeUp = nil
+            self.advance()
+        }
+    }
+
+    fileprivate func httpName(_ index: Int) -> String {
+        "http #\(index) \(self.http[index].method) \(self.http[index].path)"
+    }
+
+    fileprivate func httpDifference(
+        _ index: Int, _ kind: ReplayDifference.Kind, _ detail: String, received: String?
+    ) -> ReplayDifference {
+        let exchange = self.http[index]
+        return ReplayDifference(
+            kind: kind, sessionIndex: -1, sid: "",
+            recorded: exchange.status.map { "\($0) " + Self.excerpt(exchange.responseBody ?? ByteBuffer()) },
+            received: received, detail: detail, request: self.httpName(index))
+    }
+
+    /// A body for people: its text up to 300 characters, or its size when it is not UTF-8.
+    static func excerpt(_ body: ByteBuffer) -> String {
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+            return "(\(body.readableBytes) bytes)"
+        }
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 }

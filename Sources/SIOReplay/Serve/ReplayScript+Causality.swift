@@ -47,6 +47,13 @@ package struct RecordedHTTPExchange: Hashable, Sendable {
     package var responseHeaders: [Record.KeyValue]?
     /// True when the kept response body is not the whole body (over the body limit).
     package var responseBodyCut = false
+    /// The recorded request headers, credential values redacted (recordings made before bodies
+    /// were kept have none).
+    package var requestHeaders: [Record.KeyValue]?
+    /// True when the kept request body is not the whole body (over the body limit).
+    package var requestBodyCut = false
+    /// When the response ended (the `http` record), µs since the recording's start.
+    package var endTime: Int64?
 
     package init(
         method: String, path: String, status: Int?, time: Int64, requestBody: ByteBuffer? = nil,
@@ -61,16 +68,26 @@ package struct RecordedHTTPExchange: Hashable, Sendable {
         self.responseHeaders = responseHeaders
     }
 
+    /// The first recorded request header with this name (case-insensitive).
+    package func requestHeader(_ name: String) -> String? {
+        self.requestHeaders?.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The first recorded response header with this name (case-insensitive).
+    package func responseHeader(_ name: String) -> String? {
+        self.responseHeaders?.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
     /// Reads the plain HTTP exchanges of a recording (requests without an Engine.IO sid and not to
     /// an Engine.IO path), in the order their requests started.
     package static func load(path: String) throws -> [RecordedHTTPExchange] {
         let reader = try RecordingReader(path: path)
         var exchanges: [RecordedHTTPExchange] = []
         // `body` records come before their exchange's `http` record, per connection and direction.
-        var bodies: [UInt64: (request: ByteBuffer?, response: ByteBuffer?, cut: Bool)] = [:]
+        var bodies: [UInt64: (request: ByteBuffer?, response: ByteBuffer?, cut: Bool, requestCut: Bool)] = [:]
         while let record = try reader.next() {
             if case .body(let piece) = record.event {
-                var entry = bodies[piece.connection] ?? (nil, nil, false)
+                var entry = bodies[piece.connection] ?? (nil, nil, false, false)
                 var bytes = (piece.direction == .clientToServer ? entry.request : entry.response) ?? ByteBuffer()
                 switch piece.data {
                 case .text(let text): bytes.writeString(text)
@@ -78,6 +95,7 @@ package struct RecordedHTTPExchange: Hashable, Sendable {
                 }
                 if piece.direction == .clientToServer {
                     entry.request = bytes
+                    entry.requestCut = entry.requestCut || piece.note != nil
                 } else {
                     entry.response = bytes
                     entry.cut = entry.cut || piece.note != nil
@@ -92,6 +110,9 @@ package struct RecordedHTTPExchange: Hashable, Sendable {
                 method: http.method, path: http.path, status: http.status, time: record.time - http.durationMicros,
                 requestBody: kept?.request, responseBody: kept?.response, responseHeaders: http.responseHeaders)
             exchange.responseBodyCut = kept?.cut ?? false
+            exchange.requestBodyCut = kept?.requestCut ?? false
+            exchange.requestHeaders = http.requestHeaders
+            exchange.endTime = record.time
             exchanges.append(exchange)
         }
         return exchanges.sorted { $0.time < $1.time }

@@ -1,0 +1,109 @@
+/// When each step of a `ReplayTimeline` runs, as a plain state machine (no clock, no I/O): the
+/// runner tells it what happened (a session opened or ended, a recorded server packet or an HTTP
+/// response arrived) and asks it, with the current time, what to do next.
+///
+/// A step runs when (1) its recorded gap to the previous step has passed (scaled by `speed`; not
+/// with `fast`), and (2) everything recorded before it has arrived, or `timeout` has passed since
+/// it was due (what did not arrive is then given up, not waited for again). Times are nanoseconds
+/// on any monotonic clock.
+struct ReplayPacer {
+    enum Decision: Equatable {
+        /// Run this step now.
+        case run(ReplayTimeline.Step)
+        /// The step waited `timeout` for what was recorded before it, which is given up; ask again.
+        /// `sessionNotOpen`: the step is a send of a session that never opened, which the runner
+        /// reports and ends.
+        case gaveUp(ReplayTimeline.Step, sessionNotOpen: Bool)
+        /// Nothing to do before this time; ask again then, or earlier when something arrives while
+        /// `isWaitingForArrivals`.
+        case wait(until: Int64)
+        /// Every step has run.
+        case finished
+    }
+
+    let timeline: ReplayTimeline
+    let speed: Double
+    let fast: Bool
+    let timeoutNanos: Int64
+    /// The next step to run.
+    private(set) var next = 0
+    /// Expectations before this index have arrived or were given up.
+    private var satisfied = 0
+    private var givenUp = Set<Int>()
+    private var waitingSince: Int64?
+    private var lastStep: (recorded: Int64, actual: Int64)?
+    private var opened = Set<Int>()
+    private var ended = Set<Int>()
+    private var arrived = Set<ReplayTimeline.Expectation.What>()
+    /// For every send that went out on schedule: actual gap minus recorded gap (scaled), in ns.
+    private(set) var timingErrors: [Int64] = []
+
+    init(timeline: ReplayTimeline, speed: Double = 1, fast: Bool = false, timeoutNanos: Int64) {
+        self.timeline = timeline
+        self.speed = speed
+        self.fast = fast
+        self.timeoutNanos = timeoutNanos
+    }
+
+    /// Whether the current step waits for something to arrive (rather than for its time).
+    var isWaitingForArrivals: Bool { self.waitingSince != nil }
+
+    // MARK: - Events
+
+    mutating func sessionOpened(_ session: Int) { self.opened.insert(session) }
+
+    /// The session ended: its recorded packets are no longer waited for.
+    mutating func sessionEnded(_ session: Int) { self.ended.insert(session) }
+
+    /// A recorded server packet was paired with a live one, or an HTTP response came.
+    mutating func arrived(_ what: ReplayTimeline.Expectation.What) { self.arrived.insert(what) }
+
+    // MARK: - Deciding
+
+    mutating func next(now: Int64) -> Decision {
+        guard self.next < self.timeline.steps.count else { return .finished }
+        let step = self.timeline.steps[self.next]
+        let due = self.due(step)
+        if now < due { return .wait(until: due) }
+        if !self.isReady(for: step) {
+            let since = self.waitingSince ?? now
+            self.waitingSince = since
+            guard now >= since + self.timeoutNanos else { return .wait(until: since + self.timeoutNanos) }
+            for i in self.satisfied..<max(self.satisfied, step.prerequisites) { self.givenUp.insert(i) }
+            self.waitingSince = nil
+            var notOpen = false
+            if case .send(let s, _) = step.action { notOpen = !self.opened.contains(s) && !self.ended.contains(s) }
+            return .gaveUp(step, sessionNotOpen: notOpen)
+        }
+        let waited = self.waitingSince != nil
+        self.waitingSince = nil
+        if !waited, !self.fast, step.isSend, let last = self.lastStep {
+            let recordedGap = Double(step.time - last.recorded) * 1000 / self.speed
+            self.timingErrors.append(now - last.actual - Int64(recordedGap))
+        }
+        self.lastStep = (step.time, now)
+        self.next += 1
+        return .run(step)
+    }
+
+    private func due(_ step: ReplayTimeline.Step) -> Int64 {
+        guard !self.fast, let last = self.lastStep else { return .min }
+        let gap = Double(max(0, step.time - last.recorded)) * 1000 / self.speed
+        return last.actual + Int64(gap)
+    }
+
+    private mutating func isReady(for step: ReplayTimeline.Step) -> Bool {
+        while self.satisfied < step.prerequisites {
+            let what = self.timeline.expectations[self.satisfied].what
+            guard self.givenUp.contains(self.satisfied) || self.hasArrived(what) else { return false }
+            self.satisfied += 1
+        }
+        if case .send(let s, _) = step.action { return self.opened.contains(s) || self.ended.contains(s) }
+        return true
+    }
+
+    private func hasArrived(_ what: ReplayTimeline.Expectation.What) -> Bool {
+        if case .packet(let s, _) = what, self.ended.contains(s) { return true }
+        return self.arrived.contains(what)
+    }
+}
