@@ -82,7 +82,7 @@ struct InspectCommand: ParsableCommand {
     var stats = false
 
     @Flag(
-        help: "List the sessions as replay numbers them (the SESSION of replay run's --session and --auth), each with its CONNECTs, redacted ones marked."
+        help: "List the sessions as replay numbers them (the SESSION of replay run's --session and --auth), each with its CONNECTs, and the plain HTTP requests (the N of replay run's --secret), redacted ones marked."
     )
     var listSessions = false
 
@@ -115,6 +115,18 @@ struct InspectCommand: ParsableCommand {
         return out
     }
 
+    /// `--list-sessions`, continued: one line per plain HTTP request as `replay run --http` numbers
+    /// them (the N of `--secret N:NAME=VALUE`), the redacted ones marked.
+    static func requestList(_ exchanges: [RecordedHTTPExchange]) -> String {
+        var out = ""
+        for (index, exchange) in exchanges.enumerated() {
+            let missing = HTTPCredentials().missing(in: [exchange]).first?.names ?? []
+            let marker = missing.isEmpty ? "" : "  redacted: needs --secret \(index):NAME=VALUE for \(missing.joined(separator: ", "))"
+            out += "http #\(index) \(exchange.method) \(exchange.path) → \(exchange.status.map(String.init) ?? "no answer")\(marker)\n"
+        }
+        return out
+    }
+
     func validate() throws {
         guard !self.recordings.isEmpty else { throw ValidationError("give at least one recording") }
         guard !(self.follow && self.recordings.count > 1) else {
@@ -139,6 +151,8 @@ struct InspectCommand: ParsableCommand {
                 RecordCommand.fail("\(error)")
             }
             print(Self.sessionList(script), terminator: "")
+            let exchanges = (try? RecordedHTTPExchange.load(path: self.recordings[0])) ?? []
+            print(Self.requestList(exchanges), terminator: "")
             return
         }
         if self.format == .html { return try self.report() }

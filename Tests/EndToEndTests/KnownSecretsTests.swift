@@ -71,7 +71,7 @@ struct KnownSecretsTests {
         })
     }
 
-    @Test("org-notify: the JWT of the login answer, later sent in CONNECT, is nowhere")
+    @Test("org-notify: the password, the JWT of the login answer (later sent in CONNECT) and its echo in welcome are nowhere")
     func loginJWT() async throws {
         let environment = try #require(PeerEnvironment.current)
         let app = try #require(SampleApp.all.first { $0.name == "org-notify" })
@@ -94,6 +94,11 @@ struct KnownSecretsTests {
         // (aiohttp's json_response writes `{"token": "...", "user": ...}`, here inside the record's text.)
         #expect(outputs.recording.contains(#"{\"token\": \"[redacted]\", \"user\": \"alice\""#))
         #expect(outputs.har.contains(#""postData""#))
+        // The server echoes each JWT in its `welcome` event: there too it is masked.
+        for user in ["alice", "bob", "carol"] {
+            #expect(outputs.recording.contains(#""data":["welcome",{"user":"\#(user)","token":"[redacted]"}]"#))
+        }
+        #expect(outputs.live.contains("welcome"), "\(outputs.live.prefix(2000))")
         // Every JWT of alice, bob and carol carries its claims segment: none may be left.
         func claims(_ user: String, _ org: String) -> String {
             Data(#"{"org":"\#(org)","sub":"\#(user)"}"#.utf8).base64EncodedString()

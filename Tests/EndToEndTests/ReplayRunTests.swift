@@ -364,8 +364,8 @@ struct ReplayRunTests {
 // MARK: - Helpers
 
 /// Starts the app, in its changed mode when asked, and sets up the state the recording assumes
-/// that came from plain HTTP calls (replay run replays Engine.IO sessions only; the recording does
-/// not hold HTTP bodies): job-stream's two executions.
+/// that came from plain HTTP calls, for runs without `--http` (which replay Engine.IO sessions
+/// only): job-stream's two executions.
 private func startApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
     let peer = try await launchApp(app, change: change, in: environment)
     if app.name == "job-stream" {
@@ -395,7 +395,7 @@ private func httpPost(_ url: String, json: String, in environment: PeerEnvironme
     return try await process.output(timeout: .seconds(30))
 }
 
-private func launchApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
+func launchApp(_ app: SampleApp, change: String?, in environment: PeerEnvironment) async throws -> RunningPeer {
     guard let change else { return try await app.start(in: environment) }
     let process = try Subprocess(
         name: "\(app.name)/app.py (\(change))",
@@ -413,14 +413,14 @@ private func launchApp(_ app: SampleApp, change: String?, in environment: PeerEn
     return RunningPeer(process: process, port: port)
 }
 
-private struct ReplayRunOutput {
+struct ReplayRunOutput {
     var status: Int32
     var stdout: String
     var stderr: String
 }
 
 /// Runs `siotape replay run` with the credentials each sample recording needs.
-private func replayRun(
+func replayRun(
     _ recording: String,
     target: String,
     arguments: [String],
@@ -461,7 +461,7 @@ private func replayRun(
 }
 
 /// org-notify's HS256 tokens, minted the way its scenario does: forged (wrong secret), alice, bob, carol.
-private func mintTokens(in environment: PeerEnvironment) async throws -> [String] {
+func mintTokens(in environment: PeerEnvironment) async throws -> [String] {
     let program = """
         import sys; sys.path.insert(0, sys.argv[1]); import jwt_hs256
         print(jwt_hs256.encode({'sub': 'mallory', 'org': 'acme'}, b'not-the-secret'))
@@ -508,7 +508,7 @@ private func gunzip(_ path: String) throws -> String {
 }
 
 /// The parts of a JUnit XML report the tests look at.
-private struct JUnitSummary {
+struct JUnitSummary {
     struct TestCase {
         var name: String
         var failure: String?

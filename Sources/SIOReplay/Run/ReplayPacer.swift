@@ -4,16 +4,19 @@
 ///
 /// A step runs when (1) its recorded gap to the previous step has passed (scaled by `speed`; not
 /// with `fast`), and (2) everything recorded before it has arrived, or `timeout` has passed since
-/// it was due (what did not arrive is then given up, not waited for again). Times are nanoseconds
-/// on any monotonic clock.
+/// it was due (what did not arrive is then given up, not waited for again). With
+/// `awaitServerCloses` (replay run `--http`, which replays what made the server end a session, such
+/// as an admin `POST`), a session the recorded server ended is closed when the live server ends it,
+/// or after `timeout` (reported). Times are nanoseconds on any monotonic clock.
 struct ReplayPacer {
     enum Decision: Equatable {
         /// Run this step now.
         case run(ReplayTimeline.Step)
         /// The step waited `timeout` for what was recorded before it, which is given up; ask again.
         /// `sessionNotOpen`: the step is a send of a session that never opened, which the runner
-        /// reports and ends.
-        case gaveUp(ReplayTimeline.Step, sessionNotOpen: Bool)
+        /// reports and ends. `serverDidNotClose`: the step is a close the recorded server did and
+        /// the live one has not, which the runner reports.
+        case gaveUp(ReplayTimeline.Step, sessionNotOpen: Bool, serverDidNotClose: Bool = false)
         /// Nothing to do before this time; ask again then, or earlier when something arrives while
         /// `isWaitingForArrivals`.
         case wait(until: Int64)
@@ -25,6 +28,9 @@ struct ReplayPacer {
     let speed: Double
     let fast: Bool
     let timeoutNanos: Int64
+    let awaitServerCloses: Bool
+    /// Sessions whose close by the server was waited for in vain.
+    private var closeGivenUp = Set<Int>()
     /// The next step to run.
     private(set) var next = 0
     /// Expectations before this index have arrived or were given up.
@@ -38,8 +44,12 @@ struct ReplayPacer {
     /// For every send that went out on schedule: actual gap minus recorded gap (scaled), in ns.
     private(set) var timingErrors: [Int64] = []
 
-    init(timeline: ReplayTimeline, speed: Double = 1, fast: Bool = false, timeoutNanos: Int64) {
+    init(
+        timeline: ReplayTimeline, speed: Double = 1, fast: Bool = false, timeoutNanos: Int64,
+        awaitServerCloses: Bool = false
+    ) {
         self.timeline = timeline
+        self.awaitServerCloses = awaitServerCloses
         self.speed = speed
         self.fast = fast
         self.timeoutNanos = timeoutNanos
@@ -72,8 +82,17 @@ struct ReplayPacer {
             for i in self.satisfied..<max(self.satisfied, step.prerequisites) { self.givenUp.insert(i) }
             self.waitingSince = nil
             var notOpen = false
-            if case .send(let s, _) = step.action { notOpen = !self.opened.contains(s) && !self.ended.contains(s) }
-            return .gaveUp(step, sessionNotOpen: notOpen)
+            var notClosed = false
+            switch step.action {
+            case .send(let s, _):
+                notOpen = !self.opened.contains(s) && !self.ended.contains(s)
+            case .close(let s) where self.awaitsClose(step, s):
+                notClosed = true
+                self.closeGivenUp.insert(s)
+            default:
+                break
+            }
+            return .gaveUp(step, sessionNotOpen: notOpen, serverDidNotClose: notClosed)
         }
         let waited = self.waitingSince != nil
         self.waitingSince = nil
@@ -98,8 +117,16 @@ struct ReplayPacer {
             guard self.givenUp.contains(self.satisfied) || self.hasArrived(what) else { return false }
             self.satisfied += 1
         }
-        if case .send(let s, _) = step.action { return self.opened.contains(s) || self.ended.contains(s) }
-        return true
+        switch step.action {
+        case .send(let s, _): return self.opened.contains(s) || self.ended.contains(s)
+        case .close(let s) where self.awaitsClose(step, s): return self.ended.contains(s)
+        default: return true
+        }
+    }
+
+    /// Whether the close step still waits for the live server to end the session.
+    private func awaitsClose(_ step: ReplayTimeline.Step, _ session: Int) -> Bool {
+        self.awaitServerCloses && step.byServer && self.opened.contains(session) && !self.closeGivenUp.contains(session)
     }
 
     private func hasArrived(_ what: ReplayTimeline.Expectation.What) -> Bool {

@@ -63,7 +63,9 @@ package final class ReplayRunner: @unchecked Sendable {
         let spans = http.map { ReplayTimeline.HTTPSpan(start: $0.time, end: $0.endTime ?? $0.time) }
         self.pacer = ReplayPacer(
             timeline: ReplayTimeline(sessions: selected, http: spans, endTime: script.endTime),
-            speed: options.speed, fast: options.fast, timeoutNanos: options.timeout.nanoseconds)
+            speed: options.speed, fast: options.fast, timeoutNanos: options.timeout.nanoseconds,
+            // What made the server end a session (an admin POST) is replayed only with --http.
+            awaitServerCloses: !http.isEmpty)
         let comparer = PacketComparer(ignores: options.ignores)
         for session in selected {
             self.sessions[session.index] = LiveSession(
@@ -107,7 +109,15 @@ package final class ReplayRunner: @unchecked Sendable {
             switch self.pacer.next(now: Self.now()) {
             case .run(let step):
                 self.execute(step)
-            case .gaveUp(let step, let sessionNotOpen):
+            case .gaveUp(let step, let sessionNotOpen, let serverDidNotClose):
+                if serverDidNotClose, let s = step.session, let session = self.sessions[s] {
+                    session.sessionDifferences.append(
+                        ReplayDifference(
+                            kind: .session, sessionIndex: session.script.index, sid: session.script.sid,
+                            detail: "the server did not end the session within "
+                                + "\(self.options.timeout.nanoseconds / 1_000_000) ms, as it did in the recording "
+                                + "(\(session.script.closeCause ?? "server"))"))
+                }
                 guard sessionNotOpen, let s = step.session, let session = self.sessions[s] else { continue }
                 session.sessionDifferences.append(
                     ReplayDifference(
@@ -482,9 +492,27 @@ extension ReplayRunner {
 
     /// A body for people: its text up to 300 characters, or its size when it is not UTF-8.
     static func excerpt(_ body: ByteBuffer) -> String {
-        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+        guard let whole = String(validating: body.readableBytesView, as: UTF8.self) else {
             return "(\(body.readableBytes) bytes)"
         }
-        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+        // One line: line breaks written as \n (a JSON answer often ends with one).
+        var text = String(whole.prefix(300)).replacingLineBreaks()
+        if whole.count > 300 { text += "…" }
+        return text
+    }
+}
+
+extension String {
+    fileprivate func replacingLineBreaks() -> String {
+        var out = ""
+        for character in self {
+            switch character {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\r\n": out += "\\r\\n"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 }

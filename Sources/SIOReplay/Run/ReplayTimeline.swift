@@ -22,6 +22,9 @@ struct ReplayTimeline {
         var action: Action
         /// How many entries of `expectations` must have arrived (or been given up) first.
         var prerequisites: Int
+        /// A close the recorded server did (`websocket closed by server`, a close packet, a dropped
+        /// transport): with `ReplayPacer.awaitServerCloses` the step waits for the live server to do it.
+        var byServer = false
 
         /// The session the step belongs to, `nil` for an HTTP request.
         var session: Int? {
@@ -75,7 +78,8 @@ struct ReplayTimeline {
                     self.expectations.append(Expectation(time: packet.time, what: .packet(session: s, packetIndex: packet.index)))
                 }
             }
-            steps.append((Step(time: end, action: .close(session: s), prerequisites: 0), 3))
+            let byServer = session.closeCause?.contains("server") == true
+            steps.append((Step(time: end, action: .close(session: s), prerequisites: 0, byServer: byServer), 3))
         }
         for (i, span) in http.enumerated() {
             steps.append((Step(time: span.start, action: .http(exchange: i), prerequisites: 0), 1))

@@ -44,7 +44,7 @@ def ingest():
         executions[eid] = {'name': name, 'lines': lines, 'status': 'pending', 'watchers': [],
                            'joined': threading.Event(), 'client_ack': None}
     socketio.start_background_task(run_job, eid)
-    return jsonify({'execution_id': eid}), 201
+    return jsonify({'execution_id': eid}), 202 if CHANGE == 'ingest' else 201
 
 
 @app.get('/api/executions/<eid>')

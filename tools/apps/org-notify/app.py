@@ -2,7 +2,8 @@
 
 CONNECT must carry `auth: {token: <HS256 JWT {sub, org}>}` signed with the test secret, else the
 connection is refused with CONNECT_ERROR {"message": "missing token" | "invalid token"}. Each
-socket joins `org:<org>` and gets `session {user, org}`. `video:subscribe {videoId}` (ack) joins
+socket joins `org:<org>` and gets `welcome {user, token}` (the token it connected with, echoed as
+some servers do) and `session {user, org}`. `video:subscribe {videoId}` (ack) joins
 `video:<id>` for a video of the caller's org. `video:process {videoId, fail?}` (ack {jobId})
 starts a short background job that emits `video:progress {videoId, progress}` 10, 40, 70 then
 `video:processed` or `video:failed` to the org room only, and `video:status` to `video:<id>`.
@@ -50,6 +51,7 @@ async def connect(sid, environ, auth):
     await sio.save_session(sid, {'user': user, 'org': org})
     users.setdefault(user, set()).add(sid)
     await sio.enter_room(sid, f'org:{org}')
+    await sio.emit('welcome', {'user': user, 'token': token}, to=sid)
     await sio.emit('session', {'user': user, 'org': org}, to=sid)
 
 
@@ -119,7 +121,7 @@ async def login(request):
     body = await request.json()
     user = body.get('user')
     if user not in ORGS or body.get('password') != f'{user}-password':
-        return web.json_response({'error': 'bad credentials'}, status=401)
+        return web.json_response({'error': 'wrong password' if CHANGE == 'login' else 'bad credentials'}, status=401)
     token = jwt_hs256.encode({'sub': user, 'org': ORGS[user]})
     return web.json_response({'token': token, 'user': user, 'org': ORGS[user]})
 

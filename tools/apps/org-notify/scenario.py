@@ -1,6 +1,8 @@
 """Scenario for `org-notify`: bad and missing tokens are refused with CONNECT_ERROR; two users of
-org A (acme) and one of org B (globex); only org A sees A's progress (10/40/70) and result; a
-client whose connection the server drops reconnects and keeps receiving."""
+org A (acme) and one of org B (globex) log in (POST /api/login, a wrong password first for carol)
+and connect with the JWT they got, which the server echoes in `welcome`; only org A sees A's
+progress (10/40/70) and result; a client whose connection the server drops reconnects and keeps
+receiving."""
 import os
 import sys
 
@@ -15,6 +17,19 @@ VIDEO_EVENTS = ('video:progress', 'video:processed', 'video:failed', 'video:stat
 
 def token(user, org, secret=jwt_hs256.TEST_SECRET):
     return {'token': jwt_hs256.encode({'sub': user, 'org': org}, secret)}
+
+
+def login(args, user, password):
+    """POST /api/login; the JWT of the answer (any string: against `replay serve` it is the
+    recording's masked value, which that server then accepts and echoes)."""
+    r = http('POST', f'{args.url}/api/login', args.timeout, json={'user': user, 'password': password})
+    if password != f'{user}-password':
+        check(r.status_code == 401 and r.json() == {'error': 'bad credentials'}, f'{user}: wrong password: {r.status_code} {r.text}')
+        return None
+    body = r.json()
+    check(r.status_code == 200 and body.get('user') == user and isinstance(body.get('token'), str),
+          f'{user}: login: {r.status_code} {r.text}')
+    return body['token']
 
 
 def job_seen(peer, job_id, outcome='video:processed', n=1):
@@ -37,8 +52,12 @@ def main(args, peers):
                  reconnection_delay_max=0.2, randomization_factor=0)
     bob, carol = Peer('bob', args), Peer('carol', args)
     peers += [alice, bob, carol]
+    login(args, 'carol', 'guess')
+    jwts = {p.name: login(args, p.name, f'{p.name}-password') for p in (alice, bob, carol)}
     for p, org in ((alice, 'acme'), (bob, 'acme'), (carol, 'globex')):
-        p.connect(auth=token(p.name, org))
+        p.connect(auth={'token': jwts[p.name]})
+        w = p.wait_for('welcome')[2]
+        check(w == {'user': p.name, 'token': jwts[p.name]}, f'{p.name}: welcome {w}')
         s = p.wait_for('session')[2]
         check(s == {'user': p.name, 'org': org}, f'{p.name}: session {s}')
 
@@ -73,6 +92,7 @@ def main(args, peers):
     alice.wait_for('disconnect', what='a disconnect after the server dropped the transport')
     alice.wait_for('connect', count=2, what='a reconnection')
     alice.wait_for('session', count=2)
+    check(alice.received('welcome')[-1][2] == {'user': 'alice', 'token': jwts['alice']}, 'alice: welcome again')
     check(alice.call('video:subscribe', {'videoId': 'a1'}) == {'subscribed': 'a1'}, 'alice: re-subscribe a1')
     j4 = bob.call('video:process', {'videoId': 'a1'})['jobId']
     for p in (alice, bob):
