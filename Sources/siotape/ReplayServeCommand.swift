@@ -34,7 +34,7 @@ struct ReplayServeCommand: AsyncParsableCommand {
             Examples:
               siotape replay serve recordings/chat-acks.siotape.gz --listen 127.0.0.1:5000
               siotape replay serve rec.siotape.gz --fast --on-unmatched fail --http 'GET /api/health={"status":"ok"}'
-              siotape replay serve recordings/job-stream.siotape.gz --http-file tools/apps/job-stream/replay-http.txt
+              siotape replay serve recordings/signalling.siotape.gz --http-file tools/apps/signalling/replay-http.txt
               siotape replay serve rec.siotape.gz --session g2-fAMeNJFskXUm-AAAA --match auth
             """
     )

@@ -35,7 +35,7 @@ func sampleRecording(_ name: String) -> String {
         let script = try ReplayScript.load(path: sampleRecording("org-notify"))
         #expect(script.sessions.count == 6)
         let forged = script.sessions[0]
-        #expect(forged.sid == "4HB-rBNK7RIwCsi2AAAA")
+        #expect(forged.sid == "vU-kGIM2AytVhv8vAAAA")
         #expect(forged.initialTransport == .polling && forged.upgraded)
         #expect(forged.queryValue("EIO") == "4")
         #expect(forged.pingIntervalMillis == 25000)
@@ -51,7 +51,7 @@ func sampleRecording(_ name: String) -> String {
         let subscribe = try #require(alice.packets.first { $0.eventName == "video:subscribe" })
         #expect(subscribe.ackID == 1 && subscribe.direction == .clientToServer)
         let ack = try #require(alice.packets.first { $0.isAck })
-        #expect(ack.ackID == 1 && ack.ackLatencyMicros == 1406)
+        #expect(ack.ackID == 1 && ack.ackLatencyMicros == 887)
         #expect(ack.dataText == #"[{"subscribed":"a1"}]"#)
         #expect(ack.index == subscribe.index + 1)
     }

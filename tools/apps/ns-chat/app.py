@@ -166,7 +166,7 @@ async def status(request):
     users = ''.join(f'<li>{html.escape(n)}</li>' for n in sorted(sids))
     return web.Response(content_type='text/html', text=(
         '<!doctype html><html><head><title>ns-chat status</title></head><body>'
-        f'<h1>ns-chat status</h1><p>{len(sids)} users online</p><ul>{users}</ul>'
+        f'<h1>ns-chat {"state" if CHANGE == "status" else "status"}</h1><p>{len(sids)} users online</p><ul>{users}</ul>'
         f'<p>volatile packets dropped: {dropped_volatile}</p></body></html>'))
 
 
