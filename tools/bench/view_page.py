@@ -52,13 +52,18 @@ def first_screen(browser, url):
 
 def follow(browser, url):
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
     page.goto(url + "#view=packets")
     page.wait_for_selector("body[data-ready='1']")
     print(json.dumps({"ready": True}), flush=True)
     sys.stdin.read()
     received = page.evaluate("() => window.siotape.arrivals.length")
+    # Where the renderer's main thread spent its time (seconds, cumulative over the runs).
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    keep = ["TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "LayoutCount", "RecalcStyleCount", "Nodes"]
     page.close()
-    return {"received": received}
+    return {"received": received, "metrics": {k: round(metrics[k], 2) for k in keep if k in metrics}}
 
 
 def main():
