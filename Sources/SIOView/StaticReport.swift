@@ -33,7 +33,8 @@ public enum StaticReport {
             var everything = ViewQuery()
             everything.filter.engine = true
             let store = api.store
-            let sequences = api.matches(everything).prefix(Self.maxPackets)
+            let all = api.matches(everything)
+            let sequences = all.prefix(Self.maxPackets)
             var wires: [(Int64, String)] = []
             for (i, sequence) in sequences.enumerated() {
                 guard let entry = store.entry(sequence) else { continue }
@@ -41,7 +42,8 @@ public enum StaticReport {
                 api.writePacket(entry, sequence: sequence, into: &data)
                 if let wire = api.wire(of: entry) { wires.append((sequence, wire)) }
             }
-            data.writeStaticString("],\"wire\":{")
+            // How many there were: past the cap the page says how many it holds.
+            data.writeString("],\"matched\":\(all.count),\"wire\":{")
             for (i, (sequence, wire)) in wires.enumerated() {
                 data.writeString(i > 0 ? ",\"\(sequence)\":" : "\"\(sequence)\":")
                 data.writeJSONString(wire)

@@ -254,38 +254,62 @@ enum ViewScript {
               this.count.textContent = r.total + " packets";
               this.list.setCount(r.total);
             });
-            this.live = [];
+            this.resetLive();
             this.setFollow(true);
           },
           setFollow(on) {
             this.follow = on;
             this.followButton.textContent = on ? "❚❚ pause" : "▶ follow";
             this.followButton.hidden = app.meta.mode !== "live";
-            if (on) { this.unseen = 0; this.unseenText.textContent = ""; this.flush(); }
+            if (on) {
+              // What came while paused is not fetched: the list marks the gap and goes on from the tail.
+              if (this.unseen && this.live) this.live.push({ gap: this.unseen, paused: true });
+              this.unseen = 0; this.unseenText.textContent = ""; this.flush();
+            }
           },
           activate() {
             if (app.meta.mode === "live") { this.flush(); return; }
             this.rows.reset(); this.rows.load(0);
           },
-          // Live: rows arrive from the poll loop; paused, they wait (counted) until follow resumes.
-          liveRows(rows, skipped) {
-            if (!this.follow) { this.unseen += rows.length + skipped; this.unseenText.textContent = this.unseen + " new packets not shown (paused)"; this.pendingRows = (this.pendingRows || []).concat(rows); return; }
-            if (skipped) { this.unseen += skipped; this.unseenText.textContent = this.unseen + " packets not shown (the page fell behind)"; }
-            this.live.push(...rows);
+          // Live: following, the poll brings the tail of what is new (at most liveTail() rows) and
+          // how many came before it (marked as a gap in the list and counted); paused, it brings
+          // only how many came (counted until follow resumes).
+          liveTail() { return Math.max(100, 2 * Math.ceil((this.scroller.clientHeight || 1000) / 22)); },
+          resetLive() { this.live = []; this.received = 0; this.skipped = 0; this.unseen = 0; this.unseenText.textContent = ""; },
+          liveRows(rows, skipped, first) {
+            if (!this.follow) {
+              this.unseen += rows.length + skipped;
+              this.unseenText.textContent = this.unseen + " new packets not shown (paused)";
+              return;
+            }
+            if (skipped && first) this.live.push({ gap: skipped, earlier: true });
+            else if (skipped) {
+              this.skipped += skipped;
+              this.unseenText.textContent = this.skipped + " packets not shown (the page fell behind)";
+              const last = this.live[this.live.length - 1];
+              if (last && last.gap && !last.paused && !last.earlier) last.gap += skipped; else this.live.push({ gap: skipped });
+            }
+            this.received += rows.length;
+            for (const row of rows) this.live.push(row);
             if (this.live.length > 50000) this.live.splice(0, this.live.length - 50000);
             if (app.state.view === "packets") this.flush();
           },
+          // At most once per frame, however many batches came.
           flush() {
-            if (this.pendingRows) { this.live.push(...this.pendingRows); this.pendingRows = null; }
-            if (app.meta.mode !== "live") return;
-            this.count.textContent = this.live.length + " packets";
-            this.list.setCount(this.live.length);
-            if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
+            if (app.meta.mode !== "live" || this.flushing) return;
+            this.flushing = true;
+            requestAnimationFrame(() => {
+              this.flushing = false;
+              this.count.textContent = this.received + " packets";
+              this.list.setCount(this.live.length);
+              if (this.follow) this.scroller.scrollTop = this.scroller.scrollHeight;
+            });
           },
           rowAt(i) { return app.meta.mode === "live" ? this.live[i] : this.rows.get(i); },
           render(i) {
             const r = this.rowAt(i);
             if (!r) return el("div", { class: "packet-row", text: "…" });
+            if (r.gap) return el("div", { class: "packet-row gap", text: "… " + r.gap + (r.earlier ? " earlier packet(s)" : " packet(s) not shown (" + (r.paused ? "paused" : "the page fell behind") + ")") });
             const l = r.line;
             const dir = l.dir === "c2s" ? "→" : l.dir === "s2c" ? "←" : "·";
             const ack = l.id !== undefined ? (l.type && l.type.includes("ACK") ? "ack " + l.id + (l.ack_us !== undefined ? " " + fmtDur(l.ack_us) : "") : "id " + l.id) : "";
@@ -381,26 +405,30 @@ enum ViewScript {
           }
           $("#filter-error").textContent = "";
           writeHash();
-          if (app.meta.mode === "live") { packetView.live = []; livePoll.restart(); }
+          if (app.meta.mode === "live") { packetView.resetLive(); livePoll.restart(); }
           views[app.state.view].activate();
         }
         const livePoll = {
-          next: 0, running: false, epoch: 0,
+          // The server holds a poll until there is something new; the page asks at most every
+          // `interval` ms, so a busy proxy costs the page ten small answers a second, not one per line.
+          next: 0, running: false, epoch: 0, interval: 100,
           restart() { this.epoch++; this.next = 0; if (!this.running) this.loop(); else this.kick = true; },
           loop() {
             this.running = true;
-            const epoch = this.epoch;
-            api("live", filterParams({ after: this.next, limit: 2000 })).then(r => {
+            const epoch = this.epoch, started = Date.now();
+            const limit = packetView.follow ? packetView.liveTail() : 0;
+            api("live", filterParams({ after: this.next, limit })).then(r => {
               const at = Date.now();
               if (epoch === this.epoch) {
+                const first = this.next === 0;
                 // When each row arrived (the end-to-end tests compare it with the recording); bounded.
                 for (const row of r.rows) app.arrivals.push({ seq: row.seq, t: row.line.t, k: row.line.k, sid: row.line.sid, type: row.line.type, at });
                 if (app.arrivals.length > 100000) app.arrivals.splice(0, app.arrivals.length - 100000);
                 this.next = r.next;
-                packetView.liveRows(r.rows, r.skipped);
+                packetView.liveRows(r.rows, r.skipped, first);
               }
               this.tick();
-              setTimeout(() => this.loop(), 0);
+              setTimeout(() => this.loop(), Math.max(0, this.interval - (Date.now() - started)));
             }).catch(e => { showError(e); setTimeout(() => this.loop(), 1000); });
           },
           // Less urgent parts of the page refresh at most once a second.
@@ -420,6 +448,9 @@ enum ViewScript {
           const files = m.files.map(f => f.split("/").pop()).join(", ");
           $("#summary").textContent = (files ? files + " · " : "") + m.sessions + " sessions · " + m.records + " records" +
             (m.forgotten ? " · " + m.forgotten + " oldest forgotten" : "");
+          const report = window.SIOTAPE_REPORT;
+          if (report && report.matched > report.packets.length)
+            $("#summary").textContent += " · this report holds the first " + report.packets.length + " of them (the packet list, diagrams and filtered plots see only those)";
           const dropped = $("#dropped");
           if (dropped) dropped.textContent = m.dropped ? m.dropped + " records dropped: the view could not keep up with the proxy" : "";
           $("#unredacted").hidden = m.redacted !== false;

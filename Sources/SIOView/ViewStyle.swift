@@ -39,6 +39,7 @@ enum ViewStyle {
           white-space:nowrap; cursor:pointer; border-bottom:1px solid #f0f2f4; }
         .packet-row:hover { background:#f3f6f9; }
         .packet-row.selected { background:var(--sel); }
+        .packet-row.gap { color:var(--muted); font-style:italic; }
         .packet-row span { overflow:hidden; text-overflow:ellipsis; flex:none; }
         .packet-row .t { width:80px; text-align:right; color:var(--muted); }
         .packet-row .sid { width:84px; color:var(--muted); }

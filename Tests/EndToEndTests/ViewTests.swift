@@ -90,6 +90,7 @@ struct ViewTests {
         try self.check(
             results[Self.samples.count], expectations[0].stats, expectations[0].session, expectations[0].packets,
             expectations[0].filtered, name: "report")
+        try Self.checkReportPlots(report: results[Self.samples.count], server: results[0])
         let http = Array(results[(Self.samples.count + 1)...])
         #expect(http[0]["status"] as? Int == 403, "a foreign Host: \(http[0])")
         #expect(http[1]["status"] as? Int == 200, "the server's own Host: \(http[1])")
@@ -150,6 +151,22 @@ struct ViewTests {
     }
 
     // MARK: Checks
+
+    /// The report's plots follow its filters: under the same filter they are the server's (events,
+    /// buckets, counts, latency bins; percentiles are exact in the report, within 0.4% on the
+    /// server), and they are not the unfiltered plots.
+    static func checkReportPlots(report: [String: Any], server: [String: Any]) throws {
+        let reportPlots = try #require(report["plots"] as? [[String: Any]], "report plots")
+        let serverPlots = try #require(server["plots"] as? [[String: Any]], "server plots")
+        func shape(_ plots: [String: Any]) -> String {
+            let rate = (plots["rate"] as? [[String: Any]] ?? []).map { "\($0["event"] ?? "other"):\($0["counts"] ?? "")" }
+            let latency = (plots["latency"] as? [[String: Any]] ?? []).map { "\($0["event"] ?? ""):\($0["count"] ?? 0):\($0["bins"] ?? "")" }
+            return "start \(plots["start_us"] ?? "") bucket \(plots["bucket_us"] ?? "") rate \(rate) latency \(latency.sorted())"
+        }
+        #expect(shape(reportPlots[0]) == shape(serverPlots[0]), "the report's filtered plots are the server's")
+        #expect(shape(reportPlots[1]) == shape(serverPlots[1]), "the report's plots are the server's")
+        #expect(shape(reportPlots[0]) != shape(reportPlots[1]), "the report's plots do not follow the filter")
+    }
 
     private func check(
         _ result: [String: Any], _ stats: [String: Any], _ session: String, _ packets: [[String: Any]], _ filtered: Int,

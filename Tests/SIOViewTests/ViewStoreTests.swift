@@ -89,6 +89,11 @@ struct ViewStoreTests {
         #expect(all["next"] as? Int == 9)
         let none = try Self.json(api.live(ViewQuery(query: "after=9")))
         #expect((none["rows"] as? [Any])?.isEmpty == true)
+        // A paused page asks with limit=0: no rows, only how many came.
+        let paused = try Self.json(api.live(ViewQuery(query: "after=2&engine=1&limit=0")))
+        #expect((paused["rows"] as? [Any])?.isEmpty == true)
+        #expect(paused["skipped"] as? Int == 7)
+        #expect(paused["next"] as? Int == 9)
     }
 
     @Test func aLiveStoreForgetsItsOldestLinesButKeepsItsSessions() throws {

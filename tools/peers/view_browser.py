@@ -9,7 +9,8 @@ in order. What the page shows is reported; the Swift tests compare it with `siot
 Task kinds:
   {"kind": "view", "name": N, "url": U, "session": SID, "filter": "event=x", "compare": [SID...]}
       the session list; the diagram of SID (arrows, ack links); the sessions of "compare" side by
-      side; the packet list under the filter, before and after a reload; screenshots
+      side; the packet list under the filter, before and after a reload, and the plots' data with
+      and without the filter; screenshots
       N-sessions.png, N-diagram.png, N-compare.png, N-plots.png
   {"kind": "http", "url": U, "host": H}              a GET with this Host header: status and body
   {"kind": "crawl", "url": U}                         every page and API answer, as one text
@@ -106,6 +107,8 @@ def run_view(browser, task, artifacts):
         page.wait_for_selector("body[data-ready='1']")
         second = packet_list(page)
         result["filtered"] = [first, second]
+        # The plots under the filter, and without it (the report draws the filtered ones itself).
+        result["plots"] = page.evaluate("() => Promise.all([api('plots', filterParams()), api('plots')])")
         page.close()
     result["errors"] = errors
     return result
