@@ -1,14 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The modules on `inspect`'s per-line path (the recording reader, the line scan, statistics) keep
-/// their per-line state in class properties, and in release builds the dynamic exclusivity checks
-/// of those accesses cost a fifth of `inspect --stats`' wall time (tools/bench/inspect). Debug
-/// builds, and so the tests, keep the checks.
-let readingPathSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
-]
-
 let package = Package(
     name: "siotape",
     platforms: [.macOS(.v15)],
@@ -48,8 +40,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-            ],
-            swiftSettings: readingPathSettings
+            ]
         ),
         // Sans-io capture: taps fed with the bytes of a proxied connection, session tracking,
         // ack pairing, redaction. Emits records.
@@ -70,8 +61,7 @@ let package = Package(
                 "SIOWire",
                 "SIORecording",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: readingPathSettings
+            ]
         ),
         // The browser view: a small HTTP server with a JSON API over recordings (or the live proxy)
         // and the page's assets compiled in; the static HTML report. Beside SIOInspect, which it reads with.

@@ -56,13 +56,19 @@ public final class Inspector {
 
     private let options: Options
     private let merger: RecordingMerger
-    private var matcher: PacketMatcher
     private let indexer = LineIndexer()
-    private var statistics = RecordingStatistics()
-    private var decoder = RecordDecoder()
-    private var har: HARWriter?
-    private var text: LiveFormatter
-    private var out = ByteBuffer()
+    /// What changes with every line. `run` works on a local copy (so the per-line accesses are
+    /// checked for exclusivity when compiling, not at run time) and stores it back at the end.
+    private struct LineState {
+        var matcher: PacketMatcher
+        var statistics = RecordingStatistics()
+        var decoder = RecordDecoder()
+        var har: HARWriter?
+        var text: LiveFormatter
+        var out = ByteBuffer()
+    }
+
+    private var state: LineState
     private let multiple: Bool
     /// No filter: the matcher is skipped.
     private let everything: Bool
@@ -81,15 +87,14 @@ public final class Inspector {
         var filter = options.filter
         filter.since = options.since?.resolve(start: self.merger.start)
         filter.until = options.until?.resolve(start: self.merger.start)
-        self.matcher = PacketMatcher(filter)
         self.everything = filter.isEmpty
-        self.text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
-        if options.wallClock { self.text.wallClockAnchor = self.merger.start }
+        var text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
+        if options.wallClock { text.wallClockAnchor = self.merger.start }
+        self.state = LineState(matcher: PacketMatcher(filter), text: text)
         if options.format == .har && !options.stats {
             let header = readers[0].1.header
-            self.har = HARWriter(host: HARWriter.host(ofURL: header.upstream ?? header.listen ?? "localhost"))
+            self.state.har = HARWriter(host: HARWriter.host(ofURL: header.upstream ?? header.listen ?? "localhost"))
         }
-        self.out.reserveCapacity(Self.flushSize + 4096)
     }
 
     private static let flushSize = 256 * 1024
@@ -100,26 +105,29 @@ public final class Inspector {
         write: (ByteBuffer) throws -> Void,
         progress: ((Int, Int, Int) -> Void)? = nil
     ) throws -> Outcome {
+        var state = self.state
+        defer { self.state = state }
+        state.out.reserveCapacity(Self.flushSize + 4096)
         var outcome = Outcome()
-        if let har = self.har { har.start(into: &self.out, version: self.options.toolVersion) }
+        if state.har != nil { state.har!.start(into: &state.out, version: self.options.toolVersion) }
         var sinceProgress = 0
         while true {
             guard let source = try self.merger.next() else {
                 guard self.merger.isWaiting else { break }
-                if self.out.readableBytes > 0 {
-                    try write(self.out)
-                    self.out.clear()
+                if state.out.readableBytes > 0 {
+                    try write(state.out)
+                    state.out.clear()
                 }
                 usleep(100_000)
                 continue
             }
             let shown = self.merger.consume(source) { line, fields, wall in
-                self.handle(line, fields, wall: wall, source: source)
+                self.handle(line, fields, wall: wall, source: source, &state)
             }
             if shown { outcome.shown += 1 }
-            if self.out.readableBytes >= Self.flushSize {
-                try write(self.out)
-                self.out.clear()
+            if state.out.readableBytes >= Self.flushSize {
+                try write(state.out)
+                state.out.clear()
             }
             sinceProgress += 1
             if sinceProgress >= 65_536, let progress {
@@ -128,19 +136,19 @@ public final class Inspector {
             }
         }
         if self.options.stats {
-            let summary = self.statistics.summary(self.indexer)
+            let summary = state.statistics.summary(self.indexer)
             if self.options.format == .text {
-                self.out.writeString(StatisticsReport.text(summary))
+                state.out.writeString(StatisticsReport.text(summary))
             } else {
                 var json = StatisticsReport.json(summary)
-                self.out.writeBuffer(&json)
+                state.out.writeBuffer(&json)
             }
             outcome.shown = 1
-        } else if self.har != nil {
-            self.har!.finish(into: &self.out)
+        } else if state.har != nil {
+            state.har!.finish(into: &state.out)
         }
-        if self.out.readableBytes > 0 { try write(self.out) }
-        self.out.clear()
+        if state.out.readableBytes > 0 { try write(state.out) }
+        state.out.clear()
         outcome.records = self.merger.recordsRead
         for source in self.merger.sources {
             for damage in source.reader.damages { outcome.damages.append((source.path, damage)) }
@@ -149,66 +157,68 @@ public final class Inspector {
     }
 
     /// The statistics of what was read so far (for tests and library users; `run` prints them).
-    public func summary() -> StatisticsSummary { self.statistics.summary(self.indexer) }
+    public func summary() -> StatisticsSummary { self.state.statistics.summary(self.indexer) }
 
-    private func handle(_ line: ByteBuffer, _ fields: RecordLine, wall: Int64, source: Int) -> Bool {
+    private func handle(
+        _ line: ByteBuffer, _ fields: RecordLine, wall: Int64, source: Int, _ state: inout LineState
+    ) -> Bool {
         line.withUnsafeReadableBytes { bytes -> Bool in
             let info = self.indexer.index(fields, bytes, wall: wall)
             let hideEngine = !self.options.stats && self.options.format != .har
             if self.everything {
                 if hideEngine && !self.options.filter.engine && info.kind.isEngineLevel { return false }
             } else {
-                guard self.matcher.matches(info, fields, bytes, indexer: self.indexer, hideEngine: hideEngine) else {
+                guard state.matcher.matches(info, fields, bytes, indexer: self.indexer, hideEngine: hideEngine) else {
                     return false
                 }
             }
             if self.options.stats {
-                self.statistics.add(info, fields, bytes)
+                state.statistics.add(info, fields, bytes)
                 return true
             }
             switch self.options.format {
             case .jsonl:
-                self.jsonl(bytes, info, source: source)
+                self.jsonl(bytes, info, source: source, into: &state.out)
             case .text:
-                guard case .record(var record) = try? self.decoder.decode(line) else { return false }
+                guard case .record(var record) = try? state.decoder.decode(line) else { return false }
                 record.time = info.wall - self.merger.start
-                self.text.format(record, into: &self.out)
+                state.text.format(record, into: &state.out)
             case .har:
-                guard case .record(let record) = try? self.decoder.decode(line) else { return false }
-                self.har!.add(record, wall: info.wall, into: &self.out)
+                guard case .record(let record) = try? state.decoder.decode(line) else { return false }
+                state.har!.add(record, wall: info.wall, into: &state.out)
             }
             return true
         }
     }
 
     /// `{"wall_us":W,"rel_us":R,["file":N,]["ack_event":"name",]` + the recording's line after its `{`.
-    private func jsonl(_ bytes: UnsafeRawBufferPointer, _ info: LineInfo, source: Int) {
-        self.out.writeStaticString("{\"wall_us\":")
-        self.writeInt(info.wall)
-        self.out.writeStaticString(",\"rel_us\":")
-        self.writeInt(info.wall - self.merger.start)
+    private func jsonl(_ bytes: UnsafeRawBufferPointer, _ info: LineInfo, source: Int, into out: inout ByteBuffer) {
+        out.writeStaticString("{\"wall_us\":")
+        Self.writeInt(info.wall, into: &out)
+        out.writeStaticString(",\"rel_us\":")
+        Self.writeInt(info.wall - self.merger.start, into: &out)
         if self.multiple {
-            self.out.writeStaticString(",\"file\":")
-            self.writeInt(Int64(source))
+            out.writeStaticString(",\"file\":")
+            Self.writeInt(Int64(source), into: &out)
         }
         if info.event >= 0, info.socketType == .ack || info.socketType == .binaryAck {
-            self.out.writeStaticString(",\"ack_event\":\"")
-            self.out.writeBytes(self.indexer.eventBytes(info.event))
-            self.out.writeStaticString("\"")
+            out.writeStaticString(",\"ack_event\":\"")
+            out.writeBytes(self.indexer.eventBytes(info.event))
+            out.writeStaticString("\"")
         }
         // The line is an object (checked by the parse); an empty object adds nothing more.
         let rest = UnsafeRawBufferPointer(rebasing: bytes[1...])
-        if rest.first != UInt8(ascii: "}") { self.out.writeStaticString(",") }
-        self.out.writeBytes(rest)
-        self.out.writeStaticString("\n")
+        if rest.first != UInt8(ascii: "}") { out.writeStaticString(",") }
+        out.writeBytes(rest)
+        out.writeStaticString("\n")
     }
 
     /// Decimal digits without a `String`.
     @inline(__always)
-    private func writeInt(_ value: Int64) {
+    private static func writeInt(_ value: Int64, into out: inout ByteBuffer) {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         var v = value.magnitude
-        if value < 0 { self.out.writeStaticString("-") }
+        if value < 0 { out.writeStaticString("-") }
         withUnsafeMutableBytes(of: &digits) { buffer in
             var i = buffer.count
             repeat {
@@ -216,7 +226,7 @@ public final class Inspector {
                 buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
             } while v > 0
-            self.out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[i...]))
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[i...]))
         }
     }
 }

@@ -10,16 +10,22 @@ package final class RecordingMerger {
         package let path: String
         package let reader: RecordingReader
         let anchor: Int64
-        var line: ByteBuffer?
         let fields = RecordLine()
-        var wall: Int64 = 0
-        var done = false
+        /// What changes with every line, in one stored property (one exclusivity check per access).
+        var head = Head()
 
         init(path: String, reader: RecordingReader) {
             self.path = path
             self.reader = reader
             self.anchor = reader.header.startedAtMicros
         }
+    }
+
+    /// A source's next line, not yet consumed, and its wall-clock time.
+    struct Head {
+        var line: ByteBuffer?
+        var wall: Int64 = 0
+        var done = false
     }
 
     package let sources: [Source]
@@ -39,41 +45,48 @@ package final class RecordingMerger {
 
     /// The index of the source holding the next line, its line and fields; `nil` at the end.
     package func next() throws -> Int? {
-        self.isWaiting = false
+        var waiting = false
         var best = -1
         var bestWall = Int64.max
         for (i, source) in self.sources.enumerated() {
-            if source.line == nil && !source.done {
-                try Self.fill(source)
-                if source.line == nil && !source.done {
-                    self.isWaiting = true
-                    return nil
-                }
+            guard let wall = try Self.fill(source, &source.head, waiting: &waiting) else {
+                if waiting { break }
+                continue
             }
-            guard source.line != nil else { continue }
-            if best < 0 || source.wall < bestWall {
+            if best < 0 || wall < bestWall {
                 best = i
-                bestWall = source.wall
+                bestWall = wall
             }
         }
-        return best < 0 ? nil : best
+        if self.isWaiting != waiting { self.isWaiting = waiting }
+        return waiting || best < 0 ? nil : best
     }
 
     /// Hands the line of `source` returned by `next()` to `body` and lets the next call read on.
     package func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
         let source = self.sources[index]
-        let line = source.line!
-        source.line = nil
-        return try body(line, source.fields, source.wall)
+        let (line, wall) = Self.take(&source.head)
+        return try body(line, source.fields, wall)
     }
 
-    private static func fill(_ source: Source) throws {
+    @inline(__always)
+    private static func take(_ head: inout Head) -> (ByteBuffer, Int64) {
+        let line = head.line!
+        head.line = nil
+        return (line, head.wall)
+    }
+
+    /// Reads the next line of `source` into `head` unless it holds one; returns its wall-clock
+    /// time, `nil` when the source is done or (`waiting`) has no more data yet.
+    private static func fill(_ source: Source, _ head: inout Head, waiting: inout Bool) throws -> Int64? {
+        if head.line != nil { return head.wall }
+        if head.done { return nil }
         let reader = source.reader
         while let line = try reader.nextRecordLine() {
             let parsed = line.withUnsafeReadableBytes { bytes -> RecordLine.Malformed? in
                 do {
                     try source.fields.parse(bytes)
-                    source.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)
+                    head.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)
                     return nil
                 } catch let error as RecordLine.Malformed {
                     return error
@@ -85,9 +98,14 @@ package final class RecordingMerger {
                 reader.reportInvalidLine("\(parsed)")
                 continue
             }
-            source.line = line
-            return
+            head.line = line
+            return head.wall
         }
-        if !reader.isWaiting { source.done = true }
+        if reader.isWaiting {
+            waiting = true
+        } else {
+            head.done = true
+        }
+        return nil
     }
 }

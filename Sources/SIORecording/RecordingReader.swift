@@ -57,14 +57,14 @@ public final class RecordingReader {
     /// Damages found beyond `maxDamages`.
     public private(set) var moreDamages = 0
     /// With `Options.follow`: the last `next()` returned `nil` because the file has no more data yet.
-    public private(set) var isWaiting = false
+    public var isWaiting: Bool { self.state.isWaiting }
     /// Bytes of the file consumed so far (for progress).
     public var bytesRead: Int { self.inputOffset }
     /// The size of the file when it was opened.
     public let fileSize: Int
     public let options: Options
     /// Records read so far (unknown kinds included; header and trailer not).
-    public private(set) var recordsRead = 0
+    public var recordsRead: Int { self.state.recordsRead }
     /// The record count of the `end` trailer, once it has been read: the recording was closed cleanly.
     public private(set) var endRecordCount: Int?
     /// Whether the last `next()` reached the end of the data (with or without damage).
@@ -78,11 +78,19 @@ public final class RecordingReader {
     private var decoder = RecordDecoder()
     /// File offset up to which the file has been consumed (for progress and messages).
     private var inputOffset = 0
-    /// Checked text waiting to be split into lines.
-    private var lines = ByteBuffer()
-    /// File offset of the member the text in `lines` came from, for error messages.
+    /// What changes with every line, in one stored property: taking a line is one access to it
+    /// (one exclusivity check), not one per counter.
+    private struct LineState {
+        /// Checked text waiting to be split into lines.
+        var lines = ByteBuffer()
+        var lineNumber = 0
+        var recordsRead = 0
+        var isWaiting = false
+    }
+
+    private var state = LineState()
+    /// File offset of the member the text in `state.lines` came from, for error messages.
     private var linesOffset = 0
-    private var lineNumber = 0
     /// The options take effect after the header: a damaged header is never skipped.
     private var resynchronizing = false
 
@@ -138,10 +146,10 @@ public final class RecordingReader {
             }
             switch decoded {
             case .record(let record):
-                self.recordsRead += 1
+                self.state.recordsRead += 1
                 return record
             case .unknown:
-                self.recordsRead += 1
+                self.state.recordsRead += 1
             case .end(_, let records):
                 self.endRecordCount = records
             }
@@ -154,7 +162,15 @@ public final class RecordingReader {
     /// `endRecordCount`); every line returned counts in `recordsRead` until the caller reports it
     /// invalid with `reportInvalidLine(_:)`. `nil` as for `next()`.
     public func nextRecordLine() throws -> ByteBuffer? {
-        while let line = try self.nextLine() {
+        while true {
+            let line: ByteBuffer
+            if let (split, counted) = Self.splitRecordLine(&self.state) {
+                if counted { return split }
+                line = split
+            } else {
+                guard let next = try self.nextLine() else { return nil }
+                line = next
+            }
             if Self.mayBeEndTrailer(line) {
                 do {
                     if case .end(_, let records) = try self.decoder.decode(line) {
@@ -166,8 +182,23 @@ public final class RecordingReader {
                     continue
                 }
             }
-            self.recordsRead += 1
+            self.state.recordsRead += 1
             return line
+        }
+    }
+
+    /// The next line of the text already inflated, in one access to `state`: counted as a record
+    /// (`counted`) unless it may be the trailer; `nil` when the text holds no complete line.
+    @inline(__always)
+    private static func splitRecordLine(_ state: inout LineState) -> (ByteBuffer, counted: Bool)? {
+        while var line = Self.splitLine(&state.lines) {
+            state.isWaiting = false
+            state.lineNumber += 1
+            if line.readableBytesView.last == 0x0D { line.moveWriterIndex(to: line.writerIndex - 1) }
+            if line.readableBytes == 0 { continue }
+            if Self.mayBeEndTrailer(line) { return (line, false) }
+            state.recordsRead += 1
+            return (line, true)
         }
         return nil
     }
@@ -175,7 +206,7 @@ public final class RecordingReader {
     /// Reports the line last returned by `nextRecordLine()` as not a valid record: damage at the
     /// start of its gzip member. Reading stops there unless resynchronising.
     public func reportInvalidLine(_ message: String) {
-        self.recordsRead -= 1
+        self.state.recordsRead -= 1
         self.invalidLine(message)
     }
 
@@ -183,7 +214,7 @@ public final class RecordingReader {
         self.stop(
             .corrupt,
             offset: self.linesOffset,
-            reason: "line \(self.lineNumber) of the text is not a valid record: \(message)"
+            reason: "line \(self.state.lineNumber) of the text is not a valid record: \(message)"
         )
     }
 
@@ -227,10 +258,10 @@ public final class RecordingReader {
     // MARK: - Lines
 
     private func nextLine() throws -> ByteBuffer? {
-        self.isWaiting = false
+        self.state.isWaiting = false
         while true {
-            if var line = Self.splitLine(&self.lines) {
-                self.lineNumber += 1
+            if var line = Self.splitLine(&self.state.lines) {
+                self.state.lineNumber += 1
                 if line.readableBytesView.last == 0x0D { line.moveWriterIndex(to: line.writerIndex - 1) }
                 if line.readableBytes == 0 { continue }
                 return line
@@ -240,18 +271,18 @@ public final class RecordingReader {
             case .more:
                 continue
             case .wait:
-                self.isWaiting = true
+                self.state.isWaiting = true
                 return nil
             case .end:
                 self.isFinished = true
-                if self.lines.readableBytes > 0 {
+                if self.state.lines.readableBytes > 0 {
                     // A last line without its newline: only foreign files end that way.
-                    self.lineNumber += 1
-                    let line = self.lines
-                    self.lines.clear()
+                    self.state.lineNumber += 1
+                    let line = self.state.lines
+                    self.state.lines.clear()
                     return line
                 }
-                if self.endRecordCount == nil && self.lineNumber > 0
+                if self.endRecordCount == nil && self.state.lineNumber > 0
                     && (self.damages.isEmpty || (self.resynchronizing && self.damages.last?.kind != .truncated))
                 {
                     self.addDamage(
@@ -286,7 +317,7 @@ public final class RecordingReader {
             return
         }
         self.damages.append(
-            RecordingDamage(kind: kind, offset: offset, recordsRead: self.recordsRead, reason: reason)
+            RecordingDamage(kind: kind, offset: offset, recordsRead: self.state.recordsRead, reason: reason)
         )
     }
 
@@ -295,7 +326,7 @@ public final class RecordingReader {
         self.addDamage(kind, offset: offset, reason: reason)
         guard !self.resynchronizing else { return }
         self.isFinished = true
-        self.lines.clear()
+        self.state.lines.clear()
         self.pipeline?.cancel()
     }
 
@@ -312,13 +343,13 @@ public final class RecordingReader {
 
     /// Moves more checked text into `lines` (or applies damage) from the inflater or the pipeline.
     private func pump() throws -> Pump {
-        if self.lines.readerIndex > 0 { self.lines.discardReadBytes() }
+        if self.state.lines.readerIndex > 0 { self.state.lines.discardReadBytes() }
         guard let pipeline = self.pipeline else {
             let outcome = try self.inflater.pump(trailerRead: self.endRecordCount != nil) { event in
                 switch event {
                 case .text(var text, let offset):
                     self.linesOffset = offset
-                    self.lines.writeBuffer(&text)
+                    self.state.lines.writeBuffer(&text)
                 case .damage(let kind, let offset, let reason):
                     self.stop(kind, offset: offset, reason: reason)
                 }
@@ -337,10 +368,10 @@ public final class RecordingReader {
                 self.inputOffset = inputOffset
                 self.linesOffset = offset
                 // Either way one buffer goes back to be filled again: no allocation per member.
-                if self.lines.readableBytes == 0 {
-                    swap(&text, &self.lines)
+                if self.state.lines.readableBytes == 0 {
+                    swap(&text, &self.state.lines)
                 } else {
-                    self.lines.writeBuffer(&text)
+                    self.state.lines.writeBuffer(&text)
                 }
                 pipeline.recycle(text)
                 return .more
