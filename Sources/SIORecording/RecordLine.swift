@@ -182,18 +182,12 @@ public struct RecordLine {
     /// absent. `validating`: every value is checked as strict JSON too, not only where it ends.
     public func parse(_ bytes: UnsafeRawBufferPointer, validating: Bool = false) throws(Malformed) {
         self.storage.starts.update(repeating: -1, count: Self.fieldCount)
-        var cursor = JSONCursor(bytes, maxDepth: Self.maxDepth)
         do throws(WireError) {
-            cursor.skipWhitespace()
-            guard cursor.peek() == UInt8(ascii: "{") else { throw WireError("expected '{'", at: cursor.index) }
-            cursor.index += 1
-            if !cursor.consume(UInt8(ascii: "}")) {
-                repeat {
-                    try self.member(&cursor, validating: validating)
-                } while try cursor.continueContainer(closing: UInt8(ascii: "}"))
+            if validating {
+                try self.parseValidating(bytes)
+            } else {
+                try self.parseUnchecked(bytes)
             }
-            cursor.skipWhitespace()
-            guard cursor.atEnd else { throw WireError("text after the object", at: cursor.index) }
         } catch {
             throw Malformed(offset: error.offset, message: error.reason)
         }
@@ -202,38 +196,74 @@ public struct RecordLine {
     /// Nesting deeper than this in a line is damage (payloads from the wire nest 128 levels at most).
     static let maxDepth = 256
 
-    @inline(__always)
-    private func member(_ cursor: inout JSONCursor, validating: Bool) throws(WireError) {
-        let bytes = cursor.bytes
-        let key: Range<Int>
-        if validating {
-            key = try cursor.memberKey().content
-        } else {
-            cursor.skipWhitespace()
-            guard cursor.peek() == UInt8(ascii: "\"") else { throw WireError("expected a key", at: cursor.index) }
-            guard let end = JSONCursor.stringEnd(bytes, from: cursor.index + 1) else {
-                throw WireError("unterminated key", at: cursor.index)
+    /// The fast scan of `inspect`: on a pointer, every value skipped by `JSONCursor`'s unchecked
+    /// primitives (this runs for every line of a recording).
+    private func parseUnchecked(_ bytes: UnsafeRawBufferPointer) throws(WireError) {
+        let n = bytes.count
+        guard let raw = bytes.baseAddress, n >= 2 else { throw WireError("not a JSON object", at: 0) }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        var i = JSONCursor.skipWhitespace(base, 0, n)
+        guard i < n, base[i] == UInt8(ascii: "{") else { throw WireError("expected '{'", at: i) }
+        i = JSONCursor.skipWhitespace(base, i + 1, n)
+        if i < n, base[i] == UInt8(ascii: "}") {
+            guard JSONCursor.skipWhitespace(base, i + 1, n) == n else { throw WireError("text after the object", at: i + 1) }
+            return
+        }
+        while true {
+            guard i < n, base[i] == UInt8(ascii: "\"") else { throw WireError("expected a key", at: i) }
+            let keyStart = i + 1
+            guard let keyEnd = JSONCursor.stringEnd(base, keyStart, n) else { throw WireError("unterminated key", at: i) }
+            i = JSONCursor.skipWhitespace(base, keyEnd + 1, n)
+            guard i < n, base[i] == UInt8(ascii: ":") else { throw WireError("expected ':'", at: i) }
+            i = JSONCursor.skipWhitespace(base, i + 1, n)
+            guard i < n else { throw WireError("expected a value", at: i) }
+            let valueStart = i
+            let isString = base[i] == UInt8(ascii: "\"")
+            let valueEnd = try JSONCursor.valueEndUnchecked(base, i, n, maxDepth: Self.maxDepth)
+            let isNull = !isString && valueEnd - valueStart == 4 && base[valueStart] == UInt8(ascii: "n")
+            if !isNull, keyEnd > keyStart {
+                self.record(Self.field(base + keyStart, keyEnd - keyStart), valueStart..<valueEnd, isString: isString)
             }
-            key = (cursor.index + 1)..<end
-            cursor.index = end + 1
-            try cursor.expect(UInt8(ascii: ":"))
-            cursor.skipWhitespace()
+            i = JSONCursor.skipWhitespace(base, valueEnd, n)
+            guard i < n else { throw WireError("unterminated object", at: i) }
+            if base[i] == UInt8(ascii: ",") {
+                i = JSONCursor.skipWhitespace(base, i + 1, n)
+                continue
+            }
+            guard base[i] == UInt8(ascii: "}") else { throw WireError("expected ',' or '}'", at: i) }
+            guard JSONCursor.skipWhitespace(base, i + 1, n) == n else { throw WireError("text after the object", at: i + 1) }
+            return
         }
-        let start = cursor.index
-        let isString: Bool
-        let isNull: Bool
-        if validating {
-            let kind = try cursor.skipValue()
-            isString = kind == .string
-            isNull = kind == .null
-        } else {
-            isString = try cursor.skipValueUnchecked()
-            isNull = !isString && cursor.index - start == 4 && bytes[start] == UInt8(ascii: "n")
+    }
+
+    /// The decoder's scan: every key and value checked by `JSONCursor`.
+    private func parseValidating(_ bytes: UnsafeRawBufferPointer) throws(WireError) {
+        var cursor = JSONCursor(bytes, maxDepth: Self.maxDepth)
+        cursor.skipWhitespace()
+        guard cursor.peek() == UInt8(ascii: "{") else { throw WireError("expected '{'", at: cursor.index) }
+        cursor.index += 1
+        if !cursor.consume(UInt8(ascii: "}")) {
+            repeat {
+                let key = try cursor.memberKey().content
+                let start = cursor.index
+                let kind = try cursor.skipValue()
+                if kind != .null, !key.isEmpty {
+                    self.record(
+                        Self.field(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + key.lowerBound, key.count),
+                        start..<cursor.index, isString: kind == .string)
+                }
+            } while try cursor.continueContainer(closing: UInt8(ascii: "}"))
         }
-        guard !isNull, !key.isEmpty, let field = Self.field(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + key.lowerBound, key.count)
-        else { return }
-        self.storage.starts[field.rawValue] = isString ? start + 1 : start
-        self.storage.ends[field.rawValue] = isString ? cursor.index - 1 : cursor.index
+        cursor.skipWhitespace()
+        guard cursor.atEnd else { throw WireError("text after the object", at: cursor.index) }
+    }
+
+    /// Notes the value of a known field (a string without its quotes).
+    @inline(__always)
+    private func record(_ field: Field?, _ value: Range<Int>, isString: Bool) {
+        guard let field else { return }
+        self.storage.starts[field.rawValue] = isString ? value.lowerBound + 1 : value.lowerBound
+        self.storage.ends[field.rawValue] = isString ? value.upperBound - 1 : value.upperBound
         self.storage.quoted[field.rawValue] = isString
     }
 

@@ -367,13 +367,37 @@ public struct JSONCursor {
 
     // MARK: - Unchecked (the range index)
 
+    /// Moves past the value at the cursor without validating it (see `valueEndUnchecked`).
+    /// Returns whether the value was a string.
+    @inlinable
+    public mutating func skipValueUnchecked() throws(WireError) -> Bool {
+        guard let raw = self.bytes.baseAddress, self.index < self.bytes.count else {
+            throw WireError("expected a value", at: self.index)
+        }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let isString = base[self.index] == UInt8(ascii: "\"")
+        self.index = try Self.valueEndUnchecked(base, self.index, self.bytes.count, maxDepth: self.maxDepth)
+        return isString
+    }
+
+    /// The first index at or after `from` that is not JSON whitespace.
+    @inlinable @inline(__always)
+    public static func skipWhitespace(_ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Int {
+        var i = from
+        while i < n {
+            let b = base[i]
+            guard b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A else { break }
+            i += 1
+        }
+        return i
+    }
+
     /// The index of the closing quote of a string whose content starts at `from`, `nil` when it
     /// is not closed. Escapes are skipped, not checked; eight bytes at a time up to the next quote
     /// or backslash.
     @inlinable @inline(__always)
-    public static func stringEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
-        let n = bytes.count
-        guard let raw = bytes.baseAddress else { return nil }
+    public static func stringEnd(_ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Int? {
+        let raw = UnsafeRawPointer(base)
         var i = from
         while true {
             while i &+ 8 <= n {
@@ -386,7 +410,7 @@ public struct JSONCursor {
                 i &+= 8
             }
             guard i < n else { return nil }
-            switch bytes[i] {
+            switch base[i] {
             case UInt8(ascii: "\""): return i
             case UInt8(ascii: "\\"): i &+= 2
             default: i &+= 1
@@ -394,32 +418,36 @@ public struct JSONCursor {
         }
     }
 
-    /// Moves past the value at the cursor without validating it: a string to its closing quote, an
-    /// object or array to its balancing bracket (strings inside skipped), anything else up to the
-    /// next `,`, `}`, `]` or space. Returns whether the value was a string.
+    /// `stringEnd` on a buffer.
+    @inlinable @inline(__always)
+    public static func stringEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard let raw = bytes.baseAddress else { return nil }
+        return Self.stringEnd(raw.assumingMemoryBound(to: UInt8.self), from, bytes.count)
+    }
+
+    /// The end of the value starting at `from`, found without validating it: a string to its
+    /// closing quote, an object or array to its balancing bracket (strings inside skipped),
+    /// anything else up to the next `,`, `}`, `]` or space.
     @inlinable
-    public mutating func skipValueUnchecked() throws(WireError) -> Bool {
-        let from = self.index
-        guard from < self.bytes.count else { throw WireError("expected a value", at: from) }
-        let first = self.bytes[from]
+    public static func valueEndUnchecked(
+        _ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int, maxDepth: Int
+    ) throws(WireError) -> Int {
+        let first = base[from]
         if first == UInt8(ascii: "\"") {
-            guard let end = Self.stringEnd(self.bytes, from: from + 1) else { throw WireError("unterminated string", at: from) }
-            self.index = end + 1
-            return true
+            guard let end = Self.stringEnd(base, from + 1, n) else { throw WireError("unterminated string", at: from) }
+            return end + 1
         }
         if first != UInt8(ascii: "[") && first != UInt8(ascii: "{") {
             var i = from
-            while i < self.bytes.count {
-                let b = self.bytes[i]
+            while i < n {
+                let b = base[i]
                 if b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || b == 0x20 { break }
                 i += 1
             }
             guard i > from else { throw WireError("expected a value", at: from) }
-            self.index = i
-            return false
+            return i
         }
-        let n = self.bytes.count
-        let raw = self.bytes.baseAddress!
+        let raw = UnsafeRawPointer(base)
         var depth = 0
         var i = from
         while true {
@@ -436,19 +464,16 @@ public struct JSONCursor {
                 i &+= 8
             }
             guard i < n else { break }
-            switch self.bytes[i] {
+            switch base[i] {
             case UInt8(ascii: "\""):
-                guard let end = Self.stringEnd(self.bytes, from: i + 1) else { throw WireError("unterminated string", at: i) }
+                guard let end = Self.stringEnd(base, i + 1, n) else { throw WireError("unterminated string", at: i) }
                 i = end
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 depth += 1
-                guard depth <= self.maxDepth else { throw WireError("nested too deeply", at: i) }
+                guard depth <= maxDepth else { throw WireError("nested too deeply", at: i) }
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
                 depth -= 1
-                if depth == 0 {
-                    self.index = i + 1
-                    return false
-                }
+                if depth == 0 { return i + 1 }
             default:
                 break
             }
