@@ -49,6 +49,7 @@ public enum RecordKind: UInt8, CaseIterable, Sendable {
     }
 
     /// The kind written as `bytes` (the value of `k` without its quotes).
+    @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) {
         guard let first = bytes.first else {
             self = .unknown

@@ -113,10 +113,11 @@ public struct RecordLine {
     /// Per field: start and end of its value (`start < 0` when absent) and whether it was a string
     /// (then the range excludes the quotes). In one allocation that `parse` overwrites in place:
     /// copies of a `RecordLine` share it, so use a line's fields before parsing the next line.
-    private final class Storage {
-        let starts: UnsafeMutablePointer<Int>
-        let ends: UnsafeMutablePointer<Int>
-        let quoted: UnsafeMutablePointer<Bool>
+    @usableFromInline
+    final class Storage {
+        @usableFromInline let starts: UnsafeMutablePointer<Int>
+        @usableFromInline let ends: UnsafeMutablePointer<Int>
+        @usableFromInline let quoted: UnsafeMutablePointer<Bool>
 
         init() {
             let n = RecordLine.fieldCount
@@ -135,44 +136,51 @@ public struct RecordLine {
         }
     }
 
-    private let storage = Storage()
+    // Inlinable accessors: `inspect` and the view read a line's fields from other modules, for
+    // every line, and a call per field would cost it more than the scan.
+    @usableFromInline let storage = Storage()
     /// `Field.allCases.count` without building the array.
     static let fieldCount = Field.listen.rawValue + 1
 
     public init() {}
 
     /// The byte range of `field`'s value (inside the quotes for a string), if present and not `null`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func range(_ field: Field) -> Range<Int>? {
         let s = self.storage.starts[field.rawValue]
         return s < 0 ? nil : s..<self.storage.ends[field.rawValue]
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func has(_ field: Field) -> Bool { self.storage.starts[field.rawValue] >= 0 }
 
     /// Whether `field` holds a string (for a string field, escapes are still in the bytes).
+    @inlinable @inline(__always)
     public func isString(_ field: Field) -> Bool { self.storage.quoted[field.rawValue] }
 
     /// The integer value of `field`, if it is a plain integer.
+    @inlinable @inline(__always)
     public func int(_ field: Field, _ bytes: UnsafeRawBufferPointer) -> Int64? {
         guard let range = self.range(field), !self.storage.quoted[field.rawValue] else { return nil }
         return JSONCursor.int64(bytes, range)
     }
 
     /// Whether the string value of `field` is exactly `literal` (compared as written, escapes not decoded).
+    @inlinable @inline(__always)
     public func equals(_ field: Field, _ literal: StaticString, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let range = self.range(field), range.count == literal.utf8CodeUnitCount else { return false }
         return memcmp(bytes.baseAddress! + range.lowerBound, literal.utf8Start, range.count) == 0
     }
 
     /// The value bytes of `field` (inside the quotes for strings).
+    @inlinable @inline(__always)
     public func slice(_ field: Field, _ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard let range = self.range(field) else { return nil }
         return UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 
     /// The byte range of `field`'s whole value, quotes included for a string.
+    @inlinable @inline(__always)
     public func valueRange(_ field: Field) -> Range<Int>? {
         guard let range = self.range(field) else { return nil }
         return self.storage.quoted[field.rawValue] ? (range.lowerBound - 1)..<(range.upperBound + 1) : range
