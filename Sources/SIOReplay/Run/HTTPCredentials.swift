@@ -196,37 +196,32 @@ package struct HTTPCredentials: Sendable, Equatable {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var lastKey: String?
-        var i = 0
-        while i < bytes.count {
-            guard bytes[i] == UInt8(ascii: "\"") else {
-                out.append(bytes[i])
-                i += 1
-                continue
-            }
-            var end = i + 1
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1 }
-            end = min(end + 1, bytes.count)
-            let literal = Array(bytes[i..<end])
-            var after = end
-            while after < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[after]) { after += 1 }
-            let decoded: String? = if case .string(let s) = JSONValue(parsing: String(decoding: literal, as: UTF8.self)) { s } else { nil }
-            if after < bytes.count, bytes[after] == UInt8(ascii: ":") {
-                lastKey = decoded
-                out += literal
-            } else if decoded == Self.mask, let name = lastKey {
-                if let value = self.secret(name, request: index) {
-                    switch value {
-                    case .string(let s): out += Array(JSONValue.string(s).text.utf8)
-                    case .json(let j): out += Array(j.utf8)
+        bytes.withUnsafeBytes { raw in
+            var tokens = JSONTokens(raw)
+            while let (kind, range) = tokens.next() {
+                let literal = Array(raw[range])
+                guard case .string(let isKey) = kind else {
+                    out += literal
+                    continue
+                }
+                let decoded = JSONValue(parsing: String(decoding: literal, as: UTF8.self))?.stringValue
+                if isKey {
+                    lastKey = decoded
+                    out += literal
+                } else if decoded == Self.mask, let name = lastKey {
+                    if let value = self.secret(name, request: index) {
+                        switch value {
+                        case .string(let s): out += Array(JSONValue.string(s).text.utf8)
+                        case .json(let j): out += Array(j.utf8)
+                        }
+                    } else {
+                        missing.append(name)
+                        out += literal
                     }
                 } else {
-                    missing.append(name)
                     out += literal
                 }
-            } else {
-                out += literal
             }
-            i = end
         }
         return String(decoding: out, as: UTF8.self)
     }
