@@ -158,15 +158,15 @@ def run_crawl(browser, task):
 def run_live(browser, task):
     page, errors = open_page(browser, task["url"], "view=packets")
     emit({"ready": True})
-    # The test says when the scenario is over; then every session it opened closes, and the page
-    # must have received every Socket.IO packet the server holds for them.
-    sys.stdin.readline()
-    page.wait_for_function("""async () => {
+    # The test says when the scenario is over and how many sessions it opened ("DONE N"); then the
+    # page must list that many, all closed, and have received every Socket.IO packet of them.
+    sessions = int(sys.stdin.readline().split()[1])
+    page.wait_for_function("""async (sessions) => {
         const r = await fetch('api/sessions?limit=5000').then(r => r.json());
-        if (!r.total || !r.rows.every(s => s.closed)) return false;
+        if (r.total < sessions || !r.rows.every(s => s.closed)) return false;
         const n = r.rows.reduce((a, s) => a + s.c2s + s.s2c, 0);
         return window.siotape.arrivals.filter(a => a.k === 'sio').length >= n;
-    }""", polling=100, timeout=60000)
+    }""", arg=sessions, polling=100, timeout=60000)
     arrivals = page.evaluate("() => window.siotape.arrivals")
     meta = page.evaluate("() => window.siotape.meta")
     shown = page.evaluate("() => document.querySelectorAll('#packet-list .packet-row[data-seq]').length")
