@@ -131,6 +131,15 @@ struct KnownSecrets {
                 e.packet.eventName = e.packet.eventName.map { self.mask($0) }
                 changed = true
             }
+            // An attachment is bytes the app chose to send (a file, a buffer built from its state):
+            // a secret in it is masked like in a binary body, which changes its length in the
+            // recording only.
+            for index in e.packet.attachments.indices {
+                if let masked = self.mask(e.packet.attachments[index]) {
+                    e.packet.attachments[index] = masked
+                    changed = true
+                }
+            }
             // A msgpack packet's `wire` holds the secret as a length-prefixed string: it cannot be
             // masked in place, so the record keeps the (masked) fields only.
             if let wire = e.packet.wire, self.mask(wire) != nil {

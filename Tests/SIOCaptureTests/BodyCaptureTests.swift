@@ -166,6 +166,26 @@ extension Record {
         #expect(!text.contains(jwt) && !text.contains("cookie-value-123") && !text.contains("header-token-456"))
     }
 
+    @Test func knownSecretsAreMaskedInBinaryAttachments() {
+        var secrets = KnownSecrets()
+        secrets.learn("eyJhbGciOiJIUzI1NiJ9.c2lnbmF0dXJl")
+        var attachment = ByteBuffer(bytes: [0x00, 0xFF])
+        attachment.writeString("eyJhbGciOiJIUzI1NiJ9.c2lnbmF0dXJl")
+        attachment.writeBytes([0x01])
+        let packet = SocketIOPacket(
+            type: .binaryEvent, attachmentCount: 2, json: ByteBuffer(string: #"["upload",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#),
+            attachments: [attachment, ByteBuffer(bytes: [0x02, 0x03])], eventName: "upload")
+        var record = Record(
+            time: 0, event: .socket(.init(sid: "s", connection: 1, direction: .clientToServer, transport: .websocket, packet: packet)))
+        secrets.mask(&record)
+        guard case .socket(let masked) = record.event else { Issue.record("not a socket record"); return }
+        var expected = ByteBuffer(bytes: [0x00, 0xFF])
+        expected.writeString("[redacted]")
+        expected.writeBytes([0x01])
+        #expect(masked.packet.attachments == [expected, ByteBuffer(bytes: [0x02, 0x03])])
+        #expect(masked.packet.attachmentCount == 2)
+    }
+
     @Test func shortOrNumericValuesAreNotLearned() {
         var secrets = KnownSecrets()
         secrets.learn("abc")
