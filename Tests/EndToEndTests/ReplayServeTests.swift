@@ -102,12 +102,27 @@ struct ReplayServeTests {
             defer { upstream.terminate() }
             let recording = try temporaryRecordingURL("sio4-\(transport.rawValue)")
             let proxy = try await Proxy.start(upstream: upstream, recording: recording, in: environment)
-            let recorded = try await Peers.runClient(for: .sio4, url: proxy.url, transport: transport, in: environment)
+            let recorded: String
+            do {
+                recorded = try await Peers.runClient(for: .sio4, url: proxy.url, transport: transport, in: environment)
+            } catch {
+                Issue.record("\(transport): the client failed through record, against python-socketio 4: \(error)")
+                return
+            }
             proxy.terminate()
+            let proxyStatus = proxy.process.terminationStatus
+            try #require(proxyStatus == 0, "\(transport): siotape record exited \(proxyStatus.map(String.init) ?? "?") on SIGTERM")
 
             let server = try await ReplayServe.start(
                 recording: recording.path, in: environment, extraArguments: ["--on-unmatched", "fail"])
-            let replayed = try await Peers.runClient(for: .sio4, url: server.url, transport: transport, in: environment)
+            let replayed: String
+            do {
+                replayed = try await Peers.runClient(for: .sio4, url: server.url, transport: transport, in: environment)
+            } catch {
+                server.terminate()
+                Issue.record("\(transport): the client failed against replay serve: \(error)\n--- replay serve ---\n\(server.process.stderr.snapshot.text.suffix(3000))")
+                return
+            }
             let (status, summary) = try await ReplayServe.stop(server)
             #expect(replayed == recorded, "the EIO3 client observed something else from the replay (\(transport))")
             #expect(
