@@ -24,7 +24,10 @@ app = Flask(__name__)
 socketio = SocketIO(app, async_mode='threading', cors_allowed_origins='*')
 
 STEP = 0.005           # seconds between output lines
-JOIN_TIMEOUT = 10.0    # a job starts anyway if nobody joins
+# A job starts anyway if nobody joins by then. Generous: a replay run started right after the
+# executions were created may join many seconds later on a loaded machine, and a job that ran
+# before its watcher joined would look like missing output.
+JOIN_TIMEOUT = 120.0
 lock = threading.Lock()
 executions = {}        # id -> dict
 counter = 0
