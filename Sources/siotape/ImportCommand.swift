@@ -38,28 +38,7 @@ struct ImportHARCommand: ParsableCommand {
     @Option(help: "The recording to write (default: FILE with .har replaced by .siotape.gz); never overwritten.")
     var out: String?
 
-    @Flag(help: "Keep credentials in the recording instead of redacting them.")
-    var keepCredentials = false
-
-    @Option(
-        name: .customLong("redact"),
-        help: ArgumentHelp(
-            "Also redact JSON members and form fields of HTTP bodies with this name (repeatable).",
-            valueName: "NAME"))
-    var redactNames: [String] = []
-
-    @Option(
-        help: ArgumentHelp(
-            "Bytes kept of each HTTP body that is not Engine.IO (1048576, 64k, 16m), as record --body-limit.",
-            valueName: "BYTES"))
-    var bodyLimit: String = "1m"
-
-    @Option(help: "The Socket.IO parser: auto, default or msgpack (as record --parser).")
-    var parser: CaptureConfiguration.Parser = .auto
-
-    func validate() throws {
-        _ = try RecordCommand.parseBytes(self.bodyLimit)
-    }
+    @OptionGroup var capture: CaptureOptions
 
     func run() throws {
         let data: Data
@@ -78,7 +57,7 @@ struct ImportHARCommand: ParsableCommand {
         let path = self.out ?? Self.defaultOut(self.file)
         let header = RecordingHeader(
             startedAtMicros: importer.startedAtMicros, tool: "\(Siotape.tool) import har",
-            upstream: importer.upstream, redacted: !self.keepCredentials)
+            upstream: importer.upstream, redacted: !self.capture.keepCredentials)
         let writer: RecordingWriter
         do {
             var configuration = RecordingWriter.Configuration()
@@ -87,11 +66,7 @@ struct ImportHARCommand: ParsableCommand {
         } catch {
             RecordCommand.fail("cannot create the recording \(path): \(error)")
         }
-        var capture = CaptureConfiguration()
-        capture.redactCredentials = !self.keepCredentials
-        capture.parser = self.parser
-        capture.bodyLimit = try RecordCommand.parseBytes(self.bodyLimit)
-        capture.redactNames = self.redactNames
+        let capture = try self.capture.configuration()
         let statistics = importer.run(configuration: capture, sink: ImportSink(writer: writer))
         do {
             try writer.close()

@@ -57,21 +57,7 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Colours in the text live view: auto (on a terminal), always or never.")
     var color: ColorChoice = .auto
 
-    @Flag(help: "Keep credentials in the recording and the live view instead of redacting them.")
-    var keepCredentials = false
-
-    @Option(
-        name: .customLong("redact"),
-        help: ArgumentHelp(
-            "Also redact JSON members and form fields of HTTP bodies with this name (repeatable).",
-            valueName: "NAME"))
-    var redactNames: [String] = []
-
-    @Option(
-        help: ArgumentHelp(
-            "Bytes kept of each HTTP body that is not Engine.IO (1048576, 64k, 16m); past it the head is kept "
-                + "with the full size. 0 records no such bodies.", valueName: "BYTES"))
-    var bodyLimit: String = "1m"
+    @OptionGroup var capture: CaptureOptions
 
     @Flag(help: "Send the upstream's host:port as Host instead of the client's Host header.")
     var rewriteHost = false
@@ -85,17 +71,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads relaying connections (default: one per core).")
     var threads: Int = System.coreCount
 
-    @Option(
-        help: """
-            The Socket.IO parser: auto (per session: msgpack when its binary messages are msgpack packets), \
-            default (socket.io-parser) or msgpack (socket.io-msgpack-parser).
-            """)
-    var parser: CaptureConfiguration.Parser = .auto
-
     func validate() throws {
         _ = try Self.parseListen(self.listen)
         if let ui = self.ui { _ = try Self.parseListen(ui, option: "--ui") }
-        _ = try Self.parseBytes(self.bodyLimit)
         do {
             _ = try UpstreamURL(self.upstream)
         } catch {
@@ -105,22 +83,6 @@ struct RecordCommand: AsyncParsableCommand {
             throw ValidationError("--flush-interval must be between 0 and 60 seconds")
         }
         guard (1...256).contains(self.threads) else { throw ValidationError("--threads must be between 1 and 256") }
-    }
-
-    /// `1048576`, `64k`, `16m` (binary units).
-    static func parseBytes(_ text: String) throws -> Int {
-        let lower = text.lowercased()
-        let (digits, scale): (Substring, Int) =
-            switch lower.last {
-            case "k": (lower.dropLast(), 1 << 10)
-            case "m": (lower.dropLast(), 1 << 20)
-            case "g": (lower.dropLast(), 1 << 30)
-            default: (Substring(lower), 1)
-            }
-        guard let value = Int(digits), value >= 0, value <= (1 << 32) / scale else {
-            throw ValidationError("--body-limit must be a byte count such as 1048576, 64k or 16m, not '\(text)'")
-        }
-        return value * scale
     }
 
     static func parseListen(_ text: String, option: String = "--listen") throws -> (host: String, port: Int) {
@@ -158,7 +120,7 @@ struct RecordCommand: AsyncParsableCommand {
         }
         let header = RecordingHeader(
             startedAtMicros: startedAt, tool: Siotape.tool, upstream: upstream.description,
-            listen: self.listen, redacted: !self.keepCredentials)
+            listen: self.listen, redacted: !self.capture.keepCredentials)
         let writer: RecordingWriter
         do {
             var configuration = RecordingWriter.Configuration()
@@ -184,7 +146,7 @@ struct RecordCommand: AsyncParsableCommand {
             let (uiHost, uiPort) = try Self.parseListen(ui, option: "--ui")
             do {
                 let server = try await ViewServer(
-                    model: ViewModel(feed: feed, redacted: !self.keepCredentials),
+                    model: ViewModel(feed: feed, redacted: !self.capture.keepCredentials),
                     configuration: .init(host: uiHost, port: uiPort))
                 viewServer = server
                 Self.printErr("siotape: live view at \(server.url)")
@@ -193,12 +155,7 @@ struct RecordCommand: AsyncParsableCommand {
             }
         }
         let sink = FanOutSink(writer: writer, liveView: liveView, feed: feed)
-        var captureConfiguration = CaptureConfiguration()
-        captureConfiguration.redactCredentials = !self.keepCredentials
-        captureConfiguration.parser = self.parser
-        captureConfiguration.bodyLimit = try Self.parseBytes(self.bodyLimit)
-        captureConfiguration.redactNames = self.redactNames
-        let hub = CaptureHub(configuration: captureConfiguration, sink: sink, logger: logger)
+        let hub = CaptureHub(configuration: try self.capture.configuration(), sink: sink, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
         let proxy = try RecordingProxy(
@@ -305,5 +262,3 @@ struct FanOutSink: RecordSink {
         self.feed?.append(contentsOf: records)
     }
 }
-
-extension CaptureConfiguration.Parser: ExpressibleByArgument {}
