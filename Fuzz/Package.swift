@@ -13,6 +13,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "FuzzInput", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // The record round trip of the targets that drive the capture.
+        .target(
+            name: "FuzzRoundTrip",
+            dependencies: [
+                "FuzzInput",
+                .product(name: "SIOCapture", package: "siotape"),
+                .product(name: "SIORecording", package: "siotape"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(name: "FuzzEngineIO", dependencies: fuzzDependencies),
         .executableTarget(name: "FuzzSocketIO", dependencies: fuzzDependencies),
         .executableTarget(name: "FuzzWebSocket", dependencies: fuzzDependencies),
@@ -25,6 +35,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzCaptureTap",
             dependencies: fuzzDependencies + [
+                "FuzzRoundTrip",
                 .product(name: "SIOCapture", package: "siotape"),
                 .product(name: "SIORecording", package: "siotape"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -34,8 +45,8 @@ let package = Package(
         .executableTarget(
             name: "FuzzHARImport",
             dependencies: fuzzDependencies + [
+                "FuzzRoundTrip",
                 .product(name: "SIOCapture", package: "siotape"),
-                .product(name: "SIORecording", package: "siotape"),
             ]
         ),
     ]

@@ -1,11 +1,11 @@
 import FuzzInput
+import FuzzRoundTrip
 import Logging
 import NIOCore
 import NIOHTTP1
 import SIOCapture
 import SIORecording
 import SIOWire
-import Synchronization
 
 /// The capture tap end to end: an Engine.IO session opened by a fixed handshake, then fuzzed
 /// long-polling bodies or WebSocket messages in both directions, through session tracking, ack
@@ -24,7 +24,7 @@ public func fuzzCaptureTap(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let version = mode & 2 != 0 ? "3" : "4"
     let pieces = input.rest.readableBytesView.split(separator: 0x1F, omittingEmptySubsequences: false)
 
-    let sink = CheckingSink()
+    let sink = RoundTripSink()
     var configuration = CaptureConfiguration()
     configuration.maxBodyBytes = 64 * 1024
     configuration.maxWebSocketMessageBytes = 64 * 1024
@@ -100,24 +100,4 @@ private func frame(_ payload: ByteBufferView, binary: Bool, masked: Bool) -> Byt
         frame.writeInteger(masked ? byte ^ mask[index % 4] : byte)
     }
     return frame
-}
-
-/// Encodes every record and decodes it back.
-private final class CheckingSink: RecordSink {
-    private let decoder = Mutex(RecordDecoder())
-
-    func receive(_ record: Record) {
-        var line = ByteBuffer()
-        RecordEncoder().encode(record, into: &line)
-        if line.readableBytesView.last == UInt8(ascii: "\n") { line.moveWriterIndex(to: line.writerIndex - 1) }
-        let decoded = self.decoder.withLock { decoder in Result { () throws(RecordFormatError) in try decoder.decode(line) } }
-        switch decoded {
-        case .success(.record(let again)):
-            fuzzCheck(again == record, "record changed in an encode/decode round trip: \(String(buffer: line))")
-        case .success(let other):
-            fuzzCheck(false, "record decoded as \(other): \(String(buffer: line))")
-        case .failure(let error):
-            fuzzCheck(false, "encoded record does not decode (\(error)): \(String(buffer: line))")
-        }
-    }
 }
