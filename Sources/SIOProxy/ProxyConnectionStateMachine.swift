@@ -74,6 +74,19 @@ struct ProxyConnectionStateMachine {
         case unreachable(String)
     }
 
+    /// What was meant for the upstream before its connection was made. The client is not read until
+    /// then, except that NIO reads a socket's input to its end as soon as it sees the peer's FIN,
+    /// whatever the relay's backpressure says: a client that sends its request and half-closes at
+    /// once can have both read while there is no upstream channel to write to. They wait here and
+    /// are relayed, in order, once there is.
+    private struct HeldForUpstream {
+        var bytes: ByteBuffer?
+        /// A request head is among the bytes: answered `502` if the upstream turns out unreachable.
+        var request = false
+        /// The client half-closed: the upstream gets a FIN after the bytes.
+        var closeOutput = false
+    }
+
     /// What the connection carries: the one place that says whether it is a WebSocket yet.
     private enum Phase {
         /// HTTP; whether the last request head asked for a WebSocket upgrade.
@@ -88,6 +101,7 @@ struct ProxyConnectionStateMachine {
     private let clientIP: String
     private let allocator: ByteBufferAllocator
     private var upstream = Upstream.connecting
+    private var held = HeldForUpstream()
     private var phase = Phase.http(webSocketRequested: false)
     private var requestParser = HTTP1StreamParser(role: .request)
     private var responseParser = HTTP1StreamParser(role: .response)
@@ -127,11 +141,23 @@ struct ProxyConnectionStateMachine {
             return [.resumeReading(.upstream)]
         case .upstream:
             self.upstream = .connected
-            if self.inactive.client {
-                // The client left while the upstream connection was being made.
-                return [.closeNow(.upstream)]
+            let held = self.held
+            self.held = HeldForUpstream()
+            var actions: [Action] = []
+            if let bytes = held.bytes {
+                actions.append(.write(bytes, to: .upstream))
+                actions.append(.flush(.upstream))
             }
-            return [.resumeReading(.client)]
+            if self.inactive.client {
+                // The client left while the upstream connection was being made; what it sent goes first.
+                actions.append(held.bytes == nil ? .closeNow(.upstream) : .close(.upstream))
+                return actions
+            }
+            if held.closeOutput {
+                actions.append(.closeOutput(.upstream))
+            }
+            actions.append(.resumeReading(.client))
+            return actions
         }
     }
 
@@ -139,8 +165,20 @@ struct ProxyConnectionStateMachine {
     mutating func upstreamConnectFailed(reason: String) -> [Action] {
         self.upstream = .unreachable(reason)
         self.inactive.upstream = true
+        let held = self.held
+        self.held = HeldForUpstream()
         if self.inactive.client {
             return self.finish()
+        }
+        if held.request {
+            // The request was read while connecting (and tapped then): it is answered now.
+            var actions: [Action] = []
+            self.answerBadGateway(reason: reason, into: &actions)
+            return actions
+        }
+        if held.closeOutput {
+            // The client has nothing more to send and there is nothing to answer.
+            return [.close(.client)]
         }
         return [.resumeReading(.client)]
     }
@@ -180,7 +218,11 @@ struct ProxyConnectionStateMachine {
             self.closeCause = self.closeCause ?? "upstream"
         }
         self.parserInputClosed(side, into: &actions)
-        actions.append(.closeOutput(side.partner))
+        if side == .client, case .connecting = self.upstream {
+            self.held.closeOutput = true
+        } else {
+            actions.append(.closeOutput(side.partner))
+        }
         return actions
     }
 
@@ -211,6 +253,10 @@ struct ProxyConnectionStateMachine {
         case .client:
             self.inactive.client = true
             self.closeCause = self.closeCause ?? "client"
+            if case .connecting = self.upstream {
+                // The upstream is closed by `channelActive(.upstream)`, after what the client sent.
+                return []
+            }
         case .upstream:
             self.inactive.upstream = true
             self.closeCause = self.closeCause ?? "upstream"
@@ -328,6 +374,7 @@ struct ProxyConnectionStateMachine {
                     webSocketRequested: head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" })
             }
             self.write(self.forwardedHead(raw, head), to: .upstream, into: &actions)
+            if case .connecting = self.upstream { self.held.request = true }
         case .head(.response, _):
             preconditionFailure("the request parser produced a response head")
         case .forward(let bytes):
@@ -384,11 +431,21 @@ struct ProxyConnectionStateMachine {
     }
 
     private mutating func write(_ bytes: ByteBuffer, to side: Side, into actions: inout [Action]) {
+        if side == .upstream, case .connecting = self.upstream {
+            if self.held.bytes == nil {
+                self.held.bytes = bytes
+            } else {
+                self.held.bytes!.writeImmutableBuffer(bytes)
+            }
+            return
+        }
         actions.append(.write(bytes, to: side))
         self.setUnflushed(side, true)
     }
 
     private mutating func flush(_ side: Side, into actions: inout [Action]) {
+        // Held bytes are flushed when the upstream connection is made.
+        if side == .upstream, case .connecting = self.upstream { return }
         actions.append(.flush(side))
         self.setUnflushed(side, false)
     }

@@ -196,6 +196,84 @@ import Testing
         #expect(machine.channelInactive(.client) == [.close(.upstream)])
     }
 
+    /// A client that sends its request and half-closes at once: NIO reads a socket's input to its end
+    /// as soon as it sees the FIN, whatever the relay's backpressure says, so the request and the
+    /// half-close can both come before the upstream connection is made. Nothing may go to the upstream
+    /// channel before then (there is none to write to: the bytes were lost and the upstream waited
+    /// for a request that never came); once it is up it gets the request, then the FIN.
+    @Test func aRequestAndHalfCloseBeforeTheUpstreamConnectedAreRelayedOnceItIs() throws {
+        var machine = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = machine.channelActive(.client)
+        let raw = "GET /socket.io/?EIO=4&transport=polling&sid=half HTTP/1.1\r\nHost: h\r\n\r\n"
+        let head = try Self.requestHead(raw)
+        #expect(
+            machine.received(ByteBuffer(string: raw), from: .client) == [.tap(.requestHead(head)), .tap(.requestEnd)])
+        #expect(machine.readComplete(.client) == [])
+        #expect(machine.inputClosed(.client) == [])
+        let forwarded = ByteBuffer(
+            string: "GET /socket.io/?EIO=4&transport=polling&sid=half HTTP/1.1\r\nHost: h\r\n"
+                + "X-Forwarded-For: 10.0.0.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n")
+        #expect(
+            machine.channelActive(.upstream) == [
+                .write(forwarded, to: .upstream), .flush(.upstream), .closeOutput(.upstream), .resumeReading(.client),
+            ])
+        // From here on the connection is as any other.
+        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n42[\"half\"]"
+        let actions = machine.received(ByteBuffer(string: answer), from: .upstream)
+        #expect(actions.first == .write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"), to: .client))
+        #expect(actions.last == .tap(.responseEnd))
+        #expect(machine.readComplete(.upstream) == [.flush(.client)])
+    }
+
+    /// The client sent a request and left (reset or closed) before the upstream connection was made:
+    /// the upstream still gets what was sent, then the end.
+    @Test func aClientGoneBeforeTheUpstreamConnectedStillHasItsBytesRelayed() throws {
+        var machine = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = machine.channelActive(.client)
+        _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        #expect(machine.errorCaught(.reset, on: .client) == [])
+        #expect(machine.channelInactive(.client) == [])
+        #expect(
+            machine.channelActive(.upstream) == [
+                .write(
+                    ByteBuffer(
+                        string: "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.7\r\n"
+                            + "X-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n"),
+                    to: .upstream),
+                .flush(.upstream), .close(.upstream),
+            ])
+        #expect(machine.channelInactive(.upstream) == [.close(.client), .tap(.connectionClosed(cause: "client reset")), .release])
+
+        // Nothing sent: the upstream connection is closed at once, as before.
+        var empty = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = empty.channelActive(.client)
+        #expect(empty.channelInactive(.client) == [])
+        #expect(empty.channelActive(.upstream) == [.closeNow(.upstream)])
+    }
+
+    /// A request read before the upstream turned out to be unreachable is answered `502`, as one read
+    /// after; a client that half-closed without a complete request is closed.
+    @Test func aRequestReadWhileConnectingToAnUnreachableUpstreamIsAnswered502() throws {
+        var machine = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = machine.channelActive(.client)
+        _ = machine.received(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        #expect(machine.inputClosed(.client) == [])
+        #expect(
+            machine.upstreamConnectFailed(reason: "refused") == [
+                .tap(.upstreamUnreachable(reason: "refused")), .badGateway(reason: "refused"),
+            ])
+
+        var halfClosed = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = halfClosed.channelActive(.client)
+        #expect(halfClosed.inputClosed(.client) == [])
+        #expect(halfClosed.upstreamConnectFailed(reason: "refused") == [.close(.client)])
+    }
+
     @Test func anUnreachableUpstreamIsAnswered502ForTheFirstRequest() throws {
         var machine = Machine(
             configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")

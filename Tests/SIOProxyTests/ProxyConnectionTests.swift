@@ -69,7 +69,8 @@ private struct Relay {
     let upstreamFlushFails = CloseOnFlush()
     let clientFlushFails = CloseOnFlush()
 
-    init(rewriteHost: Bool = false) throws {
+    /// `connectUpstream: false` leaves the upstream channel connecting, until `connectUpstream()`.
+    init(rewriteHost: Bool = false, connectUpstream: Bool = true) throws {
         let hub = CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
         let configuration = ProxyConfiguration(
             upstream: try UpstreamURL("http://127.0.0.1:5000"), rewriteHost: rewriteHost)
@@ -86,6 +87,10 @@ private struct Relay {
             self.upstreamCloses, self.upstreamFlushFails, RelayHandler(side: .upstream, connection: self.connection),
         ])
         try self.client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
+        if connectUpstream { try self.connectUpstream() }
+    }
+
+    func connectUpstream() throws {
         try self.upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5000)).wait()
     }
 
@@ -224,6 +229,33 @@ private struct Relay {
         #expect(relay.upstream.isActive)
         let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
         #expect(try relay.fromUpstream(response) == response)
+    }
+
+    /// NIO reads a half-closed client's input to its end at once, backpressure or not: the request
+    /// and the half-close can come before the upstream connection is made. The upstream gets both
+    /// once it is (the bytes were written to no channel and lost, and the upstream waited for them:
+    /// NetworkFaultTests' half-close-client on a loaded machine).
+    @Test func aRequestAndHalfCloseReadBeforeTheUpstreamConnectedReachItOnceItIs() throws {
+        let relay = try Relay(connectUpstream: false)
+        try relay.client.writeInbound(
+            ByteBuffer(string: "GET /socket.io/?EIO=4&transport=polling&sid=half HTTP/1.1\r\nHost: h\r\n\r\n"))
+        relay.client.pipeline.fireChannelReadComplete()
+        relay.client.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        relay.loop.run()
+        try relay.connectUpstream()
+        relay.loop.run()
+        #expect(
+            try Relay.drain(relay.upstream)
+                == "GET /socket.io/?EIO=4&transport=polling&sid=half HTTP/1.1\r\nHost: h\r\n"
+                + "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n")
+        #expect(relay.upstreamCloses.modes == [.output])
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n42[\"half\"]"
+        #expect(try relay.fromUpstream(response) == response)
+        let http = relay.sink.records.compactMap { record -> Record.HTTPExchange? in
+            if case .http(let exchange) = record.event { return exchange }
+            return nil
+        }
+        #expect(http.map(\.status) == [200])
     }
 
     @Test func theClientIsNotReadWhileTheUpstreamCannotTakeMore() throws {
