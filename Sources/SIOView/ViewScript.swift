@@ -182,7 +182,9 @@ enum ViewScript {
             root.append(this.scroller);
             this.selected = new Set();
             this.rows = new PagedRows("sessions", extra => {
+              // The session filter (sid prefixes) narrows the list too; the others are about packets.
               const p = new URLSearchParams({ sort: app.state.sort || "start", q: this.search.value, ...extra });
+              for (const s of app.state.session || []) p.append("session", s);
               return p;
             }, () => { this.count.textContent = this.rows.total + " sessions"; this.draw(); });
             this.scroller.addEventListener("scroll", () => this.schedule());

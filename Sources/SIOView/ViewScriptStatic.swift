@@ -101,6 +101,8 @@ enum ViewScriptStatic {
                 let rows = data.sessions;
                 const s = (params.get("q") || "").toLowerCase();
                 if (s) rows = rows.filter(r => r.sid.toLowerCase().includes(s) || (r.peer || "").includes(s));
+                const prefixes = params.getAll("session");
+                if (prefixes.length) rows = rows.filter(r => prefixes.some(p => r.sid.startsWith(p)));
                 const by = { packets: r => r.c2s + r.s2c, duration: r => r.duration_us, p99: r => r.p99_us, errors: r => r.error_count }[params.get("sort")];
                 if (by) rows = [...rows].sort((a, b) => by(b) - by(a));
                 return page(rows, params);

@@ -155,6 +155,58 @@ struct ViewTests {
         #expect(delays.allSatisfy { $0 > -50_000 }, "the page saw a packet before it was relayed: clocks disagree")
     }
 
+    @Test("view of 10,000 sessions: the list counts them all, holds a screenful of rows, scrolls to the last, filters from the URL and draws the last one's diagram")
+    func tenThousandSessions() async throws {
+        // 10,000 sessions of 2 to 4 Socket.IO or Engine.IO packets each (~100,000 records), generated here
+        // (the generator's default seed: the same file every time).
+        let path = try temporaryRecordingURL("many-sessions").path
+        let generator = try Subprocess(
+            name: "gen_recording.py", executable: self.environment.python5,
+            arguments: [Self.root.appendingPathComponent("tools/bench/gen_recording.py").path, path, "--sessions", "10000",
+                        "--session-packets", "2", "4"])
+        _ = try await generator.output(timeout: .seconds(120))
+        let stats = try Self.object(try await self.run(["inspect", path, "--stats", "--format", "jsonl"]))
+        let count = try #require((stats["sessions"] as? [String: Any])?["count"] as? Int)
+        #expect(count == 10_000, "inspect --stats counts \(count) sessions")
+        // `session N SID ...`, in the order the sessions started (the list's default order).
+        let sids = try await self.run(["inspect", path, "--list-sessions"]).split(separator: "\n")
+            .filter { $0.hasPrefix("session ") }.map { String($0.split(separator: " ")[2]) }
+        let last = try #require(sids.last)
+        let lastPackets = try await self.run(["inspect", path, "--session", last, "--format", "jsonl"]).split(separator: "\n")
+            .filter { $0.contains("\"k\":\"sio\"") }.count
+        // A one-character sid prefix: about 1/64 of the sessions, more than a screenful.
+        let prefix = String(last.prefix(1))
+        let filtered = sids.filter { $0.hasPrefix(prefix) }.count
+        let view = try await self.startView([path])
+        defer { view.process.terminate() }
+        let results = try await self.runBrowser([["kind": "many", "url": view.url, "last": last, "prefix": prefix]])
+        let result = results[0]
+        #expect(result["failure"] == nil, "\(result["failure"] ?? "")")
+        #expect((result["errors"] as? [String] ?? []).isEmpty, "page errors \(result["errors"] ?? "")")
+        let top = result["top"] as? [String: Any] ?? [:], end = result["end"] as? [String: Any] ?? [:]
+        #expect(top["count"] as? String == "\(count) sessions", "the list says \(top["count"] ?? "")")
+        #expect(top["first_sid"] as? String == sids.first)
+        // Virtualised: a screenful of rows (and a few more) in the DOM, at the top and at the end.
+        for (place, state) in [("top", top), ("end", end)] {
+            let rows = state["dom_rows"] as? Int ?? .max
+            #expect(rows > 10 && rows < 200, "\(rows) table rows in the DOM at the \(place) of \(count) sessions")
+        }
+        // Scrolled to the bottom: the last rows are the last sessions, in order, and the last is in view.
+        #expect(end["last_sid"] as? String == last, "the end of the list shows \(end["last_sid"] ?? "nil"), not \(last)")
+        let shown = end["sids"] as? [String] ?? []
+        #expect(shown == Array(sids.suffix(shown.count)), "the rows at the end are not the last sessions")
+        #expect(end["last_in_view"] as? Bool == true, "the last session's row is not in view")
+        // session=PREFIX in the URL: the list narrows to the sessions whose sid starts with it.
+        let narrowed = result["filtered"] as? [String: Any] ?? [:]
+        #expect(narrowed["count"] as? String == "\(filtered) sessions", "session=\(prefix): \(narrowed["count"] ?? "")")
+        #expect((narrowed["sids"] as? [String] ?? []).allSatisfy { $0.hasPrefix(prefix) })
+        #expect(narrowed["first_sid"] as? String == sids.first { $0.hasPrefix(prefix) } && filtered > 1)
+        // The last session's diagram: one arrow per Socket.IO packet.
+        let arrows = (result["diagram"] as? [String: Any])?["arrows"] as? [[String: Any]] ?? []
+        #expect(arrows.count == lastPackets && lastPackets > 0, "\(arrows.count) arrows for the \(lastPackets) packets of \(last)")
+        #expect(arrows.allSatisfy { $0["sid"] as? String == last })
+    }
+
     // MARK: Checks
 
     /// The report's plots follow its filters: under the same filter they are the server's (events,

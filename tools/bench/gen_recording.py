@@ -7,7 +7,11 @@ mix of Socket.IO events with varied payloads (acked `message:send`, broadcast `m
 `typing:start`, `cursor`, `video:progress`, binary `file-share`), acks with latencies, Engine.IO
 ping/pong, occasional undecodable bytes; sessions close and new ones open as it goes.
 
-usage: gen_recording.py OUT [--packets N] [--seed S] [--session-packets LO HI]     prints the packet count (sio+eio+raw records)
+usage: gen_recording.py OUT [--packets N] [--seed S] [--session-packets LO HI] [--sessions N]
+       prints the packet count (sio+eio+raw records)
+
+--sessions N: exactly N sessions (instead of --packets): no new session opens after the N-th, and the
+recording ends when the last one closes (ViewTests: 10,000 sessions of a few packets each).
 """
 import argparse
 import base64
@@ -34,6 +38,7 @@ def main():
     ap.add_argument('--seed', type=int, default=7)
     ap.add_argument('--session-packets', type=int, nargs=2, default=[2000, 30000], metavar=('LO', 'HI'),
                     help='packets per session, uniformly between LO and HI (tools/bench/view: 50 150, for 10,000 sessions)')
+    ap.add_argument('--sessions', type=int, default=0, help='exactly this many sessions (then --packets is ignored)')
     args = ap.parse_args()
     rng = random.Random(args.seed)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(',', ':')).encode
@@ -55,6 +60,7 @@ def main():
     pending = []
     size = 0
     sessions = []   # [sid, conn, next ack id, packets left]
+    opened = 0
 
     def emit(line):
         nonlocal size, records
@@ -67,7 +73,8 @@ def main():
             size = 0
 
     def open_session():
-        nonlocal conn
+        nonlocal conn, opened
+        opened += 1
         conn += 1
         s = sid(rng)
         emit('{"t":%d,"k":"conn","conn":%d,"peer":"127.0.0.1:%d"}\n' % (t, conn, 30000 + conn % 30000))
@@ -95,10 +102,10 @@ def main():
         line += ',"data":%s}\n' % dumps(data)
         emit(line)
 
-    for _ in range(200):
+    for _ in range(min(200, args.sessions) if args.sessions else 200):
         open_session()
     acks = []   # (due t, sess, id, latency)
-    while packets < args.packets:
+    while sessions if args.sessions else packets < args.packets:
         t += rng.randint(0, 400)
         while acks and acks[0][0] <= t:
             _, sess, i, lat = acks.pop(0)
@@ -150,7 +157,8 @@ def main():
             emit('{"t":%d,"k":"conn_close","conn":%d,"cause":"client"}\n' % (t, sess[1]))
             sessions.pop(k)
             acks = [a for a in acks if a[1] is not sess]
-            open_session()
+            if not args.sessions or opened < args.sessions:
+                open_session()
     for sess in sessions:
         emit('{"t":%d,"k":"close","sid":"%s","cause":"client close packet"}\n' % (t, sess[0]))
     pending.append('{"t":%d,"k":"end","records":%d}\n' % (t, records))

@@ -12,6 +12,11 @@ Task kinds:
       side; the packet list under the filter, before and after a reload, and the plots' data with
       and without the filter; screenshots
       N-sessions.png, N-diagram.png, N-compare.png, N-plots.png
+  {"kind": "many", "url": U, "last": SID, "prefix": P}
+      a recording of many sessions: the count the list reports, the rows in the DOM at the top and
+      at the end of the list (scrolled to the bottom), the last rows' sids and whether the last is in
+      view; the list under the URL filter session=P (count, rows); the diagram of SID; screenshots
+      many-sessions.png, many-sessions-end.png, many-filtered.png, many-diagram.png
   {"kind": "http", "url": U, "host": H}              a GET with this Host header: status and body
   {"kind": "crawl", "url": U}                         every page and API answer, as one text
   {"kind": "live", "url": U}                          prints {"ready": true}, waits for a line on
@@ -114,6 +119,54 @@ def run_view(browser, task, artifacts):
     return result
 
 
+def session_list_state(page):
+    return page.evaluate("""() => {
+        const scroller = document.querySelector('#view-sessions .scroller'), box = scroller.getBoundingClientRect();
+        const rows = [...document.querySelectorAll('tr.session-row')];
+        const last = rows[rows.length - 1], r = last ? last.getBoundingClientRect() : null;
+        return {
+          count: document.querySelector('#view-sessions .toolbar span').textContent,
+          total: Number(document.querySelector('#session-table').dataset.total),
+          dom_rows: document.querySelectorAll('#session-table tr').length,
+          rows: rows.length, first_sid: rows.length ? rows[0].dataset.sid : null, last_sid: last ? last.dataset.sid : null,
+          sids: rows.map(r => r.dataset.sid),
+          last_in_view: r !== null && r.top >= box.top - 1 && r.bottom <= box.bottom + 1,
+        };
+    }""")
+
+
+def run_many(browser, task, artifacts):
+    page, errors = open_page(browser, task["url"], "view=sessions")
+    session_rows(page)
+    result = {"top": session_list_state(page)}
+    if artifacts:
+        page.screenshot(path=f"{artifacts}/many-sessions.png")
+    # Scrolled to the end, as a user drags the scrollbar down: the last page of rows is fetched and drawn.
+    page.evaluate("() => { const s = document.querySelector('#view-sessions .scroller'); s.scrollTop = s.scrollHeight; }")
+    page.wait_for_function("sid => [...document.querySelectorAll('tr.session-row')].some(r => r.dataset.sid === sid)", arg=task["last"])
+    result["end"] = session_list_state(page)
+    if artifacts:
+        page.screenshot(path=f"{artifacts}/many-sessions-end.png")
+    # The last session's diagram.
+    page.evaluate("v => { location.hash = v }", "view=diagram&session=" + urllib.parse.quote(task["last"]))
+    page.wait_for_function("sid => document.querySelector('svg#diagram') && document.querySelectorAll('svg#diagram g.arrow').length > 0 "
+                           "&& [...document.querySelectorAll('svg#diagram g.arrow')].every(g => g.dataset.sid === sid)", arg=task["last"])
+    result["diagram"] = diagram(page)
+    if artifacts:
+        page.screenshot(path=f"{artifacts}/many-diagram.png")
+    page.close()
+    # A session filter given in the URL (a shared link).
+    page, more = open_page(browser, task["url"], "view=sessions&session=" + urllib.parse.quote(task["prefix"]))
+    errors += more
+    session_rows(page)
+    result["filtered"] = session_list_state(page)
+    if artifacts:
+        page.screenshot(path=f"{artifacts}/many-filtered.png")
+    page.close()
+    result["errors"] = errors
+    return result
+
+
 def run_http(task):
     url = urllib.parse.urlsplit(task["url"])
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -191,6 +244,8 @@ def main():
             try:
                 if kind == "view":
                     emit(run_view(browser, task, args.artifacts))
+                elif kind == "many":
+                    emit(run_many(browser, task, args.artifacts))
                 elif kind == "http":
                     emit(run_http(task))
                 elif kind == "crawl":
