@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SIORecording
 import SIOWire
 
@@ -29,7 +28,7 @@ struct BodyCapture {
     var secrets: [String] = []
 
     init(
-        connection: UInt64, direction: Direction, headers: HTTPHeaders, limit: Int, streamed: Bool,
+        connection: UInt64, direction: Direction, headers: HTTPHead.Headers, limit: Int, streamed: Bool,
         redactor: BodyRedactor
     ) {
         self.connection = connection
@@ -53,9 +52,9 @@ struct BodyCapture {
     /// Whether a message with these headers is streamed (its pieces recorded as they come). A JSON
     /// or form body whose members are redacted is kept whole instead: a credential member cut
     /// between two reads would not be recognised.
-    static func isStreamed(_ headers: HTTPHeaders, isResponse: Bool, redactor: BodyRedactor) -> Bool {
+    static func isStreamed(_ headers: HTTPHead.Headers, isResponse: Bool, redactor: BodyRedactor) -> Bool {
         if redactor.needsWholeBody(contentType: headers.first(name: "Content-Type")) { return false }
-        if headers[canonicalForm: "Transfer-Encoding"].contains(where: { $0.lowercased() == "chunked" }) { return true }
+        if headers.hasToken("chunked", name: "Transfer-Encoding") { return true }
         if let type = headers.first(name: "Content-Type"), type.lowercased().hasPrefix("text/event-stream") {
             return true
         }

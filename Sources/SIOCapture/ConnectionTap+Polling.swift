@@ -74,7 +74,7 @@ extension ConnectionTap {
             errorBody = String(decoding: view.prefix(HTTPExchangeMachine.Body.headBytes), as: UTF8.self)
         }
         var record = Record.HTTPExchange(
-            connection: self.connection, method: exchange.method.rawValue, path: self.redactor.path(exchange.uri),
+            connection: self.connection, method: exchange.request.methodString, path: self.redactor.path(exchange.uri),
             status: status, requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
             durationMicros: time - exchange.start, sid: exchange.target?.sid, errorBody: errorBody)
         if exchange.target == nil, self.hub.configuration.bodyLimit > 0 {

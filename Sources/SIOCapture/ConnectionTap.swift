@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SIORecording
 import SIOWire
 
@@ -33,10 +32,10 @@ public final class ConnectionTap {
     var redactor: Redactor { Redactor(enabled: self.hub.configuration.redactCredentials) }
 
     /// A request head, as the client sent it (before `X-Forwarded-*` were added).
-    public func requestHead(_ head: HTTPRequestHead) {
+    public func requestHead(_ head: HTTPHead) {
         let time = self.hub.now()
         let action = self.http.requestHead(head, time: time)
-        if head.headers.contains(where: { Redactor.isCredentialHeader($0.name) }) || head.uri.contains("?") {
+        if head.uriContains("?") || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) }) {
             self.learnCredentials { $0.learn(request: head) }
         }
         self.perform(action, time: time)
@@ -57,10 +56,21 @@ public final class ConnectionTap {
         self.perform(action, time: self.hub.now())
     }
 
-    /// A final response head or a `101` (no other 1xx).
-    public func responseHead(_ head: HTTPResponseHead) {
+    /// A final response head, or a `101` that did not switch to WebSocket (no other 1xx).
+    public func responseHead(_ head: HTTPHead) {
+        self.responseHead(head, webSocket: false)
+    }
+
+    /// The upstream's `101` to a WebSocket upgrade. Whether the connection is a WebSocket is the
+    /// caller's verdict (the proxy's `ProxyConnectionStateMachine`, or `import har`'s plan); the
+    /// tap decodes frames from then on when the request was Engine.IO's.
+    public func webSocketAccepted(_ head: HTTPHead) {
+        self.responseHead(head, webSocket: true)
+    }
+
+    private func responseHead(_ head: HTTPHead, webSocket: Bool) {
         if head.headers.contains(name: "Set-Cookie") { self.learnCredentials { $0.learn(response: head) } }
-        let action = self.http.responseHead(head)
+        let action = self.http.responseHead(head, webSocket: webSocket)
         if case .none = action { return }
         self.perform(action, time: self.hub.now())
     }
@@ -219,7 +229,7 @@ public final class ConnectionTap {
                 target: target, version: version, direction: .clientToServer, exchange: exchange, time: time)
         case .exchangeComplete(let exchange):
             var opened: String?
-            if let target = exchange.target, let version = target.version, exchange.method == .GET,
+            if let target = exchange.target, let version = target.version, exchange.request.methodIs("GET"),
                 exchange.status == 200
             {
                 opened = self.decodePoll(
@@ -233,9 +243,9 @@ public final class ConnectionTap {
                 for piece in exchange.pieces { records.append(Record(time: time, event: .body(piece))) }
                 registry.http(record, time: time, into: &records)
             }
-        case .webSocketAccepted(let exchange):
+        case .protocolSwitched(let exchange, let isWebSocket):
             let record = self.exchangeRecord(exchange, status: 101, time: time)
-            guard let target = exchange.target, let version = target.version, exchange.isWebSocketUpgrade else {
+            guard isWebSocket, let target = exchange.target, let version = target.version else {
                 self.hub.withRegistry(bytes: &self.bytes) { registry, records in
                     registry.http(record, time: time, into: &records)
                 }

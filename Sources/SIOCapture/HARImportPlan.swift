@@ -11,10 +11,10 @@ struct HARImportPlan {
         /// The entry's index in `log.entries`.
         var index: Int
         var origin: String
-        var request: HTTPRequestHead
+        var request: HTTPHead
         var requestBody: Body?
         /// `nil` when no response came (HAR status 0 or -1).
-        var response: HTTPResponseHead?
+        var response: HTTPHead?
         /// The response body as the browser decoded it; `nil` when the HAR does not have it.
         var responseBody: Body?
         /// The response's `Content-Encoding` (left out of the head the tap sees, since the HAR's
@@ -26,7 +26,8 @@ struct HARImportPlan {
         var responseTime: Int64
         var closeTime: Int64
 
-        var isWebSocket: Bool { self.response?.status == .switchingProtocols }
+        /// The plan's verdict, told to the tap (`webSocketAccepted`): a `101` answered a WebSocket upgrade.
+        var isWebSocket: Bool { self.response?.statusCode == 101 }
     }
 
     /// A body as the HAR has it, checked; its bytes are made when it is fed, so that a large HAR's
@@ -91,7 +92,7 @@ struct HARImportPlan {
                 self.cached += 1
                 continue
             }
-            if engineIOOrigin == nil, exchange.request.uri.contains("EIO=") { engineIOOrigin = exchange.origin }
+            if engineIOOrigin == nil, exchange.request.uriContains("EIO=") { engineIOOrigin = exchange.origin }
             self.exchanges.append(exchange)
         }
         self.upstream = engineIOOrigin ?? self.exchanges.first?.origin
@@ -121,14 +122,17 @@ struct HARImportPlan {
         guard Self.isToken(entry.request.method) else {
             throw HARImportError("\(at).request.method is not an HTTP method: \"\(entry.request.method.prefix(40))\"")
         }
-        var requestHeaders = HTTPHeaders()
+        var requestHeaders: [(String, String)] = []
         for header in try Self.headers(entry.request.headers, at: "\(at).request.headers") {
-            requestHeaders.add(name: header.name, value: header.value)
+            requestHeaders.append((header.name, header.value))
         }
-        if !requestHeaders.contains(name: "Host") { requestHeaders.add(name: "Host", value: url.authority) }
-        let request = HTTPRequestHead(
-            version: .http1_1, method: HTTPMethod(rawValue: entry.request.method.uppercased()), uri: url.target,
-            headers: requestHeaders)
+        if !requestHeaders.contains(where: { $0.0.lowercased() == "host" }) { requestHeaders.append(("Host", url.authority)) }
+        if entry.response.status == 101, !requestHeaders.contains(where: { $0.0.lowercased() == "upgrade" }) {
+            // Some writers leave the handshake's headers out; a 101 answered an upgrade to WebSocket.
+            requestHeaders.append(("Upgrade", "websocket"))
+        }
+        let request = HTTPHead(
+            method: HTTPMethod(rawValue: entry.request.method.uppercased()), uri: url.target, headers: requestHeaders)
         var requestBody: Body?
         if let post = entry.request.postData, let text = post.text, !text.isEmpty {
             requestBody = try Self.body(text, base64: post.encoding == "base64", at: "\(at).request.postData.text")
@@ -161,16 +165,15 @@ struct HARImportPlan {
             guard response.status < 1000 else {
                 throw HARImportError("\(at).response.status is not an HTTP status: \(response.status)")
             }
-            var headers = HTTPHeaders()
+            var headers: [(String, String)] = []
             for header in try Self.headers(response.headers, at: "\(at).response.headers") {
                 if header.name.lowercased() == "content-encoding" {
                     exchange.contentEncoding = (header.value, headers.count)
                 } else {
-                    headers.add(name: header.name, value: header.value)
+                    headers.append((header.name, header.value))
                 }
             }
-            exchange.response = HTTPResponseHead(
-                version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+            exchange.response = HTTPHead(status: response.status, headers: headers)
             if let content = response.content, let text = content.text, response.status != 101 {
                 exchange.responseBody = try Self.body(
                     text, base64: content.encoding == "base64", at: "\(at).response.content.text")
@@ -178,10 +181,6 @@ struct HARImportPlan {
         }
         exchange.closeTime = exchange.responseTime
         if exchange.isWebSocket {
-            // Some writers leave the handshake's headers out; a 101 answered an upgrade to WebSocket.
-            if !exchange.request.headers.contains(name: "Upgrade") {
-                exchange.request.headers.add(name: "Upgrade", value: "websocket")
-            }
             // The handshake's answer comes before the first frame, whatever the timings say.
             for (m, message) in (entry.webSocketMessages ?? []).enumerated() {
                 let decoded = try Self.message(message, at: "\(at)._webSocketMessages[\(m)]", default: exchange.responseTime)

@@ -54,11 +54,14 @@ public struct HARImporter {
             case .response(let n):
                 let exchange = self.plan.exchanges[n]
                 guard let tap = taps[n], let head = exchange.response else { continue }
+                if exchange.isWebSocket {
+                    tap.webSocketAccepted(head)
+                    continue
+                }
                 tap.responseHead(head)
-                if exchange.isWebSocket { continue }
                 if let body = exchange.responseBody {
                     tap.responseBody(body.bytes)
-                } else if exchange.request.uri.contains("EIO="), exchange.request.method == .GET, head.status == .ok {
+                } else if exchange.request.uriContains("EIO="), exchange.request.methodIs("GET"), head.statusCode == 200 {
                     output.receive(
                         Record(
                             time: time - self.plan.start,

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SIORecording
 import SIOWire
 
@@ -30,17 +29,17 @@ struct HTTPExchangeMachine {
     }
 
     struct Exchange {
-        var method: HTTPMethod
+        /// The request head as the client sent it.
+        var request: HTTPHead
         var uri: String
         /// Set when the request is an Engine.IO request (`EIO=` present).
         var target: EngineIORequestTarget?
-        var requestHeaders: HTTPHeaders
-        var isWebSocketUpgrade: Bool
         var start: Int64
         var requestBytes = 0
         var requestBody: Body
         var status: Int?
-        var responseHeaders = HTTPHeaders()
+        /// The final response's head (or the `101`), once it came.
+        var response: HTTPHead?
         var responseBytes = 0
         var responseBody = Body(keep: false, limit: 0)
         var requestEnded = false
@@ -51,6 +50,9 @@ struct HTTPExchangeMachine {
         var pieces: [Record.HTTPBody] = []
         /// Values masked in the bodies, not yet taken by the tap (known secrets).
         var secrets: [String] = []
+
+        var requestHeaders: HTTPHead.Headers { self.request.headers }
+        var responseHeaders: HTTPHead.Headers { self.response?.headers ?? HTTPHead.Headers() }
 
         mutating func capture(_ direction: Direction, _ step: (inout BodyCapture) -> Record.HTTPBody?) {
             switch direction {
@@ -78,14 +80,16 @@ struct HTTPExchangeMachine {
         case requestBodyComplete(Exchange)
         /// The response is complete: record the exchange, decode a polling answer.
         case exchangeComplete(Exchange)
-        /// The upstream accepted a WebSocket (`101`); the connection now carries frames.
-        case webSocketAccepted(Exchange)
+        /// The upstream switched protocols (`101`); the connection carries no more HTTP. `webSocket`
+        /// is what the tap was told (the proxy's state machine decides whether it is a WebSocket).
+        case protocolSwitched(Exchange, webSocket: Bool)
     }
 
     private enum State {
         case idle
         case exchange(Exchange)
-        case webSocket
+        /// After a `101`: no more exchanges.
+        case switched
         case closed
     }
 
@@ -107,12 +111,7 @@ struct HTTPExchangeMachine {
         self.bodyRedactor = bodyRedactor
     }
 
-    var isWebSocket: Bool {
-        if case .webSocket = self.state { return true }
-        return false
-    }
-
-    mutating func requestHead(_ head: HTTPRequestHead, time: Int64) -> Action {
+    mutating func requestHead(_ head: HTTPHead, time: Int64) -> Action {
         guard case .idle = self.state else {
             // A new request before the previous response ended (the proxy lost the response):
             // finish the old one so it is still recorded.
@@ -124,13 +123,12 @@ struct HTTPExchangeMachine {
             }
             return .none
         }
-        let target = head.uri.contains("EIO=") ? EngineIORequestTarget(uri: head.uri) : nil
+        let uri = head.uri
+        let target = head.uriContains("EIO=") ? EngineIORequestTarget(uri: uri) : nil
         let isEngineIO = target?.version != nil
-        let upgrade = head.headers[canonicalForm: "Upgrade"].contains { $0.lowercased() == "websocket" }
         var exchange = Exchange(
-            method: head.method, uri: head.uri, target: isEngineIO ? target : nil, requestHeaders: head.headers,
-            isWebSocketUpgrade: upgrade, start: time,
-            requestBody: Body(keep: isEngineIO && head.method == .POST, limit: self.maxBodyBytes))
+            request: head, uri: uri, target: isEngineIO ? target : nil, start: time,
+            requestBody: Body(keep: isEngineIO && head.methodIs("POST"), limit: self.maxBodyBytes))
         if !isEngineIO, self.bodyLimit > 0 {
             exchange.requestCapture = BodyCapture(
                 connection: self.connection, direction: .clientToServer, headers: head.headers, limit: self.bodyLimit,
@@ -162,24 +160,25 @@ struct HTTPExchangeMachine {
         return ready ? .requestBodyComplete(exchange) : .none
     }
 
-    mutating func responseHead(_ head: HTTPResponseHead) -> Action {
+    /// A final response head or a `101`; `webSocket`: the `101` accepted a WebSocket upgrade.
+    mutating func responseHead(_ head: HTTPHead, webSocket: Bool = false) -> Action {
         guard case .exchange(var exchange) = self.state else { return .none }
-        exchange.status = Int(head.status.code)
-        exchange.responseHeaders = head.headers
-        if exchange.target == nil, self.bodyLimit > 0, head.status != .switchingProtocols {
+        exchange.status = head.statusCode
+        exchange.response = head
+        if exchange.target == nil, self.bodyLimit > 0, head.statusCode != 101 {
             exchange.responseCapture = BodyCapture(
                 connection: self.connection, direction: .serverToClient, headers: head.headers, limit: self.bodyLimit,
                 streamed: BodyCapture.isStreamed(head.headers, isResponse: true, redactor: self.bodyRedactor),
                 redactor: self.bodyRedactor)
         }
-        if head.status == .switchingProtocols {
-            self.state = .webSocket
-            return .webSocketAccepted(exchange)
+        if head.statusCode == 101 {
+            self.state = .switched
+            return .protocolSwitched(exchange, webSocket: webSocket)
         }
         if exchange.target != nil {
             // Polling answers are decoded; error answers keep their start for the record.
-            let isPollAnswer = head.status == .ok && exchange.method == .GET
-            let isError = head.status.code >= 400
+            let isPollAnswer = head.statusCode == 200 && exchange.request.methodIs("GET")
+            let isError = head.statusCode >= 400
             exchange.responseBody = Body(
                 keep: isPollAnswer || isError, limit: isPollAnswer ? self.maxBodyBytes : Body.headBytes)
         }

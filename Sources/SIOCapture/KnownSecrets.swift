@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SIORecording
 import SIOWire
 
@@ -193,19 +192,22 @@ extension SessionRegistry {
     }
 
     /// The credential header values and credential-like query values of a request.
-    mutating func learn(request head: HTTPRequestHead) {
+    mutating func learn(request head: HTTPHead) {
         guard self.configuration.redactCredentials else { return }
-        for header in head.headers where Redactor.isCredentialHeader(header.name) {
-            self.knownSecrets.learnHeader(name: header.name, value: header.value)
-        }
-        self.learnQuery(head.uri)
+        self.learnCredentialHeaders(head.headers)
+        if head.uriContains("?") { self.learnQuery(head.uri) }
     }
 
     /// `Set-Cookie` values of a response.
-    mutating func learn(response head: HTTPResponseHead) {
+    mutating func learn(response head: HTTPHead) {
         guard self.configuration.redactCredentials else { return }
-        for header in head.headers where Redactor.isCredentialHeader(header.name) {
-            self.knownSecrets.learnHeader(name: header.name, value: header.value)
+        self.learnCredentialHeaders(head.headers)
+    }
+
+    /// Names compared on the bytes; strings are made for credential headers only.
+    private mutating func learnCredentialHeaders(_ headers: HTTPHead.Headers) {
+        for index in headers.indices where Redactor.isCredentialHeader(headers, at: index) {
+            self.knownSecrets.learnHeader(name: headers.name(at: index), value: headers.value(at: index))
         }
     }
 

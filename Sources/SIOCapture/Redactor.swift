@@ -1,5 +1,5 @@
 import NIOCore
-import NIOHTTP1
+import SIOWire
 import SIORecording
 
 /// Hides credentials before they reach a recording. Every function is the identity when redaction
@@ -8,6 +8,14 @@ struct Redactor: Sendable {
     static let mask = "[redacted]"
 
     var enabled: Bool
+
+    /// Headers whose whole value is a credential (lowercase).
+    static let credentialHeaderNames = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+
+    /// Whether the field at `index` is a credential header: compared on the head's bytes.
+    static func isCredentialHeader(_ headers: HTTPHead.Headers, at index: Int) -> Bool {
+        Self.credentialHeaderNames.contains { headers.nameIs($0, at: index) }
+    }
 
     /// Headers whose whole value is a credential.
     static func isCredentialHeader(_ name: String) -> Bool {
@@ -138,7 +146,7 @@ struct Redactor: Sendable {
     /// The headers worth keeping with a session's handshake.
     static let handshakeHeaderNames = ["User-Agent", "Origin", "Referer", "Authorization", "Cookie"]
 
-    func handshakeHeaders(_ headers: HTTPHeaders) -> [Record.KeyValue] {
+    func handshakeHeaders(_ headers: HTTPHead.Headers) -> [Record.KeyValue] {
         var result: [Record.KeyValue] = []
         for name in Self.handshakeHeaderNames {
             for value in headers[name] {

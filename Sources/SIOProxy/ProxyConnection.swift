@@ -192,6 +192,7 @@ final class ProxyConnection {
         case .requestBody(let bytes): self.tap.requestBody(bytes)
         case .requestEnd: self.tap.requestEnd()
         case .responseHead(let head): self.tap.responseHead(head)
+        case .webSocketAccepted(let head): self.tap.webSocketAccepted(head)
         case .responseBody(let bytes): self.tap.responseBody(bytes)
         case .responseEnd: self.tap.responseEnd()
         case .webSocketBytes(let bytes, let direction): self.tap.webSocketBytes(bytes, direction: direction)

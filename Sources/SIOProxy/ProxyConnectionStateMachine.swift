@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import SIOWire
 
 /// The logic of one proxied connection (a client TCP connection and its twin to the upstream) as a
@@ -36,10 +35,14 @@ struct ProxyConnectionStateMachine {
 
     /// What the capture tap is told; `ProxyConnection` calls the `ConnectionTap` method of the same name.
     enum TapEvent: Equatable {
-        case requestHead(HTTPRequestHead)
+        case requestHead(HTTPHead)
         case requestBody(ByteBuffer)
         case requestEnd
-        case responseHead(HTTPResponseHead)
+        /// A final response, or a `101` that switched to a protocol other than WebSocket.
+        case responseHead(HTTPHead)
+        /// The upstream's `101` to a WebSocket upgrade: the machine's verdict, which the tap
+        /// follows (it does not judge the upgrade itself); `webSocketBytes` follow.
+        case webSocketAccepted(HTTPHead)
         case responseBody(ByteBuffer)
         case responseEnd
         case webSocketBytes(ByteBuffer, Direction)
@@ -366,17 +369,15 @@ struct ProxyConnectionStateMachine {
 
     private mutating func handleRequestEvent(_ event: HTTP1StreamParser.Event, into actions: inout [Action]) {
         switch event {
-        case .head(.request(let head), let raw):
+        case .head(let head):
+            precondition(head.isRequest, "the request parser produced a response head")
             actions.append(.tap(.requestHead(head)))
-            self.responseParser.expectResponse(to: head.method)
+            self.responseParser.expectResponse(to: head)
             if case .http = self.phase {
-                self.phase = .http(
-                    webSocketRequested: head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" })
+                self.phase = .http(webSocketRequested: head.headers.hasToken("websocket", name: "upgrade"))
             }
-            self.write(self.forwardedHead(raw, head), to: .upstream, into: &actions)
+            self.write(self.forwardedHead(head), to: .upstream, into: &actions)
             if case .connecting = self.upstream { self.held.request = true }
-        case .head(.response, _):
-            preconditionFailure("the request parser produced a response head")
         case .forward(let bytes):
             self.relay(bytes, to: .upstream, into: &actions)
         case .content(let bytes):
@@ -388,15 +389,17 @@ struct ProxyConnectionStateMachine {
 
     private mutating func handleResponseEvent(_ event: HTTP1StreamParser.Event, into actions: inout [Action]) {
         switch event {
-        case .head(.response(let head), let raw):
-            self.write(raw, to: .client, into: &actions)
-            let code = head.status.code
+        case .head(let head):
+            precondition(!head.isRequest, "the response parser produced a request head")
+            self.write(head.raw, to: .client, into: &actions)
+            let code = head.statusCode
             self.interimResponse = (100..<200).contains(code) && code != 101
             if code == 101 {
                 if case .http(let webSocketRequested) = self.phase {
                     self.phase = webSocketRequested ? .webSocket : .otherProtocol
                 }
-                actions.append(.tap(.responseHead(head)))
+                // The tap is told which it is: this machine is the one place that decides.
+                actions.append(.tap(self.isWebSocket ? .webSocketAccepted(head) : .responseHead(head)))
                 if let held = self.requestParser.switchToOpaque() {
                     // Bytes the client sent after its upgrade request, before the 101 arrived.
                     self.relay(held, to: .upstream, flush: true, into: &actions)
@@ -404,8 +407,6 @@ struct ProxyConnectionStateMachine {
             } else if !self.interimResponse {
                 actions.append(.tap(.responseHead(head)))
             }
-        case .head(.request, _):
-            preconditionFailure("the response parser produced a request head")
         case .forward(let bytes):
             self.relay(bytes, to: .client, into: &actions)
         case .content(let bytes):
@@ -466,9 +467,9 @@ struct ProxyConnectionStateMachine {
     /// Answers the client's request with `502` because the upstream cannot be reached.
     private mutating func answerUnreachable(_ buffer: ByteBuffer, reason: String, into actions: inout [Action]) {
         var answered = false
-        var head: HTTPRequestHead?
+        var head: HTTPHead?
         self.requestParser.parse(buffer) { event in
-            guard !answered, case .head(.request(let requestHead), _) = event else { return }
+            guard !answered, case .head(let requestHead) = event else { return }
             answered = true
             head = requestHead
         }
@@ -500,8 +501,8 @@ struct ProxyConnectionStateMachine {
 
     /// The request head as forwarded: the client's bytes, plus `X-Forwarded-For/-Proto/-Host`
     /// lines before the blank line that ends it.
-    private func forwardedHead(_ raw: ByteBuffer, _ head: HTTPRequestHead) -> ByteBuffer {
-        var raw = raw
+    private func forwardedHead(_ head: HTTPHead) -> ByteBuffer {
+        var raw = head.raw
         if self.configuration.rewriteHost {
             raw = Self.rewritingHost(raw, to: self.configuration.upstream.authority)
         }
@@ -511,8 +512,16 @@ struct ProxyConnectionStateMachine {
         var out = self.allocator.buffer(capacity: raw.readableBytes + 160)
         out.writeImmutableBuffer(raw.getSlice(at: raw.readerIndex, length: raw.readableBytes - terminatorLength)!)
         out.writeString("X-Forwarded-For: \(self.clientIP)\(newline)X-Forwarded-Proto: http\(newline)")
-        if let host = head.headers.first(name: "host") {
-            out.writeString("X-Forwarded-Host: \(host)\(newline)")
+        if let host = head.headers.firstIndex(name: "host") {
+            out.writeStaticString("X-Forwarded-Host: ")
+            let value = head.headers.valueBytes(at: host)
+            if value.readableBytesView.allSatisfy({ $0 < 0x80 }) {
+                out.writeImmutableBuffer(value)
+            } else {
+                // As a `String` (invalid UTF-8 replaced), as before heads were kept as bytes.
+                out.writeString(head.headers.value(at: host))
+            }
+            out.writeString(newline)
         }
         out.writeString(newline)
         return out

@@ -6,7 +6,8 @@ import NIOHTTP1
 /// The proxy forwards the bytes it receives untouched; this parser only tells it where each message
 /// starts and ends, what its head says, and which bytes are body content. Every input byte is
 /// reported exactly once, either inside a `.head` (its `raw` bytes) or as `.forward`, so a relay
-/// that writes out `raw` heads and `.forward` slices reproduces the input byte for byte.
+/// that writes out `raw` heads and `.forward` slices reproduces the input byte for byte. Heads are
+/// `HTTPHead` values: the bytes as read and the ranges of their parts, no `String` per header.
 ///
 /// Chunked bodies are forwarded with their framing and also reported de-chunked as `.content`
 /// (slices of the same storage, no copy). After a `101 Switching Protocols` response (or once
@@ -19,15 +20,9 @@ public struct HTTP1StreamParser: Sendable {
         case response
     }
 
-    /// A parsed message head.
-    public enum Head: Sendable {
-        case request(HTTPRequestHead)
-        case response(HTTPResponseHead)
-    }
-
     public enum Event {
-        /// A complete message head; `raw` holds its bytes up to and including the blank line.
-        case head(Head, raw: ByteBuffer)
+        /// A complete message head; its `raw` holds its bytes up to and including the blank line.
+        case head(HTTPHead)
         /// Bytes to forward that are not part of a head (body with its framing, or opaque bytes).
         case forward(ByteBuffer)
         /// De-chunked body content (also contained in some `.forward`).
@@ -60,8 +55,8 @@ public struct HTTP1StreamParser: Sendable {
     public let role: Role
     private var state: State = .head
     private var pending = ByteBuffer()
-    /// Methods of requests whose responses have not started yet (response role only).
-    private var pendingMethods: [HTTPMethod] = []
+    /// Whether each request whose response has not started yet was a HEAD (response role only).
+    private var pendingHEADs: [Bool] = []
     private var consumed = 0
     /// The largest head accepted; a longer one stops parsing (slowloris, garbage).
     public var maxHeadBytes: Int
@@ -87,7 +82,12 @@ public struct HTTP1StreamParser: Sendable {
 
     /// Response role: the next response answers a request with this method (HEAD has no body).
     public mutating func expectResponse(to method: HTTPMethod) {
-        self.pendingMethods.append(method)
+        self.pendingHEADs.append(method == .HEAD)
+    }
+
+    /// Response role: the next response answers this request (a HEAD's has no body).
+    public mutating func expectResponse(to request: HTTPHead) {
+        self.pendingHEADs.append(request.methodIs("HEAD"))
     }
 
     /// Treats every later byte as opaque (the other direction switched protocols).
@@ -186,24 +186,20 @@ public struct HTTP1StreamParser: Sendable {
         input.moveReaderIndex(forwardBy: fromInput)
         let raw = self.pending.readSlice(length: headLength)!
         self.pending = ByteBuffer()
-        let head: Head
+        let head: HTTPHead
         do {
-            switch self.role {
-            case .request: head = .request(try Self.parseRequestHead(raw))
-            case .response: head = .response(try Self.parseResponseHead(raw))
-            }
+            head = try HTTPHead.parse(raw, isRequest: self.role == .request)
         } catch {
             self.fail((error as? ParseError)?.reason ?? "\(error)", emit, raw: raw)
             return true  // the rest of the input is forwarded as opaque bytes
         }
         self.consumed += headLength
-        emit(.head(head, raw: raw))
+        emit(.head(head))
         do {
-            switch head {
-            case .request(let request):
-                try self.startBody(headers: request.headers, bodyless: false, emit)
-            case .response(let response):
-                let code = response.status.code
+            if head.isRequest {
+                try self.startBody(headers: head.headers, bodyless: false, emit)
+            } else {
+                let code = head.statusCode
                 if code == 101 {
                     self.state = .opaque
                     emit(.end)
@@ -214,9 +210,9 @@ public struct HTTP1StreamParser: Sendable {
                     emit(.end)
                     return true
                 }
-                let method = self.pendingMethods.isEmpty ? .GET : self.pendingMethods.removeFirst()
-                let bodyless = method == .HEAD || code == 204 || code == 304
-                try self.startBody(headers: response.headers, bodyless: bodyless, untilCloseAllowed: true, emit)
+                let isHEAD = self.pendingHEADs.isEmpty ? false : self.pendingHEADs.removeFirst()
+                let bodyless = isHEAD || code == 204 || code == 304
+                try self.startBody(headers: head.headers, bodyless: bodyless, untilCloseAllowed: true, emit)
             }
         } catch {
             self.fail((error as? ParseError)?.reason ?? "\(error)", emit)
@@ -249,26 +245,29 @@ public struct HTTP1StreamParser: Sendable {
     }
 
     private mutating func startBody(
-        headers: HTTPHeaders, bodyless: Bool, untilCloseAllowed: Bool = false, _ emit: (Event) -> Void
+        headers: HTTPHead.Headers, bodyless: Bool, untilCloseAllowed: Bool = false, _ emit: (Event) -> Void
     ) throws {
         if bodyless {
             self.state = .head
             emit(.end)
             return
         }
-        if let encoding = headers.first(name: "transfer-encoding"), !encoding.isEmpty {
-            guard encoding.lowercased().split(separator: ",").last?.trimmingHTTPSpaces == "chunked" else {
+        // The last transfer coding decides (RFC 9112 6.1); compared on the bytes.
+        if let chunked = headers.lastElementIs("chunked", name: "transfer-encoding") {
+            guard chunked else {
                 if untilCloseAllowed {
                     self.state = .untilClose
                     return
                 }
+                let encoding = headers.first(name: "transfer-encoding") ?? ""
                 throw ParseError(reason: "request with transfer-encoding '\(encoding)' but not chunked", offset: 0)
             }
             self.state = .chunkSize
             return
         }
-        if let lengthText = headers.first(name: "content-length") {
-            guard let length = Int(lengthText.trimmingHTTPSpaces), length >= 0 else {
+        if let parsed = headers.integer(name: "content-length") {
+            guard let length = parsed, length >= 0 else {
+                let lengthText = headers.first(name: "content-length") ?? ""
                 throw ParseError(reason: "bad content-length '\(lengthText)'", offset: self.consumed)
             }
             if length == 0 {
@@ -308,37 +307,8 @@ public struct HTTP1StreamParser: Sendable {
         }
     }
 
-    /// The head's lines without their line endings. Split on bytes: in a Swift `String`, `"\r\n"`
-    /// is a single `Character`, so splitting characters on `"\n"` would miss CRLF line ends.
-    private static func lines(of raw: ByteBuffer) -> [Substring] {
-        var lines = raw.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            .map { line -> Substring in
-                let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
-                return Substring(decoding: trimmed, as: UTF8.self)
-            }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        return lines
-    }
-
-    private static func parseHeaders(_ lines: ArraySlice<Substring>) throws -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(lines.count)
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
-                throw ParseError(reason: "malformed header line '\(line.prefix(80))'", offset: 0)
-            }
-            // A field name is an RFC 9110 token; anything else (spaces, non-ASCII bytes) is not
-            // HTTP, and `HTTPHeaders` would trap on a non-ASCII name.
-            guard line[..<colon].utf8.allSatisfy(Self.isTokenByte) else {
-                throw ParseError(reason: "invalid header name '\(line[..<colon].prefix(80))'", offset: 0)
-            }
-            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].trimmingHTTPSpaces))
-        }
-        return headers
-    }
-
     /// RFC 9110 `tchar`: `!#$%&'*+-.^_`|~`, digits and letters. (Also how `import har` checks a
-    /// HAR's header names and methods: NIO's `HTTPHeaders` traps on a name that is not ASCII.)
+    /// HAR's header names and methods.)
     package static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
@@ -346,45 +316,6 @@ public struct HTTP1StreamParser: Sendable {
         default:
             return "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
-    }
-
-    private static func parseVersion(_ text: Substring) -> HTTPVersion? {
-        guard text.hasPrefix("HTTP/"), text.count == 8 else { return nil }
-        let digits = Array(text.utf8.suffix(3))
-        guard digits[1] == UInt8(ascii: "."), let major = Int(String(UnicodeScalar(digits[0]))),
-            let minor = Int(String(UnicodeScalar(digits[2])))
-        else { return nil }
-        return HTTPVersion(major: major, minor: minor)
-    }
-
-    private static func parseRequestHead(_ raw: ByteBuffer) throws -> HTTPRequestHead {
-        let lines = Self.lines(of: raw)
-        guard let first = lines.first else { throw ParseError(reason: "empty request head", offset: 0) }
-        let parts = first.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, let version = Self.parseVersion(parts[2])
-        else {
-            throw ParseError(reason: "malformed request line '\(first.prefix(80))'", offset: 0)
-        }
-        let headers = try Self.parseHeaders(lines.dropFirst())
-        return HTTPRequestHead(
-            version: version, method: HTTPMethod(rawValue: String(parts[0])), uri: String(parts[1]), headers: headers)
-    }
-
-    private static func parseResponseHead(_ raw: ByteBuffer) throws -> HTTPResponseHead {
-        let lines = Self.lines(of: raw)
-        guard let first = lines.first else { throw ParseError(reason: "empty response head", offset: 0) }
-        let parts = first.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, let version = Self.parseVersion(parts[0]),
-            // Three digits (RFC 9112); `HTTPResponseStatus` traps on codes outside 0...999.
-            parts[1].utf8.count == 3, parts[1].utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-            let code = Int(parts[1])
-        else {
-            throw ParseError(reason: "malformed status line '\(first.prefix(80))'", offset: 0)
-        }
-        let headers = try Self.parseHeaders(lines.dropFirst())
-        let reason = parts.count == 3 ? String(parts[2]) : ""
-        return HTTPResponseHead(
-            version: version, status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason), headers: headers)
     }
 
     // MARK: - Chunked framing

@@ -87,18 +87,15 @@ struct CaptureCost {
         init(hub: CaptureHub, index: Int) {
             self.tap = hub.makeTap(connection: UInt64(index + 1), peer: "127.0.0.1:\(40000 + index)")
             self.sid = "capture" + String(repeating: "0", count: 13 - String(index).count) + String(index)
-            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=4&transport=websocket")
-            head.headers.add(name: "Host", value: "127.0.0.1")
-            head.headers.add(name: "Upgrade", value: "websocket")
-            head.headers.add(name: "Connection", value: "Upgrade")
-            head.headers.add(name: "Sec-WebSocket-Version", value: "13")
-            head.headers.add(name: "Sec-WebSocket-Key", value: "dGhlIHNhbXBsZSBub25jZQ==")
-            self.tap.requestHead(head)
+            self.tap.requestHead(
+                HTTPHead(
+                    method: .GET, uri: "/socket.io/?EIO=4&transport=websocket",
+                    headers: [
+                        ("Host", "127.0.0.1"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                        ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                    ]))
             self.tap.requestEnd()
-            var headers = HTTPHeaders()
-            headers.add(name: "Upgrade", value: "websocket")
-            headers.add(name: "Connection", value: "Upgrade")
-            self.tap.responseHead(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))
+            self.tap.webSocketAccepted(HTTPHead(status: 101, headers: [("Upgrade", "websocket"), ("Connection", "Upgrade")]))
             var bytes = ByteBuffer()
             Frames.write(text: EchoLogic.openPacket(sid: self.sid, upgrades: false), masked: false, into: &bytes)
             self.tap.webSocketBytes(bytes, direction: .serverToClient)

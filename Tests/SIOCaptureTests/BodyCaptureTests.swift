@@ -13,8 +13,6 @@ extension Record {
 
 /// Bodies of HTTP exchanges that are not Engine.IO, as the recording keeps them.
 @Suite struct BodyCaptureTests {
-    static func headers(_ pairs: [(String, String)]) -> HTTPHeaders { HTTPHeaders(pairs) }
-
     /// One exchange through a tap; the records it gave.
     static func exchange(
         _ harness: Harness, connection: UInt64 = 1, method: HTTPMethod = .POST, uri: String = "/api/login",
@@ -22,10 +20,10 @@ extension Record {
         response: [ByteBuffer] = []
     ) {
         let tap = harness.hub.makeTap(connection: connection, peer: "p")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers(requestHeaders)))
+        tap.requestHead(HTTPHead(method: method, uri: uri, headers: requestHeaders))
         for piece in request { tap.requestBody(ByteBuffer(string: piece)) }
         tap.requestEnd()
-        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers(responseHeaders)))
+        tap.responseHead(HTTPHead(status: 200, headers: responseHeaders))
         for piece in response { tap.responseBody(piece) }
         tap.responseEnd()
     }
@@ -89,12 +87,10 @@ extension Record {
     @Test func streamedResponsesAreRecordedPieceByPieceWithTheirTimes() throws {
         let harness = Harness()
         let tap = harness.hub.makeTap(connection: 1, peer: "p")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/events"))
+        tap.requestHead(HTTPHead(method: .GET, uri: "/events"))
         tap.requestEnd()
         tap.responseHead(
-            HTTPResponseHead(
-                version: .http1_1, status: .ok,
-                headers: ["Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"]))
+            HTTPHead(status: 200, headers: [("Content-Type", "text/event-stream"), ("Transfer-Encoding", "chunked")]))
         harness.clock.set(.microseconds(1000))
         tap.responseBody(ByteBuffer(string: "data: one\n\n"))
         harness.clock.set(.microseconds(2000))

@@ -29,6 +29,8 @@ struct CaptureReplayer {
         var splitters = [Splitter(), Splitter()]
         var closedDirections = 0
         var lastRequestMethod: HTTPMethod = .GET
+        /// Whether the last request asked for a WebSocket (the proxy's machine decides the same way).
+        var lastRequestUpgrade = false
         var switched = false
         init(tap: ConnectionTap) { self.tap = tap }
     }
@@ -104,20 +106,21 @@ struct CaptureReplayer {
             guard let end = Self.find([13, 10, 13, 10], in: splitter.buffer) else { return false }
             let lines = String(decoding: splitter.buffer[..<end], as: UTF8.self).components(separatedBy: "\r\n")
             splitter.buffer.removeFirst(end + 4)
-            var headers = HTTPHeaders()
+            var pairs: [(String, String)] = []
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                headers.add(
-                    name: String(line[..<colon]),
-                    value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                pairs.append(
+                    (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
             }
+            let headers = HTTPHead(method: .GET, uri: "/", headers: pairs).headers
             let parts = lines[0].split(separator: " ", maxSplits: 2).map(String.init)
             let chunked = headers["Transfer-Encoding"].contains { $0.lowercased().contains("chunked") }
             let length = headers["Content-Length"].first.flatMap { Int($0) }
             if direction == .clientToServer {
                 let method = HTTPMethod(rawValue: parts[0])
                 connection.lastRequestMethod = method
-                tap.requestHead(HTTPRequestHead(version: .http1_1, method: method, uri: parts[1], headers: headers))
+                connection.lastRequestUpgrade = headers.hasToken("websocket", name: "Upgrade")
+                tap.requestHead(HTTPHead(method: method, uri: parts[1], headers: pairs))
                 if chunked {
                     splitter.mode = .chunkSize
                 } else if let length, length > 0 {
@@ -127,8 +130,12 @@ struct CaptureReplayer {
                 }
             } else {
                 let code = Int(parts[1]) ?? 0
-                tap.responseHead(
-                    HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: code), headers: headers))
+                let head = HTTPHead(status: code, headers: pairs)
+                if code == 101 && connection.lastRequestUpgrade {
+                    tap.webSocketAccepted(head)
+                } else {
+                    tap.responseHead(head)
+                }
                 if code == 101 {
                     tap.responseEnd()
                     splitter.mode = .raw

@@ -11,11 +11,11 @@ import Testing
         let harness = Harness()
         let tap = harness.hub.makeTap(connection: 7, peer: "127.0.0.1:5555")
         harness.clock.set(.microseconds(100))
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/api?token=abc&page=2"))
+        tap.requestHead(HTTPHead(method: .POST, uri: "/api?token=abc&page=2"))
         tap.requestBody(ByteBuffer(string: "hello"))
         tap.requestEnd()
         harness.clock.set(.microseconds(350))
-        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .ok))
+        tap.responseHead(HTTPHead(status: 200))
         tap.responseBody(ByteBuffer(string: "world!"))
         tap.responseEnd()
         harness.clock.set(.microseconds(400))
@@ -42,7 +42,7 @@ import Testing
     @Test func upstreamUnreachableIsRecordedWithoutStatus() {
         let harness = Harness()
         let tap = harness.hub.makeTap(connection: 1, peer: "p")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))
+        tap.requestHead(HTTPHead(method: .GET, uri: "/"))
         tap.requestEnd()
         tap.upstreamUnreachable(reason: "connection refused")
         tap.connectionClosed(cause: "client")
@@ -57,10 +57,34 @@ import Testing
     @Test func exchangeInFlightIsRecordedWhenTheConnectionDrops() {
         let harness = Harness()
         let tap = harness.hub.makeTap(connection: 1, peer: "p")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/slow"))
+        tap.requestHead(HTTPHead(method: .GET, uri: "/slow"))
         tap.requestEnd()
         tap.connectionClosed(cause: "client reset")
         #expect(harness.records.compactMap(\.http).map(\.path) == ["/slow"])
+    }
+
+    /// Whether a `101` made the connection a WebSocket is the caller's verdict (the proxy's state
+    /// machine): the tap does not judge the upgrade from the request's headers itself.
+    @Test(arguments: [false, true])
+    func theTapDecodesFramesOnlyAfterBeingToldTheConnectionIsAWebSocket(told: Bool) {
+        let harness = Harness()
+        let tap = harness.hub.makeTap(connection: 5, peer: "p")
+        tap.requestHead(
+            HTTPHead(method: .GET, uri: "/socket.io/?EIO=4&transport=websocket", headers: [("Upgrade", "websocket")]))
+        tap.requestEnd()
+        let switching = HTTPHead(status: 101, headers: [("Upgrade", "websocket")])
+        if told { tap.webSocketAccepted(switching) } else { tap.responseHead(switching) }
+        tap.responseEnd()
+        let open = #"0{"sid":"toldSID","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#
+        var frame = ByteBuffer(bytes: [0x81, UInt8(open.utf8.count)])
+        frame.writeString(open)
+        tap.webSocketBytes(frame, direction: .serverToClient)
+        tap.connectionClosed(cause: "client")
+        let records = harness.records
+        #expect(records.compactMap(\.http).map(\.status) == [101])
+        #expect(records.compactMap(\.webSocketOpen).count == (told ? 1 : 0))
+        #expect(records.compactMap(\.opened).map(\.sid) == (told ? ["toldSID"] : []))
+        #expect(harness.hub.statistics.bytesServerToClient == frame.readableBytes)
     }
 }
 
@@ -81,16 +105,13 @@ struct WebSocketTapTests {
     @Test func webSocketOnlySessionWithPermessageDeflate() {
         let harness = Harness()
         let tap = harness.hub.makeTap(connection: 3, peer: "p")
-        var request = HTTPHeaders()
-        request.add(name: "Upgrade", value: "websocket")
-        request.add(name: "Connection", value: "Upgrade")
-        request.add(name: "Cookie", value: "a=b")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=4&transport=websocket", headers: request))
+        tap.requestHead(
+            HTTPHead(
+                method: .GET, uri: "/socket.io/?EIO=4&transport=websocket",
+                headers: [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Cookie", "a=b")]))
         tap.requestEnd()
-        var response = HTTPHeaders()
-        response.add(name: "Upgrade", value: "websocket")
-        response.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate")
-        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: response))
+        tap.webSocketAccepted(
+            HTTPHead(status: 101, headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Extensions", "permessage-deflate")]))
         tap.responseEnd()
         // Three compressed server messages sharing one deflate context (context takeover):
         // the handshake, then `42["hello","hello hello hello"]` twice.
@@ -117,11 +138,11 @@ struct WebSocketTapTests {
     @Test func bytesAfterACloseFrameAreRecordedOnceWithWhatTheyWere() {
         let harness = Harness()
         let tap = harness.hub.makeTap(connection: 4, peer: "p")
-        var request = HTTPHeaders()
-        request.add(name: "Upgrade", value: "websocket")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=4&transport=websocket&sid=abc", headers: request))
+        tap.requestHead(
+            HTTPHead(
+                method: .GET, uri: "/socket.io/?EIO=4&transport=websocket&sid=abc", headers: [("Upgrade", "websocket")]))
         tap.requestEnd()
-        tap.responseHead(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: ["Upgrade": "websocket"]))
+        tap.webSocketAccepted(HTTPHead(status: 101, headers: [("Upgrade", "websocket")]))
         tap.responseEnd()
         // Werkzeug: a close frame (1000), then an HTTP answer written onto the same socket.
         var bytes = Self.bytes("880203e8")
@@ -146,7 +167,7 @@ struct WebSocketTapTests {
         configuration.maxBodyBytes = 8
         let harness = Harness(configuration: configuration)
         let tap = harness.hub.makeTap(connection: 1, peer: "p")
-        tap.requestHead(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/socket.io/?EIO=4&transport=polling&sid=S9"))
+        tap.requestHead(HTTPHead(method: .POST, uri: "/socket.io/?EIO=4&transport=polling&sid=S9"))
         tap.requestBody(ByteBuffer(string: "42[\"a\","))
         tap.requestBody(ByteBuffer(string: "\"bbbbbbbbbbbb\"]"))
         tap.requestEnd()

@@ -42,18 +42,18 @@ import Testing
         return machine
     }
 
-    static func requestHead(_ raw: String) throws -> HTTPRequestHead {
+    static func requestHead(_ raw: String) throws -> HTTPHead {
         var parser = HTTP1StreamParser(role: .request)
-        var head: HTTPRequestHead?
-        parser.parse(ByteBuffer(string: raw)) { if case .head(.request(let parsed), _) = $0 { head = parsed } }
+        var head: HTTPHead?
+        parser.parse(ByteBuffer(string: raw)) { if case .head(let parsed) = $0 { head = parsed } }
         return try #require(head)
     }
 
-    static func responseHead(_ raw: String) throws -> HTTPResponseHead {
+    static func responseHead(_ raw: String) throws -> HTTPHead {
         var parser = HTTP1StreamParser(role: .response)
         parser.expectResponse(to: .GET)
-        var head: HTTPResponseHead?
-        parser.parse(ByteBuffer(string: raw)) { if case .head(.response(let parsed), _) = $0 { head = parsed } }
+        var head: HTTPHead?
+        parser.parse(ByteBuffer(string: raw)) { if case .head(let parsed) = $0 { head = parsed } }
         return try #require(head)
     }
 
@@ -113,6 +113,8 @@ import Testing
         #expect(machine.readComplete(.upstream) == [])
     }
 
+    /// The machine is the one place that decides whether the connection is a WebSocket; the tap is
+    /// told so by the action for the `101` (`webSocketAccepted`) and does not judge the upgrade itself.
     @Test func theUpgradeIsTheOnlyPlaceTheConnectionBecomesAWebSocket() throws {
         var machine = try Self.connected()
         _ = machine.received(ByteBuffer(string: Self.upgradeRequest), from: .client)
@@ -121,7 +123,8 @@ import Testing
         let head = try Self.responseHead(Self.switching)
         #expect(
             machine.received(ByteBuffer(string: Self.switching), from: .upstream) == [
-                .write(ByteBuffer(string: Self.switching), to: .client), .tap(.responseHead(head)), .tap(.responseEnd),
+                .write(ByteBuffer(string: Self.switching), to: .client), .tap(.webSocketAccepted(head)),
+                .tap(.responseEnd),
             ])
         #expect(machine.isWebSocket)
     }
@@ -129,8 +132,13 @@ import Testing
     @Test func aSwitchToAnotherProtocolIsRelayedButNotTapped() throws {
         var machine = try Self.connected()
         _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n\r\n"), from: .client)
-        _ = machine.received(
-            ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"), from: .upstream)
+        let switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"
+        // The tap hears of a plain 101, not of a WebSocket: it records the exchange and decodes nothing.
+        #expect(
+            machine.received(ByteBuffer(string: switching), from: .upstream) == [
+                .write(ByteBuffer(string: switching), to: .client), .tap(.responseHead(try Self.responseHead(switching))),
+                .tap(.responseEnd),
+            ])
         #expect(!machine.isWebSocket)
         let bytes = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         #expect(machine.received(bytes, from: .client) == [.write(bytes, to: .upstream)])
@@ -150,7 +158,7 @@ import Testing
         let head = try Self.responseHead(Self.switching)
         #expect(
             machine.received(ByteBuffer(string: Self.switching), from: .upstream) == [
-                .write(ByteBuffer(string: Self.switching), to: .client), .tap(.responseHead(head)),
+                .write(ByteBuffer(string: Self.switching), to: .client), .tap(.webSocketAccepted(head)),
                 .write(Self.clientFrame, to: .upstream), .flush(.upstream),
                 .tap(.webSocketBytes(Self.clientFrame, .clientToServer)), .tap(.responseEnd),
             ])

@@ -6,18 +6,14 @@ import Testing
 /// What a relay sees when it feeds `input` to a parser in pieces of `pieceSize` bytes.
 private struct Observed {
     var forwarded = ByteBuffer()
-    var heads: [HTTP1StreamParser.Head] = []
+    var heads: [HTTPHead] = []
     var bodies: [String] = []
     var ends = 0
     var currentBody = ""
 
-    var requestHeads: [HTTPRequestHead] {
-        self.heads.compactMap { if case .request(let head) = $0 { return head } else { return nil } }
-    }
+    var requestHeads: [HTTPHead] { self.heads.filter(\.isRequest) }
 
-    var responseHeads: [HTTPResponseHead] {
-        self.heads.compactMap { if case .response(let head) = $0 { return head } else { return nil } }
-    }
+    var responseHeads: [HTTPHead] { self.heads.filter { !$0.isRequest } }
 }
 
 private func observe(
@@ -28,9 +24,9 @@ private func observe(
     var start = 0
     let handle: (HTTP1StreamParser.Event) -> Void = { event in
         switch event {
-        case .head(let head, let raw):
+        case .head(let head):
             observed.heads.append(head)
-            observed.forwarded.writeImmutableBuffer(raw)
+            observed.forwarded.writeImmutableBuffer(head.raw)
         case .forward(let bytes):
             observed.forwarded.writeImmutableBuffer(bytes)
         case .content(let bytes):

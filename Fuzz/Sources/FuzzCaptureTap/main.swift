@@ -36,15 +36,13 @@ public func fuzzCaptureTap(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     exchange(tap, uri: "/socket.io/?EIO=\(version)&transport=polling", method: .GET, request: nil, response: ByteBuffer(string: handshakeBody))
 
     if webSocket {
-        var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/socket.io/?EIO=\(version)&transport=websocket&sid=fuzz")
-        request.headers.add(name: "Upgrade", value: "websocket")
-        request.headers.add(name: "Connection", value: "Upgrade")
-        tap.requestHead(request)
-        var response = HTTPResponseHead(version: .http1_1, status: .switchingProtocols)
-        response.headers.add(name: "Upgrade", value: "websocket")
-        response.headers.add(name: "Connection", value: "Upgrade")
-        if mode & 4 != 0 { response.headers.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate") }
-        tap.responseHead(response)
+        tap.requestHead(
+            HTTPHead(
+                method: .GET, uri: "/socket.io/?EIO=\(version)&transport=websocket&sid=fuzz",
+                headers: [("Upgrade", "websocket"), ("Connection", "Upgrade")]))
+        var response = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
+        if mode & 4 != 0 { response.append(("Sec-WebSocket-Extensions", "permessage-deflate")) }
+        tap.webSocketAccepted(HTTPHead(status: 101, headers: response))
         for piece in pieces {
             guard let flags = piece.first else { continue }
             let direction: Direction = flags & 1 == 0 ? .clientToServer : .serverToClient
@@ -67,15 +65,14 @@ public func fuzzCaptureTap(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
 }
 
 private func exchange(_ tap: ConnectionTap, uri: String, method: HTTPMethod, request: ByteBuffer?, response: ByteBuffer) {
-    var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
-    if let request { head.headers.add(name: "Content-Length", value: String(request.readableBytes)) }
-    tap.requestHead(head)
+    tap.requestHead(
+        HTTPHead(method: method, uri: uri, headers: request.map { [("Content-Length", String($0.readableBytes))] } ?? []))
     if let request { tap.requestBody(request) }
     tap.requestEnd()
-    var responseHead = HTTPResponseHead(version: .http1_1, status: .ok)
-    responseHead.headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
-    responseHead.headers.add(name: "Content-Length", value: String(response.readableBytes))
-    tap.responseHead(responseHead)
+    tap.responseHead(
+        HTTPHead(
+            status: 200,
+            headers: [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", String(response.readableBytes))]))
     tap.responseBody(response)
     tap.responseEnd()
 }

@@ -35,7 +35,7 @@ private func parse(_ chunks: [ByteBuffer], flags: UInt8) -> Parsed {
     var parsed = Parsed()
     let emit: (HTTP1StreamParser.Event) -> Void = { event in
         switch event {
-        case .head(_, let raw): parsed.heads.append(raw)
+        case .head(let head): parsed.heads.append(head.raw)
         case .content(var bytes): parsed.content.writeBuffer(&bytes)
         case .forward(var bytes): parsed.forwarded.writeBuffer(&bytes)
         case .end: parsed.ends += 1
