@@ -96,8 +96,8 @@ enum ViewScript {
         }
         /// Virtual scrolling: only the rows in view (and a few more) are in the DOM.
         class VirtualList {
-          constructor(scroller, rowHeight, render) {
-            this.scroller = scroller; this.rowHeight = rowHeight; this.render = render; this.count = 0;
+          constructor(scroller, rowHeight, render, afterDraw) {
+            this.scroller = scroller; this.rowHeight = rowHeight; this.render = render; this.afterDraw = afterDraw; this.count = 0;
             this.spacer = el("div", { class: "spacer" }); scroller.append(this.spacer);
             scroller.addEventListener("scroll", () => this.schedule());
             window.addEventListener("resize", () => this.schedule());
@@ -131,6 +131,7 @@ enum ViewScript {
               const row = this.render(i);
               if (row) { row.style.top = (top + (i - at) * this.rowHeight) + "px"; this.spacer.append(row); }
             }
+            if (this.afterDraw) this.afterDraw();
           }
         }
         /// Rows fetched from the server a page at a time, as the list scrolls to them.
@@ -251,7 +252,7 @@ enum ViewScript {
             root.append(el("div", { class: "toolbar" }, this.count, this.followButton, this.unseenText, this.droppedText));
             this.scroller = el("div", { class: "scroller", id: "packet-list" });
             root.append(this.scroller);
-            this.list = new VirtualList(this.scroller, 22, i => this.render(i));
+            this.list = new VirtualList(this.scroller, 22, i => this.render(i), () => this.drawn());
             this.rows = new PagedRows("packets", extra => filterParams(extra), r => {
               this.count.textContent = r.total + " packets";
               this.list.setCount(r.total);
@@ -277,8 +278,16 @@ enum ViewScript {
           // how many came before it (marked as a gap in the list and counted); paused, it brings
           // only how many came (counted until follow resumes).
           liveTail() { return Math.max(100, 2 * Math.ceil((this.scroller.clientHeight || 1000) / 22)); },
-          resetLive() { this.live = []; this.received = 0; this.skipped = 0; this.unseen = 0; this.unseenText.textContent = ""; },
-          liveRows(rows, skipped, first) {
+          resetLive() { this.live = []; this.undrawn = []; this.received = 0; this.skipped = 0; this.unseen = 0; this.unseenText.textContent = ""; },
+          // When the list was first drawn with each row received (`drawn` in app.arrivals: the
+          // end-to-end test measures when a packet appears in the page, not when its poll answered).
+          drawn() {
+            if (!this.undrawn.length) return;
+            const now = Date.now();
+            for (const a of this.undrawn) a.drawn = now;
+            this.undrawn = [];
+          },
+          liveRows(rows, skipped, first, arrivals) {
             if (!this.follow) {
               this.unseen += rows.length + skipped;
               this.unseenText.textContent = this.unseen + " new packets not shown (paused)";
@@ -293,6 +302,8 @@ enum ViewScript {
             }
             this.received += rows.length;
             for (const row of rows) this.live.push(row);
+            this.undrawn.push(...arrivals);
+            if (this.undrawn.length > 50000) this.undrawn.splice(0, this.undrawn.length - 50000);
             if (this.live.length > 50000) this.live.splice(0, this.live.length - 50000);
             if (app.state.view === "packets") this.flush();
           },
@@ -412,9 +423,10 @@ enum ViewScript {
         }
         const livePoll = {
           // The server holds a poll until there is something new; the page asks at most every
-          // `interval` ms, so a busy proxy costs the page ten small answers a second, not one per line.
-          next: 0, running: false, epoch: 0, interval: 100,
-          restart() { this.epoch++; this.next = 0; if (!this.running) this.loop(); else this.kick = true; },
+          // `interval` ms, so a busy proxy costs the page four answers (and list redraws) a second,
+          // not one per line: what costs a following page is redrawing the list, not reading rows.
+          next: 0, running: false, epoch: 0, interval: 250, answered: false,
+          restart() { this.epoch++; this.next = 0; this.answered = false; if (!this.running) this.loop(); },
           loop() {
             this.running = true;
             const epoch = this.epoch, started = Date.now();
@@ -422,12 +434,17 @@ enum ViewScript {
             api("live", filterParams({ after: this.next, limit })).then(r => {
               const at = Date.now();
               if (epoch === this.epoch) {
-                const first = this.next === 0;
+                // Rows skipped in the first answer of an epoch were there before the page (or the
+                // filter) came; later, they came faster than the page asked (also after a first
+                // answer at the 10 s timeout with nothing in it, whose `next` is still 0).
+                const first = !this.answered;
+                this.answered = true;
                 // When each row arrived (the end-to-end tests compare it with the recording); bounded.
-                for (const row of r.rows) app.arrivals.push({ seq: row.seq, t: row.line.t, k: row.line.k, sid: row.line.sid, type: row.line.type, at });
+                const arrivals = r.rows.map(row => ({ seq: row.seq, t: row.line.t, k: row.line.k, sid: row.line.sid, type: row.line.type, at }));
+                app.arrivals.push(...arrivals);
                 if (app.arrivals.length > 100000) app.arrivals.splice(0, app.arrivals.length - 100000);
                 this.next = r.next;
-                packetView.liveRows(r.rows, r.skipped, first);
+                packetView.liveRows(r.rows, r.skipped, first, arrivals);
               }
               this.tick();
               setTimeout(() => this.loop(), Math.max(0, this.interval - (Date.now() - started)));

@@ -140,15 +140,21 @@ struct ViewTests {
         #expect(result["failure"] == nil, "\(result["failure"] ?? "")")
         let start = try #require(result["start_wall_us"] as? Int)
         let arrivals = (result["arrivals"] as? [[String: Any]] ?? []).filter { $0["k"] as? String == "sio" }
-        #expect(arrivals.count == packets.count, "the page received \(arrivals.count) of \(packets.count) packets")
+        // Following, the page fetches only the tail it can show and counts what it did not fetch (the
+        // gap rows and the toolbar's counter): none here, every packet must be in the list.
+        #expect(result["skipped"] as? Int == 0 && result["unseen"] as? Int == 0 && result["gap_rows"] as? Int == 0,
+                "the page did not fetch every packet: \(result["unseen_text"] ?? "")")
+        try #require(arrivals.count == packets.count, "the page received \(arrivals.count) of \(packets.count) packets")
         // The page's clock and the recording's are the same machine's wall clock: each packet's
-        // delay is when the page's poll answered less when the proxy relayed it.
+        // delay is when the list was first drawn with it less when the proxy relayed it.
         var delays: [Int] = []
         for (arrival, record) in zip(arrivals, packets) {
             let t = try #require(arrival["t"] as? Int)
             #expect(Int64(t) == record.time, "the page shows the packets in the recording's order")
             let at = try #require(arrival["at"] as? Int)
-            delays.append(at * 1000 - (start + t))
+            let drawn = try #require(arrival["drawn"] as? Int, "packet at \(t) µs was received but never drawn")
+            #expect(drawn >= at)
+            delays.append(drawn * 1000 - (start + t))
         }
         let worst = delays.max() ?? 0
         #expect(worst < 1_000_000, "a packet reached the page \(worst / 1000) ms after it was relayed")

@@ -22,7 +22,8 @@ Task kinds:
   {"kind": "live", "url": U}                          prints {"ready": true}, waits for a line on
       stdin (the scenario is over), then until every session is closed and the page has received
       all their Socket.IO packets (at most 60 s); reports when each arrived (Date.now() in the page
-      when its poll answered)
+      when its poll answered: "at"; when the list was first drawn with it: "drawn") and the packets
+      the page did not fetch (the list's gap counter)
 """
 import argparse
 import http.client
@@ -212,21 +213,29 @@ def run_live(browser, task):
     page, errors = open_page(browser, task["url"], "view=packets")
     emit({"ready": True})
     # The test says when the scenario is over and how many sessions it opened ("DONE N"); then the
-    # page must list that many, all closed, and have received every Socket.IO packet of them.
+    # page must list that many, all closed, and have received and drawn every Socket.IO packet of
+    # them, or have skipped some (the list's gap counter: the test then fails, saying so).
     sessions = int(sys.stdin.readline().split()[1])
     page.wait_for_function("""async (sessions) => {
+        if (packetView.skipped > 0 || packetView.unseen > 0) return true;
         const r = await fetch('api/sessions?limit=5000').then(r => r.json());
         if (r.total < sessions || !r.rows.every(s => s.closed)) return false;
         const n = r.rows.reduce((a, s) => a + s.c2s + s.s2c, 0);
-        return window.siotape.arrivals.filter(a => a.k === 'sio').length >= n;
+        return window.siotape.arrivals.filter(a => a.k === 'sio' && a.drawn !== undefined).length >= n;
     }""", arg=sessions, polling=100, timeout=60000)
     arrivals = page.evaluate("() => window.siotape.arrivals")
     meta = page.evaluate("() => window.siotape.meta")
-    shown = page.evaluate("() => document.querySelectorAll('#packet-list .packet-row[data-seq]').length")
+    state = page.evaluate("""() => ({
+        shown: document.querySelectorAll('#packet-list .packet-row[data-seq]').length,
+        skipped: packetView.skipped, unseen: packetView.unseen,
+        gaps: document.querySelectorAll('#packet-list .packet-row.gap').length,
+        unseen_text: document.querySelector('#unseen').textContent,
+    })""")
     if task.get("screenshot"):
         page.screenshot(path=task["screenshot"])
     page.close()
-    return {"arrivals": arrivals, "start_wall_us": meta["start_wall_us"], "shown_rows": shown, "errors": errors}
+    return {"arrivals": arrivals, "start_wall_us": meta["start_wall_us"], "shown_rows": state["shown"], "skipped": state["skipped"],
+            "unseen": state["unseen"], "gap_rows": state["gaps"], "unseen_text": state["unseen_text"], "errors": errors}
 
 
 def main():
