@@ -7,11 +7,12 @@ mix of Socket.IO events with varied payloads (acked `message:send`, broadcast `m
 `typing:start`, `cursor`, `video:progress`, binary `file-share`), acks with latencies, Engine.IO
 ping/pong, occasional undecodable bytes; sessions close and new ones open as it goes.
 
-usage: gen_recording.py OUT [--packets N] [--seed S] [--session-packets LO HI] [--sessions N]
+usage: gen_recording.py OUT [--packets N] [--seed S] [--session-packets LO HI] [--sessions N] [--sids FILE]
        prints the packet count (sio+eio+raw records)
 
 --sessions N: exactly N sessions (instead of --packets): no new session opens after the N-th, and the
 recording ends when the last one closes (ViewTests: 10,000 sessions of a few packets each).
+--sids FILE: writes every session's sid to FILE, one a line, in the order they opened.
 """
 import argparse
 import base64
@@ -39,6 +40,7 @@ def main():
     ap.add_argument('--session-packets', type=int, nargs=2, default=[2000, 30000], metavar=('LO', 'HI'),
                     help='packets per session, uniformly between LO and HI (tools/bench/view: 50 150, for 10,000 sessions)')
     ap.add_argument('--sessions', type=int, default=0, help='exactly this many sessions (then --packets is ignored)')
+    ap.add_argument('--sids', help='write the sessions\' sids to this file, in the order they opened')
     args = ap.parse_args()
     rng = random.Random(args.seed)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(',', ':')).encode
@@ -61,6 +63,7 @@ def main():
     size = 0
     sessions = []   # [sid, conn, next ack id, packets left]
     opened = 0
+    sids = []
 
     def emit(line):
         nonlocal size, records
@@ -77,6 +80,7 @@ def main():
         opened += 1
         conn += 1
         s = sid(rng)
+        sids.append(s)
         emit('{"t":%d,"k":"conn","conn":%d,"peer":"127.0.0.1:%d"}\n' % (t, conn, 30000 + conn % 30000))
         emit('{"t":%d,"k":"open","sid":"%s","conn":%d,"eio":4,"tr":"polling","path":"/socket.io/",'
              '"query":[["EIO","4"],["transport","polling"],["t","P%d"]],"headers":[["User-Agent","bench"]],'
@@ -164,6 +168,9 @@ def main():
     pending.append('{"t":%d,"k":"end","records":%d}\n' % (t, records))
     member(pending)
     out.close()
+    if args.sids:
+        with open(args.sids, 'w') as f:
+            f.write(''.join(s + '\n' for s in sids))
     print(packets)
 
 
