@@ -35,7 +35,7 @@ public final class ConnectionTap {
     public func requestHead(_ head: HTTPHead) {
         let time = self.hub.now()
         let action = self.http.requestHead(head, time: time)
-        if head.uriContains("?") || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) }) {
+        if Redactor.queryMayNameCredentials(head) || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) }) {
             self.learnCredentials { $0.learn(request: head) }
         }
         self.perform(action, time: time)

@@ -33,13 +33,42 @@ struct Redactor: Sendable {
         case "sid", "eio", "transport", "t", "b64", "j": return false
         default: break
         }
-        for pattern in ["token", "auth", "key", "secret", "pass", "pwd", "session", "sess", "jwt", "credential",
-                        "signature", "bearer", "cookie"]
-        where lower.contains(pattern) {
+        for pattern in Self.credentialQueryPatterns where lower.contains(pattern) {
             return true
         }
         return false
     }
+
+    /// Whether a request's query may name a credential-like parameter (`isCredentialQueryName`, for
+    /// the known secrets), told on the head's bytes: an Engine.IO request's `EIO`, `transport`, `t`
+    /// and `sid` are not, so most requests need no `String` and no lock for it. A name with a byte
+    /// that is not ASCII is left to the `String` check (Unicode lowercasing).
+    static func queryMayNameCredentials(_ head: HTTPHead) -> Bool {
+        guard head.uriContains("?") else { return false }
+        let target = head.uriBytes.readableBytesView
+        guard let question = target.firstIndex(of: UInt8(ascii: "?")) else { return false }
+        for pair in target[(question + 1)...].split(separator: UInt8(ascii: "&")) {
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = pair[..<eq]
+            if name.contains(where: { $0 >= 0x80 }) { return true }
+            let lower = name.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+            if Self.engineIOQueryNames.contains(where: { $0.elementsEqual(lower) }) { continue }
+            for pattern in Self.credentialQueryPatterns {
+                let pattern = Array(pattern.utf8)
+                guard lower.count >= pattern.count else { continue }
+                for start in 0...(lower.count - pattern.count) where lower[start..<start + pattern.count].elementsEqual(pattern) {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    private static let engineIOQueryNames = ["sid", "eio", "transport", "t", "b64", "j"].map { Array($0.utf8) }
+    private static let credentialQueryPatterns = [
+        "token", "auth", "key", "secret", "pass", "pwd", "session", "sess", "jwt", "credential", "signature", "bearer",
+        "cookie",
+    ]
 
     func headerValue(name: String, value: String) -> String {
         self.enabled && Self.isCredentialHeader(name) ? Self.mask : value

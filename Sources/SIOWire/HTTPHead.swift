@@ -73,6 +73,11 @@ public struct HTTPHead: Hashable, Sendable {
     /// The request target (path and query) as sent (a request head only).
     public var uri: String { self.headers.string(self.line.1) }
 
+    /// The request target's bytes (a slice of the head, no copy; a request head only).
+    public var uriBytes: ByteBuffer {
+        self.raw.getSlice(at: self.raw.readerIndex + Int(self.line.1.start), length: self.line.1.count)!
+    }
+
     /// Whether the request target contains `needle` (bytes, case-sensitive): no `String` made.
     public func uriContains(_ needle: String) -> Bool {
         guard self.isRequest else { return false }

@@ -68,3 +68,32 @@ import Testing
         #expect(packet.packet.encodeText(version: .v4).text == "0/admin?token=[redacted]&room=[redacted],")
     }
 }
+
+/// The byte check that spares most requests the known secrets' lock says what the `String` check
+/// says of every parameter name, whatever its case.
+@Suite struct QueryCredentialNameTests {
+    @Test(arguments: [
+        ("EIO=4&transport=polling&t=PZx1&sid=abc", false),
+        ("eio=4&Transport=websocket&B64=1&j=0", false),
+        ("EIO=4&token=x", true),
+        ("EIO=4&Access_Token=x", true),
+        ("X-API-KEY=1", true),
+        ("sidx=1", false),
+        ("SESSION=1", true),
+        ("page=2&q=pwd", false),
+        ("page=2&myPWD=", true),
+        ("tok&auth", false),
+        ("&&Bearer=1", true),
+        ("caf\u{E9}=1", true),
+    ])
+    func theByteCheckAgreesWithTheStringCheck(query: String, expected: Bool) {
+        let head = HTTPHead(method: .GET, uri: "/socket.io/?" + query)
+        #expect(Redactor.queryMayNameCredentials(head) == expected)
+        let names = query.split(separator: "&").compactMap { pair in pair.firstIndex(of: "=").map { String(pair[..<$0]) } }
+        let asciiNames = names.filter { $0.utf8.allSatisfy { $0 < 0x80 } }
+        if asciiNames.count == names.count {
+            #expect(names.contains(where: Redactor.isCredentialQueryName) == expected)
+        }
+        #expect(!Redactor.queryMayNameCredentials(HTTPHead(method: .GET, uri: "/no-query")))
+    }
+}
