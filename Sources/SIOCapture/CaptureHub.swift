@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SIORecording
 import SIOWire
 import Synchronization
@@ -13,6 +14,8 @@ public final class CaptureHub: Sendable {
     /// The configuration the hub was made with.
     public let configuration: CaptureConfiguration
     let sink: any RecordSink
+    /// The sink's recording writer when the sink takes lines (`RecordSink.lineWriter`), asked once.
+    let lineWriter: RecordingWriter?
     let logger: Logger
     private let microsecondsSinceStart: @Sendable () -> Int64
     private let registry: Mutex<SessionRegistry>
@@ -29,6 +32,7 @@ public final class CaptureHub: Sendable {
     ) {
         self.configuration = configuration
         self.sink = sink
+        self.lineWriter = sink.lineWriter
         self.logger = logger
         let start = clock.now
         self.microsecondsSinceStart = {
@@ -78,6 +82,43 @@ public final class CaptureHub: Sendable {
             if records.capacity <= SessionRegistry.spareRecordsCapacity {
                 records.removeAll(keepingCapacity: true)
                 registry.spareRecords = records
+            }
+            return result
+        }
+    }
+
+    /// `withRegistry` for a sink that takes lines: `body` may write lines into the batch itself
+    /// (the fast path) and must encode the records it made so far into it before it does, to keep
+    /// their order. Records left in the array at the end are masked and encoded after the lines;
+    /// the batch goes to `writer` in one copy, before the lock is released.
+    func withRegistry<R>(
+        bytes: inout (clientToServer: Int, serverToClient: Int), lines writer: RecordingWriter,
+        _ body: (inout SessionRegistry, inout [Record], inout LineBatch) -> R
+    ) -> R {
+        let flushed = bytes
+        bytes = (0, 0)
+        return self.registry.withLock { registry in
+            registry.statistics.bytesClientToServer += flushed.clientToServer
+            registry.statistics.bytesServerToClient += flushed.serverToClient
+            var records = registry.spareRecords
+            registry.spareRecords = []
+            var batch = LineBatch(lines: registry.spareLines)
+            registry.spareLines = ByteBuffer()
+            let result = body(&registry, &records, &batch)
+            if !records.isEmpty {
+                if !registry.knownSecrets.isEmpty {
+                    for index in records.indices { registry.knownSecrets.mask(&records[index]) }
+                }
+                batch.append(encoding: &records)
+            }
+            writer.append(lines: batch.lines, count: batch.count, lastTime: batch.lastTime)
+            if records.capacity <= SessionRegistry.spareRecordsCapacity {
+                records.removeAll(keepingCapacity: true)
+                registry.spareRecords = records
+            }
+            if batch.lines.capacity <= SessionRegistry.spareLinesCapacity {
+                batch.lines.clear()
+                registry.spareLines = batch.lines
             }
             return result
         }

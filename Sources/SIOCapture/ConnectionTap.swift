@@ -127,27 +127,51 @@ public final class ConnectionTap {
         var sid = self.webSocket!.sid
         let connection = self.connection
         let handshake = self.pendingHandshake
-        self.hub.withRegistry(bytes: &self.bytes) { registry, records in
-            for event in events {
-                switch event {
-                case .packet(let packet, let direction):
-                    let context = PacketContext(
-                        sid: sid, connection: connection, direction: direction, transport: .websocket,
-                        version: version, time: time)
-                    let opened = registry.engine(
-                        packet, context: context, handshake: sid == nil ? handshake : nil, into: &records)
-                    if let opened { sid = opened }
-                case .close(let code, let reason, let direction):
-                    let context = PacketContext(
-                        sid: sid, connection: connection, direction: direction, transport: .websocket,
-                        version: version, time: time)
-                    registry.webSocketClose(code: code, reason: reason, context: context, into: &records)
-                case .damage(let data, let layer, let reason, let offset, let direction):
-                    let context = PacketContext(
-                        sid: sid, connection: connection, direction: direction, transport: .websocket,
-                        version: version, time: time)
-                    registry.undecodable(data, layer: layer, reason: reason, offset: offset, context: context, into: &records)
+        /// The slow path: the registry makes `Record`s of one event.
+        func handle(_ event: WebSocketTap.Event, registry: inout SessionRegistry, records: inout [Record]) {
+            switch event {
+            case .packet(let packet, let direction):
+                let context = PacketContext(
+                    sid: sid, connection: connection, direction: direction, transport: .websocket,
+                    version: version, time: time)
+                let opened = registry.engine(
+                    packet, context: context, handshake: sid == nil ? handshake : nil, into: &records)
+                if let opened { sid = opened }
+            case .close(let code, let reason, let direction):
+                let context = PacketContext(
+                    sid: sid, connection: connection, direction: direction, transport: .websocket,
+                    version: version, time: time)
+                registry.webSocketClose(code: code, reason: reason, context: context, into: &records)
+            case .damage(let data, let layer, let reason, let offset, let direction):
+                let context = PacketContext(
+                    sid: sid, connection: connection, direction: direction, transport: .websocket,
+                    version: version, time: time)
+                registry.undecodable(data, layer: layer, reason: reason, offset: offset, context: context, into: &records)
+            }
+        }
+        if let writer = self.hub.lineWriter {
+            // A client's CONNECT may teach secrets (redacting), which are masked in every record of
+            // the read, lines already written included: such a read takes the slow path whole.
+            let mayLearn = events.contains { $0.isClientConnect }
+            self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
+                guard !mayLearn, registry.knownSecrets.isEmpty else {
+                    for event in events { handle(event, registry: &registry, records: &records) }
+                    return
                 }
+                for event in events {
+                    if case .packet(.socket(let packet), let direction) = event, sid != nil {
+                        let context = PacketContext(
+                            sid: sid, connection: connection, direction: direction, transport: .websocket,
+                            version: version, time: time)
+                        if registry.socketLine(packet, context: context, into: &batch) { continue }
+                    }
+                    handle(event, registry: &registry, records: &records)
+                    batch.append(encoding: &records)
+                }
+            }
+        } else {
+            self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                for event in events { handle(event, registry: &registry, records: &records) }
             }
         }
         self.webSocket!.sid = sid

@@ -29,6 +29,9 @@ struct SessionRegistry: Sendable {
     /// The records array of the hub's last call, kept empty for the next one (up to this capacity).
     var spareRecords: [Record] = []
     static let spareRecordsCapacity = 256
+    /// The line buffer of the hub's last call for a sink that takes lines, kept empty for the next.
+    var spareLines = ByteBuffer()
+    static let spareLinesCapacity = 256 * 1024
 
     init(configuration: CaptureConfiguration) {
         self.configuration = configuration
@@ -167,6 +170,26 @@ struct SessionRegistry: Sendable {
             outputs.append(.packet(packet, ackLatency: nil))
         }
         for output in outputs { self.emit(output, context: context, into: &records) }
+    }
+
+    /// The fast path of `engine(.socket(packet), ...)` for the common packet: a complete packet
+    /// (no attachments announced or awaited) of a session in the table, with no credential to
+    /// redact (not a client's CONNECT while redacting) and no known secret to mask. Does the same
+    /// bookkeeping and writes the same line as the slow path, without a `Record`; returns `false`,
+    /// having changed nothing the slow path would not change the same way, for any other packet.
+    mutating func socketLine(_ packet: SocketIOPacket, context: PacketContext, into batch: inout LineBatch) -> Bool {
+        guard let sid = context.sid, !packet.type.carriesAttachments, self.knownSecrets.isEmpty,
+            packet.type != .connect || context.direction == .serverToClient || !self.redactor.enabled,
+            let index = self.sessions.index(forKey: sid)
+        else { return false }
+        self.sessions.values[index].lastActivity = context.time
+        let complete = self.sessions.values[index].receiveIfComplete(
+            packet, direction: context.direction, time: context.time)
+        guard complete.handled else { return false }
+        self.statistics.engineIOPackets += 1
+        self.count(packet, direction: context.direction, paired: complete.ackLatency != nil)
+        batch.socketLine(packet, context: context, ackLatency: complete.ackLatency)
+        return true
     }
 
     /// A binary message: an attachment of the packet waiting in this direction.

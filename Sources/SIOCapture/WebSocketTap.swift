@@ -11,6 +11,16 @@ struct WebSocketTap {
         case packet(DecodedPacket, Direction)
         case close(code: Int?, reason: String, Direction)
         case damage(RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, Direction)
+
+        /// A client's Socket.IO CONNECT (text or msgpack): its `auth` values may become known secrets.
+        var isClientConnect: Bool {
+            switch self {
+            case .packet(.socket(let packet), .clientToServer), .packet(.msgpack(let packet, _), .clientToServer):
+                return packet.type == .connect
+            default:
+                return false
+            }
+        }
     }
 
     /// The session, from the URL (upgrade) or learned from the server's handshake frame.

@@ -180,7 +180,10 @@ public struct RecordEncoder: Sendable {
             buffer.writeJSONString(e.type.name)
             if let data = e.data { self.recordedData(data, into: &buffer) }
         case .socket(let e):
-            self.socketLine(time: record.time, e, into: &buffer)
+            self.encodeSocket(
+                time: record.time, sid: e.sid, connection: e.connection, direction: e.direction,
+                transport: e.transport, packet: e.packet, ackLatencyMicros: e.ackLatencyMicros, redacted: e.redacted,
+                into: &buffer)
             return
         case .undecodable(let e):
             self.start(time: record.time, kind: .raw, into: &buffer)
@@ -298,18 +301,25 @@ public struct RecordEncoder: Sendable {
         }
     }
 
-    /// The `sio` line. Everything but attachments and a payload that needs scanning goes in one
-    /// write (each separate `ByteBuffer` write costs an exclusivity and a capacity check): for a
-    /// packet without attachments whose payload was found compact while decoding, the line of
-    /// nearly every proxied packet, that is the whole line.
-    private func socketLine(time: Int64, _ e: Record.SocketPacket, into buffer: inout ByteBuffer) {
-        let packet = e.packet
+    /// The `sio` line of a `Record.SocketPacket` given by its fields: what `encode` writes for a
+    /// `.socket` record, byte for byte. The capture's fast path calls it for the common packet
+    /// without building a `Record` (one function, so the two cannot write different lines).
+    ///
+    /// Everything but attachments and a payload that needs scanning goes in one write (each
+    /// separate `ByteBuffer` write costs an exclusivity and a capacity check): for a packet without
+    /// attachments whose payload was found compact while decoding, the line of nearly every proxied
+    /// packet, that is the whole line.
+    @inline(__always)
+    public func encodeSocket(
+        time: Int64, sid: String?, connection: UInt64, direction: Direction, transport: EngineIOTransport,
+        packet: SocketIOPacket, ackLatencyMicros: Int64?, redacted: Bool, into buffer: inout ByteBuffer
+    ) {
         let embedsPayload =
             packet.jsonIsCompact && packet.attachments.isEmpty && packet.attachmentCount == 0 && packet.wire == nil
         // 230 bytes of constant text and numbers at most, with room to spare.
         var bound = 320 + RawLineWriter.bound(jsonString: packet.namespace)
         if embedsPayload { bound += packet.json?.readableBytes ?? 0 }
-        if let sid = e.sid { bound += RawLineWriter.bound(jsonString: sid) }
+        if let sid { bound += RawLineWriter.bound(jsonString: sid) }
         if let event = packet.eventName { bound += RawLineWriter.bound(jsonString: event) }
         if let head = packet.rawHeader { bound += RawLineWriter.bound(jsonString: head) }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
@@ -319,16 +329,16 @@ public struct RecordEncoder: Sendable {
             line.decimal(time)
             line.key(.k)
             line.ascii("\"sio\"")
-            if let sid = e.sid {
+            if let sid {
                 line.key(.sid)
                 line.jsonString(sid)
             }
             line.key(.conn)
-            line.decimal(unsigned: e.connection)
+            line.decimal(unsigned: connection)
             line.key(.dir)
-            line.ascii(e.direction == .clientToServer ? "\"c2s\"" : "\"s2c\"")
+            line.ascii(direction == .clientToServer ? "\"c2s\"" : "\"s2c\"")
             line.key(.tr)
-            line.ascii(e.transport == .websocket ? "\"websocket\"" : "\"polling\"")
+            line.ascii(transport == .websocket ? "\"websocket\"" : "\"polling\"")
             line.key(.type)
             switch packet.type {
             case .connect: line.ascii("\"CONNECT\"")
@@ -349,7 +359,7 @@ public struct RecordEncoder: Sendable {
                 line.key(.event)
                 line.jsonString(event)
             }
-            if let latency = e.ackLatencyMicros {
+            if let latency = ackLatencyMicros {
                 line.key(.ackUs)
                 line.decimal(latency)
             }
@@ -357,7 +367,7 @@ public struct RecordEncoder: Sendable {
                 line.key(.head)
                 line.jsonString(head)
             }
-            if e.redacted {
+            if redacted {
                 line.key(.redacted)
                 line.ascii("true")
             }

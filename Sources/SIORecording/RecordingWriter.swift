@@ -221,6 +221,45 @@ public final class RecordingWriter: Sendable {
         self.appendRecords(records)
     }
 
+    /// Appends `count` complete record lines already encoded by `RecordEncoder` (each ending in
+    /// `\n`, the latest stamped `lastTime`), in one copy under the lock: the capture's fast path,
+    /// which writes the lines of common packets without building `Record`s. Counted and dropped
+    /// like `append(contentsOf:)`'s records.
+    public func append(lines: ByteBuffer, count: Int, lastTime: Int64) {
+        guard count > 0 else { return }
+        let shouldWake = self.state.withLock { state -> Bool in
+            guard !state.closed, state.failure == nil,
+                state.pending.readableBytes < self.configuration.maxPendingBytes
+            else {
+                state.statistics.droppedRecords += count
+                return false
+            }
+            if state.oldestPending == nil { state.oldestPending = self.now() }
+            state.pending.writeImmutableBuffer(lines)
+            return self.counted(count, lastTime: lastTime, state: &state)
+        }
+        if shouldWake && self.configuration.backgroundFlushing {
+            self.wake.lock()
+            self.wake.unlock(withValue: true)
+        }
+    }
+
+    /// Counts records just encoded into the pending buffer; returns whether the background thread
+    /// should be woken (the flush threshold was reached).
+    private func counted(_ count: Int, lastTime: Int64, state: inout State) -> Bool {
+        state.pendingRecords += count
+        state.statistics.records += count
+        state.lastTime = max(state.lastTime, lastTime)
+        let pending = state.pending.readableBytes
+        if pending > state.statistics.peakPendingBytes { state.statistics.peakPendingBytes = pending }
+        if state.pending.capacity > state.statistics.peakPendingCapacity {
+            state.statistics.peakPendingCapacity = state.pending.capacity
+        }
+        guard pending >= self.configuration.flushThreshold && !state.wakeRequested else { return false }
+        state.wakeRequested = true
+        return true
+    }
+
     /// Encodes the records straight into the pending buffer, under the lock. The capture calls
     /// this while it holds its own session lock, so appends are serialised there anyway: encoding
     /// first into a buffer of its own and copying that in under this lock cost an allocation and a
@@ -244,17 +283,7 @@ public final class RecordingWriter: Sendable {
                 lastTime = max(lastTime, records[index].time)
                 records.formIndex(after: &index)
             }
-            state.pendingRecords += records.count
-            state.statistics.records += records.count
-            state.lastTime = lastTime
-            let pending = state.pending.readableBytes
-            if pending > state.statistics.peakPendingBytes { state.statistics.peakPendingBytes = pending }
-            if state.pending.capacity > state.statistics.peakPendingCapacity {
-                state.statistics.peakPendingCapacity = state.pending.capacity
-            }
-            guard pending >= self.configuration.flushThreshold && !state.wakeRequested else { return false }
-            state.wakeRequested = true
-            return true
+            return self.counted(records.count, lastTime: lastTime, state: &state)
         }
         if shouldWake && self.configuration.backgroundFlushing {
             self.wake.lock()

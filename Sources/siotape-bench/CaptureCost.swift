@@ -18,6 +18,8 @@ struct CaptureCost {
     /// Events (each with its ack) per read, as a busy connection delivers them.
     let batch: Int
     let payloads: Payloads
+    /// Whether the sink takes encoded lines (the recording alone) or `Record`s (as with a live view).
+    var writesLines = true
     static let readsPerSession = 64
 
     struct Result {
@@ -34,7 +36,7 @@ struct CaptureCost {
         let writer = try RecordingWriter(
             path: path, header: RecordingHeader(startedAtMicros: 0, tool: "siotape-bench capture"))
         let hub = CaptureHub(
-            configuration: CaptureConfiguration(), sink: WriterSink(writer: writer),
+            configuration: CaptureConfiguration(), sink: WriterSink(writer: writer, writesLines: self.writesLines),
             logger: Logger(label: "siotape-bench.capture"))
         let sessions = (0..<self.connections).map { Session(hub: hub, index: $0) }
         // The bytes are made before the clock starts: a ring of reads per session, ack ids reused
@@ -113,6 +115,10 @@ struct CaptureCost {
 
     struct WriterSink: RecordSink {
         let writer: RecordingWriter
+        /// `false` measures the path through `Record`s (`capture --records`).
+        var writesLines = true
+
+        var lineWriter: RecordingWriter? { self.writesLines ? self.writer : nil }
 
         func receive(_ record: Record) { self.writer.append(record) }
 

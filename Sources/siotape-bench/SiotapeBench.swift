@@ -99,6 +99,8 @@ struct Capture: ParsableCommand {
     @Option(help: "fixed (100-byte string) or chat (varied JSON chat messages).") var payload = "fixed"
     @Option(help: "Keep the recording at this path (to compare two builds' recordings) instead of deleting it.")
     var keep: String?
+    @Flag(help: "Hand every record to the writer as a Record (as with the live view on) instead of lines.")
+    var records = false
 
     func validate() throws {
         guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
@@ -111,7 +113,8 @@ struct Capture: ParsableCommand {
         let path = self.keep ?? "/tmp/siotape-bench-capture-\(getpid()).siotape.gz"
         defer { if self.keep == nil { unlink(path) } }
         let cost = CaptureCost(
-            connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!))
+            connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!),
+            writesLines: !self.records)
         let result = try cost.run(messages: self.messages, path: path)
         let n = Double(result.messages)
         writeLine(

@@ -248,6 +248,9 @@ struct FanOutSink: RecordSink {
     /// The browser view's bounded feed (`--ui`).
     var feed: LiveFeed? = nil
 
+    /// The recording alone (`--live off`, no `--ui`): the capture writes lines into it directly.
+    var lineWriter: RecordingWriter? { self.liveView == nil && self.feed == nil ? self.writer : nil }
+
     func receive(_ record: Record) {
         self.writer.append(record)
         self.liveView?.show(record)

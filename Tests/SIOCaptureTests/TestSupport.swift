@@ -42,9 +42,10 @@ struct Harness {
     let sink = CollectingSink()
     let hub: CaptureHub
 
-    init(configuration: CaptureConfiguration = CaptureConfiguration()) {
+    /// `sink`: another sink than the collecting one (whose `records` then stay empty).
+    init(configuration: CaptureConfiguration = CaptureConfiguration(), sink: (any RecordSink)? = nil) {
         self.hub = CaptureHub(
-            configuration: configuration, sink: self.sink, logger: Logger(label: "test"), clock: self.clock)
+            configuration: configuration, sink: sink ?? self.sink, logger: Logger(label: "test"), clock: self.clock)
     }
 
     var records: [Record] { self.sink.records }
