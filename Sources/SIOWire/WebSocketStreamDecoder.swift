@@ -46,6 +46,14 @@ public struct WebSocketStreamDecoder {
     /// (python-socketio's sends a second close and a text frame), so they are still decoded; bytes
     /// that are not frames at all are named for what they likely are.
     private var closed = false
+    /// The payloads of the current masked frame and of the whole, plain masked frames after it in
+    /// the bytes at hand, unmasked in one pass into one buffer: one allocation per read (a client's
+    /// read often holds many frames) instead of one per frame. `readPayload` hands out slices of it
+    /// in order; `unmaskedStarts` holds each payload's stream offset, so that a payload is only
+    /// taken from here when it is the one being read.
+    private var unmasked = ByteBuffer()
+    private var unmaskedStarts: [Int] = []
+    private var unmaskedNext = 0
 
     /// - Parameters:
     ///   - maxMessageSize: messages (after inflation) above this are reported as damage and skipped.
@@ -194,6 +202,19 @@ public struct WebSocketStreamDecoder {
             self.advance(by: length)
             return payload
         }
+        if self.unmaskedNext < self.unmaskedStarts.count, self.unmaskedStarts[self.unmaskedNext] < self.consumed {
+            // Payloads unmasked ahead that were not read after all (cannot happen; costs nothing to cover).
+            self.dropUnmasked()
+        }
+        if self.unmaskedNext == self.unmaskedStarts.count { self.unmaskAhead(length: length, mask: mask) }
+        if self.unmaskedNext < self.unmaskedStarts.count, self.unmaskedStarts[self.unmaskedNext] == self.consumed,
+            let payload = self.unmasked.readSlice(length: length)
+        {
+            self.unmaskedNext += 1
+            if self.unmaskedNext == self.unmaskedStarts.count { self.dropUnmasked() }
+            self.advance(by: length)
+            return payload
+        }
         var payload = ByteBuffer()
         payload.reserveCapacity(length)
         self.buffer.withUnsafeReadableBytes { source in
@@ -204,6 +225,59 @@ public struct WebSocketStreamDecoder {
         }
         self.advance(by: length)
         return payload
+    }
+
+    /// Unmasks the payload at the reader index (`length` bytes, key `mask`) and those of the frames
+    /// that follow it in the bytes at hand and that `next()` will read in turn with no check that
+    /// could stop or skip them: whole, final, text or binary, masked, no extension bit, within the
+    /// size limit. Two passes over the headers: the first sizes the buffer.
+    private mutating func unmaskAhead(length: Int, mask: UInt32) {
+        let limit = self.maxMessageSize
+        let total = self.buffer.withUnsafeReadableBytes { bytes -> Int in
+            var total = length
+            var index = length
+            while let frame = plainMaskedFrame(bytes, at: index, limit: limit) {
+                total += frame.payloadLength
+                index = frame.payloadStart + frame.payloadLength
+            }
+            return total
+        }
+        guard total > length else { return }
+        var unmasked = ByteBuffer()
+        unmasked.reserveCapacity(total)
+        let base = self.consumed
+        // Moved out (not copied) while the buffer's bytes are borrowed, and back after.
+        var starts: [Int] = []
+        swap(&starts, &self.unmaskedStarts)
+        starts.removeAll(keepingCapacity: true)
+        self.buffer.withUnsafeReadableBytes { bytes in
+            _ = unmasked.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { target in
+                unmask(source: bytes, into: target, count: length, key: mask)
+                starts.append(base)
+                var written = length
+                var index = length
+                while let frame = plainMaskedFrame(bytes, at: index, limit: limit) {
+                    unmask(
+                        source: UnsafeRawBufferPointer(rebasing: bytes[frame.payloadStart...]),
+                        into: UnsafeMutableRawBufferPointer(rebasing: target[written...]),
+                        count: frame.payloadLength, key: frame.mask)
+                    starts.append(base + frame.payloadStart)
+                    written += frame.payloadLength
+                    index = frame.payloadStart + frame.payloadLength
+                }
+                return written
+            }
+        }
+        self.unmaskedStarts = starts
+        self.unmaskedNext = 0
+        self.unmasked = unmasked
+    }
+
+    /// Forgets the unmasked payloads (all handed out, or the stream failed).
+    private mutating func dropUnmasked() {
+        self.unmasked = ByteBuffer()
+        self.unmaskedStarts.removeAll(keepingCapacity: true)
+        self.unmaskedNext = 0
     }
 
     /// Parses the header at the reader index without consuming it; `nil` when incomplete.
@@ -267,6 +341,7 @@ public struct WebSocketStreamDecoder {
         self.fatalError = error
         self.buffer = ByteBuffer()
         self.partial = nil
+        self.dropUnmasked()
         return error
     }
 }
@@ -297,6 +372,34 @@ private struct FrameHeader {
     /// Header bytes, mask key included.
     var length: Int
     var payloadLength: Int
+}
+
+/// A whole frame at `index` of `bytes` that `next()` reads with no check that could stop or skip
+/// it: FIN, text or binary, no RSV bit, masked, at most `limit` payload bytes, all of it present.
+private func plainMaskedFrame(
+    _ bytes: UnsafeRawBufferPointer, at index: Int, limit: Int
+) -> (payloadStart: Int, payloadLength: Int, mask: UInt32)? {
+    guard index + 2 <= bytes.count, bytes[index] == 0x81 || bytes[index] == 0x82, bytes[index + 1] & 0x80 != 0
+    else { return nil }
+    var length = Int(bytes[index + 1] & 0x7F)
+    var header = 2
+    if length == 126 {
+        guard index + 4 <= bytes.count else { return nil }
+        length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+        header = 4
+    } else if length == 127 {
+        guard index + 10 <= bytes.count else { return nil }
+        var extended: UInt64 = 0
+        for i in 2..<10 { extended = extended << 8 | UInt64(bytes[index + i]) }
+        guard extended >> 63 == 0, extended <= UInt64(limit) else { return nil }
+        length = Int(extended)
+        header = 10
+    }
+    guard length <= limit, index + header + 4 + length <= bytes.count else { return nil }
+    let mask =
+        UInt32(bytes[index + header]) << 24 | UInt32(bytes[index + header + 1]) << 16
+        | UInt32(bytes[index + header + 2]) << 8 | UInt32(bytes[index + header + 3])
+    return (index + header + 4, length, mask)
 }
 
 /// XORs `count` bytes with the 4-byte masking key (big-endian `key`, as read from the frame), eight

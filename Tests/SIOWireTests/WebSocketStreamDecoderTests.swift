@@ -96,6 +96,54 @@ final class DeflateSender {
         }
     }
 
+    /// A client's read of many masked frames (unmasked together into one buffer) gives the same
+    /// messages as the frames fed one at a time, whatever stops the run of plain frames: a
+    /// fragmented message, a ping, an oversized frame (skipped), a frame cut at the end of the read.
+    @Test func manyMaskedFramesInOneRead() throws {
+        let keys: [[UInt8]] = [[1, 2, 3, 4], [0xFF, 0, 0x80, 7], [0x37, 0xFA, 0x21, 0x3D]]
+        var frames: [ByteBuffer] = []
+        var expected: [WebSocketStreamDecoder.Message] = []
+        func add(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, message: WebSocketStreamDecoder.Message? = nil) {
+            frames.append(frame(opcode, payload, fin: fin, mask: keys[frames.count % keys.count]))
+            if let message { expected.append(message) }
+        }
+        for i in 0..<5 { add(1, Array("42[\"event\",\(i)]".utf8), message: .init(kind: .text, payload: buf("42[\"event\",\(i)]"))) }
+        add(2, [1, 2, 3, 4, 5, 6, 7, 8, 9], message: .init(kind: .binary, payload: bytes([1, 2, 3, 4, 5, 6, 7, 8, 9])))
+        add(1, Array("4par".utf8), fin: false)
+        add(9, Array("ping".utf8), message: .init(kind: .ping, payload: buf("ping")))
+        add(0, Array("tial".utf8), message: .init(kind: .text, payload: buf("4partial")))
+        for i in 0..<3 { add(1, Array("3\(i)[]".utf8), message: .init(kind: .text, payload: buf("3\(i)[]"))) }
+        add(2, [UInt8](repeating: 7, count: 200))  // over the limit: skipped
+        let long = [UInt8](repeating: 0x61, count: 130)
+        add(1, long, message: .init(kind: .text, payload: bytes(long)))
+        add(1, Array("4after".utf8), message: .init(kind: .text, payload: buf("4after")))
+        var all = ByteBuffer()
+        for f in frames { all.writeImmutableBuffer(f) }
+        // One read, the same with its last frame cut in two reads, and one frame per read.
+        let cut = all.readableBytes - 3
+        let reads: [[ByteBuffer]] = [
+            [all], [all.getSlice(at: 0, length: cut)!, all.getSlice(at: cut, length: 3)!], frames,
+        ]
+        for split in reads {
+            var decoder = WebSocketStreamDecoder(maxMessageSize: 150, deflate: nil)
+            var messages: [WebSocketStreamDecoder.Message] = []
+            var errors = 0
+            for read in split {
+                decoder.append(read)
+                while true {
+                    do {
+                        guard let message = try decoder.next() else { break }
+                        messages.append(message)
+                    } catch {
+                        errors += 1
+                    }
+                }
+            }
+            #expect(messages == expected)
+            #expect(errors == 1)
+        }
+    }
+
     @Test func fragmentsWithControlFramesBetween() throws {
         var decoder = WebSocketStreamDecoder(maxMessageSize: 100, deflate: nil)
         decoder.append(frame(1, Array("42[\"a\",".utf8), fin: false, mask: [1, 2, 3, 4]))
