@@ -15,6 +15,8 @@ public final class ConnectionTap {
     /// For a WebSocket-only session: the handshake request, until the server's `0{...}` frame.
     private var pendingHandshake: SessionRegistry.HandshakeRequest?
     private var closed = false
+    /// Where this connection's session was in the hub's table at its last common packet (fast path).
+    private var sessionSlot: SessionRegistry.SessionSlot?
     /// The events array of the last WebSocket read, kept empty for the next one.
     private var spareEvents: [WebSocketTap.Event] = []
     /// Bytes seen since the last time the hub's counters were updated.
@@ -153,6 +155,8 @@ public final class ConnectionTap {
             // A client's CONNECT may teach secrets (redacting), which are masked in every record of
             // the read, lines already written included: such a read takes the slow path whole.
             let mayLearn = events.contains { $0.isClientConnect }
+            var slot = self.sessionSlot
+            defer { self.sessionSlot = slot }
             self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
                 guard !mayLearn, registry.knownSecrets.isEmpty else {
                     for event in events { handle(event, registry: &registry, records: &records) }
@@ -163,7 +167,7 @@ public final class ConnectionTap {
                         let context = PacketContext(
                             sid: sid, connection: connection, direction: direction, transport: .websocket,
                             version: version, time: time)
-                        if registry.socketLine(packet, context: context, into: &batch) { continue }
+                        if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
                     }
                     handle(event, registry: &registry, records: &records)
                     batch.append(encoding: &records)

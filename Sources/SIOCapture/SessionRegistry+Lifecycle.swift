@@ -15,6 +15,7 @@ extension SessionRegistry {
             return nil
         }
         if self.sessions[sid] == nil { self.makeRoom(time: context.time, into: &records) }
+        self.sessionsGeneration &+= 1
         self.sessions[sid] = SessionMachine(
             sid: sid, version: context.version, transport: context.transport, time: context.time,
             maxPendingAcks: self.configuration.maxPendingAcksPerSession,
@@ -36,6 +37,7 @@ extension SessionRegistry {
     /// The session ends: packets still waiting for attachments are recorded as they are.
     mutating func close(sid: String, cause: String, time: Int64, into records: inout [Record]) {
         guard var session = self.sessions.removeValue(forKey: sid) else { return }
+        self.sessionsGeneration &+= 1
         var leftovers: [(Direction, SessionMachine.Output)] = []
         session.drain(into: &leftovers)
         for (direction, output) in leftovers {
@@ -142,6 +144,7 @@ extension SessionRegistry {
         }
         guard !self.recentlyClosed.contains(sid) else { return nil }
         self.makeRoom(time: context.time, into: &records)
+        self.sessionsGeneration &+= 1
         self.sessions[sid] = SessionMachine(
             sid: sid, version: context.version, transport: context.transport, time: context.time,
             maxPendingAcks: self.configuration.maxPendingAcksPerSession,

@@ -18,6 +18,9 @@ struct SessionRegistry: Sendable {
     let configuration: CaptureConfiguration
     let redactor: Redactor
     var sessions: [String: SessionMachine] = [:]
+    /// Changes whenever a session is added to or removed from `sessions` (every other change is
+    /// in place): a `SessionSlot` remembered before is valid while this has not changed.
+    var sessionsGeneration = 0
     var statistics = CaptureStatistics()
     /// Credential values seen so far, masked in every later record (when redacting).
     var knownSecrets = KnownSecrets()
@@ -177,11 +180,23 @@ struct SessionRegistry: Sendable {
     /// redact (not a client's CONNECT while redacting) and no known secret to mask. Does the same
     /// bookkeeping and writes the same line as the slow path, without a `Record`; returns `false`,
     /// having changed nothing the slow path would not change the same way, for any other packet.
-    mutating func socketLine(_ packet: SocketIOPacket, context: PacketContext, into batch: inout LineBatch) -> Bool {
+    ///
+    /// `slot`: where the connection's session was found last time; used instead of hashing the
+    /// sid while the table has not gained or lost a session since, updated otherwise.
+    mutating func socketLine(
+        _ packet: SocketIOPacket, context: PacketContext, slot: inout SessionSlot?, into batch: inout LineBatch
+    ) -> Bool {
         guard let sid = context.sid, !packet.type.carriesAttachments, self.knownSecrets.isEmpty,
-            packet.type != .connect || context.direction == .serverToClient || !self.redactor.enabled,
-            let index = self.sessions.index(forKey: sid)
+            packet.type != .connect || context.direction == .serverToClient || !self.redactor.enabled
         else { return false }
+        let index: [String: SessionMachine].Index
+        if let known = slot, known.generation == self.sessionsGeneration, known.sid == sid {
+            index = known.index
+        } else {
+            guard let found = self.sessions.index(forKey: sid) else { return false }
+            index = found
+            slot = SessionSlot(sid: sid, generation: self.sessionsGeneration, index: found)
+        }
         self.sessions.values[index].lastActivity = context.time
         let complete = self.sessions.values[index].receiveIfComplete(
             packet, direction: context.direction, time: context.time)
@@ -190,6 +205,13 @@ struct SessionRegistry: Sendable {
         self.count(packet, direction: context.direction, paired: complete.ackLatency != nil)
         batch.socketLine(packet, context: context, ackLatency: complete.ackLatency)
         return true
+    }
+
+    /// Where a session is in the table (`sessions`), and when that was true.
+    struct SessionSlot {
+        var sid: String
+        var generation: Int
+        var index: [String: SessionMachine].Index
     }
 
     /// A binary message: an attachment of the packet waiting in this direction.

@@ -90,12 +90,13 @@ final class LinesSink: RecordSink {
         var fast = Self.openedRegistry()
         var slowRecords: [Record] = []
         var batch = LineBatch(lines: ByteBuffer())
+        var slot: SessionRegistry.SessionSlot?
         var fastCount = 0
         for (index, (direction, text)) in Self.packets.enumerated() {
             let packet = try SocketIOPacket.decode(ByteBuffer(string: text), version: .v5)
             let context = Self.context(direction, time: Int64(1_000 + 37 * index))
             slow.engine(.socket(packet), context: context, into: &slowRecords)
-            if fast.socketLine(packet, context: context, into: &batch) {
+            if fast.socketLine(packet, context: context, slot: &slot, into: &batch) {
                 fastCount += 1
             } else {
                 var records: [Record] = []
@@ -112,35 +113,48 @@ final class LinesSink: RecordSink {
         #expect(fast.statistics == slow.statistics)
         #expect(fast.statistics.acksPaired == 3)
         #expect(fast.sessions["S1"]?.pendingAckCount == slow.sessions["S1"]?.pendingAckCount)
+        // The slot remembered for S1 is not used once the table changed: S1 closed, S2 opened.
+        #expect(slot?.sid == "S1")
+        var records: [Record] = []
+        fast.close(sid: "S1", cause: "test", time: 2_000, into: &records)
+        fast.engine(
+            EngineIOPacket(type: .open, data: ByteBuffer(string: #"{"sid":"S2","upgrades":[]}"#)),
+            context: Self.context(.serverToClient, time: 2_001, sid: nil), into: &records)
+        let event = try SocketIOPacket.decode(ByteBuffer(string: #"2["late"]"#), version: .v5)
+        #expect(!fast.socketLine(event, context: Self.context(.clientToServer, time: 2_002), slot: &slot, into: &batch))
+        #expect(fast.socketLine(event, context: Self.context(.clientToServer, time: 2_003, sid: "S2"), slot: &slot, into: &batch))
+        #expect(slot?.sid == "S2")
     }
 
     @Test func packetsThatNeedRedactionMaskingOrTheAssemblerTakeTheSlowPath() throws {
         var registry = Self.openedRegistry()
         var batch = LineBatch(lines: ByteBuffer())
+        var slot: SessionRegistry.SessionSlot?
         func decode(_ text: String) throws -> SocketIOPacket {
             try SocketIOPacket.decode(ByteBuffer(string: text), version: .v5)
         }
         // A client's CONNECT carries credentials to redact.
         let connect = try decode(#"0{"token":"s3cr3t-t0ken-value"}"#)
-        #expect(!registry.socketLine(connect, context: Self.context(.clientToServer, time: 1), into: &batch))
+        #expect(!registry.socketLine(connect, context: Self.context(.clientToServer, time: 1), slot: &slot, into: &batch))
         // A binary event waits for its attachments.
         let binary = try decode(#"51-["upload",{"_placeholder":true,"num":0}]"#)
-        #expect(!registry.socketLine(binary, context: Self.context(.clientToServer, time: 2), into: &batch))
+        #expect(!registry.socketLine(binary, context: Self.context(.clientToServer, time: 2), slot: &slot, into: &batch))
         // No session (before the handshake) or a session not in the table.
         let event = try decode(#"2["echo","hi"]"#)
-        #expect(!registry.socketLine(event, context: Self.context(.clientToServer, time: 3, sid: nil), into: &batch))
-        #expect(!registry.socketLine(event, context: Self.context(.clientToServer, time: 3, sid: "other"), into: &batch))
+        #expect(!registry.socketLine(event, context: Self.context(.clientToServer, time: 3, sid: nil), slot: &slot, into: &batch))
+        #expect(!registry.socketLine(event, context: Self.context(.clientToServer, time: 3, sid: "other"), slot: &slot, into: &batch))
         // Once the slow path has learned the CONNECT's token, every packet goes the slow way (masking).
         var records: [Record] = []
         registry.engine(.socket(connect), context: Self.context(.clientToServer, time: 4), into: &records)
         #expect(!registry.knownSecrets.isEmpty)
-        #expect(!registry.socketLine(event, context: Self.context(.clientToServer, time: 5), into: &batch))
+        #expect(!registry.socketLine(event, context: Self.context(.clientToServer, time: 5), slot: &slot, into: &batch))
         #expect(batch.count == 0 && batch.lines.readableBytes == 0)
         // A session that is not redacting takes the CONNECT's line on the fast path.
         var configuration = CaptureConfiguration()
         configuration.redactCredentials = false
         var keeping = Self.openedRegistry(configuration)
-        #expect(keeping.socketLine(connect, context: Self.context(.clientToServer, time: 6), into: &batch))
+        var keepingSlot: SessionRegistry.SessionSlot?
+        #expect(keeping.socketLine(connect, context: Self.context(.clientToServer, time: 6), slot: &keepingSlot, into: &batch))
     }
 
     /// A WebSocket session through a tap: one read with a client's CONNECT (token), then reads of
