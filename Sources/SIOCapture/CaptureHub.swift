@@ -75,9 +75,7 @@ public final class CaptureHub: Sendable {
             var records = registry.spareRecords
             registry.spareRecords = []
             let result = body(&registry, &records)
-            if !registry.knownSecrets.isEmpty {
-                for index in records.indices { registry.knownSecrets.mask(&records[index]) }
-            }
+            registry.maskKnownSecrets(&records)
             if !records.isEmpty { self.sink.receive(contentsOf: records) }
             if records.capacity <= SessionRegistry.spareRecordsCapacity {
                 records.removeAll(keepingCapacity: true)
@@ -89,33 +87,22 @@ public final class CaptureHub: Sendable {
 
     /// `withRegistry` for a sink that takes lines: `body` may write lines into the batch itself
     /// (the fast path) and must encode the records it made so far into it before it does, to keep
-    /// their order. Records left in the array at the end are masked and encoded after the lines;
-    /// the batch goes to `writer` in one copy, before the lock is released.
+    /// their order. Records left in the array at the end are masked and encoded after the lines
+    /// (so the sink gets no `Record`); the batch goes to `writer` in one copy, before the lock is
+    /// released.
     func withRegistry<R>(
         bytes: inout (clientToServer: Int, serverToClient: Int), lines writer: RecordingWriter,
         _ body: (inout SessionRegistry, inout [Record], inout LineBatch) -> R
     ) -> R {
-        let flushed = bytes
-        bytes = (0, 0)
-        return self.registry.withLock { registry in
-            registry.statistics.bytesClientToServer += flushed.clientToServer
-            registry.statistics.bytesServerToClient += flushed.serverToClient
-            var records = registry.spareRecords
-            registry.spareRecords = []
+        self.withRegistry(bytes: &bytes) { registry, records in
             var batch = LineBatch(lines: registry.spareLines)
             registry.spareLines = ByteBuffer()
             let result = body(&registry, &records, &batch)
             if !records.isEmpty {
-                if !registry.knownSecrets.isEmpty {
-                    for index in records.indices { registry.knownSecrets.mask(&records[index]) }
-                }
+                registry.maskKnownSecrets(&records)
                 batch.append(encoding: &records)
             }
             writer.append(lines: batch.lines, count: batch.count, lastTime: batch.lastTime)
-            if records.capacity <= SessionRegistry.spareRecordsCapacity {
-                records.removeAll(keepingCapacity: true)
-                registry.spareRecords = records
-            }
             if batch.lines.capacity <= SessionRegistry.spareLinesCapacity {
                 batch.lines.clear()
                 registry.spareLines = batch.lines

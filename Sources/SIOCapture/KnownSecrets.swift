@@ -185,6 +185,12 @@ struct KnownSecrets {
 }
 
 extension SessionRegistry {
+    /// Masks every known secret in `records` (nothing to do while none is known).
+    func maskKnownSecrets(_ records: inout [Record]) {
+        guard !self.knownSecrets.isEmpty else { return }
+        for index in records.indices { self.knownSecrets.mask(&records[index]) }
+    }
+
     /// Values masked in bodies (or otherwise known to be credentials) become known secrets.
     mutating func learn(_ secrets: [String]) {
         guard self.configuration.redactCredentials else { return }
