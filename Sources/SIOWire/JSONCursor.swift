@@ -320,6 +320,10 @@ public struct JSONCursor {
 
     /// Decodes the content of an already validated string (the range between its quotes).
     public func decodeString(_ content: Range<Int>) -> String {
+        let raw = UnsafeRawBufferPointer(rebasing: self.bytes[content])
+        // The common case (an event name): no escape, so the bytes are the string; no array to
+        // build and free (this runs for every event).
+        if !raw.contains(UInt8(ascii: "\\")) { return String(decoding: raw, as: UTF8.self) }
         var output: [UInt8] = []
         output.reserveCapacity(content.count)
         var index = content.lowerBound
