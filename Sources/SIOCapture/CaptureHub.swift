@@ -88,26 +88,26 @@ public final class CaptureHub: Sendable {
     /// `withRegistry` for a sink that takes lines: `body` may write lines into the batch itself
     /// (the fast path) and must encode the records it made so far into it before it does, to keep
     /// their order. Records left in the array at the end are masked and encoded after the lines
-    /// (so the sink gets no `Record`); the batch goes to `writer` in one copy, before the lock is
-    /// released.
+    /// (so the sink gets no `Record`). The batch is the writer's pending buffer, lent under its
+    /// lock (`RecordingWriter.appendLines`): the lines are written once, where they are compressed from.
     func withRegistry<R>(
         bytes: inout (clientToServer: Int, serverToClient: Int), lines writer: RecordingWriter,
         _ body: (inout SessionRegistry, inout [Record], inout LineBatch) -> R
     ) -> R {
         self.withRegistry(bytes: &bytes) { registry, records in
-            var batch = LineBatch(lines: registry.spareLines)
-            registry.spareLines = ByteBuffer()
-            let result = body(&registry, &records, &batch)
-            if !records.isEmpty {
-                registry.maskKnownSecrets(&records)
-                batch.append(encoding: &records)
+            var result: R?
+            writer.appendLines { pending in
+                var batch = LineBatch(lines: ByteBuffer())
+                swap(&batch.lines, &pending)
+                result = body(&registry, &records, &batch)
+                if !records.isEmpty {
+                    registry.maskKnownSecrets(&records)
+                    batch.append(encoding: &records)
+                }
+                swap(&batch.lines, &pending)
+                return (batch.count, batch.lastTime)
             }
-            writer.append(lines: batch.lines, count: batch.count, lastTime: batch.lastTime)
-            if batch.lines.capacity <= SessionRegistry.spareLinesCapacity {
-                batch.lines.clear()
-                registry.spareLines = batch.lines
-            }
-            return result
+            return result!
         }
     }
 

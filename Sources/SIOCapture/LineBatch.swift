@@ -5,7 +5,8 @@ import SIOWire
 /// The encoded lines of one WebSocket read, for a sink that writes the recording alone
 /// (`RecordSink.lineWriter`). The fast path writes a common packet's `sio` line here without
 /// building a `Record`; records made the usual way are encoded in between, so the lines keep the
-/// order of the records they stand for. Lives in the hub's lock, reused from read to read.
+/// order of the records they stand for. `lines` is the recording writer's pending buffer, lent
+/// for the read (under the hub's and the writer's locks).
 struct LineBatch {
     var lines: ByteBuffer
     /// Lines written.

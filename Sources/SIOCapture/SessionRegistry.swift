@@ -32,9 +32,6 @@ struct SessionRegistry: Sendable {
     /// The records array of the hub's last call, kept empty for the next one (up to this capacity).
     var spareRecords: [Record] = []
     static let spareRecordsCapacity = 256
-    /// The line buffer of the hub's last call for a sink that takes lines, kept empty for the next.
-    var spareLines = ByteBuffer()
-    static let spareLinesCapacity = 256 * 1024
 
     init(configuration: CaptureConfiguration) {
         self.configuration = configuration

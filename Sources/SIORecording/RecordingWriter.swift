@@ -221,22 +221,25 @@ public final class RecordingWriter: Sendable {
         self.appendRecords(records)
     }
 
-    /// Appends `count` complete record lines already encoded by `RecordEncoder` (each ending in
-    /// `\n`, the latest stamped `lastTime`), in one copy under the lock: the capture's fast path,
-    /// which writes the lines of common packets without building `Record`s. Counted and dropped
-    /// like `append(contentsOf:)`'s records.
-    public func append(lines: ByteBuffer, count: Int, lastTime: Int64) {
-        guard count > 0 else { return }
+    /// Lets `write` append complete record lines (encoded by `RecordEncoder`, each ending in `\n`)
+    /// straight to the pending buffer, under the lock; it returns how many it wrote and the latest
+    /// time stamped on them. The capture's fast path: its lines are written where they are
+    /// compressed from, with no `Record` and no copy. While records are dropped (closed, failed,
+    /// `maxPendingBytes` reached), `write` gets a buffer that is thrown away and its lines are
+    /// counted as dropped, as `append(contentsOf:)`'s records are.
+    public func appendLines(_ write: (inout ByteBuffer) -> (count: Int, lastTime: Int64)) {
         let shouldWake = self.state.withLock { state -> Bool in
             guard !state.closed, state.failure == nil,
                 state.pending.readableBytes < self.configuration.maxPendingBytes
             else {
-                state.statistics.droppedRecords += count
+                var discarded = ByteBuffer()
+                state.statistics.droppedRecords += write(&discarded).count
                 return false
             }
+            let written = write(&state.pending)
+            guard written.count > 0 else { return false }
             if state.oldestPending == nil { state.oldestPending = self.now() }
-            state.pending.writeImmutableBuffer(lines)
-            return self.counted(count, lastTime: lastTime, state: &state)
+            return self.counted(written.count, lastTime: written.lastTime, state: &state)
         }
         if shouldWake && self.configuration.backgroundFlushing {
             self.wake.lock()
