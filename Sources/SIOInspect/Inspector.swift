@@ -55,11 +55,13 @@ public final class Inspector {
     }
 
     private let options: Options
-    private let merger: RecordingMerger
-    private let indexer = LineIndexer()
+    /// Time 0 of the merged recordings, µs since the epoch.
+    private let start: Int64
     /// What changes with every line. `run` works on a local copy (so the per-line accesses are
     /// checked for exclusivity when compiling, not at run time) and stores it back at the end.
     private struct LineState {
+        var lines: MergedLines
+        var index = LineIndex()
         var matcher: PacketMatcher
         var statistics = RecordingStatistics()
         var decoder = RecordDecoder()
@@ -82,15 +84,16 @@ public final class Inspector {
         let readers = try paths.map { path in
             (path, try RecordingReader(path: path, options: .init(resynchronize: true, follow: options.follow)))
         }
-        self.merger = RecordingMerger(readers: readers)
+        let lines = MergedLines(readers: readers)
+        self.start = lines.start
         self.multiple = paths.count > 1
         var filter = options.filter
-        filter.since = options.since?.resolve(start: self.merger.start)
-        filter.until = options.until?.resolve(start: self.merger.start)
+        filter.since = options.since?.resolve(start: lines.start)
+        filter.until = options.until?.resolve(start: lines.start)
         self.everything = filter.isEmpty
         var text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
-        if options.wallClock { text.wallClockAnchor = self.merger.start }
-        self.state = LineState(matcher: PacketMatcher(filter), text: text)
+        if options.wallClock { text.wallClockAnchor = lines.start }
+        self.state = LineState(lines: lines, matcher: PacketMatcher(filter), text: text)
         if options.format == .har && !options.stats {
             let header = readers[0].1.header
             self.state.har = HARWriter(host: HARWriter.host(ofURL: header.upstream ?? header.listen ?? "localhost"))
@@ -112,8 +115,8 @@ public final class Inspector {
         if state.har != nil { state.har!.start(into: &state.out, version: self.options.toolVersion) }
         var sinceProgress = 0
         while true {
-            guard let source = try self.merger.next() else {
-                guard self.merger.isWaiting else { break }
+            guard let source = try state.lines.next() else {
+                guard state.lines.isWaiting else { break }
                 if state.out.readableBytes > 0 {
                     try write(state.out)
                     state.out.clear()
@@ -121,10 +124,8 @@ public final class Inspector {
                 usleep(100_000)
                 continue
             }
-            let shown = self.merger.consume(source) { line, fields, wall in
-                self.handle(line, fields, wall: wall, source: source, &state)
-            }
-            if shown { outcome.shown += 1 }
+            let (line, fields, wall) = state.lines.take(source)
+            if self.handle(line, fields, wall: wall, source: source, &state) { outcome.shown += 1 }
             if state.out.readableBytes >= Self.flushSize {
                 try write(state.out)
                 state.out.clear()
@@ -132,11 +133,11 @@ public final class Inspector {
             sinceProgress += 1
             if sinceProgress >= 65_536, let progress {
                 sinceProgress = 0
-                progress(self.merger.bytesRead, self.merger.totalBytes, self.merger.recordsRead)
+                progress(state.lines.bytesRead, state.lines.totalBytes, state.lines.recordsRead)
             }
         }
         if self.options.stats {
-            let summary = state.statistics.summary(self.indexer)
+            let summary = state.statistics.summary(state.index)
             if self.options.format == .text {
                 state.out.writeString(StatisticsReport.text(summary))
             } else {
@@ -149,26 +150,26 @@ public final class Inspector {
         }
         if state.out.readableBytes > 0 { try write(state.out) }
         state.out.clear()
-        outcome.records = self.merger.recordsRead
-        for source in self.merger.sources {
+        outcome.records = state.lines.recordsRead
+        for source in state.lines.sources {
             for damage in source.reader.damages { outcome.damages.append((source.path, damage)) }
         }
         return outcome
     }
 
     /// The statistics of what was read so far (for tests and library users; `run` prints them).
-    public func summary() -> StatisticsSummary { self.state.statistics.summary(self.indexer) }
+    public func summary() -> StatisticsSummary { self.state.statistics.summary(self.state.index) }
 
     private func handle(
         _ line: ByteBuffer, _ fields: RecordLine, wall: Int64, source: Int, _ state: inout LineState
     ) -> Bool {
         line.withUnsafeReadableBytes { bytes -> Bool in
-            let info = self.indexer.index(fields, bytes, wall: wall)
+            let info = state.index.index(fields, bytes, wall: wall)
             let hideEngine = !self.options.stats && self.options.format != .har
             if self.everything {
                 if hideEngine && !self.options.filter.engine && info.kind.isEngineLevel { return false }
             } else {
-                guard state.matcher.matches(info, fields, bytes, indexer: self.indexer, hideEngine: hideEngine) else {
+                guard state.matcher.matches(info, fields, bytes, index: state.index, hideEngine: hideEngine) else {
                     return false
                 }
             }
@@ -178,10 +179,10 @@ public final class Inspector {
             }
             switch self.options.format {
             case .jsonl:
-                self.jsonl(bytes, info, source: source, into: &state.out)
+                self.jsonl(bytes, info, source: source, index: state.index, into: &state.out)
             case .text:
                 guard case .record(var record) = try? state.decoder.decode(line) else { return false }
-                record.time = info.wall - self.merger.start
+                record.time = info.wall - self.start
                 state.text.format(record, into: &state.out)
             case .har:
                 guard case .record(let record) = try? state.decoder.decode(line) else { return false }
@@ -192,18 +193,20 @@ public final class Inspector {
     }
 
     /// `{"wall_us":W,"rel_us":R,["file":N,]["ack_event":"name",]` + the recording's line after its `{`.
-    private func jsonl(_ bytes: UnsafeRawBufferPointer, _ info: LineInfo, source: Int, into out: inout ByteBuffer) {
+    private func jsonl(
+        _ bytes: UnsafeRawBufferPointer, _ info: LineInfo, source: Int, index: LineIndex, into out: inout ByteBuffer
+    ) {
         out.writeStaticString("{\"wall_us\":")
         Self.writeInt(info.wall, into: &out)
         out.writeStaticString(",\"rel_us\":")
-        Self.writeInt(info.wall - self.merger.start, into: &out)
+        Self.writeInt(info.wall - self.start, into: &out)
         if self.multiple {
             out.writeStaticString(",\"file\":")
             Self.writeInt(Int64(source), into: &out)
         }
         if info.event >= 0, info.socketType == .ack || info.socketType == .binaryAck {
             out.writeStaticString(",\"ack_event\":\"")
-            out.writeBytes(self.indexer.eventBytes(info.event))
+            out.writeBytes(index.eventBytes(info.event))
             out.writeStaticString("\"")
         }
         // The line is an object (checked by the parse); an empty object adds nothing more.

@@ -1,120 +1,26 @@
 import SIORecording
-import SIOWire
 
-/// What `inspect` needs to know about one line, beyond its field ranges: names as small ids.
-public struct LineInfo {
-    public var kind: RecordKind = .unknown
-    /// Wall-clock time, µs since the epoch.
-    public var wall: Int64 = 0
-    /// Interned session id, -1 when absent.
-    public var sid = -1
-    /// Interned namespace (`sio` only), -1 otherwise.
-    public var namespace = -1
-    /// Interned event name: the `event` of an EVENT, or for an ACK the event it answers (when
-    /// the event is in the recording); -1 otherwise.
-    public var event = -1
-    public var direction: Direction?
-    /// The Socket.IO packet type (`sio` only).
-    public var socketType: SocketIOPacketType?
-
-    public init() {}
-}
-
-/// Turns parsed lines into `LineInfo`: interns names and pairs acks with their events (by
-/// session, namespace, ack id and direction). A class: it is consulted for every line by the
-/// filter and the statistics, and must not be copied each time.
+/// A `LineIndex` shared by reference: the view's store and its API consult one for every line
+/// and must not copy it each time.
 public final class LineIndexer {
     /// Everything `index` changes, in one stored property: one exclusivity check per line.
-    private struct Tables {
-        var sessions = ByteInterner()
-        var namespaces = ByteInterner()
-        var events = ByteInterner()
-        /// Events waiting for their ack → event name id. Bounded: a recording full of events whose
-        /// acks never come must not grow memory without end.
-        var pending: [AckKey: Int] = [:]
-        /// The id of `/`, for packets without `nsp`.
-        var root = 0
-    }
+    package private(set) var table = LineIndex()
 
-    private struct AckKey: Hashable {
-        var sid: Int
-        var namespace: Int
-        var id: Int64
-        var direction: Direction
-    }
+    public init() {}
 
-    private var tables = Tables()
-    private static let maxPending = 1 << 20
-
-    public init() {
-        self.tables.root = [UInt8(ascii: "/")].withUnsafeBytes { self.tables.namespaces.intern($0) }
-    }
-
-    var sessions: ByteInterner { self.tables.sessions }
-    var namespaces: ByteInterner { self.tables.namespaces }
-    var events: ByteInterner { self.tables.events }
-    package func eventBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.events.bytes(id) }
+    package func eventBytes(_ id: Int) -> ArraySlice<UInt8> { self.table.eventBytes(id) }
     /// A session id or namespace as written in the line (JSON escapes kept).
-    package func sessionBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.sessions.bytes(id) }
-    package func namespaceBytes(_ id: Int) -> ArraySlice<UInt8> { self.tables.namespaces.bytes(id) }
-    package var namespaceCount: Int { self.tables.namespaces.count }
+    package func sessionBytes(_ id: Int) -> ArraySlice<UInt8> { self.table.sessionBytes(id) }
+    package func namespaceBytes(_ id: Int) -> ArraySlice<UInt8> { self.table.namespaceBytes(id) }
+    package var namespaceCount: Int { self.table.namespaceCount }
 
-    public func sessionName(_ id: Int) -> String { self.tables.sessions.string(id) }
-    public func namespaceName(_ id: Int) -> String { self.tables.namespaces.string(id) }
-    public func eventName(_ id: Int) -> String { self.tables.events.string(id) }
-    public var eventCount: Int { self.tables.events.count }
+    public func sessionName(_ id: Int) -> String { self.table.sessionName(id) }
+    public func namespaceName(_ id: Int) -> String { self.table.namespaceName(id) }
+    public func eventName(_ id: Int) -> String { self.table.eventName(id) }
+    public var eventCount: Int { self.table.eventCount }
 
     /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`).
     public func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64) -> LineInfo {
-        Self.index(line, bytes, wall: wall, &self.tables)
+        self.table.index(line, bytes, wall: wall)
     }
-
-    private static func index(
-        _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64, _ tables: inout Tables
-    ) -> LineInfo {
-        var info = LineInfo()
-        info.kind = line.slice(.k, bytes).map(RecordKind.init) ?? .unknown
-        info.wall = wall
-        if let sid = line.slice(.sid, bytes) { info.sid = tables.sessions.intern(sid) }
-        if let dir = line.slice(.dir, bytes), dir.count == 3, dir[0] == UInt8(ascii: "c") || dir[0] == UInt8(ascii: "s") {
-            info.direction = dir[0] == UInt8(ascii: "c") ? .clientToServer : .serverToClient
-        }
-        guard info.kind == .sio else { return info }
-        info.namespace = line.slice(.nsp, bytes).map { tables.namespaces.intern($0) } ?? tables.root
-        info.socketType = line.slice(.type, bytes).flatMap(Self.socketType)
-        switch info.socketType {
-        case .event?, .binaryEvent?:
-            if let name = line.slice(.event, bytes) { info.event = tables.events.intern(name) }
-            if info.event >= 0, let id = line.int(.id, bytes), let direction = info.direction,
-                tables.pending.count < Self.maxPending
-            {
-                tables.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] = info.event
-            }
-        case .ack?, .binaryAck?:
-            if let id = line.int(.id, bytes), let direction = info.direction {
-                let key = AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction.opposite)
-                info.event = tables.pending.removeValue(forKey: key) ?? -1
-            }
-        default:
-            break
-        }
-        return info
-    }
-
-    private static func socketType(_ bytes: UnsafeRawBufferPointer) -> SocketIOPacketType? {
-        // The seven names differ in length but for DISCONNECT / BINARY_ACK.
-        switch bytes.count {
-        case 3: return .ack
-        case 5: return .event
-        case 7: return .connect
-        case 10: return bytes[0] == UInt8(ascii: "D") ? .disconnect : .binaryAck
-        case 12: return .binaryEvent
-        case 13: return .connectError
-        default: return nil
-        }
-    }
-}
-
-extension Direction {
-    var opposite: Direction { self == .clientToServer ? .serverToClient : .clientToServer }
 }

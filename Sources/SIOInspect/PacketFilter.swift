@@ -74,6 +74,14 @@ package struct PacketMatcher {
         _ info: LineInfo, _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, indexer: LineIndexer,
         hideEngine: Bool
     ) -> Bool {
+        self.matches(info, line, bytes, index: indexer.table, hideEngine: hideEngine)
+    }
+
+    /// Whether the line is selected; `hideEngine` applies the engine-level visibility too.
+    package mutating func matches(
+        _ info: LineInfo, _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, index: LineIndex,
+        hideEngine: Bool
+    ) -> Bool {
         let filter = self.filter
         if hideEngine && !filter.engine && info.kind.isEngineLevel { return false }
         if let since = filter.since, info.wall < since { return false }
@@ -83,7 +91,7 @@ package struct PacketMatcher {
             guard info.sid >= 0 else { return false }
             let prefixes = self.sessionPrefixes
             guard Self.cached(&self.sessionCache, info.sid, {
-                let sid = indexer.sessions.bytes(info.sid)
+                let sid = index.sessionBytes(info.sid)
                 return prefixes.contains { sid.starts(with: $0) }
             }) else { return false }
         }
@@ -92,7 +100,7 @@ package struct PacketMatcher {
             guard info.namespace >= 0 else { return false }
             let namespaces = self.namespaces
             guard Self.cached(&self.namespaceCache, info.namespace, {
-                let nsp = indexer.namespaces.bytes(info.namespace)
+                let nsp = index.namespaceBytes(info.namespace)
                 return namespaces.contains { nsp.elementsEqual($0) }
             }) else { return false }
         }
@@ -100,7 +108,7 @@ package struct PacketMatcher {
             guard info.event >= 0 else { return false }
             let globs = self.globs
             guard Self.cached(&self.eventCache, info.event, {
-                let name = Array(indexer.events.bytes(info.event))
+                let name = Array(index.eventBytes(info.event))
                 return globs.contains { Glob.matches($0, name) }
             }) else { return false }
         }

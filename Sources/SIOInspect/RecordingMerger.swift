@@ -1,111 +1,30 @@
 import NIOCore
 import SIORecording
 
-/// Reads several recordings as one stream ordered by wall-clock time (each recording's `wall_us`
-/// + `t`), line by line, with each line's fields found once. With one recording it is a plain
-/// sequential read.
+/// A `MergedLines` shared by reference (the view reads recordings through one).
 package final class RecordingMerger {
-    /// A class, so that the per-line accesses do not copy it.
-    package final class Source {
-        package let path: String
-        package let reader: RecordingReader
-        let anchor: Int64
-        let fields = RecordLine()
-        /// What changes with every line, in one stored property (one exclusivity check per access).
-        var head = Head()
+    package typealias Source = MergedLines.Source
 
-        init(path: String, reader: RecordingReader) {
-            self.path = path
-            self.reader = reader
-            self.anchor = reader.header.startedAtMicros
-        }
-    }
-
-    /// A source's next line, not yet consumed, and its wall-clock time.
-    struct Head {
-        var line: ByteBuffer?
-        var wall: Int64 = 0
-        var done = false
-    }
-
-    package let sources: [Source]
-    /// The earliest start of the recordings, µs since the epoch: time 0 of the merged stream.
-    package let start: Int64
-    /// Set when `next()` returned `nil` because a followed recording has no more data yet.
-    package private(set) var isWaiting = false
+    /// Everything `next` and `consume` change, in one stored property: one exclusivity check per access.
+    private var lines: MergedLines
 
     package init(readers: [(path: String, reader: RecordingReader)]) {
-        self.sources = readers.map { Source(path: $0.path, reader: $0.reader) }
-        self.start = readers.map(\.reader.header.startedAtMicros).min() ?? 0
+        self.lines = MergedLines(readers: readers)
     }
 
-    package var bytesRead: Int { self.sources.reduce(0) { $0 + $1.reader.bytesRead } }
-    package var totalBytes: Int { self.sources.reduce(0) { $0 + $1.reader.fileSize } }
-    package var recordsRead: Int { self.sources.reduce(0) { $0 + $1.reader.recordsRead } }
+    package var sources: [Source] { self.lines.sources }
+    package var start: Int64 { self.lines.start }
+    package var isWaiting: Bool { self.lines.isWaiting }
+    package var bytesRead: Int { self.lines.bytesRead }
+    package var totalBytes: Int { self.lines.totalBytes }
+    package var recordsRead: Int { self.lines.recordsRead }
 
     /// The index of the source holding the next line, its line and fields; `nil` at the end.
-    package func next() throws -> Int? {
-        var waiting = false
-        var best = -1
-        var bestWall = Int64.max
-        for (i, source) in self.sources.enumerated() {
-            guard let wall = try Self.fill(source, &source.head, waiting: &waiting) else {
-                if waiting { break }
-                continue
-            }
-            if best < 0 || wall < bestWall {
-                best = i
-                bestWall = wall
-            }
-        }
-        if self.isWaiting != waiting { self.isWaiting = waiting }
-        return waiting || best < 0 ? nil : best
-    }
+    package func next() throws -> Int? { try self.lines.next() }
 
     /// Hands the line of `source` returned by `next()` to `body` and lets the next call read on.
     package func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
-        let source = self.sources[index]
-        let (line, wall) = Self.take(&source.head)
-        return try body(line, source.fields, wall)
-    }
-
-    @inline(__always)
-    private static func take(_ head: inout Head) -> (ByteBuffer, Int64) {
-        let line = head.line!
-        head.line = nil
-        return (line, head.wall)
-    }
-
-    /// Reads the next line of `source` into `head` unless it holds one; returns its wall-clock
-    /// time, `nil` when the source is done or (`waiting`) has no more data yet.
-    private static func fill(_ source: Source, _ head: inout Head, waiting: inout Bool) throws -> Int64? {
-        if head.line != nil { return head.wall }
-        if head.done { return nil }
-        let reader = source.reader
-        while let line = try reader.nextRecordLine() {
-            let parsed = line.withUnsafeReadableBytes { bytes -> RecordLine.Malformed? in
-                do {
-                    try source.fields.parse(bytes)
-                    head.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)
-                    return nil
-                } catch let error as RecordLine.Malformed {
-                    return error
-                } catch {
-                    return RecordLine.Malformed(offset: 0, message: "\(error)")
-                }
-            }
-            if let parsed {
-                reader.reportInvalidLine("\(parsed)")
-                continue
-            }
-            head.line = line
-            return head.wall
-        }
-        if reader.isWaiting {
-            waiting = true
-        } else {
-            head.done = true
-        }
-        return nil
+        let (line, fields, wall) = self.lines.take(index)
+        return try body(line, fields, wall)
     }
 }

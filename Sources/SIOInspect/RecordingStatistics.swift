@@ -177,6 +177,10 @@ package struct RecordingStatistics {
     }
 
     package func summary(_ indexer: LineIndexer) -> StatisticsSummary {
+        self.summary(indexer.table)
+    }
+
+    package func summary(_ index: LineIndex) -> StatisticsSummary {
         var summary = self.summary
         for case let session? in self.sessions {
             summary.sessions += 1
@@ -186,7 +190,7 @@ package struct RecordingStatistics {
         summary.socketIO = [.clientToServer: self.traffic[0], .serverToClient: self.traffic[1]]
         summary.engineIO = [.clientToServer: self.traffic[2], .serverToClient: self.traffic[3]]
         for (id, (c2s, s2c)) in self.namespaces.enumerated() where c2s.packets + s2c.packets > 0 {
-            summary.namespaces[indexer.namespaceName(id)] = [.clientToServer: c2s, .serverToClient: s2c]
+            summary.namespaces[index.namespaceName(id)] = [.clientToServer: c2s, .serverToClient: s2c]
         }
         for type in SocketIOPacketType.allCases where self.socketTypes[Int(type.rawValue)] > 0 {
             summary.socketTypes[type.name] = self.socketTypes[Int(type.rawValue)]
@@ -199,7 +203,7 @@ package struct RecordingStatistics {
             if counts.c2s > 0 { event.emitted[.clientToServer] = counts.c2s }
             if counts.s2c > 0 { event.emitted[.serverToClient] = counts.s2c }
             event.acks = counts.acks
-            summary.events[indexer.eventName(id)] = event
+            summary.events[index.eventName(id)] = event
         }
         return summary
     }
