@@ -41,16 +41,21 @@ struct Redactor: Sendable {
 
     /// Whether a request's query may name a credential-like parameter (`isCredentialQueryName`, for
     /// the known secrets), told on the head's bytes: an Engine.IO request's `EIO`, `transport`, `t`
-    /// and `sid` are not, so most requests need no `String` and no lock for it. A name with a byte
-    /// that is not ASCII is left to the `String` check (Unicode lowercasing).
+    /// and `sid` are not, so most requests need no `String` and no lock for it.
     static func queryMayNameCredentials(_ head: HTTPHead) -> Bool {
         guard head.uriContains("?") else { return false }
-        let target = head.uriBytes.readableBytesView
+        return Self.queryMayNameCredentials(target: head.uriBytes.readableBytesView)
+    }
+
+    /// `queryMayNameCredentials` on a request target's bytes. A query with a byte that is not ASCII
+    /// is left to the `String` checks (Unicode lowercasing, `Character`s that join a mark to `&` or `=`).
+    static func queryMayNameCredentials<Target: BidirectionalCollection<UInt8>>(target: Target) -> Bool {
         guard let question = target.firstIndex(of: UInt8(ascii: "?")) else { return false }
-        for pair in target[(question + 1)...].split(separator: UInt8(ascii: "&")) {
+        let query = target[target.index(after: question)...]
+        if query.contains(where: { $0 >= 0x80 }) { return true }
+        for pair in query.split(separator: UInt8(ascii: "&")) {
             guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let name = pair[..<eq]
-            if name.contains(where: { $0 >= 0x80 }) { return true }
             let lower = name.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
             if Self.engineIOQueryNames.contains(where: { $0.elementsEqual(lower) }) { continue }
             for pattern in Self.credentialQueryPatterns {
@@ -80,7 +85,9 @@ struct Redactor: Sendable {
 
     /// The request target with credential-like query values replaced, other bytes untouched.
     func path(_ uri: String) -> String {
-        guard self.enabled, let question = uri.firstIndex(of: "?") else { return uri }
+        // An Engine.IO request's query (EIO, transport, t, sid) has nothing to mask: no rewriting.
+        guard self.enabled, Self.queryMayNameCredentials(target: uri.utf8), let question = uri.firstIndex(of: "?")
+        else { return uri }
         return String(uri[...question]) + Self.rewriteQuery(uri[uri.index(after: question)...]) {
             Self.isCredentialQueryName($0)
         }
