@@ -49,11 +49,11 @@ enum ViewScript {
           return p;
         }
         /// The server's API, or the report's own data (`staticBackend`).
-        function api(route, params = new URLSearchParams()) {
+        function api(route, params = new URLSearchParams(), signal = undefined) {
           if (app.backend) return Promise.resolve(app.backend(route, params));
           const token = new URLSearchParams(location.search).get("token");
           if (token) params.set("token", token);
-          return fetch("api/" + route + "?" + params.toString()).then(r => {
+          return fetch("api/" + route + "?" + params.toString(), { signal }).then(r => {
             if (!r.ok) return r.text().then(t => { throw new Error(t.trim() || r.statusText); });
             return r.json();
           });
@@ -426,12 +426,19 @@ enum ViewScript {
           // `interval` ms, so a busy proxy costs the page four answers (and list redraws) a second,
           // not one per line: what costs a following page is redrawing the list, not reading rows.
           next: 0, running: false, epoch: 0, interval: 250, answered: false,
-          restart() { this.epoch++; this.next = 0; this.answered = false; if (!this.running) this.loop(); },
+          restart() {
+            this.epoch++; this.next = 0; this.answered = false;
+            // A poll the server holds (up to 10 s while nothing comes) is given up, so that a new
+            // filter shows its packets at once; the loop asks again when the abort lands.
+            if (this.held) this.held.abort();
+            if (!this.running) this.loop();
+          },
           loop() {
             this.running = true;
             const epoch = this.epoch, started = Date.now();
             const limit = packetView.follow ? packetView.liveTail() : 0;
-            api("live", filterParams({ after: this.next, limit })).then(r => {
+            const held = this.held = new AbortController();
+            api("live", filterParams({ after: this.next, limit }), held.signal).then(r => {
               const at = Date.now();
               if (epoch === this.epoch) {
                 // Rows skipped in the first answer of an epoch were there before the page (or the
@@ -448,7 +455,10 @@ enum ViewScript {
               }
               this.tick();
               setTimeout(() => this.loop(), Math.max(0, this.interval - (Date.now() - started)));
-            }).catch(e => { showError(e); setTimeout(() => this.loop(), 1000); });
+            }).catch(e => {
+              if (held.signal.aborted) { this.loop(); return; }
+              showError(e); setTimeout(() => this.loop(), 1000);
+            });
           },
           // Less urgent parts of the page refresh at most once a second.
           tick() {

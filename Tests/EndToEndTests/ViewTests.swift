@@ -119,7 +119,8 @@ struct ViewTests {
         let line = try await proxy.process.stderrLine(containing: "live view at", timeout: Peers.readyTimeout)
         let url = try #require(line.split(separator: " ").last.map(String.init))
         let driver = try self.startBrowser([
-            ["kind": "live", "url": url, "screenshot": Self.artifacts.appendingPathComponent("live-packets.png").path]
+            ["kind": "live", "url": url, "screenshot": Self.artifacts.appendingPathComponent("live-packets.png").path,
+             "event": "message:send"]
         ])
         defer { driver.terminate() }
         let ready = try Self.object(try await driver.firstLine(timeout: .seconds(60)))
@@ -159,6 +160,12 @@ struct ViewTests {
         let worst = delays.max() ?? 0
         #expect(worst < 1_000_000, "a packet reached the page \(worst / 1000) ms after it was relayed")
         #expect(delays.allSatisfy { $0 > -50_000 }, "the page saw a packet before it was relayed: clocks disagree")
+        // The event filter typed once the proxy was quiet: the list holds the packets inspect shows for it.
+        let expected = try await self.run(["inspect", recording.path, "--event", "message:send", "--format", "jsonl"])
+            .split(separator: "\n").count
+        let filtered = result["filtered"] as? [String: Any] ?? [:]
+        #expect(filtered["count"] as? String == "\(expected) packets" && expected > 0, "event=message:send: \(filtered)")
+        #expect((filtered["events"] as? [String] ?? []).allSatisfy { $0 == "message:send" }, "event=message:send: \(filtered)")
     }
 
     @Test("view of 10,000 sessions: the list counts them all, holds a screenful of rows, scrolls to the last, filters from the URL and draws the last one's diagram")

@@ -19,11 +19,12 @@ Task kinds:
       many-sessions.png, many-sessions-end.png, many-filtered.png, many-diagram.png
   {"kind": "http", "url": U, "host": H}              a GET with this Host header: status and body
   {"kind": "crawl", "url": U}                         every page and API answer, as one text
-  {"kind": "live", "url": U}                          prints {"ready": true}, waits for a line on
+  {"kind": "live", "url": U, "event": E}              prints {"ready": true}, waits for a line on
       stdin (the scenario is over), then until every session is closed and the page has received
       all their Socket.IO packets (at most 60 s); reports when each arrived (Date.now() in the page
       when its poll answered: "at"; when the list was first drawn with it: "drawn") and the packets
-      the page did not fetch (the list's gap counter)
+      the page did not fetch (the list's gap counter); then types E into the event filter and
+      reports the packet list (its count, the rows' events)
 """
 import argparse
 import http.client
@@ -216,12 +217,18 @@ def run_live(browser, task):
     # page must list that many, all closed, and have received and drawn every Socket.IO packet of
     # them, or have skipped some (the list's gap counter: the test then fails, saying so).
     sessions = int(sys.stdin.readline().split()[1])
-    page.wait_for_function("""async (sessions) => {
+    # The predicate is synchronous: Playwright's wait_for_function takes an async predicate's promise
+    # for a truthy answer and stops waiting at its first call. The session list is fetched in the
+    # background, one request at a time, and the predicate reads the last answer.
+    page.wait_for_function("""(sessions) => {
+        const w = window.siotape;
         if (packetView.skipped > 0 || packetView.unseen > 0) return true;
-        const r = await fetch('api/sessions?limit=5000').then(r => r.json());
-        if (r.total < sessions || !r.rows.every(s => s.closed)) return false;
+        if (!w.checking) w.checking = fetch('api/sessions?limit=5000').then(r => r.json())
+            .then(r => { w.listed = r; w.checking = null; }, () => { w.checking = null; });
+        const r = w.listed;
+        if (!r || r.total < sessions || !r.rows.every(s => s.closed)) return false;
         const n = r.rows.reduce((a, s) => a + s.c2s + s.s2c, 0);
-        return window.siotape.arrivals.filter(a => a.k === 'sio' && a.drawn !== undefined).length >= n;
+        return w.arrivals.filter(a => a.k === 'sio' && a.drawn !== undefined).length >= n;
     }""", arg=sessions, polling=100, timeout=60000)
     arrivals = page.evaluate("() => window.siotape.arrivals")
     meta = page.evaluate("() => window.siotape.meta")
@@ -233,9 +240,23 @@ def run_live(browser, task):
     })""")
     if task.get("screenshot"):
         page.screenshot(path=task["screenshot"])
+    # A filter typed into the form once the proxy is quiet: the list starts again with the matching
+    # packets (the poll the server was holding is given up).
+    filtered = None
+    if task.get("event"):
+        page.fill("#filters input[name=event]", task["event"])
+        page.wait_for_function("() => location.hash.includes('event=')")
+        page.wait_for_function("""() => packetView.received > 0 && packetView.live.length === packetView.received
+            && document.querySelectorAll('#packet-list .packet-row[data-seq]').length === packetView.received""")
+        filtered = page.evaluate("""() => ({
+            count: document.querySelector('#view-packets .toolbar span').textContent,
+            events: [...document.querySelectorAll('#packet-list .packet-row[data-seq] .event')].map(e => e.textContent),
+        })""")
     page.close()
     return {"arrivals": arrivals, "start_wall_us": meta["start_wall_us"], "shown_rows": state["shown"], "skipped": state["skipped"],
-            "unseen": state["unseen"], "gap_rows": state["gaps"], "unseen_text": state["unseen_text"], "errors": errors}
+            "unseen": state["unseen"], "gap_rows": state["gaps"], "unseen_text": state["unseen_text"], "filtered": filtered,
+
+            "errors": errors}
 
 
 def main():
