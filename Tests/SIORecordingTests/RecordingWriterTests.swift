@@ -206,6 +206,54 @@ import Testing
         #expect(read.count == 50_200)
     }
 
+    /// Lines written in place (the capture's fast path) read back as the records they encode,
+    /// interleaved with appended records in order; past the cap and after close they are counted as
+    /// dropped, never buffered.
+    @Test func linesWrittenInPlaceAreRecordsAndDroppedLikeThem() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("l.jsonl.gz")
+        let writer = try RecordingWriter(
+            path: path, header: sampleHeader, configuration: .init(maxPendingBytes: 50_000, backgroundFlushing: false),
+            clock: ManualClock())
+        let records = sampleRecords()
+        let encoder = RecordEncoder()
+        for (index, record) in records.enumerated() {
+            if index % 2 == 0 {
+                writer.append(record)
+            } else {
+                writer.appendLines { pending in
+                    encoder.encode(record, into: &pending)
+                    return (1, record.time)
+                }
+            }
+        }
+        #expect(writer.statistics.records == records.count)
+        var written = 0
+        while writer.statistics.pendingBytes < 50_000 {
+            writer.appendLines { pending in
+                encoder.encode(records[0], into: &pending)
+                return (1, records[0].time)
+            }
+            written += 1
+        }
+        writer.appendLines { pending in
+            encoder.encode(records[0], into: &pending)
+            encoder.encode(records[1], into: &pending)
+            return (2, records[1].time)
+        }
+        #expect(writer.statistics.droppedRecords == 2)
+        try writer.close()
+        writer.appendLines { pending in
+            encoder.encode(records[0], into: &pending)
+            return (1, records[0].time)
+        }
+        #expect(writer.statistics.droppedRecords == 3)
+        let (reader, read) = try readAll(path)
+        #expect(Array(read.prefix(records.count)) == records)
+        #expect(read.count == records.count + written)
+        #expect(reader.endRecordCount == records.count + written)
+    }
+
     @Test func recordsBeyondTheCapAreDroppedNotBuffered() throws {
         let dir = TemporaryDirectory()
         let writer = try RecordingWriter(
