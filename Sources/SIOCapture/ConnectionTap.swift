@@ -162,14 +162,16 @@ public final class ConnectionTap {
                     for event in events { handle(event, registry: &registry, records: &records) }
                     return
                 }
-                for event in events {
-                    if case .packet(.socket(let packet), let direction) = event, sid != nil {
+                // By index: `for event in events` copied every event (a packet's worth of bytes and
+                // retains) out of the array first.
+                for index in events.indices {
+                    if sid != nil, case .packet(.socket(let packet), let direction) = events[index] {
                         let context = PacketContext(
                             sid: sid, connection: connection, direction: direction, transport: .websocket,
                             version: version, time: time)
                         if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
                     }
-                    handle(event, registry: &registry, records: &records)
+                    handle(events[index], registry: &registry, records: &records)
                     batch.append(encoding: &records)
                 }
             }
