@@ -8,7 +8,7 @@ public struct RecordingHeader: Hashable, Sendable {
     public var version: Int
     /// Wall-clock time of the start (time 0 of every record), microseconds since the Unix epoch.
     public var startedAtMicros: Int64
-    /// The tool that wrote it, e.g. `siotape 0.2.0 (commit 1f0c…)` (`siotape --version`).
+    /// The tool that wrote it, e.g. `siotape 0.3.0 (commit 1f0c…)` (`siotape --version`).
     public var tool: String
     /// The upstream URL the proxy forwarded to.
     public var upstream: String?

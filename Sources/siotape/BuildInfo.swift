@@ -5,10 +5,10 @@
 /// builds from a clean copy of the commit (`git archive`) and writes the commit's id here in that
 /// copy, so a release binary names its source exactly and a development build never claims to.
 enum BuildInfo {
-    static let version = "0.2.0"
+    static let version = "0.3.0"
     static let commit: String? = nil
 
-    /// `0.2.0 (commit <40 hex digits>)`, or `0.2.0 (development build)` outside `tools/release`:
+    /// `0.3.0 (commit <40 hex digits>)`, or `0.3.0 (development build)` outside `tools/release`:
     /// what `siotape --version` prints.
     static var description: String {
         "\(version) (\(commit.map { "commit \($0)" } ?? "development build"))"

@@ -5,7 +5,7 @@ import SIORecording
 struct Siotape: AsyncParsableCommand {
     /// The semantic version (see `BuildInfo`).
     static let version = BuildInfo.version
-    /// What a recording's header names as the tool that wrote it: `siotape 0.2.0 (commit ...)`,
+    /// What a recording's header names as the tool that wrote it: `siotape 0.3.0 (commit ...)`,
     /// the same as `siotape --version`, so a recording says which build made it.
     static let tool = "siotape \(BuildInfo.description)"
 
