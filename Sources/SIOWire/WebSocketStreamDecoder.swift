@@ -125,9 +125,11 @@ public struct WebSocketStreamDecoder {
                     self.partial = nil
                     // The skipped bytes were part of the compression context: start afresh.
                     if compressed { self.inflater?.reset() }
+                    // In UInt64: a frame may announce up to Int.max bytes, on top of what came before.
+                    let atLeast = UInt64(sizeSoFar) + UInt64(header.payloadLength)
                     throw WireError(
-                        "message of at least \(sizeSoFar + header.payloadLength) bytes exceeds the limit of "
-                            + "\(self.maxMessageSize)", at: frameOffset)
+                        "message of at least \(atLeast) bytes exceeds the limit of \(self.maxMessageSize)",
+                        at: frameOffset)
                 }
             }
             guard self.buffer.readableBytes >= header.length + header.payloadLength else {

@@ -220,6 +220,24 @@ final class DeflateSender {
         #expect(try decoder.next() == nil)
     }
 
+    /// Found by FuzzWebSocket: a continuation announcing Int.max bytes after a first fragment made the
+    /// error message's size overflow, which trapped (and would have killed the proxy).
+    @Test func aContinuationAnnouncingIntMaxBytesAfterAFragmentIsAnErrorNotATrap() throws {
+        var decoder = WebSocketStreamDecoder(maxMessageSize: 100, deflate: nil)
+        decoder.append(frame(1, Array("42".utf8), fin: false))
+        // A masked continuation frame (FIN) whose 64-bit length is Int.max: only its header arrives.
+        var header = ByteBuffer(bytes: [0x80, 0xFF])
+        header.writeInteger(UInt64(Int.max))
+        header.writeBytes([1, 2, 3, 4])
+        decoder.append(header)
+        #expect(throws: WireError("message of at least \(UInt64(Int.max) + 2) bytes exceeds the limit of 100", at: 4)) {
+            try decoder.next()
+        }
+        // The rest of the stream is the skipped payload: nothing more is reported for it.
+        decoder.append(ByteBuffer(bytes: [UInt8](repeating: 0, count: 64)))
+        #expect(try decoder.next() == nil)
+    }
+
     @Test func inflatesWithContextTakeover() throws {
         let sender = try DeflateSender()
         let text = Array("42[\"echo\",{\"hello\":\"wörld\",\"n\":[1,2.5,null,true]}]".utf8)
