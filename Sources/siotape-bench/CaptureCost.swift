@@ -9,8 +9,9 @@ import SIOWire
 import Glibc
 #endif
 
-/// The capture path alone, without sockets: WebSocket sessions' bytes (the upstream's real answers,
-/// from `EchoLogic`) handed to `ConnectionTap`s as the proxy hands them, records written by a
+/// The capture path alone, without sockets: WebSocket (or long-polling, `PollingCapture`) sessions'
+/// bytes (the upstream's real answers, from `EchoLogic`) handed to `ConnectionTap`s as the proxy
+/// hands them, records written by a
 /// `RecordingWriter` to a file. One process and no network, so its cost per message is far steadier
 /// than a load run's (a few percent from run to run): it compares two builds on a noisy machine.
 struct CaptureCost {
@@ -20,6 +21,8 @@ struct CaptureCost {
     let payloads: Payloads
     /// Whether the sink takes encoded lines (the recording alone) or `Record`s (as with a live view).
     var writesLines = true
+    /// Long-polling sessions (`PollingCapture`) instead of WebSocket ones.
+    var polling = false
     static let readsPerSession = 64
 
     struct Result {
@@ -38,6 +41,7 @@ struct CaptureCost {
         let hub = CaptureHub(
             configuration: CaptureConfiguration(), sink: WriterSink(writer: writer, writesLines: self.writesLines),
             logger: Logger(label: "siotape-bench.capture"))
+        if self.polling { return try self.runPolling(messages: messages, hub: hub, writer: writer) }
         let sessions = (0..<self.connections).map { Session(hub: hub, index: $0) }
         // The bytes are made before the clock starts: a ring of reads per session, ack ids reused
         // once a ring has gone round (every event is acked before its id comes back).
@@ -73,6 +77,42 @@ struct CaptureCost {
             round += 1
         }
         for session in sessions { session.tap.connectionClosed(cause: "client") }
+        try writer.close()
+        let statistics = writer.statistics
+        return Result(
+            messages: sent, records: statistics.records, recordedBytes: statistics.compressedBytes,
+            cpuSeconds: cpuSeconds() - cpu0,
+            wallSeconds: Double((NIODeadline.now() - wall0).nanoseconds) / 1e9)
+    }
+
+    /// `run` for long-polling sessions: a round of a session is one read's worth (`batch` events in a
+    /// POST, their acks in the answer to the waiting GET).
+    private func runPolling(messages: Int, hub: CaptureHub, writer: RecordingWriter) throws -> Result {
+        var sessions = (0..<self.connections).map { PollingCapture.Session(hub: hub, index: $0) }
+        var id: UInt64 = 0
+        let rounds = sessions.indices.map { index in
+            PollingCapture.rounds(
+                of: &sessions[index], count: Self.readsPerSession, batch: self.batch, payloads: self.payloads,
+                index: index, id: &id)
+        }
+        let cpu0 = cpuSeconds()
+        let wall0 = NIODeadline.now()
+        var sent = 0
+        var round = 0
+        while sent + self.batch <= messages {
+            for index in sessions.indices where sent + self.batch <= messages {
+                let calls = rounds[index][round % Self.readsPerSession]
+                sessions[index].post.run(calls.post)
+                sessions[index].get.run(calls.get)
+                sessions[index].post.run(calls.postAnswer)
+                sent += self.batch
+            }
+            round += 1
+        }
+        for session in sessions {
+            session.get.tap.connectionClosed(cause: "client")
+            session.post.tap.connectionClosed(cause: "client")
+        }
         try writer.close()
         let statistics = writer.statistics
         return Result(

@@ -81,16 +81,20 @@ struct Relay: ParsableCommand {
 
 struct Capture: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The capture path alone: WebSocket sessions' bytes through siotape's taps into a recording.",
+        abstract: "The capture path alone: WebSocket or long-polling sessions' bytes through siotape's taps into a recording.",
         discussion: """
             No sockets: the bytes of --connections WebSocket sessions (events of the load generator, acks of
             the bench upstream, --batch of each per read) are handed to siotape's capture taps as the proxy
-            hands them, and the records are written to a recording, which is deleted afterwards. Prints one
+            hands them, and the records are written to a recording, which is deleted afterwards. With
+            --transport polling, each session is two keep-alive HTTP/1.1 connections as `load --transport
+            polling` opens them: POSTs of --batch events (one payload, joined by 0x1e), GET long-polls
+            answered with the --batch acks. Prints one
             JSON line: CPU (all threads) and wall time per msg (an EVENT and its ACK), records and recorded
             bytes. Much steadier than a load run: for comparing builds of the capture path.
 
             Example:
               siotape-bench capture --messages 500000
+              siotape-bench capture --transport polling --keep /tmp/polling.siotape.gz
             """)
 
     @Option(help: "EVENT + ACK pairs to capture.") var messages = 500_000
@@ -101,8 +105,10 @@ struct Capture: ParsableCommand {
     var keep: String?
     @Flag(help: "Hand every record to the writer as a Record (as with the live view on) instead of lines.")
     var records = false
+    @Option(help: "websocket or polling (Engine.IO v4 long-polling sessions).") var transport = "websocket"
 
     func validate() throws {
+        guard ["websocket", "polling"].contains(self.transport) else { throw ValidationError("--transport: websocket or polling") }
         guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
         guard self.messages > 0, self.connections > 0, self.batch > 0 else {
             throw ValidationError("--messages, --connections and --batch must be > 0")
@@ -114,7 +120,7 @@ struct Capture: ParsableCommand {
         defer { if self.keep == nil { unlink(path) } }
         let cost = CaptureCost(
             connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!),
-            writesLines: !self.records)
+            writesLines: !self.records, polling: self.transport == "polling")
         let result = try cost.run(messages: self.messages, path: path)
         let n = Double(result.messages)
         writeLine(
