@@ -126,9 +126,10 @@ let package = Package(
             name: "siotape-bench",
             dependencies: [
                 "SIOWire",
-                // `siotape-bench capture` measures the capture path itself.
+                // `siotape-bench capture` measures the capture path itself (`--view`: with the browser view's feed).
                 "SIOCapture",
                 "SIORecording",
+                "SIOView",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

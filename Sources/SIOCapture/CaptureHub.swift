@@ -16,6 +16,8 @@ public final class CaptureHub: Sendable {
     let sink: any RecordSink
     /// The sink's recording writer when the sink takes lines (`RecordSink.lineWriter`), asked once.
     let lineWriter: RecordingWriter?
+    /// Who takes a copy of the lines written into `lineWriter` (`RecordSink.lineFollower`), asked once.
+    let lineFollower: (any RecordLineFollower)?
     let logger: Logger
     private let microsecondsSinceStart: @Sendable () -> Int64
     private let registry: Mutex<SessionRegistry>
@@ -33,6 +35,7 @@ public final class CaptureHub: Sendable {
         self.configuration = configuration
         self.sink = sink
         self.lineWriter = sink.lineWriter
+        self.lineFollower = sink.lineWriter == nil ? nil : sink.lineFollower
         self.logger = logger
         let start = clock.now
         self.microsecondsSinceStart = {
@@ -45,8 +48,7 @@ public final class CaptureHub: Sendable {
     /// A tap for one client TCP connection; records `conn`.
     public func makeTap(connection: UInt64, peer: String) -> ConnectionTap {
         let tap = ConnectionTap(hub: self, connection: connection)
-        self.sink.receive(
-            Record(time: self.now(), event: .connectionOpened(.init(connection: connection, peer: peer))))
+        self.deliver([Record(time: self.now(), event: .connectionOpened(.init(connection: connection, peer: peer)))])
         return tap
     }
 
@@ -76,7 +78,7 @@ public final class CaptureHub: Sendable {
             registry.spareRecords = []
             let result = body(&registry, &records)
             registry.maskKnownSecrets(&records)
-            if !records.isEmpty { self.sink.receive(contentsOf: records) }
+            if !records.isEmpty { self.deliver(records) }
             if records.capacity <= SessionRegistry.spareRecordsCapacity {
                 records.removeAll(keepingCapacity: true)
                 registry.spareRecords = records
@@ -97,6 +99,7 @@ public final class CaptureHub: Sendable {
         self.withRegistry(bytes: &bytes) { registry, records in
             var result: R?
             writer.appendLines { pending in
+                let start = pending.writerIndex
                 var batch = LineBatch(lines: ByteBuffer())
                 swap(&batch.lines, &pending)
                 result = body(&registry, &records, &batch)
@@ -105,9 +108,22 @@ public final class CaptureHub: Sendable {
                     batch.append(encoding: &records)
                 }
                 swap(&batch.lines, &pending)
+                // The view's copy of the very bytes the recording got (one memcpy per read).
+                if let follower = self.lineFollower { pending.follow(from: start, count: batch.count, by: follower) }
                 return (batch.count, batch.lastTime)
             }
             return result!
+        }
+    }
+
+    /// Hands records (masked) to the sink: with a line writer, encoded once into the recording and
+    /// the same bytes copied to the line follower; otherwise as `Record`s to `RecordSink.receive`.
+    private func deliver(_ records: [Record]) {
+        guard let writer = self.lineWriter else { return self.sink.receive(contentsOf: records) }
+        if let follower = self.lineFollower {
+            writer.append(contentsOf: records, follower: follower)
+        } else {
+            writer.append(contentsOf: records)
         }
     }
 

@@ -10,10 +10,15 @@ public protocol RecordSink: Sendable {
     func receive(contentsOf records: [Record])
 
     /// The recording writer, when writing it is all this sink does with records (no live view, no
-    /// other consumer): the capture then hands it the encoded lines of a WebSocket read instead
-    /// of `Record`s, and writes the line of a common packet without building a `Record` at all.
-    /// `nil` (the default) keeps every record going through `receive`.
+    /// consumer but a `lineFollower`): the capture then hands it encoded lines instead of
+    /// `Record`s, and writes the line of a common packet without building a `Record` at all
+    /// (`receive` is then not called). `nil` (the default) keeps every record going through `receive`.
     var lineWriter: RecordingWriter? { get }
+
+    /// Takes a copy of every line the capture writes into `lineWriter` (the browser view's feed):
+    /// the recording's bytes, already redacted and masked, with no `Record` built or encoded for it.
+    /// Only asked when `lineWriter` is not `nil`. `nil` (the default): no copy.
+    var lineFollower: (any RecordLineFollower)? { get }
 }
 
 extension RecordSink {
@@ -22,4 +27,6 @@ extension RecordSink {
     }
 
     public var lineWriter: RecordingWriter? { nil }
+
+    public var lineFollower: (any RecordLineFollower)? { nil }
 }

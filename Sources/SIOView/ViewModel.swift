@@ -10,7 +10,6 @@ public final class ViewModel: @unchecked Sendable {
     private struct State {
         var api: ViewAPI
         var meta: ViewMeta
-        var encoded = ByteBuffer()
     }
 
     private let lock = NIOLock()
@@ -53,7 +52,7 @@ public final class ViewModel: @unchecked Sendable {
         self.init(store: store, meta: ViewMeta(mode: mode, files: paths, redacted: redacted), feed: nil)
     }
 
-    /// A live view of the records `feed` receives, keeping the most recent `capacity` lines.
+    /// A live view of the lines `feed` receives, keeping the most recent `capacity` lines.
     public convenience init(feed: LiveFeed, redacted: Bool, capacity: Int = 1_000_000) {
         self.init(
             store: ViewStore(start: feed.start, capacity: capacity),
@@ -71,26 +70,21 @@ public final class ViewModel: @unchecked Sendable {
         self.lock.withLock { body(&self._state) }
     }
 
-    /// Live: moves what the feed received into the store. Returns the next sequence number.
+    /// Live: moves the lines the feed received into the store, indexed as a recording's lines are
+    /// (`ViewStore.add(lines:)`; nothing is encoded here). Returns the next sequence number. The
+    /// view's server calls it every 50 ms on its own thread.
     @discardableResult
-    func pump() -> Int64 {
+    public func pump() -> Int64 {
         guard let feed = self.feed else { return self.withLock { $0.api.store.nextSequence } }
-        let (records, dropped) = feed.drain()
-        return self.withLock { state in
+        let (lines, dropped) = feed.drain()
+        let next = self.withLock { state in
             state.meta.dropped = dropped
             let store = state.api.store
-            let encoder = RecordEncoder()
-            for record in records {
-                state.encoded.clear()
-                encoder.encode(record, into: &state.encoded)
-                state.encoded.withUnsafeReadableBytes { bytes in
-                    // Without the newline.
-                    let line = UnsafeRawBufferPointer(rebasing: bytes[..<max(0, bytes.count - 1)])
-                    store.add(line: line, anchor: feed.start, source: 0)
-                }
-            }
+            _ = lines.withUnsafeReadableBytes { store.add(lines: $0, anchor: feed.start, source: 0) }
             return store.nextSequence
         }
+        feed.recycle(consume lines)
+        return next
     }
 
     /// The answer of an API route, or `nil` for an unknown route or a missing packet.

@@ -154,6 +154,23 @@ package final class ViewStore {
         return true
     }
 
+    /// Adds complete lines (each ending in `\n`) as the recording holds them: the live feed's
+    /// bytes, indexed line by line exactly as lines read from a file are. Returns how many did not parse.
+    @discardableResult
+    package func add(lines: UnsafeRawBufferPointer, anchor: Int64, source: Int) -> Int {
+        var failed = 0
+        var from = 0
+        while from < lines.count {
+            let rest = UnsafeRawBufferPointer(rebasing: lines[from...])
+            let end = rest.firstIndex(of: UInt8(ascii: "\n")).map { from + $0 } ?? lines.count
+            if end > from, !self.add(line: UnsafeRawBufferPointer(rebasing: lines[from..<end]), anchor: anchor, source: source) {
+                failed += 1
+            }
+            from = end + 1
+        }
+        return failed
+    }
+
     /// Live mode: keeps memory bounded by dropping the oldest half of the lines (sessions stay listed).
     private func forgetOldestHalf() {
         let drop = self.entries.count / 2

@@ -3,7 +3,9 @@ import NIOCore
 import NIOHTTP1
 import SIOCapture
 import SIORecording
+import SIOView
 import SIOWire
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +25,9 @@ struct CaptureCost {
     var writesLines = true
     /// Long-polling sessions (`PollingCapture`) instead of WebSocket ones.
     var polling = false
+    /// Whether the lines are also followed by the browser view's feed, drained into its store by a
+    /// thread of its own every 50 ms, as `record --ui` does (without the HTTP server and the page).
+    var view = false
     static let readsPerSession = 64
 
     struct Result {
@@ -31,6 +36,9 @@ struct CaptureCost {
         var recordedBytes = 0
         var cpuSeconds = 0.0
         var wallSeconds = 0.0
+        /// With `view`: lines the view's store received, and lines its feed dropped.
+        var viewLines: Int64 = 0
+        var viewDropped: Int64 = 0
     }
 
     /// Runs `messages` EVENT + ACK pairs (rounded down to whole reads) through the taps and closes
@@ -38,10 +46,18 @@ struct CaptureCost {
     func run(messages: Int, path: String) throws -> Result {
         let writer = try RecordingWriter(
             path: path, header: RecordingHeader(startedAtMicros: 0, tool: "siotape-bench capture"))
+        let feed = self.view ? LiveFeed(start: 0) : nil
+        let drain = feed.map { ViewDrain(model: ViewModel(feed: $0, redacted: true)) }
         let hub = CaptureHub(
-            configuration: CaptureConfiguration(), sink: WriterSink(writer: writer, writesLines: self.writesLines),
+            configuration: CaptureConfiguration(),
+            sink: WriterSink(writer: writer, writesLines: self.writesLines, feed: feed),
             logger: Logger(label: "siotape-bench.capture"))
-        if self.polling { return try self.runPolling(messages: messages, hub: hub, writer: writer) }
+        if self.polling {
+            var result = try self.runPolling(messages: messages, hub: hub, writer: writer)
+            result.viewLines = drain?.stop() ?? 0
+            result.viewDropped = feed?.dropped ?? 0
+            return result
+        }
         let sessions = (0..<self.connections).map { Session(hub: hub, index: $0) }
         // The bytes are made before the clock starts: a ring of reads per session, ack ids reused
         // once a ring has gone round (every event is acked before its id comes back).
@@ -78,11 +94,38 @@ struct CaptureCost {
         }
         for session in sessions { session.tap.connectionClosed(cause: "client") }
         try writer.close()
+        let viewLines = drain?.stop() ?? 0
         let statistics = writer.statistics
         return Result(
             messages: sent, records: statistics.records, recordedBytes: statistics.compressedBytes,
             cpuSeconds: cpuSeconds() - cpu0,
-            wallSeconds: Double((NIODeadline.now() - wall0).nanoseconds) / 1e9)
+            wallSeconds: Double((NIODeadline.now() - wall0).nanoseconds) / 1e9,
+            viewLines: viewLines, viewDropped: feed?.dropped ?? 0)
+    }
+
+    /// The view's thread of `record --ui`: moves the feed into the store every 50 ms.
+    final class ViewDrain: Sendable {
+        let model: ViewModel
+        private let stopping = Atomic<Bool>(false)
+        private let thread: Mutex<BackgroundThread?> = Mutex(nil)
+
+        init(model: ViewModel) {
+            self.model = model
+            let thread = BackgroundThread { [self] in
+                while !self.stopping.load(ordering: .acquiring) {
+                    self.model.pump()
+                    usleep(50_000)
+                }
+            }
+            self.thread.withLock { $0 = thread }
+        }
+
+        /// Stops the thread, drains what is left; returns the lines the store received.
+        func stop() -> Int64 {
+            self.stopping.store(true, ordering: .releasing)
+            self.thread.withLock { $0 }?.join()
+            return self.model.pump()
+        }
     }
 
     /// `run` for long-polling sessions: a round of a session is one read's worth (`batch` events in a
@@ -157,12 +200,22 @@ struct CaptureCost {
         let writer: RecordingWriter
         /// `false` measures the path through `Record`s (`capture --records`).
         var writesLines = true
+        /// The browser view's feed (`capture --view`).
+        var feed: LiveFeed?
 
         var lineWriter: RecordingWriter? { self.writesLines ? self.writer : nil }
 
-        func receive(_ record: Record) { self.writer.append(record) }
+        var lineFollower: (any RecordLineFollower)? { self.feed }
 
-        func receive(contentsOf records: [Record]) { self.writer.append(contentsOf: records) }
+        func receive(_ record: Record) { self.receive(contentsOf: [record]) }
+
+        func receive(contentsOf records: [Record]) {
+            if let feed = self.feed {
+                self.writer.append(contentsOf: records, follower: feed)
+            } else {
+                self.writer.append(contentsOf: records)
+            }
+        }
     }
 }
 

@@ -106,6 +106,8 @@ struct Capture: ParsableCommand {
     @Flag(help: "Hand every record to the writer as a Record (as with the live view on) instead of lines.")
     var records = false
     @Option(help: "websocket or polling (Engine.IO v4 long-polling sessions).") var transport = "websocket"
+    @Flag(help: "Also feed the browser view's live store, drained by a thread of its own, as `record --ui` does.")
+    var view = false
 
     func validate() throws {
         guard ["websocket", "polling"].contains(self.transport) else { throw ValidationError("--transport: websocket or polling") }
@@ -120,14 +122,15 @@ struct Capture: ParsableCommand {
         defer { if self.keep == nil { unlink(path) } }
         let cost = CaptureCost(
             connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!),
-            writesLines: !self.records, polling: self.transport == "polling")
+            writesLines: !self.records, polling: self.transport == "polling", view: self.view)
         let result = try cost.run(messages: self.messages, path: path)
         let n = Double(result.messages)
         writeLine(
             "{\"messages\":\(result.messages),\"records\":\(result.records),"
                 + "\"cpu_ns_per_msg\":\(Int((result.cpuSeconds * 1e9 / n).rounded())),"
                 + "\"wall_ns_per_msg\":\(Int((result.wallSeconds * 1e9 / n).rounded())),"
-                + "\"recorded_bytes_per_msg\":\((Double(result.recordedBytes) / n * 10).rounded() / 10)}")
+                + "\"recorded_bytes_per_msg\":\((Double(result.recordedBytes) / n * 10).rounded() / 10)"
+                + (self.view ? ",\"view_lines\":\(result.viewLines),\"view_dropped\":\(result.viewDropped)}" : "}"))
     }
 }
 

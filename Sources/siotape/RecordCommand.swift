@@ -139,7 +139,7 @@ struct RecordCommand: AsyncParsableCommand {
             case .text: LiveView(mode: .text(color: self.color.enabled(forFileDescriptor: STDOUT_FILENO)))
             case .jsonl: LiveView(mode: .jsonl)
             }
-        // The browser view gets records through a bounded feed; its server runs on its own thread.
+        // The browser view follows the recording's lines through a bounded feed; its server runs on its own thread.
         let feed = self.ui.map { _ in LiveFeed(start: startedAt) }
         var viewServer: ViewServer?
         if let ui = self.ui, let feed {
@@ -241,27 +241,32 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// Every record goes to the recording and, when on, the live view.
+/// Every record goes to the recording and, when on, the terminal live view and the browser view.
 struct FanOutSink: RecordSink {
     let writer: RecordingWriter
     let liveView: LiveView?
-    /// The browser view's bounded feed (`--ui`).
+    /// The browser view's bounded feed (`--ui`): it follows the recording's lines.
     var feed: LiveFeed? = nil
 
-    /// The recording alone (`--live off`, no `--ui`): the capture writes lines into it directly.
-    var lineWriter: RecordingWriter? { self.liveView == nil && self.feed == nil ? self.writer : nil }
+    /// Without the terminal live view (`--live off`), the capture writes lines into the recording
+    /// directly (its fast path, with or without `--ui`) and copies them to the browser view's feed.
+    var lineWriter: RecordingWriter? { self.liveView == nil ? self.writer : nil }
+
+    var lineFollower: (any RecordLineFollower)? { self.feed }
 
     func receive(_ record: Record) {
-        self.writer.append(record)
-        self.liveView?.show(record)
-        self.feed?.append(record)
+        self.receive(contentsOf: [record])
     }
 
     func receive(contentsOf records: [Record]) {
-        self.writer.append(contentsOf: records)
+        // Encoded once: the feed gets the bytes the recording got.
+        if let feed = self.feed {
+            self.writer.append(contentsOf: records, follower: feed)
+        } else {
+            self.writer.append(contentsOf: records)
+        }
         if let liveView = self.liveView {
             for record in records { liveView.show(record) }
         }
-        self.feed?.append(contentsOf: records)
     }
 }
