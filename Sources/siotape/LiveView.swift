@@ -12,7 +12,9 @@ import Darwin
 /// The live view on stdout. Records are formatted on the caller's thread into a shared buffer;
 /// a background thread writes it out, so a slow terminal or pipe never stalls the proxy's event
 /// loops. When the terminal falls too far behind, lines are dropped and the count is shown.
-final class LiveView: Sendable {
+/// In `jsonl` mode, whose line is the recording's, it follows the recording's lines instead
+/// (`RecordLineFollower`): the capture keeps its fast path and copies the bytes it wrote.
+final class LiveView: RecordLineFollower {
     enum Mode {
         case text(color: Bool)
         case jsonl
@@ -26,6 +28,8 @@ final class LiveView: Sendable {
 
     private static let maxPendingBytes = 4 << 20
     private let formatter: LiveFormatter
+    /// Whether it prints the recording's lines as they are (`jsonl`): then it follows lines.
+    let followsLines: Bool
     private let state = Mutex(State())
     private let thread: Mutex<BackgroundThread?> = Mutex(nil)
 
@@ -34,6 +38,7 @@ final class LiveView: Sendable {
         case .text(let color): self.formatter = LiveFormatter(mode: .text, colors: color)
         case .jsonl: self.formatter = LiveFormatter(mode: .jsonl, colors: false)
         }
+        if case .jsonl = mode { self.followsLines = true } else { self.followsLines = false }
         let thread = BackgroundThread { [self] in self.drainUntilClosed() }
         self.thread.withLock { $0 = thread }
     }
@@ -46,6 +51,18 @@ final class LiveView: Sendable {
                 return
             }
             self.formatter.format(record, into: &state.pending)
+        }
+    }
+
+    /// `jsonl`: takes the lines the capture just wrote to the recording, as they are.
+    func follow(lines: UnsafeRawBufferPointer, count: Int) {
+        self.state.withLock { state in
+            guard !state.closed else { return }
+            if state.pending.readableBytes > Self.maxPendingBytes {
+                state.dropped += count
+                return
+            }
+            state.pending.writeBytes(lines)
         }
     }
 

@@ -242,17 +242,23 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Every record goes to the recording and, when on, the terminal live view and the browser view.
-struct FanOutSink: RecordSink {
+struct FanOutSink: RecordSink, RecordLineFollower {
     let writer: RecordingWriter
     let liveView: LiveView?
     /// The browser view's bounded feed (`--ui`): it follows the recording's lines.
     var feed: LiveFeed? = nil
 
-    /// Without the terminal live view (`--live off`), the capture writes lines into the recording
-    /// directly (its fast path, with or without `--ui`) and copies them to the browser view's feed.
-    var lineWriter: RecordingWriter? { self.liveView == nil ? self.writer : nil }
+    /// Unless the terminal live view needs records (`--live text`), the capture writes lines into
+    /// the recording directly (its fast path, with or without `--ui`) and copies them to the
+    /// browser view's feed and the `jsonl` live view (`follow`).
+    var lineWriter: RecordingWriter? { self.liveView?.followsLines ?? true ? self.writer : nil }
 
-    var lineFollower: (any RecordLineFollower)? { self.feed }
+    var lineFollower: (any RecordLineFollower)? { self.feed != nil || self.liveView != nil ? self : nil }
+
+    func follow(lines: UnsafeRawBufferPointer, count: Int) {
+        self.feed?.follow(lines: lines, count: count)
+        self.liveView?.follow(lines: lines, count: count)
+    }
 
     func receive(_ record: Record) {
         self.receive(contentsOf: [record])

@@ -47,6 +47,17 @@ struct SecretsTests {
         #expect(run.mode == 0o600)
     }
 
+    @Test("--live jsonl prints the recording's lines, redacted, in the recording's order")
+    func liveJSONLinesAreTheRecordings() async throws {
+        let prefix = "Zq\(UInt32.random(in: 100_000...999_999))"
+        let run = try await Self.record(prefix: prefix, live: "jsonl", transport: .default, keep: false)
+        // Without the header (first) and the trailer (`end`), which only the file has.
+        let recorded = run.recording.split(separator: "\n").dropFirst().filter { !$0.contains(#""k":"end""#) }
+        let live = run.live.split(separator: "\n")
+        #expect(live.count > 10)
+        #expect(Array(live) == Array(recorded))
+    }
+
     @Test("Listening on all interfaces is announced with a warning", arguments: ["0.0.0.0:0", "[::]:0"])
     func allInterfacesWarning(listen: String) async throws {
         let environment = try #require(PeerEnvironment.current)
