@@ -49,19 +49,32 @@ struct Redactor: Sendable {
 
     /// `queryMayNameCredentials` on a request target's bytes. A query with a byte that is not ASCII
     /// is left to the `String` checks (Unicode lowercasing, `Character`s that join a mark to `&` or `=`).
-    static func queryMayNameCredentials<Target: BidirectionalCollection<UInt8>>(target: Target) -> Bool {
-        guard let question = target.firstIndex(of: UInt8(ascii: "?")) else { return false }
-        let query = target[target.index(after: question)...]
-        if query.contains(where: { $0 >= 0x80 }) { return true }
-        for pair in query.split(separator: UInt8(ascii: "&")) {
-            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let name = pair[..<eq]
-            let lower = name.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
-            if Self.engineIOQueryNames.contains(where: { $0.elementsEqual(lower) }) { continue }
-            for pattern in Self.credentialQueryPatterns {
-                let pattern = Array(pattern.utf8)
-                guard lower.count >= pattern.count else { continue }
-                for start in 0...(lower.count - pattern.count) where lower[start..<start + pattern.count].elementsEqual(pattern) {
+    static func queryMayNameCredentials<Target: Collection<UInt8>>(target: Target) -> Bool {
+        // Every request of a polling session asks (twice): on contiguous bytes, no allocation.
+        if let answer = target.withContiguousStorageIfAvailable({ Self.queryMayNameCredentials(bytes: $0) }) {
+            return answer
+        }
+        return Array(target).withUnsafeBufferPointer { Self.queryMayNameCredentials(bytes: $0) }
+    }
+
+    private static func queryMayNameCredentials(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return false }
+        let end = bytes.count
+        for index in (question + 1)..<end where bytes[index] >= 0x80 { return true }
+        // Each `name=value` pair of the query (`&`-separated, empty ones skipped, pairs without `=` too).
+        var pairStart = question + 1
+        while pairStart < end {
+            var pairEnd = pairStart
+            while pairEnd < end, bytes[pairEnd] != UInt8(ascii: "&") { pairEnd += 1 }
+            defer { pairStart = pairEnd + 1 }
+            var equals = pairStart
+            while equals < pairEnd, bytes[equals] != UInt8(ascii: "=") { equals += 1 }
+            guard equals < pairEnd else { continue }
+            let name = UnsafeBufferPointer(rebasing: bytes[pairStart..<equals])
+            if Self.engineIOQueryNames.contains(where: { Self.equalsLowercased(name, $0) }) { continue }
+            for pattern in Self.credentialQueryPatternBytes where name.count >= pattern.count {
+                for start in 0...(name.count - pattern.count)
+                where Self.equalsLowercased(UnsafeBufferPointer(rebasing: name[start..<start + pattern.count]), pattern) {
                     return true
                 }
             }
@@ -69,7 +82,18 @@ struct Redactor: Sendable {
         return false
     }
 
+    /// Whether `bytes`, ASCII-lowercased, are `lower`.
+    private static func equalsLowercased(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: [UInt8]) -> Bool {
+        guard bytes.count == lower.count else { return false }
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            if (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) != lower[index] { return false }
+        }
+        return true
+    }
+
     private static let engineIOQueryNames = ["sid", "eio", "transport", "t", "b64", "j"].map { Array($0.utf8) }
+    private static let credentialQueryPatternBytes = Self.credentialQueryPatterns.map { Array($0.utf8) }
     private static let credentialQueryPatterns = [
         "token", "auth", "key", "secret", "pass", "pwd", "session", "sess", "jwt", "credential", "signature", "bearer",
         "cookie",

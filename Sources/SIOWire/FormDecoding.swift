@@ -5,9 +5,20 @@ public enum FormDecoding {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
             return String(text)
         }
+        return Array(text.utf8).withUnsafeBufferPointer { Self.decodeEscapes($0) }
+    }
+
+    /// `percentDecoded` of text given as its UTF-8 bytes.
+    static func percentDecoded(_ utf8: UnsafeBufferPointer<UInt8>) -> String {
+        guard utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+            return String(decoding: utf8, as: UTF8.self)
+        }
+        return Self.decodeEscapes(utf8)
+    }
+
+    private static func decodeEscapes(_ utf8: UnsafeBufferPointer<UInt8>) -> String {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        let utf8 = Array(text.utf8)
+        bytes.reserveCapacity(utf8.count)
         var index = 0
         while index < utf8.count {
             let byte = utf8[index]

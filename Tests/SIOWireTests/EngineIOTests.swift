@@ -157,4 +157,23 @@ func binary(_ array: [UInt8], type: EngineIOPacketType = .message) -> EngineIOPa
         #expect(EngineIORequestTarget(uri: "/a?x=1") == EngineIORequestTarget(uri: "/a?x=1"))
         #expect(EngineIORequestTarget(uri: "/a?x=1") != EngineIORequestTarget(uri: "/a?x=2"))
     }
+
+    /// Printable ASCII targets are parsed on their bytes: the same result as the parse on
+    /// `Character`s, in the corners too (absolute form, fragments, empty pairs, escapes).
+    @Test func bytesParseAsCharactersDo() {
+        let targets = [
+            "/socket.io/?EIO=4&transport=polling&t=N8hyd6w&sid=ab%2Bc&token=a+b%20c",
+            "http://127.0.0.1:5000/engine.io/?EIO=3&transport=websocket&b64=1#x", "http://host", "http://h?EIO=4",
+            "https://h:1/p", "a:b", "x://", "x://?", "://", ":", "", "/", "?", "#", "#?EIO=4", "/p#frag?EIO=4",
+            "/p?&&EIO=4&&", "/p?=", "/p?a=b=c&d", "/p?EIO=+4", "/p?EIO=%34&EIO=3", "/p?a=%zz%4&b=%", "/p?%41=1",
+            "/p?sid=%E2%82%AC&b64=true", "/p?a:b://c/d?e", "rel/p:q://h/x?EIO=4", "*", "/p?sid=a%00b",
+        ]
+        for target in targets {
+            #expect(EngineIORequestTarget(uri: target) == EngineIORequestTarget(characters: target), "\(target)")
+        }
+        // Not printable ASCII: the parse on Characters, where `?` and a combining mark are one.
+        let marked = "/p?\u{301}EIO=4"
+        #expect(EngineIORequestTarget(uri: marked) == EngineIORequestTarget(characters: marked))
+        #expect(EngineIORequestTarget(uri: marked).version == nil)
+    }
 }
