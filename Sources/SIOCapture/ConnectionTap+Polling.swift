@@ -59,10 +59,65 @@ extension ConnectionTap {
         let packets = decoding.packets.map {
             DecodedPacket($0, version: version, direction: direction, redactor: redactor, parser: parser)
         }
+        if let writer = self.hub.lineWriter, context.sid != nil, decoding.error == nil,
+            packets.allSatisfy({ $0.isPollFastPathCandidate(direction: direction) })
+        {
+            self.pollLines(packets, encoding: encoding, body: bytes, context: context, writer: writer)
+            return nil
+        }
         return self.hub.withRegistry(bytes: &self.bytes) { registry, records in
             registry.poll(
                 packets, error: decoding.error, encoding: encoding, body: bytes, context: context, handshake: handshake,
                 into: &records)
+        }
+    }
+
+    /// `SessionRegistry.poll` for a sink that takes lines (`RecordSink.lineWriter`), with the fast
+    /// path of WebSocket reads: a common Socket.IO packet's `sio` line is written by
+    /// `SessionRegistry.socketLine` without a `Record`. The `poll` line comes first and counts the
+    /// packet records that follow, so the packets' lines are written to a buffer of the tap's
+    /// first and copied after it. Only for a body of a known session that decoded whole and holds
+    /// text Socket.IO packets (no client CONNECT: nothing to learn) and Engine.IO packets; with a
+    /// known secret to mask, the registry's `poll` makes the records as always.
+    private func pollLines(
+        _ packets: [DecodedPacket], encoding: EngineIOPayloadEncoding, body: ByteBuffer, context: PacketContext,
+        writer: RecordingWriter
+    ) {
+        var slot = self.sessionSlot
+        defer { self.sessionSlot = slot }
+        var lines = LineBatch(lines: self.spareLines)
+        self.spareLines = ByteBuffer()
+        defer {
+            lines.lines.clear()
+            if lines.lines.capacity <= 1 << 16 { self.spareLines = lines.lines }
+        }
+        self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
+            guard registry.knownSecrets.isEmpty else {
+                registry.poll(
+                    packets, error: nil, encoding: encoding, body: body, context: context, into: &records)
+                return
+            }
+            var count = 0
+            for index in packets.indices {
+                if case .socket(let packet) = packets[index],
+                    registry.socketLine(packet, context: context, slot: &slot, into: &lines)
+                {
+                    count += 1
+                    continue
+                }
+                registry.engine(packets[index], context: context, into: &records)
+                count += SessionRegistry.packetRecordCount(records)
+                lines.append(encoding: &records)
+            }
+            records.append(
+                Record(
+                    time: context.time,
+                    event: .poll(
+                        .init(
+                            sid: context.sid ?? "", connection: context.connection, direction: context.direction,
+                            encoding: encoding, bytes: body.readableBytes, packetCount: count))))
+            batch.append(encoding: &records)
+            batch.append(moving: &lines)
         }
     }
 

@@ -16,9 +16,11 @@ public final class ConnectionTap {
     private var pendingHandshake: SessionRegistry.HandshakeRequest?
     private var closed = false
     /// Where this connection's session was in the hub's table at its last common packet (fast path).
-    private var sessionSlot: SessionRegistry.SessionSlot?
+    var sessionSlot: SessionRegistry.SessionSlot?
     /// The events array of the last WebSocket read, kept empty for the next one.
     private var spareEvents: [WebSocketTap.Event] = []
+    /// The line buffer of the last polling body's packets (`pollLines`), kept empty for the next one.
+    var spareLines = ByteBuffer()
     /// Bytes seen since the last time the hub's counters were updated.
     var bytes: (clientToServer: Int, serverToClient: Int) = (0, 0)
 

@@ -24,6 +24,17 @@ enum DecodedPacket: Sendable {
     /// Any other Engine.IO packet (open, close, ping, pong, upgrade, noop).
     case engine(EngineIOPacket)
 
+    /// Whether a polling body of such packets may take the lines fast path
+    /// (`ConnectionTap.pollLines`): a text Socket.IO packet that is not a client's CONNECT (which
+    /// may teach secrets), or an Engine.IO packet; not attachments, msgpack or damage.
+    func isPollFastPathCandidate(direction: Direction) -> Bool {
+        switch self {
+        case .socket(let packet): return packet.type != .connect || direction == .serverToClient
+        case .engine: return true
+        case .undecodableSocket, .attachment, .msgpack, .undecodableMsgPack: return false
+        }
+    }
+
     init(
         _ packet: EngineIOPacket, version: EngineIOVersion, direction: Direction, redactor: Redactor,
         parser: CaptureConfiguration.Parser = .auto

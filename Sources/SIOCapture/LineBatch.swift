@@ -30,6 +30,15 @@ struct LineBatch {
         self.lastTime = max(self.lastTime, context.time)
     }
 
+    /// Appends the lines of `other` after the lines so far and empties it (a polling body's packet
+    /// lines, written before their `poll` line was known).
+    mutating func append(moving other: inout LineBatch) {
+        self.lines.writeBuffer(&other.lines)
+        self.count += other.count
+        self.lastTime = max(self.lastTime, other.lastTime)
+        other.count = 0
+    }
+
     /// Encodes `records` (already masked) after the lines so far and empties the array.
     mutating func append(encoding records: inout [Record]) {
         var index = 0

@@ -135,12 +135,7 @@ struct SessionRegistry: Sendable {
                 data, layer: .payload, reason: error.reason, offset: error.offset, context: context,
                 into: &packetRecords)
         }
-        let count = packetRecords.reduce(0) { count, record in
-            switch record.event {
-            case .engine, .socket, .undecodable: return count + 1
-            default: return count
-            }
-        }
+        let count = Self.packetRecordCount(packetRecords)
         records.append(
             Record(
                 time: context.time,
@@ -150,6 +145,17 @@ struct SessionRegistry: Sendable {
                         encoding: encoding, bytes: body.readableBytes, packetCount: count))))
         records.append(contentsOf: packetRecords)
         return opened
+    }
+
+    /// How many of `records` stand for a packet (or an undecodable part) of a polling body: the
+    /// `poll` record's count.
+    static func packetRecordCount(_ records: [Record]) -> Int {
+        records.reduce(0) { count, record in
+            switch record.event {
+            case .engine, .socket, .undecodable: return count + 1
+            default: return count
+            }
+        }
     }
 
     // MARK: Socket.IO
