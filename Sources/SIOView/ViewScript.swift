@@ -425,7 +425,10 @@ enum ViewScript {
           // The server holds a poll until there is something new; the page asks at most every
           // `interval` ms, so a busy proxy costs the page four answers (and list redraws) a second,
           // not one per line: what costs a following page is redrawing the list, not reading rows.
-          next: 0, running: false, epoch: 0, interval: 250, answered: false,
+          // When packets come faster than the page shows them (an answer skipped some), nobody can
+          // read the list as it scrolls: the page then asks every `floodInterval` ms, which halves
+          // the CPU a following page takes from the machine the proxy and its peers run on.
+          next: 0, running: false, epoch: 0, interval: 250, floodInterval: 500, answered: false,
           restart() {
             this.epoch++; this.next = 0; this.answered = false;
             // A poll the server holds (up to 10 s while nothing comes) is given up, so that a new
@@ -440,7 +443,9 @@ enum ViewScript {
             const held = this.held = new AbortController();
             api("live", filterParams({ after: this.next, limit }), held.signal).then(r => {
               const at = Date.now();
+              let interval = this.interval;
               if (epoch === this.epoch) {
+                if (r.skipped && this.answered) interval = this.floodInterval;
                 // Rows skipped in the first answer of an epoch were there before the page (or the
                 // filter) came; later, they came faster than the page asked (also after a first
                 // answer at the 10 s timeout with nothing in it, whose `next` is still 0).
@@ -454,7 +459,7 @@ enum ViewScript {
                 packetView.liveRows(r.rows, r.skipped, first, arrivals);
               }
               this.tick();
-              setTimeout(() => this.loop(), Math.max(0, this.interval - (Date.now() - started)));
+              setTimeout(() => this.loop(), Math.max(0, interval - (Date.now() - started)));
             }).catch(e => {
               if (held.signal.aborted) { this.loop(); return; }
               showError(e); setTimeout(() => this.loop(), 1000);
