@@ -158,22 +158,34 @@ func binary(_ array: [UInt8], type: EngineIOPacketType = .message) -> EngineIOPa
         #expect(EngineIORequestTarget(uri: "/a?x=1") != EngineIORequestTarget(uri: "/a?x=2"))
     }
 
-    /// Printable ASCII targets are parsed on their bytes: the same result as the parse on
-    /// `Character`s, in the corners too (absolute form, fragments, empty pairs, escapes).
-    @Test func bytesParseAsCharactersDo() {
-        let targets = [
-            "/socket.io/?EIO=4&transport=polling&t=N8hyd6w&sid=ab%2Bc&token=a+b%20c",
-            "http://127.0.0.1:5000/engine.io/?EIO=3&transport=websocket&b64=1#x", "http://host", "http://h?EIO=4",
-            "https://h:1/p", "a:b", "x://", "x://?", "://", ":", "", "/", "?", "#", "#?EIO=4", "/p#frag?EIO=4",
-            "/p?&&EIO=4&&", "/p?=", "/p?a=b=c&d", "/p?EIO=+4", "/p?EIO=%34&EIO=3", "/p?a=%zz%4&b=%", "/p?%41=1",
-            "/p?sid=%E2%82%AC&b64=true", "/p?a:b://c/d?e", "rel/p:q://h/x?EIO=4", "*", "/p?sid=a%00b",
-        ]
-        for target in targets {
-            #expect(EngineIORequestTarget(uri: target) == EngineIORequestTarget(characters: target), "\(target)")
+    /// Targets are parsed on their bytes, in the corners too: absolute form, fragments, empty
+    /// pairs, escapes, and non-ASCII text next to a delimiter.
+    @Test func requestTargetCorners() {
+        func parts(_ uri: String) -> [String] {
+            let target = EngineIORequestTarget(uri: uri)
+            return [target.path] + target.queryItems.map { "\($0.name)=\($0.value)" }
         }
-        // Not printable ASCII: the parse on Characters, where `?` and a combining mark are one.
-        let marked = "/p?\u{301}EIO=4"
-        #expect(EngineIORequestTarget(uri: marked) == EngineIORequestTarget(characters: marked))
-        #expect(EngineIORequestTarget(uri: marked).version == nil)
+        #expect(parts("/socket.io/?EIO=4&transport=polling&t=N8hyd6w&sid=ab%2Bc&token=a+b%20c")
+            == ["/socket.io/", "EIO=4", "transport=polling", "t=N8hyd6w", "sid=ab+c", "token=a b c"])
+        #expect(parts("http://127.0.0.1:5000/engine.io/?EIO=3&transport=websocket&b64=1#x")
+            == ["/engine.io/", "EIO=3", "transport=websocket", "b64=1"])
+        #expect(parts("http://host") == ["/"])
+        #expect(parts("http://h?EIO=4") == ["", "EIO=4"])
+        #expect(parts("https://h:1/p") == ["/p"])
+        #expect(parts("a:b") == ["a:b"])
+        #expect(parts("") == [""])
+        #expect(parts("#?EIO=4") == [""])
+        #expect(parts("/p#frag?EIO=4") == ["/p"])
+        #expect(parts("/p?&&EIO=4&&") == ["/p", "EIO=4"])
+        #expect(parts("/p?=") == ["/p", "="])
+        #expect(parts("/p?a=b=c&d") == ["/p", "a=b=c", "d="])
+        #expect(parts("/p?a=%zz%4&b=%") == ["/p", "a=%zz%4", "b=%"])
+        #expect(parts("/p?%41=1") == ["/p", "A=1"])
+        #expect(parts("/p?sid=%E2%82%AC&b64=true") == ["/p", "sid=€", "b64=true"])
+        #expect(parts("rel/p:q://h/x?EIO=4") == ["rel/p:q://h/x", "EIO=4"])
+        #expect(EngineIORequestTarget(uri: "/p?EIO=%34&EIO=3").version == .v4)
+        #expect(EngineIORequestTarget(uri: "/p?sid=%E2%82%AC&b64=true").base64)
+        // Non-ASCII text stays whole, and a combining mark does not hide the delimiter before it.
+        #expect(parts("/é/p?\u{301}EIO=4&n=ü") == ["/é/p", "\u{301}EIO=4", "n=ü"])
     }
 }
