@@ -35,7 +35,9 @@ public final class LiveFeed: RecordLineFollower {
     /// Called by the capture, on the proxy's threads, with the lines it just wrote to the recording.
     public func follow(lines: UnsafeRawBufferPointer, count: Int) {
         self.state.withLock { state in
-            if state.lines.readableBytes + lines.count <= self.capacity {
+            // An empty buffer takes any read's lines, so that one huge packet (a large attachment)
+            // still reaches the page; the memory held stays bounded by the capacity plus one read.
+            if state.lines.readableBytes + lines.count <= self.capacity || state.lines.readableBytes == 0 {
                 state.lines.writeBytes(lines)
             } else {
                 state.dropped += Int64(count)

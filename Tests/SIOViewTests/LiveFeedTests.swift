@@ -41,5 +41,10 @@ struct LiveFeedTests {
         Self.follow([line, line], into: feed)
         #expect(model.pump() == 5)
         #expect(feed.dropped == 2)
+        // One read larger than the whole buffer is taken when nothing is waiting, dropped otherwise.
+        Self.follow(Array(repeating: line, count: 4), into: feed)
+        Self.follow([line], into: feed)
+        #expect(feed.dropped == 3)
+        #expect(model.pump() == 9)
     }
 }
