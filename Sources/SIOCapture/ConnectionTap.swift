@@ -257,7 +257,8 @@ public final class ConnectionTap {
         case .requestBodyComplete(let exchange):
             guard let target = exchange.target, let version = target.version else { return }
             self.decodePoll(
-                exchange.requestBody, contentType: exchange.requestHeaders.first(name: "Content-Type"),
+                exchange.requestBody,
+                contentType: version == .v3 ? exchange.requestHeaders.first(name: "Content-Type") : nil,
                 target: target, version: version, direction: .clientToServer, exchange: exchange, time: time)
         case .exchangeComplete(let exchange):
             var opened: String?
@@ -265,7 +266,8 @@ public final class ConnectionTap {
                 exchange.status == 200
             {
                 opened = self.decodePoll(
-                    exchange.responseBody, contentType: exchange.responseHeaders.first(name: "Content-Type"),
+                    exchange.responseBody,
+                    contentType: version == .v3 ? exchange.responseHeaders.first(name: "Content-Type") : nil,
                     target: target, version: version, direction: .serverToClient, exchange: exchange, time: time)
             }
             var record = self.exchangeRecord(exchange, status: exchange.status, time: time)

@@ -81,30 +81,53 @@ public enum EngineIOPayload {
     private static func decodeV4(_ body: ByteBuffer, into packets: inout [EngineIOPacket]) throws(WireError) {
         guard body.readableBytes > 0 else { return }
         let base = body.readerIndex
-        let ends: [Int] = body.withUnsafeReadableBytes { bytes in
-            bytes.indices.filter { bytes[$0] == recordSeparator } + [bytes.count]
-        }
+        // One pass: each packet is decoded as its end (a separator or the body's end) is found,
+        // with no array of the ends (every polling body comes here).
+        let count = body.readableBytes
         var start = 0
-        for segmentEnd in ends {
-            let segment = body.getSlice(at: base + start, length: segmentEnd - start)!
-            let offset = start
-            if segment.getInteger(at: segment.readerIndex, as: UInt8.self) == UInt8(ascii: "b") {
-                let data = try segment.withUnsafeReadableBytes { bytes throws(WireError) in
-                    do throws(WireError) {
-                        return try Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[1...]))
-                    } catch {
-                        throw WireError(error.reason, at: offset + 1 + error.offset)
-                    }
-                }
-                packets.append(EngineIOPacket(type: .message, isBinary: true, data: data))
-            } else {
+        while true {
+            let end = body.withUnsafeReadableBytes { Self.separator(in: $0, from: start) }
+            try Self.decodeV4Segment(body, base: base, start: start, end: end, into: &packets)
+            guard end < count else { return }
+            start = end + 1
+        }
+    }
+
+    /// The index of the first record separator at or after `start`, or `bytes.count`: eight bytes
+    /// at a time (a body is mostly packet text).
+    static func separator(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return bytes.count }
+        var index = start
+        while index + 8 <= bytes.count {
+            let mask = ByteWords.equal(ByteWords.load(base, index), recordSeparator)
+            if mask != 0 { return index + ByteWords.firstIndex(mask) }
+            index += 8
+        }
+        while index < bytes.count, bytes[index] != recordSeparator { index += 1 }
+        return index
+    }
+
+    /// One packet of a v4 body: bytes `start..<end` after `base`.
+    private static func decodeV4Segment(
+        _ body: ByteBuffer, base: Int, start: Int, end segmentEnd: Int, into packets: inout [EngineIOPacket]
+    ) throws(WireError) {
+        let segment = body.getSlice(at: base + start, length: segmentEnd - start)!
+        let offset = start
+        if segment.getInteger(at: segment.readerIndex, as: UInt8.self) == UInt8(ascii: "b") {
+            let data = try segment.withUnsafeReadableBytes { bytes throws(WireError) in
                 do throws(WireError) {
-                    packets.append(try EngineIOPacket.decode(textPacket: segment))
+                    return try Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[1...]))
                 } catch {
-                    throw WireError(error.reason, at: offset + error.offset)
+                    throw WireError(error.reason, at: offset + 1 + error.offset)
                 }
             }
-            start = segmentEnd + 1
+            packets.append(EngineIOPacket(type: .message, isBinary: true, data: data))
+        } else {
+            do throws(WireError) {
+                packets.append(try EngineIOPacket.decode(textPacket: segment))
+            } catch {
+                throw WireError(error.reason, at: offset + error.offset)
+            }
         }
     }
 

@@ -58,6 +58,22 @@ func binary(_ array: [UInt8], type: EngineIOPacketType = .message) -> EngineIOPa
         #expect(EngineIOPayload.decode(buf(""), encoding: .v4Text) == EngineIOPayloadDecoding(packets: [], error: nil))
     }
 
+    /// The separators are found eight bytes at a time: at every position in a word, and in a
+    /// body's last bytes, each packet ends at its separator and no sooner.
+    @Test func v4SeparatorsAtEveryPosition() {
+        for first in 1...19 {
+            for second in 1...19 {
+                let a = String(repeating: "a", count: first - 1)
+                let b = String(repeating: "b", count: second - 1)
+                let decoded = EngineIOPayload.decode(buf("4\(a)\u{1e}4\(b)\u{1e}6"), encoding: .v4Text)
+                #expect(decoded == EngineIOPayloadDecoding(packets: [text(.message, a), text(.message, b), text(.noop)], error: nil))
+                let trailing = EngineIOPayload.decode(buf("4\(a)\u{1e}4\(b)\u{1e}"), encoding: .v4Text)
+                #expect(trailing.packets == [text(.message, a), text(.message, b)])
+                #expect(trailing.error == WireError("empty Engine.IO packet", at: first + second + 2))
+            }
+        }
+    }
+
     @Test func v4Errors() {
         let badBase64 = EngineIOPayload.decode(buf("4a\u{1e}bAQ*D"), encoding: .v4Text)
         #expect(badBase64.packets == [text(.message, "a")])
