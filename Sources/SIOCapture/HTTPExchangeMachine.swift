@@ -87,13 +87,18 @@ struct HTTPExchangeMachine {
 
     private enum State {
         case idle
-        case exchange(Exchange)
+        /// An exchange in flight: `current`.
+        case exchange
         /// After a `101`: no more exchanges.
         case switched
         case closed
     }
 
     private var state: State = .idle
+    /// The exchange in flight (set exactly while `state` is `.exchange`). Kept out of the state enum
+    /// so that every body piece and head of a polling round trip changes it in place: taking it out
+    /// of an enum payload and putting it back copied (retained and released) all of its fields.
+    private var current: Exchange?
     let maxBodyBytes: Int
     /// `--body-limit`: bytes of each body of an exchange that is not Engine.IO kept in the
     /// recording; 0 keeps none (no `body` records).
@@ -111,12 +116,20 @@ struct HTTPExchangeMachine {
         self.bodyRedactor = bodyRedactor
     }
 
+    /// The exchange in flight, taken out; the machine is idle after.
+    private mutating func takeExchange() -> Exchange {
+        let exchange = self.current!
+        self.current = nil
+        self.state = .idle
+        return exchange
+    }
+
     mutating func requestHead(_ head: HTTPHead, time: Int64) -> Action {
         guard case .idle = self.state else {
             // A new request before the previous response ended (the proxy lost the response):
             // finish the old one so it is still recorded.
-            if case .exchange(var old) = self.state {
-                self.state = .idle
+            if case .exchange = self.state {
+                var old = self.takeExchange()
                 Self.finishCaptures(&old)
                 _ = self.requestHead(head, time: time)
                 return .exchangeComplete(old)
@@ -135,77 +148,76 @@ struct HTTPExchangeMachine {
                 streamed: BodyCapture.isStreamed(head.headers, isResponse: false, redactor: self.bodyRedactor),
                 redactor: self.bodyRedactor)
         }
-        self.state = .exchange(exchange)
+        self.current = exchange
+        self.state = .exchange
         return .none
     }
 
     mutating func requestBody(_ bytes: ByteBuffer) {
-        guard case .exchange(var exchange) = self.state else { return }
-        self.state = .idle  // avoid a copy of the body while mutating
-        exchange.requestBytes += bytes.readableBytes
-        exchange.requestBody.append(bytes)
-        exchange.capture(.clientToServer) { $0.append(bytes) }
-        self.state = .exchange(exchange)
+        guard case .exchange = self.state else { return }
+        self.current!.requestBytes += bytes.readableBytes
+        self.current!.requestBody.append(bytes)
+        self.current!.capture(.clientToServer) { $0.append(bytes) }
     }
 
     mutating func requestEnd() -> Action {
-        guard case .exchange(var exchange) = self.state, !exchange.requestEnded else { return .none }
-        exchange.requestEnded = true
-        exchange.capture(.clientToServer) { $0.finish() }
-        exchange.requestCapture = nil
-        let ready = exchange.requestBody.keep
-        var stored = exchange
-        stored.requestBody = Body(keep: false, limit: 0)
-        self.state = .exchange(stored)
-        return ready ? .requestBodyComplete(exchange) : .none
+        guard case .exchange = self.state, !self.current!.requestEnded else { return .none }
+        self.current!.requestEnded = true
+        self.current!.capture(.clientToServer) { $0.finish() }
+        self.current!.requestCapture = nil
+        guard self.current!.requestBody.keep else {
+            self.current!.requestBody = Body(keep: false, limit: 0)
+            return .none
+        }
+        let exchange = self.current!
+        self.current!.requestBody = Body(keep: false, limit: 0)
+        return .requestBodyComplete(exchange)
     }
 
     /// A final response head or a `101`; `webSocket`: the `101` accepted a WebSocket upgrade.
     mutating func responseHead(_ head: HTTPHead, webSocket: Bool = false) -> Action {
-        guard case .exchange(var exchange) = self.state else { return .none }
-        exchange.status = head.statusCode
-        exchange.response = head
-        if exchange.target == nil, self.bodyLimit > 0, head.statusCode != 101 {
-            exchange.responseCapture = BodyCapture(
+        guard case .exchange = self.state else { return .none }
+        self.current!.status = head.statusCode
+        self.current!.response = head
+        if self.current!.target == nil, self.bodyLimit > 0, head.statusCode != 101 {
+            self.current!.responseCapture = BodyCapture(
                 connection: self.connection, direction: .serverToClient, headers: head.headers, limit: self.bodyLimit,
                 streamed: BodyCapture.isStreamed(head.headers, isResponse: true, redactor: self.bodyRedactor),
                 redactor: self.bodyRedactor)
         }
         if head.statusCode == 101 {
+            let exchange = self.takeExchange()
             self.state = .switched
             return .protocolSwitched(exchange, webSocket: webSocket)
         }
-        if exchange.target != nil {
+        if self.current!.target != nil {
             // Polling answers are decoded; error answers keep their start for the record.
-            let isPollAnswer = head.statusCode == 200 && exchange.request.methodIs("GET")
+            let isPollAnswer = head.statusCode == 200 && self.current!.request.methodIs("GET")
             let isError = head.statusCode >= 400
-            exchange.responseBody = Body(
+            self.current!.responseBody = Body(
                 keep: isPollAnswer || isError, limit: isPollAnswer ? self.maxBodyBytes : Body.headBytes)
         }
-        self.state = .exchange(exchange)
         return .none
     }
 
     mutating func responseBody(_ bytes: ByteBuffer) {
-        guard case .exchange(var exchange) = self.state else { return }
-        self.state = .idle
-        exchange.responseBytes += bytes.readableBytes
-        exchange.responseBody.append(bytes)
-        exchange.capture(.serverToClient) { $0.append(bytes) }
-        self.state = .exchange(exchange)
+        guard case .exchange = self.state else { return }
+        self.current!.responseBytes += bytes.readableBytes
+        self.current!.responseBody.append(bytes)
+        self.current!.capture(.serverToClient) { $0.append(bytes) }
     }
 
     mutating func responseEnd() -> Action {
-        guard case .exchange(var exchange) = self.state else { return .none }
-        self.state = .idle
+        guard case .exchange = self.state else { return .none }
+        var exchange = self.takeExchange()
         Self.finishCaptures(&exchange)
         return .exchangeComplete(exchange)
     }
 
     /// The exchange in flight, if any, taken out (the connection ends or the upstream was unreachable).
     mutating func abandon() -> Exchange? {
-        guard case .exchange(var exchange) = self.state else { return nil }
-        self.state = .idle
+        guard case .exchange = self.state else { return nil }
+        var exchange = self.takeExchange()
         Self.finishCaptures(&exchange)
         return exchange
     }
@@ -213,13 +225,11 @@ struct HTTPExchangeMachine {
     /// The `body` records produced since the last call (streamed pieces, a request body that
     /// ended) and the values masked in them, taken out.
     mutating func takePieces() -> (pieces: [Record.HTTPBody], secrets: [String]) {
-        guard case .exchange(var exchange) = self.state, !exchange.pieces.isEmpty || !exchange.secrets.isEmpty
+        guard case .exchange = self.state, !self.current!.pieces.isEmpty || !self.current!.secrets.isEmpty
         else { return ([], []) }
-        self.state = .idle
-        let taken = (exchange.pieces, exchange.secrets)
-        exchange.pieces = []
-        exchange.secrets = []
-        self.state = .exchange(exchange)
+        let taken = (self.current!.pieces, self.current!.secrets)
+        self.current!.pieces = []
+        self.current!.secrets = []
         return taken
     }
 
@@ -233,5 +243,6 @@ struct HTTPExchangeMachine {
 
     mutating func close() {
         self.state = .closed
+        self.current = nil
     }
 }
