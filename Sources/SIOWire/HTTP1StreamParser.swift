@@ -159,6 +159,14 @@ public struct HTTP1StreamParser: Sendable {
 
     /// Returns false when more bytes are needed.
     private mutating func parseHead(_ input: inout ByteBuffer, _ emit: (Event) -> Void) -> Bool {
+        // The usual case on a keep-alive connection (every long-polling request and answer): a
+        // whole head at the start of a read, nothing held. It is cut from the read's own bytes,
+        // with no copy into `pending` (an allocation and a copy of the whole read per head).
+        if self.pending.readableBytes == 0, self.consumed > 0,
+            let headLength = Self.headLength(in: input, searchFrom: 0), headLength <= self.maxHeadBytes
+        {
+            return self.parsedHead(input.readSlice(length: headLength)!, emit)
+        }
         let searchFrom = max(0, self.pending.readableBytes - 3)
         self.pending.writeImmutableBuffer(input)
         // A connection that does not start with HTTP (a TLS ClientHello, SSH) is passed on at once
@@ -186,6 +194,13 @@ public struct HTTP1StreamParser: Sendable {
         input.moveReaderIndex(forwardBy: fromInput)
         let raw = self.pending.readSlice(length: headLength)!
         self.pending = ByteBuffer()
+        return self.parsedHead(raw, emit)
+    }
+
+    /// A complete head (`raw`, through its blank line) was cut from the stream: parses it and
+    /// starts its body.
+    private mutating func parsedHead(_ raw: ByteBuffer, _ emit: (Event) -> Void) -> Bool {
+        let headLength = raw.readableBytes
         let head: HTTPHead
         do {
             head = try HTTPHead.parse(raw, isRequest: self.role == .request)
