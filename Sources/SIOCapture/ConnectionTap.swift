@@ -121,7 +121,7 @@ public final class ConnectionTap {
         // The array of the previous read, emptied: no allocation per read.
         var events = self.spareEvents
         self.spareEvents = []
-        self.webSocket!.receive(bytes, direction: direction, into: &events)
+        let mayLearn = self.webSocket!.receive(bytes, direction: direction, into: &events)
         defer {
             events.removeAll(keepingCapacity: true)
             if events.capacity <= 256 { self.spareEvents = events }
@@ -156,7 +156,6 @@ public final class ConnectionTap {
         if let writer = self.hub.lineWriter {
             // A client's CONNECT may teach secrets (redacting), which are masked in every record of
             // the read, lines already written included: such a read takes the slow path whole.
-            let mayLearn = events.contains { $0.isClientConnect }
             var slot = self.sessionSlot
             defer { self.sessionSlot = slot }
             self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
@@ -164,17 +163,26 @@ public final class ConnectionTap {
                     for event in events { handle(event, registry: &registry, records: &records) }
                     return
                 }
-                // By index: `for event in events` copied every event (a packet's worth of bytes and
-                // retains) out of the array first.
-                for index in events.indices {
-                    if sid != nil, case .packet(.socket(let packet), let direction) = events[index] {
-                        let context = PacketContext(
-                            sid: sid, connection: connection, direction: direction, transport: .websocket,
-                            version: version, time: time)
-                        if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
+                // Each event is moved out of the array (a placeholder left in its slot) rather than
+                // copied: a copy of an event is a packet's worth of retains and releases.
+                var context = PacketContext(
+                    sid: sid, connection: connection, direction: direction, transport: .websocket, version: version,
+                    time: time)
+                events.withUnsafeMutableBufferPointer { slots in
+                    for index in slots.indices {
+                        let event = (slots.baseAddress! + index).move()
+                        (slots.baseAddress! + index).initialize(to: .moved)
+                        switch consume event {
+                        case .packet(.socket(let packet), let direction) where sid != nil:
+                            context.direction = direction
+                            if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
+                            handle(.packet(.socket(packet), direction), registry: &registry, records: &records)
+                        case let event:
+                            handle(event, registry: &registry, records: &records)
+                        }
+                        context.sid = sid
+                        batch.append(encoding: &records)
                     }
-                    handle(events[index], registry: &registry, records: &records)
-                    batch.append(encoding: &records)
                 }
             }
         } else {

@@ -12,15 +12,9 @@ struct WebSocketTap {
         case close(code: Int?, reason: String, Direction)
         case damage(RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, Direction)
 
-        /// A client's Socket.IO CONNECT (text or msgpack): its `auth` values may become known secrets.
-        var isClientConnect: Bool {
-            switch self {
-            case .packet(.socket(let packet), .clientToServer), .packet(.msgpack(let packet, _), .clientToServer):
-                return packet.type == .connect
-            default:
-                return false
-            }
-        }
+        /// What stands in an array's slot for an event moved out of it (`ConnectionTap`): nothing
+        /// to release.
+        static var moved: Event { .close(code: nil, reason: "", .clientToServer) }
     }
 
     /// The session, from the URL (upgrade) or learned from the server's handshake frame.
@@ -53,12 +47,24 @@ struct WebSocketTap {
         self.serverToClient = WebSocketStreamDecoder(maxMessageSize: maxMessageBytes, deflate: deflate?.serverToClient)
     }
 
-    /// Feeds bytes of one direction and appends what they completed.
-    mutating func receive(_ bytes: ByteBuffer, direction: Direction, into events: inout [Event]) {
+    /// Feeds bytes of one direction and appends what they completed. Returns whether the events
+    /// may hold a client's Socket.IO CONNECT (text or msgpack), whose `auth` values may become
+    /// known secrets: `true` for some reads that hold none, never `false` for one that does. Found
+    /// on the messages' first bytes, without a look at the events (a copy of each).
+    @discardableResult
+    mutating func receive(_ bytes: ByteBuffer, direction: Direction, into events: inout [Event]) -> Bool {
+        var mayHoldClientConnect = false
         switch direction {
-        case .clientToServer: self.decoding.receive(bytes, direction: direction, decoder: &self.clientToServer, into: &events)
-        case .serverToClient: self.decoding.receive(bytes, direction: direction, decoder: &self.serverToClient, into: &events)
+        case .clientToServer:
+            self.decoding.receive(
+                bytes, direction: direction, decoder: &self.clientToServer, into: &events,
+                mayHoldClientConnect: &mayHoldClientConnect)
+        case .serverToClient:
+            self.decoding.receive(
+                bytes, direction: direction, decoder: &self.serverToClient, into: &events,
+                mayHoldClientConnect: &mayHoldClientConnect)
         }
+        return mayHoldClientConnect
     }
 }
 
@@ -66,7 +72,8 @@ extension WebSocketTap.Decoding {
     typealias Event = WebSocketTap.Event
 
     func receive(
-        _ bytes: ByteBuffer, direction: Direction, decoder: inout WebSocketStreamDecoder, into events: inout [Event]
+        _ bytes: ByteBuffer, direction: Direction, decoder: inout WebSocketStreamDecoder, into events: inout [Event],
+        mayHoldClientConnect: inout Bool
     ) {
         // After an unrecoverable error the rest of a direction is relayed but not decoded.
         guard decoder.isReadable else { return }
@@ -74,6 +81,7 @@ extension WebSocketTap.Decoding {
         while true {
             do {
                 guard let message = try decoder.next() else { return }
+                if direction == .clientToServer, Self.mayBeConnect(message) { mayHoldClientConnect = true }
                 self.handle(message, direction: direction, into: &events)
             } catch {
                 let sample = bytes.getSlice(
@@ -81,6 +89,21 @@ extension WebSocketTap.Decoding {
                 events.append(.damage(.binary(sample), layer: .webSocket, reason: error.reason, offset: error.offset, direction))
                 guard decoder.isReadable else { return }
             }
+        }
+    }
+
+    /// Whether a message may be a Socket.IO CONNECT: a text `40...`, or any binary message (a
+    /// msgpack packet's type is inside it).
+    private static func mayBeConnect(_ message: WebSocketStreamDecoder.Message) -> Bool {
+        switch message.kind {
+        case .text:
+            return message.payload.withUnsafeReadableBytes {
+                $0.count >= 2 && $0[0] == UInt8(ascii: "4") && $0[1] == UInt8(ascii: "0")
+            }
+        case .binary:
+            return true
+        case .close, .ping, .pong:
+            return false
         }
     }
 

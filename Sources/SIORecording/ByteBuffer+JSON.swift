@@ -154,20 +154,32 @@ private func writeJSONEscape(_ b: UInt8, into out: UnsafeMutableRawBufferPointer
 }
 
 /// Writes `value` in decimal at `o` (room for 20 digits needed); returns the number of digits.
+/// Counts the digits by comparison, then writes two per division (this runs for several numbers of
+/// every recorded packet).
 @inline(__always)
 func writeDecimalDigits(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
     var digits = 1
-    var rest = value
-    while rest >= 10 {
-        rest /= 10
+    var power: UInt64 = 10
+    while value >= power {
         digits += 1
+        guard digits < 20 else { break }
+        power &*= 10
     }
     var v = value
-    var i = o + digits - 1
-    while i >= o {
-        out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
-        v /= 10
-        i -= 1
+    var i = o + digits
+    while v >= 100 {
+        let pair = UInt8(truncatingIfNeeded: v % 100)
+        v /= 100
+        i -= 2
+        out[i] = UInt8(ascii: "0") &+ pair / 10
+        out[i + 1] = UInt8(ascii: "0") &+ pair % 10
+    }
+    if v >= 10 {
+        let pair = UInt8(truncatingIfNeeded: v)
+        out[o] = UInt8(ascii: "0") &+ pair / 10
+        out[o + 1] = UInt8(ascii: "0") &+ pair % 10
+    } else {
+        out[o] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v)
     }
     return digits
 }

@@ -58,6 +58,11 @@ struct RawLineWriter {
     }
 
     mutating func jsonString(_ s: String) {
+        // A native string's bytes are contiguous: no copy of the string (and no retain) to reach them.
+        if let written = s.utf8.withContiguousStorageIfAvailable({ writeJSONStringLiteral($0, into: self.out, at: self.count) }) {
+            self.count += written
+            return
+        }
         var s = s
         s.withUTF8 { self.count += writeJSONStringLiteral($0, into: self.out, at: self.count) }
     }

@@ -56,13 +56,17 @@ extension EngineIOPacket {
 
     /// Parses `<type digit><data>`; offsets in errors are relative to the packet's first byte.
     static func decode(textPacket text: ByteBuffer) throws(WireError) -> EngineIOPacket {
-        guard let first = text.getInteger(at: text.readerIndex, as: UInt8.self) else {
+        guard let first = text.withUnsafeReadableBytes({ $0.first }) else {
             throw WireError("empty Engine.IO packet", at: 0)
         }
         guard first >= UInt8(ascii: "0"), let type = EngineIOPacketType(rawValue: first &- UInt8(ascii: "0")) else {
             throw WireError("unknown Engine.IO packet type \(describeByte(first))", at: 0)
         }
-        return EngineIOPacket(type: type, data: text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!)
+        // The bytes after the type digit, without asking the buffer's storage for a slice (this runs
+        // for every packet).
+        var data = text
+        data.moveReaderIndex(forwardBy: 1)
+        return EngineIOPacket(type: type, data: data)
     }
 }
 

@@ -25,33 +25,38 @@ extension SocketIOPacket {
     /// Layout: `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`. Offsets in errors are relative
     /// to the first byte of `text`.
     public static func decode(_ text: ByteBuffer, version: SocketIOVersion) throws(WireError) -> SocketIOPacket {
-        let header = try text.withUnsafeReadableBytes { bytes throws(WireError) in
-            try Header.parse(bytes, version: version)
-        }
-        var packet = SocketIOPacket(
-            type: header.type, namespace: header.namespace, ackID: header.ackID,
-            attachmentCount: header.attachmentCount)
-        let jsonLength = text.readableBytes - header.length
-        if jsonLength > 0 {
-            let json = text.getSlice(at: text.readerIndex + header.length, length: jsonLength)!
+        // The header and the JSON in one borrow of the bytes; the packet is made once, at the end
+        // (each `ByteBuffer` access and each copy of a packet cost more than the header's parse).
+        let (header, scan) = try text.withUnsafeReadableBytes { bytes throws(WireError) -> (Header, JSONScanner.Result?) in
+            let header = try Header.parse(bytes, version: version)
+            guard header.length < bytes.count else {
+                try self.validate(type: header.type, scan: nil, version: version, at: header.length)
+                return (header, nil)
+            }
+            var cursor = JSONCursor(UnsafeRawBufferPointer(rebasing: bytes[header.length...]))
             let scan: JSONScanner.Result
             do throws(WireError) {
                 // Only an event's first string is wanted: its name.
-                scan = try JSONScanner.scan(
-                    json, decodingFirstString: header.type == .event || header.type == .binaryEvent)
+                scan = try cursor.scanDocument(decodingFirstString: header.type == .event || header.type == .binaryEvent)
             } catch {
                 throw WireError("invalid JSON: \(error.reason)", at: header.length + error.offset)
             }
             try self.validate(type: header.type, scan: scan, version: version, at: header.length)
-            packet.json = json
-            packet.jsonIsCompact = scan.isCompact
-            if header.type == .event || header.type == .binaryEvent { packet.eventName = scan.firstElementString }
-        } else {
-            try self.validate(type: header.type, scan: nil, version: version, at: header.length)
+            return (header, scan)
         }
-        if !header.isCanonical(for: packet) {
-            packet.rawHeader = text.getString(at: text.readerIndex, length: header.length)
+        var json: ByteBuffer?
+        if scan != nil {
+            // The text from the JSON on, without asking the buffer's storage for a slice.
+            var bytes = text
+            bytes.moveReaderIndex(forwardBy: header.length)
+            json = bytes
         }
+        var packet = SocketIOPacket(
+            type: header.type, namespace: header.namespace, ackID: header.ackID,
+            attachmentCount: header.attachmentCount, json: json,
+            eventName: header.type == .event || header.type == .binaryEvent ? scan?.firstElementString : nil,
+            rawHeader: header.isCanonical ? nil : text.getString(at: text.readerIndex, length: header.length))
+        packet.jsonIsCompact = scan?.isCompact ?? false
         return packet
     }
 
@@ -128,14 +133,15 @@ private struct Header {
     var namespaceClosedByComma = true
     var explicitRootNamespace = false
 
-    func isCanonical(for packet: SocketIOPacket) -> Bool {
+    /// Whether `encode` would write this header back (what the packet's `rawHeader` is `nil` for).
+    var isCanonical: Bool {
         guard !self.hasQuery, self.namespaceClosedByComma, !self.explicitRootNamespace else { return false }
         // Leading zeros in counts or ack ids also make the header non-canonical. Counted, not built:
         // this runs for every packet.
         var canonicalLength = 1
-        if packet.type.carriesAttachments { canonicalLength += decimalDigits(UInt64(packet.attachmentCount)) + 1 }
-        if packet.namespace != "/" { canonicalLength += packet.namespace.utf8.count + 1 }
-        if let ackID = packet.ackID { canonicalLength += decimalDigits(ackID) }
+        if self.type.carriesAttachments { canonicalLength += decimalDigits(UInt64(self.attachmentCount)) + 1 }
+        if self.namespace != "/" { canonicalLength += self.namespace.utf8.count + 1 }
+        if let ackID = self.ackID { canonicalLength += decimalDigits(ackID) }
         return canonicalLength == self.length
     }
 

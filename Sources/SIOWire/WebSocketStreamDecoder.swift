@@ -146,6 +146,10 @@ public struct WebSocketStreamDecoder {
             case .ping: return Message(kind: .ping, payload: payload)
             case .pong: return Message(kind: .pong, payload: payload)
             case .text, .binary:
+                // The common message, one whole uncompressed frame: no partial message to go through.
+                if header.fin, !header.rsv1 || self.inflater == nil {
+                    return Message(kind: header.opcode == .text ? .text : .binary, payload: payload)
+                }
                 self.partial = PartialMessage(
                     kind: header.opcode == .text ? .text : .binary, compressed: header.rsv1, payload: payload,
                     streamOffset: frameOffset)
@@ -284,28 +288,38 @@ public struct WebSocketStreamDecoder {
 
     /// Parses the header at the reader index without consuming it; `nil` when incomplete.
     private mutating func readHeader() throws(WireError) -> FrameHeader? {
-        let base = self.buffer.readerIndex
-        guard let first = self.buffer.getInteger(at: base, as: UInt8.self),
-            let second = self.buffer.getInteger(at: base + 1, as: UInt8.self)
-        else { return nil }
-        var length = 2
-        var payloadLength = Int(second & 0x7F)
-        if payloadLength == 126 {
-            guard let extended = self.buffer.getInteger(at: base + 2, as: UInt16.self) else { return nil }
-            payloadLength = Int(extended)
-            length = 4
-        } else if payloadLength == 127 {
-            guard let extended = self.buffer.getInteger(at: base + 2, as: UInt64.self) else { return nil }
-            guard extended >> 63 == 0 else { throw self.fail("64-bit frame length has its top bit set") }
-            payloadLength = Int(extended)
-            length = 10
+        // The header's bytes read in one borrow of the buffer (each `getInteger` was a separate
+        // access to its storage): first byte, second byte, header length, payload length
+        // (`-1`: a 64-bit length with its top bit set), mask key; `nil` when incomplete.
+        let fields = self.buffer.withUnsafeReadableBytes { bytes -> (UInt8, UInt8, Int, Int, UInt32?)? in
+            guard bytes.count >= 2 else { return nil }
+            let first = bytes[0]
+            let second = bytes[1]
+            var length = 2
+            var payloadLength = Int(second & 0x7F)
+            if payloadLength == 126 {
+                guard bytes.count >= 4 else { return nil }
+                payloadLength = Int(bytes[2]) << 8 | Int(bytes[3])
+                length = 4
+            } else if payloadLength == 127 {
+                guard bytes.count >= 10 else { return nil }
+                var extended: UInt64 = 0
+                for i in 2..<10 { extended = extended << 8 | UInt64(bytes[i]) }
+                payloadLength = extended >> 63 == 0 ? Int(extended) : -1
+                length = 10
+            }
+            var mask: UInt32?
+            if second & 0x80 != 0, payloadLength >= 0 {
+                guard bytes.count >= length + 4 else { return nil }
+                mask =
+                    UInt32(bytes[length]) << 24 | UInt32(bytes[length + 1]) << 16 | UInt32(bytes[length + 2]) << 8
+                    | UInt32(bytes[length + 3])
+                length += 4
+            }
+            return (first, second, length, payloadLength, mask)
         }
-        var mask: UInt32?
-        if second & 0x80 != 0 {
-            guard let key = self.buffer.getInteger(at: base + length, as: UInt32.self) else { return nil }
-            mask = key
-            length += 4
-        }
+        guard let (first, _, length, payloadLength, mask) = fields else { return nil }
+        guard payloadLength >= 0 else { throw self.fail("64-bit frame length has its top bit set") }
         guard let opcode = FrameHeader.Opcode(rawValue: first & 0x0F) else {
             throw self.fail("reserved opcode 0x\(String(first & 0x0F, radix: 16))")
         }

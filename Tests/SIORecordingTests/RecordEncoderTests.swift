@@ -25,6 +25,26 @@ import Testing
         }
     }
 
+    /// Numbers are written by hand (two digits per division): every digit count and both ends of
+    /// the ranges, as Swift prints them.
+    @Test func numbersAreWrittenInDecimalAtEveryLength() {
+        var values: [UInt64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1_000, 12_345, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            power *= 10
+            values += [power - 1, power, power + 1]
+        }
+        for value in values {
+            #expect(self.line(Record(time: 0, event: .connectionOpened(.init(connection: value, peer: "p"))))
+                == "{\"t\":0,\"k\":\"conn\",\"conn\":\(value),\"peer\":\"p\"}\n")
+        }
+        for time: Int64 in [0, 7, -7, 10, -10, 1_234_567, Int64.max, Int64.min, Int64.min + 1] {
+            var buffer = ByteBuffer()
+            self.encoder.encodeEnd(time: time, records: 42, into: &buffer)
+            #expect(String(buffer: buffer) == "{\"t\":\(time),\"k\":\"end\",\"records\":42}\n")
+        }
+    }
+
     @Test func socketIOLineIsExactAndDataVerbatim() {
         let record = Record(
             time: 90210,
