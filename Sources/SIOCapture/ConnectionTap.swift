@@ -134,6 +134,11 @@ public final class ConnectionTap {
         /// The slow path: the registry makes `Record`s of one event.
         func handle(_ event: WebSocketTap.Event, registry: inout SessionRegistry, records: inout [Record]) {
             switch event {
+            case .socket(let packet, let direction):
+                let context = PacketContext(
+                    sid: sid, connection: connection, direction: direction, transport: .websocket,
+                    version: version, time: time)
+                registry.engine(.socket(packet), context: context, into: &records)
             case .packet(let packet, let direction):
                 let context = PacketContext(
                     sid: sid, connection: connection, direction: direction, transport: .websocket,
@@ -173,10 +178,12 @@ public final class ConnectionTap {
                         let event = (slots.baseAddress! + index).move()
                         (slots.baseAddress! + index).initialize(to: .moved)
                         switch consume event {
-                        case .packet(.socket(let packet), let direction) where sid != nil:
-                            context.direction = direction
-                            if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
-                            handle(.packet(.socket(packet), direction), registry: &registry, records: &records)
+                        case .socket(let packet, let direction):
+                            if sid != nil {
+                                context.direction = direction
+                                if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
+                            }
+                            handle(.socket(packet, direction), registry: &registry, records: &records)
                         case let event:
                             handle(event, registry: &registry, records: &records)
                         }

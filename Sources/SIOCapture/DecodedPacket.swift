@@ -60,8 +60,15 @@ enum DecodedPacket: Sendable {
         do {
             self = .socket(try SocketIOPacket.decode(packet.data, version: version.socketIOVersion))
         } catch {
-            let kept = direction == .clientToServer ? redactor.undecodableConnect(packet.data) : packet.data
-            self = .undecodableSocket(RecordedData(textBytes: kept), reason: error.reason, offset: error.offset)
+            self = Self.undecodableSocket(packet.data, error, direction: direction, redactor: redactor)
         }
+    }
+
+    /// The text of a `message` that failed to decode as a Socket.IO packet with `error`, as recorded.
+    static func undecodableSocket(
+        _ text: ByteBuffer, _ error: WireError, direction: Direction, redactor: Redactor
+    ) -> DecodedPacket {
+        let kept = direction == .clientToServer ? redactor.undecodableConnect(text) : text
+        return .undecodableSocket(RecordedData(textBytes: kept), reason: error.reason, offset: error.offset)
     }
 }

@@ -19,20 +19,6 @@ struct SessionMachine: Sendable {
         case attachmentsOverLimit(SocketIOPacket, limit: Int)
     }
 
-    struct AckKey: Hashable, Sendable {
-        /// Who sent the event (and so expects the ack from the other side).
-        var direction: Direction
-        var namespace: String
-        var id: UInt64
-
-        /// The id and direction only: two pending acks rarely share an id across namespaces, and
-        /// hashing the namespace's text too cost a string hash per event and per ack.
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(self.id)
-            hasher.combine(self.direction)
-        }
-    }
-
     let sid: String
     let version: EngineIOVersion
     /// The transport packets currently travel on; `websocket` after the upgrade or for
@@ -62,7 +48,7 @@ struct SessionMachine: Sendable {
     /// Whether the assembler of a direction is not idle (holds a packet, or drops the rest of one
     /// over the limit); lets plain packets skip it.
     private var awaiting = [false, false]
-    private var pendingAcks: [AckKey: Int64] = [:]
+    private var pendingAcks = PendingAcks()
     private let maxPendingAcks: Int
 
     init(
@@ -174,19 +160,14 @@ struct SessionMachine: Sendable {
         switch packet.type {
         case .event, .binaryEvent:
             if let id = packet.ackID {
-                if self.pendingAcks.count >= self.maxPendingAcks {
-                    // The peer never acks; forget the oldest rather than grow without bound.
-                    if let oldest = self.pendingAcks.min(by: { $0.value < $1.value }) {
-                        self.pendingAcks[oldest.key] = nil
-                    }
-                }
-                self.pendingAcks[AckKey(direction: direction, namespace: packet.namespace, id: id)] = time
+                // A peer that never acks: the oldest is forgotten rather than grow without bound.
+                self.pendingAcks.insert(
+                    .init(direction: direction, namespace: packet.namespace, id: id), time: time, limit: self.maxPendingAcks)
             }
             return nil
         case .ack, .binaryAck:
             guard let id = packet.ackID,
-                let asked = self.pendingAcks.removeValue(
-                    forKey: AckKey(direction: direction.opposite, namespace: packet.namespace, id: id))
+                let asked = self.pendingAcks.remove(.init(direction: direction.opposite, namespace: packet.namespace, id: id))
             else { return nil }
             return time - asked
         case .connect:

@@ -8,6 +8,9 @@ import SIOWire
 struct WebSocketTap {
     /// Something found in the byte stream.
     enum Event {
+        /// A text `message` whose Socket.IO packet decoded (what `.packet(.socket(...))` would
+        /// be): the common event, one level of enum less to take it out of.
+        case socket(SocketIOPacket, Direction)
         case packet(DecodedPacket, Direction)
         case close(code: Int?, reason: String, Direction)
         case damage(RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, Direction)
@@ -110,16 +113,29 @@ extension WebSocketTap.Decoding {
     private func handle(_ message: WebSocketStreamDecoder.Message, direction: Direction, into events: inout [Event]) {
         switch message.kind {
         case .text:
+            let packet: EngineIOPacket
             do {
-                let packet = try EngineIOPacket.decode(webSocketText: message.payload)
-                events.append(
-                    .packet(DecodedPacket(
-                        packet, version: self.version, direction: direction, redactor: self.redactor, parser: self.parser), direction))
+                packet = try EngineIOPacket.decode(webSocketText: message.payload)
             } catch {
                 events.append(
                     .damage(
                         RecordedData(textBytes: message.payload), layer: .engineIO,
                         reason: error.reason, offset: error.offset, direction))
+                return
+            }
+            // What `DecodedPacket(packet, ...)` does with a text packet, its Socket.IO packet put
+            // in the event directly.
+            guard packet.type == .message else {
+                events.append(.packet(.engine(packet), direction))
+                return
+            }
+            do {
+                events.append(.socket(try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion), direction))
+            } catch {
+                events.append(
+                    .packet(
+                        DecodedPacket.undecodableSocket(packet.data, error, direction: direction, redactor: self.redactor),
+                        direction))
             }
         case .binary:
             do {

@@ -17,6 +17,9 @@ struct RawLineWriter {
     /// Room a JSON string literal of `s` can need: every byte escaped as `\u00XX`, and the quotes.
     static func bound(jsonString s: String) -> Int { s.utf8.count * 6 + 2 }
 
+    /// Inlined: the text's length is then a constant, and so is the copy's size (a few moves
+    /// instead of a call to `memcpy`).
+    @inline(__always)
     mutating func ascii(_ text: StaticString) {
         let length = text.utf8CodeUnitCount
         UnsafeMutableRawBufferPointer(rebasing: self.out[self.count..<(self.count + length)]).copyMemory(

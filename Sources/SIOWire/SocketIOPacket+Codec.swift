@@ -25,13 +25,19 @@ extension SocketIOPacket {
     /// Layout: `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`. Offsets in errors are relative
     /// to the first byte of `text`.
     public static func decode(_ text: ByteBuffer, version: SocketIOVersion) throws(WireError) -> SocketIOPacket {
-        // The header and the JSON in one borrow of the bytes; the packet is made once, at the end
-        // (each `ByteBuffer` access and each copy of a packet cost more than the header's parse).
-        let (header, scan) = try text.withUnsafeReadableBytes { bytes throws(WireError) -> (Header, JSONScanner.Result?) in
+        // The header and the JSON in one borrow of the bytes, the packet made once at its end (each
+        // `ByteBuffer` access and each copy of a packet cost more than the header's parse).
+        try text.withUnsafeReadableBytes { bytes throws(WireError) -> SocketIOPacket in
             let header = try Header.parse(bytes, version: version)
+            let rawHeader =
+                header.isCanonical
+                ? nil : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<header.length]), as: UTF8.self)
             guard header.length < bytes.count else {
                 try self.validate(type: header.type, scan: nil, version: version, at: header.length)
-                return (header, nil)
+                return SocketIOPacket(
+                    type: header.type, namespace: header.namespace, ackID: header.ackID,
+                    attachmentCount: header.attachmentCount, json: nil, jsonIsCompact: false, eventName: nil,
+                    rawHeader: rawHeader)
             }
             var cursor = JSONCursor(UnsafeRawBufferPointer(rebasing: bytes[header.length...]))
             let scan: JSONScanner.Result
@@ -42,22 +48,15 @@ extension SocketIOPacket {
                 throw WireError("invalid JSON: \(error.reason)", at: header.length + error.offset)
             }
             try self.validate(type: header.type, scan: scan, version: version, at: header.length)
-            return (header, scan)
-        }
-        var json: ByteBuffer?
-        if scan != nil {
             // The text from the JSON on, without asking the buffer's storage for a slice.
-            var bytes = text
-            bytes.moveReaderIndex(forwardBy: header.length)
-            json = bytes
+            var json = text
+            json.moveReaderIndex(forwardBy: header.length)
+            return SocketIOPacket(
+                type: header.type, namespace: header.namespace, ackID: header.ackID,
+                attachmentCount: header.attachmentCount, json: json, jsonIsCompact: scan.isCompact,
+                eventName: header.type == .event || header.type == .binaryEvent ? scan.firstElementString : nil,
+                rawHeader: rawHeader)
         }
-        var packet = SocketIOPacket(
-            type: header.type, namespace: header.namespace, ackID: header.ackID,
-            attachmentCount: header.attachmentCount, json: json,
-            eventName: header.type == .event || header.type == .binaryEvent ? scan?.firstElementString : nil,
-            rawHeader: header.isCanonical ? nil : text.getString(at: text.readerIndex, length: header.length))
-        packet.jsonIsCompact = scan?.isCompact ?? false
-        return packet
     }
 
     /// The wire text (header + verbatim JSON), `rawHeader` used when present.

@@ -95,6 +95,23 @@ public struct SocketIOPacket: Hashable, Sendable {
         self.eventName = eventName
         self.rawHeader = rawHeader
     }
+
+    /// Every field a decoded text packet has, set at once (`decode`: no copy of the packet made
+    /// to set `jsonIsCompact` after the rest).
+    init(
+        type: SocketIOPacketType, namespace: String, ackID: UInt64?, attachmentCount: Int, json: ByteBuffer?,
+        jsonIsCompact: Bool, eventName: String?, rawHeader: String?
+    ) {
+        self.type = type
+        self.namespace = namespace
+        self.ackID = ackID
+        self.attachmentCount = attachmentCount
+        self.json = json
+        self.jsonIsCompact = jsonIsCompact
+        self.attachments = []
+        self.eventName = eventName
+        self.rawHeader = rawHeader
+    }
 }
 
 extension SocketIOPacket {
