@@ -17,8 +17,8 @@ public final class ConnectionTap {
     private var closed = false
     /// Where this connection's session was in the hub's table at its last common packet (fast path).
     var sessionSlot: SessionRegistry.SessionSlot?
-    /// The events array of the last WebSocket read, kept empty for the next one.
-    private var spareEvents: [WebSocketTap.Event] = []
+    /// The arrays of the last WebSocket read, kept empty for the next one.
+    private var spareFound = WebSocketTap.Found()
     /// The line buffer of the last polling body's packets (`pollLines`), kept empty for the next one.
     var spareLines = ByteBuffer()
     /// Bytes seen since the last time the hub's counters were updated.
@@ -119,84 +119,54 @@ public final class ConnectionTap {
         guard self.webSocket != nil else { return }
         let time = self.hub.now()
         // The array of the previous read, emptied: no allocation per read.
-        var events = self.spareEvents
-        self.spareEvents = []
-        let mayLearn = self.webSocket!.receive(bytes, direction: direction, into: &events)
+        var found = self.spareFound
+        self.spareFound = WebSocketTap.Found()
+        let mayLearn = self.webSocket!.receive(bytes, direction: direction, into: &found)
         defer {
-            events.removeAll(keepingCapacity: true)
-            if events.capacity <= 256 { self.spareEvents = events }
+            found.removeAll()
+            if found.events.capacity <= 256, found.packets.capacity <= 256 { self.spareFound = found }
         }
-        guard !events.isEmpty else { return }
-        let version = self.webSocket!.version
-        var sid = self.webSocket!.sid
-        let connection = self.connection
-        let handshake = self.pendingHandshake
-        /// The slow path: the registry makes `Record`s of one event.
-        func handle(_ event: WebSocketTap.Event, registry: inout SessionRegistry, records: inout [Record]) {
-            switch event {
-            case .socket(let packet, let direction):
-                let context = PacketContext(
-                    sid: sid, connection: connection, direction: direction, transport: .websocket,
-                    version: version, time: time)
-                registry.engine(.socket(packet), context: context, into: &records)
-            case .packet(let packet, let direction):
-                let context = PacketContext(
-                    sid: sid, connection: connection, direction: direction, transport: .websocket,
-                    version: version, time: time)
-                let opened = registry.engine(
-                    packet, context: context, handshake: sid == nil ? handshake : nil, into: &records)
-                if let opened { sid = opened }
-            case .close(let code, let reason, let direction):
-                let context = PacketContext(
-                    sid: sid, connection: connection, direction: direction, transport: .websocket,
-                    version: version, time: time)
-                registry.webSocketClose(code: code, reason: reason, context: context, into: &records)
-            case .damage(let data, let layer, let reason, let offset, let direction):
-                let context = PacketContext(
-                    sid: sid, connection: connection, direction: direction, transport: .websocket,
-                    version: version, time: time)
-                registry.undecodable(data, layer: layer, reason: reason, offset: offset, context: context, into: &records)
-            }
-        }
+        guard !found.events.isEmpty else { return }
+        var read = WebSocketRead(
+            sid: self.webSocket!.sid, connection: self.connection, version: self.webSocket!.version, time: time,
+            handshake: self.pendingHandshake)
         if let writer = self.hub.lineWriter {
             // A client's CONNECT may teach secrets (redacting), which are masked in every record of
             // the read, lines already written included: such a read takes the slow path whole.
             var slot = self.sessionSlot
             defer { self.sessionSlot = slot }
             self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
-                guard !mayLearn, registry.knownSecrets.isEmpty else {
-                    for event in events { handle(event, registry: &registry, records: &records) }
-                    return
-                }
-                // Each event is moved out of the array (a placeholder left in its slot) rather than
-                // copied: a copy of an event is a packet's worth of retains and releases.
-                var context = PacketContext(
-                    sid: sid, connection: connection, direction: direction, transport: .websocket, version: version,
-                    time: time)
-                events.withUnsafeMutableBufferPointer { slots in
-                    for index in slots.indices {
-                        let event = (slots.baseAddress! + index).move()
-                        (slots.baseAddress! + index).initialize(to: .moved)
-                        switch consume event {
-                        case .socket(let packet, let direction):
-                            if sid != nil {
-                                context.direction = direction
-                                if registry.socketLine(packet, context: context, slot: &slot, into: &batch) { continue }
+                found.packets.withUnsafeBufferPointer { packets in
+                    guard !mayLearn, registry.knownSecrets.isEmpty else {
+                        for event in found.events { read.handle(event, packets, registry: &registry, records: &records) }
+                        return
+                    }
+                    var context = PacketContext(
+                        sid: read.sid, connection: read.connection, direction: direction, transport: .websocket,
+                        version: read.version, time: time)
+                    // By index: `for event in events` copied every event out of the array first; the
+                    // packet is read in place (a copy of it was a packet's worth of retains).
+                    for index in found.events.indices {
+                        if read.sid != nil, case .socket(let packet, let direction) = found.events[index] {
+                            context.direction = direction
+                            if registry.socketLine(packets[packet], context: context, slot: &slot, into: &batch) {
+                                continue
                             }
-                            handle(.socket(packet, direction), registry: &registry, records: &records)
-                        case let event:
-                            handle(event, registry: &registry, records: &records)
                         }
-                        context.sid = sid
+                        read.handle(found.events[index], packets, registry: &registry, records: &records)
+                        context.sid = read.sid
                         batch.append(encoding: &records)
                     }
                 }
             }
         } else {
             self.hub.withRegistry(bytes: &self.bytes) { registry, records in
-                for event in events { handle(event, registry: &registry, records: &records) }
+                found.packets.withUnsafeBufferPointer { packets in
+                    for event in found.events { read.handle(event, packets, registry: &registry, records: &records) }
+                }
             }
         }
+        let sid = read.sid
         self.webSocket!.sid = sid
         if sid != nil { self.pendingHandshake = nil }
     }
@@ -313,5 +283,45 @@ public final class ConnectionTap {
                     sid: target.sid, connection: connection, extensions: extensions, time: time, into: &records)
             }
         }
+    }
+}
+
+/// What the events of one WebSocket read share, and the slow path that makes `Record`s of them
+/// (in a struct rather than a nested function: the variables such a function captures, the sid
+/// above all, were boxed and every access to them checked for exclusivity at run time).
+private struct WebSocketRead {
+    /// The connection's session; set when a packet of the read opened it.
+    var sid: String?
+    let connection: UInt64
+    let version: EngineIOVersion
+    let time: Int64
+    /// For a WebSocket-only session: the handshake request, until the server's `0{...}` frame.
+    let handshake: SessionRegistry.HandshakeRequest?
+
+    /// The registry makes `Record`s of one event; `packets` are the read's Socket.IO packets.
+    mutating func handle(
+        _ event: WebSocketTap.Event, _ packets: UnsafeBufferPointer<SocketIOPacket>, registry: inout SessionRegistry,
+        records: inout [Record]
+    ) {
+        switch event {
+        case .socket(let packet, let direction):
+            registry.engine(.socket(packets[packet]), context: self.context(direction), into: &records)
+        case .packet(let packet, let direction):
+            let opened = registry.engine(
+                packet, context: self.context(direction), handshake: self.sid == nil ? self.handshake : nil,
+                into: &records)
+            if let opened { self.sid = opened }
+        case .close(let code, let reason, let direction):
+            registry.webSocketClose(code: code, reason: reason, context: self.context(direction), into: &records)
+        case .damage(let data, let layer, let reason, let offset, let direction):
+            registry.undecodable(
+                data, layer: layer, reason: reason, offset: offset, context: self.context(direction), into: &records)
+        }
+    }
+
+    private func context(_ direction: Direction) -> PacketContext {
+        PacketContext(
+            sid: self.sid, connection: self.connection, direction: direction, transport: .websocket,
+            version: self.version, time: self.time)
     }
 }

@@ -9,15 +9,25 @@ struct WebSocketTap {
     /// Something found in the byte stream.
     enum Event {
         /// A text `message` whose Socket.IO packet decoded (what `.packet(.socket(...))` would
-        /// be): the common event, one level of enum less to take it out of.
-        case socket(SocketIOPacket, Direction)
+        /// be): the common event; the packet is `Found.packets[packet]`.
+        case socket(packet: Int, Direction)
         case packet(DecodedPacket, Direction)
         case close(code: Int?, reason: String, Direction)
         case damage(RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, Direction)
+    }
 
-        /// What stands in an array's slot for an event moved out of it (`ConnectionTap`): nothing
-        /// to release.
-        static var moved: Event { .close(code: nil, reason: "", .clientToServer) }
+    /// What the bytes of a read completed: the events in order, and the Socket.IO packets of the
+    /// `.socket` events apart from them, so that the common event is a small value (a packet
+    /// taken out of an enum was copied, a packet's worth of retains and releases).
+    struct Found {
+        var events: [Event] = []
+        var packets: [SocketIOPacket] = []
+
+        /// Empties both arrays, keeping their storage for the next read.
+        mutating func removeAll() {
+            self.events.removeAll(keepingCapacity: true)
+            self.packets.removeAll(keepingCapacity: true)
+        }
     }
 
     /// The session, from the URL (upgrade) or learned from the server's handshake frame.
@@ -55,16 +65,16 @@ struct WebSocketTap {
     /// known secrets: `true` for some reads that hold none, never `false` for one that does. Found
     /// on the messages' first bytes, without a look at the events (a copy of each).
     @discardableResult
-    mutating func receive(_ bytes: ByteBuffer, direction: Direction, into events: inout [Event]) -> Bool {
+    mutating func receive(_ bytes: ByteBuffer, direction: Direction, into found: inout Found) -> Bool {
         var mayHoldClientConnect = false
         switch direction {
         case .clientToServer:
             self.decoding.receive(
-                bytes, direction: direction, decoder: &self.clientToServer, into: &events,
+                bytes, direction: direction, decoder: &self.clientToServer, into: &found,
                 mayHoldClientConnect: &mayHoldClientConnect)
         case .serverToClient:
             self.decoding.receive(
-                bytes, direction: direction, decoder: &self.serverToClient, into: &events,
+                bytes, direction: direction, decoder: &self.serverToClient, into: &found,
                 mayHoldClientConnect: &mayHoldClientConnect)
         }
         return mayHoldClientConnect
@@ -73,9 +83,10 @@ struct WebSocketTap {
 
 extension WebSocketTap.Decoding {
     typealias Event = WebSocketTap.Event
+    typealias Found = WebSocketTap.Found
 
     func receive(
-        _ bytes: ByteBuffer, direction: Direction, decoder: inout WebSocketStreamDecoder, into events: inout [Event],
+        _ bytes: ByteBuffer, direction: Direction, decoder: inout WebSocketStreamDecoder, into found: inout Found,
         mayHoldClientConnect: inout Bool
     ) {
         // After an unrecoverable error the rest of a direction is relayed but not decoded.
@@ -85,11 +96,11 @@ extension WebSocketTap.Decoding {
             do {
                 guard let message = try decoder.next() else { return }
                 if direction == .clientToServer, Self.mayBeConnect(message) { mayHoldClientConnect = true }
-                self.handle(message, direction: direction, into: &events)
+                self.handle(message, direction: direction, into: &found)
             } catch {
                 let sample = bytes.getSlice(
                     at: bytes.readerIndex, length: min(WebSocketTap.damageSampleBytes, bytes.readableBytes)) ?? ByteBuffer()
-                events.append(.damage(.binary(sample), layer: .webSocket, reason: error.reason, offset: error.offset, direction))
+                found.events.append(.damage(.binary(sample), layer: .webSocket, reason: error.reason, offset: error.offset, direction))
                 guard decoder.isReadable else { return }
             }
         }
@@ -110,14 +121,14 @@ extension WebSocketTap.Decoding {
         }
     }
 
-    private func handle(_ message: WebSocketStreamDecoder.Message, direction: Direction, into events: inout [Event]) {
+    private func handle(_ message: WebSocketStreamDecoder.Message, direction: Direction, into found: inout Found) {
         switch message.kind {
         case .text:
             let packet: EngineIOPacket
             do {
                 packet = try EngineIOPacket.decode(webSocketText: message.payload)
             } catch {
-                events.append(
+                found.events.append(
                     .damage(
                         RecordedData(textBytes: message.payload), layer: .engineIO,
                         reason: error.reason, offset: error.offset, direction))
@@ -126,13 +137,14 @@ extension WebSocketTap.Decoding {
             // What `DecodedPacket(packet, ...)` does with a text packet, its Socket.IO packet put
             // in the event directly.
             guard packet.type == .message else {
-                events.append(.packet(.engine(packet), direction))
+                found.events.append(.packet(.engine(packet), direction))
                 return
             }
             do {
-                events.append(.socket(try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion), direction))
+                found.packets.append(try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion))
+                found.events.append(.socket(packet: found.packets.count - 1, direction))
             } catch {
-                events.append(
+                found.events.append(
                     .packet(
                         DecodedPacket.undecodableSocket(packet.data, error, direction: direction, redactor: self.redactor),
                         direction))
@@ -140,11 +152,11 @@ extension WebSocketTap.Decoding {
         case .binary:
             do {
                 let packet = try EngineIOPacket.decode(webSocketBinary: message.payload, version: self.version)
-                events.append(
+                found.events.append(
                     .packet(DecodedPacket(
                         packet, version: self.version, direction: direction, redactor: self.redactor, parser: self.parser), direction))
             } catch {
-                events.append(
+                found.events.append(
                     .damage(.binary(message.payload), layer: .engineIO, reason: error.reason, offset: error.offset, direction))
             }
         case .close:
@@ -152,7 +164,7 @@ extension WebSocketTap.Decoding {
             // Node may close without a status code: then the payload is empty.
             let code = payload.readableBytes >= 2 ? payload.readInteger(as: UInt16.self).map(Int.init) : nil
             let reason = payload.readString(length: payload.readableBytes) ?? ""
-            events.append(.close(code: code, reason: reason, direction))
+            found.events.append(.close(code: code, reason: reason, direction))
         case .ping, .pong:
             // WebSocket keep-alives are not part of the Engine.IO session.
             break

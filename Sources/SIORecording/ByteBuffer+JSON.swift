@@ -100,7 +100,7 @@ func writeJSONStringLiteral(
 ) -> Int {
     out[start] = UInt8(ascii: "\"")
     var o = start + 1
-    let plain = escapedLength.map { $0 == bytes.count + 2 } ?? !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    let plain = escapedLength.map { $0 == bytes.count + 2 } ?? !needsJSONEscape(bytes)
     if plain {
         if bytes.count > 0 {
             UnsafeMutableRawBufferPointer(rebasing: out[o..<(o + bytes.count)]).copyMemory(
@@ -119,6 +119,34 @@ func writeJSONStringLiteral(
     }
     out[o] = UInt8(ascii: "\"")
     return o + 1 - start
+}
+
+/// Whether any byte of `bytes` is a control character, a quote or a backslash (which a JSON string
+/// must escape). Eight bytes per step (this runs for the sid, the namespace and the event name of
+/// every recorded packet): the classic "has a byte below n" and "has a zero byte" word tests.
+@inline(__always)
+func needsJSONEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    let count = bytes.count
+    var index = 0
+    if let base = UnsafeRawPointer(bytes.baseAddress) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let quotes = word ^ (ones &* 0x22)
+            let backslashes = word ^ (ones &* 0x5C)
+            let flagged =
+                ((word &- ones &* 0x20) & ~word) | ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes)
+            if flagged & highs != 0 { return true }
+            index += 8
+        }
+    }
+    while index < count {
+        let b = bytes[index]
+        if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+        index += 1
+    }
+    return false
 }
 
 /// The bytes `writeJSONEscape` writes for `b`.

@@ -29,33 +29,41 @@ extension SocketIOPacket {
         // `ByteBuffer` access and each copy of a packet cost more than the header's parse).
         try text.withUnsafeReadableBytes { bytes throws(WireError) -> SocketIOPacket in
             let header = try Header.parse(bytes, version: version)
+            let namespace =
+                header.namespaceEnd > header.namespaceStart
+                ? String(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[header.namespaceStart..<header.namespaceEnd]),
+                    as: UTF8.self) : "/"
             let rawHeader =
-                header.isCanonical
+                header.isCanonical(namespace: namespace)
                 ? nil : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<header.length]), as: UTF8.self)
             guard header.length < bytes.count else {
-                try self.validate(type: header.type, scan: nil, version: version, at: header.length)
+                try self.validate(
+                    type: header.type, kind: nil, firstKind: nil, firstString: nil, version: version, at: header.length)
                 return SocketIOPacket(
-                    type: header.type, namespace: header.namespace, ackID: header.ackID,
+                    type: header.type, namespace: namespace, ackID: header.ackID,
                     attachmentCount: header.attachmentCount, json: nil, jsonIsCompact: false, eventName: nil,
                     rawHeader: rawHeader)
             }
+            let isEvent = header.type == .event || header.type == .binaryEvent
             var cursor = JSONCursor(UnsafeRawBufferPointer(rebasing: bytes[header.length...]))
             let scan: JSONScanner.Result
             do throws(WireError) {
                 // Only an event's first string is wanted: its name.
-                scan = try cursor.scanDocument(decodingFirstString: header.type == .event || header.type == .binaryEvent)
+                scan = try cursor.scanDocument(decodingFirstString: isEvent)
             } catch {
                 throw WireError("invalid JSON: \(error.reason)", at: header.length + error.offset)
             }
-            try self.validate(type: header.type, scan: scan, version: version, at: header.length)
+            try self.validate(
+                type: header.type, kind: scan.kind, firstKind: scan.firstElementKind,
+                firstString: scan.firstElementString, version: version, at: header.length)
             // The text from the JSON on, without asking the buffer's storage for a slice.
             var json = text
             json.moveReaderIndex(forwardBy: header.length)
             return SocketIOPacket(
-                type: header.type, namespace: header.namespace, ackID: header.ackID,
+                type: header.type, namespace: namespace, ackID: header.ackID,
                 attachmentCount: header.attachmentCount, json: json, jsonIsCompact: scan.isCompact,
-                eventName: header.type == .event || header.type == .binaryEvent ? scan.firstElementString : nil,
-                rawHeader: rawHeader)
+                eventName: isEvent ? scan.firstElementString : nil, rawHeader: rawHeader)
         }
     }
 
@@ -82,34 +90,37 @@ extension SocketIOPacket {
     }
 
     /// Checks the payload against what the reference parser accepts for each type.
+    /// `kind` is the payload's kind (`nil`: no payload), `firstKind` and `firstString` those of an
+    /// array's first element.
     private static func validate(
-        type: SocketIOPacketType, scan: JSONScanner.Result?, version: SocketIOVersion, at offset: Int
+        type: SocketIOPacketType, kind: JSONScanner.Kind?, firstKind: JSONScanner.Kind?, firstString: String?,
+        version: SocketIOVersion, at offset: Int
     ) throws(WireError) {
         switch type {
         case .connect:
-            guard scan == nil || scan?.kind == .object else {
+            guard kind == nil || kind == .object else {
                 throw WireError("CONNECT payload must be an object or absent", at: offset)
             }
         case .disconnect:
-            guard scan == nil else { throw WireError("DISCONNECT carries no payload", at: offset) }
+            guard kind == nil else { throw WireError("DISCONNECT carries no payload", at: offset) }
         case .event, .binaryEvent:
-            guard let scan, scan.kind == .array, let first = scan.firstElementKind else {
+            guard kind == .array, let first = firstKind else {
                 throw WireError("\(type.name) payload must be a non-empty array", at: offset)
             }
             switch first {
             case .number:
                 break
             case .string:
-                if let name = scan.firstElementString, isReservedEventName(name) {
+                if let name = firstString, isReservedEventName(name) {
                     throw WireError("\(type.name) uses the reserved event name \"\(name)\"", at: offset)
                 }
             default:
                 throw WireError("\(type.name) name must be a string or a number", at: offset)
             }
         case .ack, .binaryAck:
-            guard scan?.kind == .array else { throw WireError("\(type.name) payload must be an array", at: offset) }
+            guard kind == .array else { throw WireError("\(type.name) payload must be an array", at: offset) }
         case .connectError:
-            guard let kind = scan?.kind, kind == .string || kind == .object else {
+            guard kind == .string || kind == .object else {
                 throw WireError(
                     version == .v4 ? "ERROR payload must be a string or an object" : "CONNECT_ERROR payload must be a string or an object",
                     at: offset)
@@ -122,7 +133,9 @@ extension SocketIOPacket {
 private struct Header {
     var type: SocketIOPacketType
     var attachmentCount = 0
-    var namespace = "/"
+    /// Where the namespace's name is in the text (empty when there is none: `/`), its `?query` left out.
+    var namespaceStart = 0
+    var namespaceEnd = 0
     /// A v4 CONNECT's `?query` after the namespace, kept only to tell the header is not canonical.
     var hasQuery = false
     var ackID: UInt64?
@@ -132,14 +145,15 @@ private struct Header {
     var namespaceClosedByComma = true
     var explicitRootNamespace = false
 
-    /// Whether `encode` would write this header back (what the packet's `rawHeader` is `nil` for).
-    var isCanonical: Bool {
+    /// Whether `encode` would write this header back (what the packet's `rawHeader` is `nil` for),
+    /// `namespace` being the packet's.
+    func isCanonical(namespace: String) -> Bool {
         guard !self.hasQuery, self.namespaceClosedByComma, !self.explicitRootNamespace else { return false }
         // Leading zeros in counts or ack ids also make the header non-canonical. Counted, not built:
         // this runs for every packet.
         var canonicalLength = 1
         if self.type.carriesAttachments { canonicalLength += decimalDigits(UInt64(self.attachmentCount)) + 1 }
-        if self.namespace != "/" { canonicalLength += self.namespace.utf8.count + 1 }
+        if namespace != "/" { canonicalLength += namespace.utf8.count + 1 }
         if let ackID = self.ackID { canonicalLength += decimalDigits(ackID) }
         return canonicalLength == self.length
     }
@@ -173,14 +187,15 @@ private struct Header {
                 index += 1
             }
             let nameEnd = queryStart ?? index
-            header.namespace = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<nameEnd]), as: UTF8.self)
+            header.namespaceStart = start
+            header.namespaceEnd = nameEnd
             header.hasQuery = queryStart != nil
             if index < bytes.count {
                 index += 1  // the comma
             } else {
                 header.namespaceClosedByComma = false
             }
-            header.explicitRootNamespace = header.namespace == "/"
+            header.explicitRootNamespace = nameEnd - start == 1
         }
         if index < bytes.count, isDigit(bytes[index]) {
             let start = index
