@@ -58,6 +58,45 @@ struct SecretsTests {
         #expect(Array(live) == Array(recorded))
     }
 
+    /// The page follows the recording's lines: with the text live view (records for the terminal,
+    /// each encoded once for the file and the page) and without (the fast path's lines copied).
+    @Test("record --ui: no credential reaches the live page's API", arguments: ["text", "off"])
+    func livePageIsRedacted(live: String) async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let prefix = "Zq\(UInt32.random(in: 100_000...999_999))"
+        let server = try await Peers.startServer(
+            .sio5, in: environment, pingInterval: 2,
+            extraArguments: ["--no-echo-auth", "--set-cookie", "sess=\(prefix)-setcookie"])
+        defer { server.terminate() }
+        let proxy = try await Proxy.start(
+            upstream: server, recording: try temporaryRecordingURL("secrets-ui"), in: environment,
+            extraArguments: ["--live", live, "--color", "never", "--ui", "127.0.0.1:0"])
+        defer { proxy.terminate() }
+        let line = try await proxy.process.stderrLine(containing: "live view at", timeout: Peers.readyTimeout)
+        let url = try #require(line.split(separator: " ").last.map(String.init))
+        let client = try Subprocess(
+            name: "secret_client.py", executable: environment.python5,
+            arguments: [environment.script("secret_client.py"), "--url", proxy.url, "--prefix", prefix,
+                        "--transport", "default"])
+        #expect(try await client.output(timeout: .seconds(60)).contains("DONE"))
+        // The view drains its feed every 50 ms: ask until the session's close has reached it.
+        var stats = ""
+        for _ in 0..<100 where !stats.contains(#""close_causes":{""#) {
+            stats = try await Peers.httpGet(url + "api/stats", in: environment).body
+        }
+        #expect(stats.contains(#""close_causes":{""#), "the page never saw the session close: \(stats.prefix(500))")
+        var answers = [stats]
+        for path in ["api/meta", "api/sessions", "api/packets?engine=1&limit=5000"] {
+            answers.append(try await Peers.httpGet(url + path, in: environment).body)
+        }
+        let all = answers.joined(separator: "\n")
+        #expect(all.contains("[redacted]") && all.contains("welcome"), "\(all.prefix(1000))")
+        for place in Self.places {
+            #expect(!all.contains("\(prefix)-\(place)"), "\(prefix)-\(place) is in the live page's API")
+        }
+        #expect(!all.contains("271828"), "a numeric CONNECT auth value is in the live page's API")
+    }
+
     @Test("Listening on all interfaces is announced with a warning", arguments: ["0.0.0.0:0", "[::]:0"])
     func allInterfacesWarning(listen: String) async throws {
         let environment = try #require(PeerEnvironment.current)
