@@ -136,34 +136,31 @@ public final class ConnectionTap {
             var slot = self.sessionSlot
             defer { self.sessionSlot = slot }
             self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
-                found.packets.withUnsafeBufferPointer { packets in
-                    guard !mayLearn, registry.knownSecrets.isEmpty else {
-                        for event in found.events { read.handle(event, packets, registry: &registry, records: &records) }
-                        return
-                    }
-                    var context = PacketContext(
-                        sid: read.sid, connection: read.connection, direction: direction, transport: .websocket,
-                        version: read.version, time: time)
-                    // By index: `for event in events` copied every event out of the array first; the
-                    // packet is read in place (a copy of it was a packet's worth of retains).
-                    for index in found.events.indices {
-                        if read.sid != nil, case .socket(let packet, let direction) = found.events[index] {
-                            context.direction = direction
-                            if registry.socketLine(packets[packet], context: context, slot: &slot, into: &batch) {
-                                continue
-                            }
+                guard !mayLearn, registry.knownSecrets.isEmpty else {
+                    for event in found.events { read.handle(event, found.packets, registry: &registry, records: &records) }
+                    return
+                }
+                var context = PacketContext(
+                    sid: read.sid, connection: read.connection, direction: direction, transport: .websocket,
+                    version: read.version, time: time)
+                // By index: `for event in events` copied every event out of the array first; the
+                // packet is lent in place (`inPlace:`): passed as a plain argument, it was copied, a
+                // packet's worth of retains and releases.
+                for index in found.events.indices {
+                    if read.sid != nil, case .socket(let packet, let direction) = found.events[index] {
+                        context.direction = direction
+                        if registry.socketLine(inPlace: &found.packets[packet], context: context, slot: &slot, into: &batch) {
+                            continue
                         }
-                        read.handle(found.events[index], packets, registry: &registry, records: &records)
-                        context.sid = read.sid
-                        batch.append(encoding: &records)
                     }
+                    read.handle(found.events[index], found.packets, registry: &registry, records: &records)
+                    context.sid = read.sid
+                    batch.append(encoding: &records)
                 }
             }
         } else {
             self.hub.withRegistry(bytes: &self.bytes) { registry, records in
-                found.packets.withUnsafeBufferPointer { packets in
-                    for event in found.events { read.handle(event, packets, registry: &registry, records: &records) }
-                }
+                for event in found.events { read.handle(event, found.packets, registry: &registry, records: &records) }
             }
         }
         let sid = read.sid
@@ -300,7 +297,7 @@ private struct WebSocketRead {
 
     /// The registry makes `Record`s of one event; `packets` are the read's Socket.IO packets.
     mutating func handle(
-        _ event: WebSocketTap.Event, _ packets: UnsafeBufferPointer<SocketIOPacket>, registry: inout SessionRegistry,
+        _ event: WebSocketTap.Event, _ packets: [SocketIOPacket], registry: inout SessionRegistry,
         records: inout [Record]
     ) {
         switch event {

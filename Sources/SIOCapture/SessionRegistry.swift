@@ -210,6 +210,15 @@ struct SessionRegistry: Sendable {
         return true
     }
 
+    /// `socketLine` for a packet lent in place (an element of a read's packets, not changed): an
+    /// array's element passed as a plain argument is copied for the call, an `inout` one is not.
+    mutating func socketLine(
+        inPlace packet: inout SocketIOPacket, context: PacketContext, slot: inout SessionSlot?,
+        into batch: inout LineBatch
+    ) -> Bool {
+        self.socketLine(packet, context: context, slot: &slot, into: &batch)
+    }
+
     /// Where a session is in the table (`sessions`), and when that was true.
     struct SessionSlot {
         var sid: String
