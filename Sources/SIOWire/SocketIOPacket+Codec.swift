@@ -25,25 +25,16 @@ extension SocketIOPacket {
     /// Layout: `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`. Offsets in errors are relative
     /// to the first byte of `text`.
     public static func decode(_ text: ByteBuffer, version: SocketIOVersion) throws(WireError) -> SocketIOPacket {
-        // The header and the JSON in one borrow of the bytes, the packet made once at its end (each
-        // `ByteBuffer` access and each copy of a packet cost more than the header's parse).
-        try text.withUnsafeReadableBytes { bytes throws(WireError) -> SocketIOPacket in
+        // The header and the JSON in one borrow of the bytes; the packet made once, after it (each
+        // `ByteBuffer` access costs more than the header's parse, and a packet made in the closure
+        // was copied out of it).
+        let (header, isCompact, eventName) = try text.withUnsafeReadableBytes {
+            bytes throws(WireError) -> (Header, Bool, String?) in
             let header = try Header.parse(bytes, version: version)
-            let namespace =
-                header.namespaceEnd > header.namespaceStart
-                ? String(
-                    decoding: UnsafeRawBufferPointer(rebasing: bytes[header.namespaceStart..<header.namespaceEnd]),
-                    as: UTF8.self) : "/"
-            let rawHeader =
-                header.isCanonical(namespace: namespace)
-                ? nil : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<header.length]), as: UTF8.self)
             guard header.length < bytes.count else {
                 try self.validate(
                     type: header.type, kind: nil, firstKind: nil, firstString: nil, version: version, at: header.length)
-                return SocketIOPacket(
-                    type: header.type, namespace: namespace, ackID: header.ackID,
-                    attachmentCount: header.attachmentCount, json: nil, jsonIsCompact: false, eventName: nil,
-                    rawHeader: rawHeader)
+                return (header, false, nil)
             }
             let isEvent = header.type == .event || header.type == .binaryEvent
             var cursor = JSONCursor(UnsafeRawBufferPointer(rebasing: bytes[header.length...]))
@@ -57,14 +48,24 @@ extension SocketIOPacket {
             try self.validate(
                 type: header.type, kind: scan.kind, firstKind: scan.firstElementKind,
                 firstString: scan.firstElementString, version: version, at: header.length)
-            // The text from the JSON on, without asking the buffer's storage for a slice.
-            var json = text
-            json.moveReaderIndex(forwardBy: header.length)
-            return SocketIOPacket(
-                type: header.type, namespace: namespace, ackID: header.ackID,
-                attachmentCount: header.attachmentCount, json: json, jsonIsCompact: scan.isCompact,
-                eventName: isEvent ? scan.firstElementString : nil, rawHeader: rawHeader)
+            return (header, scan.isCompact, isEvent ? scan.firstElementString : nil)
         }
+        let namespace =
+            header.namespaceEnd > header.namespaceStart
+            ? text.getString(
+                at: text.readerIndex + header.namespaceStart, length: header.namespaceEnd - header.namespaceStart)! : "/"
+        var json: ByteBuffer?
+        if header.length < text.readableBytes {
+            // The text from the JSON on, without asking the buffer's storage for a slice.
+            var bytes = text
+            bytes.moveReaderIndex(forwardBy: header.length)
+            json = bytes
+        }
+        return SocketIOPacket(
+            type: header.type, namespace: namespace, ackID: header.ackID, attachmentCount: header.attachmentCount,
+            json: json, jsonIsCompact: isCompact, eventName: eventName,
+            rawHeader: header.isCanonical(namespace: namespace)
+                ? nil : text.getString(at: text.readerIndex, length: header.length))
     }
 
     /// The wire text (header + verbatim JSON), `rawHeader` used when present.
