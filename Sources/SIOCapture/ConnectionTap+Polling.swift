@@ -110,12 +110,7 @@ extension ConnectionTap {
                 lines.append(encoding: &records)
             }
             records.append(
-                Record(
-                    time: context.time,
-                    event: .poll(
-                        .init(
-                            sid: context.sid ?? "", connection: context.connection, direction: context.direction,
-                            encoding: encoding, bytes: body.readableBytes, packetCount: count))))
+                SessionRegistry.pollRecord(context: context, encoding: encoding, body: body, packetCount: count))
             batch.append(encoding: &records)
             batch.append(moving: &lines)
         }

@@ -135,16 +135,23 @@ struct SessionRegistry: Sendable {
                 data, layer: .payload, reason: error.reason, offset: error.offset, context: context,
                 into: &packetRecords)
         }
-        let count = Self.packetRecordCount(packetRecords)
         records.append(
-            Record(
-                time: context.time,
-                event: .poll(
-                    .init(
-                        sid: context.sid ?? "", connection: context.connection, direction: context.direction,
-                        encoding: encoding, bytes: body.readableBytes, packetCount: count))))
+            Self.pollRecord(
+                context: context, encoding: encoding, body: body, packetCount: Self.packetRecordCount(packetRecords)))
         records.append(contentsOf: packetRecords)
         return opened
+    }
+
+    /// The `poll` record of a polling body, which counts the packet records that follow it.
+    static func pollRecord(
+        context: PacketContext, encoding: EngineIOPayloadEncoding, body: ByteBuffer, packetCount: Int
+    ) -> Record {
+        Record(
+            time: context.time,
+            event: .poll(
+                .init(
+                    sid: context.sid ?? "", connection: context.connection, direction: context.direction,
+                    encoding: encoding, bytes: body.readableBytes, packetCount: packetCount)))
     }
 
     /// How many of `records` stand for a packet (or an undecodable part) of a polling body: the
