@@ -212,10 +212,11 @@ package final class ViewAPI {
         // `text`: a line without the text anywhere cannot have it in a payload field; most lines
         // are ruled out by one scan of their bytes before any parse.
         let grep = Array((filter.grep ?? "").utf8)
-        let end = self.store.nextSequence
+        let entries = self.store.entries, base = self.store.base
+        let end = base + Int64(entries.count)
         var sequence = from
         while sequence < end {
-            let entry = self.store.entries[Int(sequence - self.store.base)]
+            let entry = entries[Int(sequence - base)]
             defer { sequence += 1 }
             if everything {
                 if !filter.engine && entry.kind.isEngineLevel { continue }

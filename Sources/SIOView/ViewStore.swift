@@ -50,35 +50,26 @@ package final class ViewStore {
         }
     }
 
-    private struct AckKey: Hashable {
-        var sid: Int32
-        var namespace: Int32
-        var id: Int64
-        var direction: UInt8
-    }
-
-    // `@exclusivity(unchecked)` on what `add` touches: the store is used under one lock and never
-    // re-entered, and the dynamic checks of a class's properties (ten per line) cost ~1,100
-    // instructions of the ~7,900 a line takes to index (live view and `view` alike).
+    /// Everything `add` changes, in one stored property, as `LineIndexer` and `RecordingMerger`
+    /// keep theirs: every access to a class's stored property is checked for exclusivity at run
+    /// time (ten per line cost ~1,100 of the ~7,900 instructions a line took to index), while `add`
+    /// takes one access to `lines` and works on the struct in place, checked when compiled.
+    private var lines = Lines()
 
     /// The recording's time 0, µs since the epoch.
     package let start: Int64
-    @exclusivity(unchecked) package private(set) var arena = ByteBuffer()
-    @exclusivity(unchecked) package private(set) var entries: [Entry] = []
+    package var entries: [Entry] { self.lines.entries }
     /// The sequence number of `entries[0]`: a live store forgets its oldest lines.
-    @exclusivity(unchecked) package private(set) var base: Int64 = 0
+    package var base: Int64 { self.lines.base }
     package let indexer = LineIndexer()
-    @exclusivity(unchecked) package private(set) var sessions = SessionTable()
-    @exclusivity(unchecked) package private(set) var statistics = RecordingStatistics()
+    package var sessions: SessionTable { self.lines.sessions }
+    package var statistics: RecordingStatistics { self.lines.statistics }
     /// Lines forgotten (live mode keeps the most recent `capacity`).
-    package private(set) var forgotten: Int64 = 0
+    package var forgotten: Int64 { self.lines.forgotten }
     /// Lines that did not parse.
     package private(set) var malformed = 0
-    @exclusivity(unchecked) private var pending: [AckKey: Int64] = [:]
     private let fields = RecordLine()
     private let capacity: Int
-    /// TCP connection → client address (`conn` records), per recording.
-    @exclusivity(unchecked) private var peers: [UInt64: String] = [:]
 
     /// - Parameter capacity: the most lines kept; past it the oldest half is forgotten (live mode).
     package init(start: Int64, capacity: Int = .max) {
@@ -86,18 +77,18 @@ package final class ViewStore {
         self.capacity = capacity
     }
 
-    package var nextSequence: Int64 { self.base + Int64(self.entries.count) }
+    package var nextSequence: Int64 { self.lines.base + Int64(self.lines.entries.count) }
 
     /// The entry of a sequence number, if still held.
     package func entry(_ sequence: Int64) -> Entry? {
-        let i = sequence - self.base
-        return i >= 0 && i < Int64(self.entries.count) ? self.entries[Int(i)] : nil
+        let i = sequence - self.lines.base
+        return i >= 0 && i < Int64(self.lines.entries.count) ? self.lines.entries[Int(i)] : nil
     }
 
     /// The bytes of an entry's line (a JSON object).
     @discardableResult
     package func withLine<T>(_ entry: Entry, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        try self.arena.withUnsafeReadableBytes { all in
+        try self.lines.arena.withUnsafeReadableBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[entry.offset..<entry.offset + Int(entry.length)]))
         }
     }
@@ -109,47 +100,7 @@ package final class ViewStore {
 
     /// Adds one line (without its newline) whose time is `wall`; `fields` already parsed from it.
     package func add(_ line: UnsafeRawBufferPointer, fields: RecordLine, wall: Int64, source: Int) {
-        let info = self.indexer.index(fields, line, wall: wall)
-        self.statistics.add(info, fields, line)
-        var entry = Entry(offset: self.arena.writerIndex, length: Int32(line.count), wall: wall, kind: info.kind)
-        self.arena.writeBytes(line)
-        entry.sid = Int32(info.sid)
-        entry.namespace = Int32(info.namespace)
-        entry.event = Int32(info.event)
-        entry.direction = info.direction == nil ? 0 : (info.direction == .clientToServer ? 1 : 2)
-        entry.socketType = info.socketType?.rawValue ?? 255
-        entry.source = UInt8(truncatingIfNeeded: source)
-        let sequence = self.nextSequence
-        let connection = fields.int(.conn, line).map { UInt64(source) << 48 | UInt64($0) }
-        if info.kind == .conn, let connection, let peer = fields.slice(.peer, line) {
-            self.peers[connection] = String(decoding: peer, as: UTF8.self)
-        }
-        if info.kind == .sio, let id = fields.int(.id, line), entry.direction != 0 {
-            switch info.socketType {
-            case .event?, .binaryEvent?:
-                if self.pending.count < 1 << 20 {
-                    self.pending[AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: entry.direction)] =
-                        sequence
-                }
-            case .ack?, .binaryAck?:
-                let key = AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: 3 - entry.direction)
-                if let event = self.pending.removeValue(forKey: key) {
-                    entry.pair = event
-                    let i = event - self.base
-                    if i >= 0 { self.entries[Int(i)].pair = sequence }
-                }
-                entry.ackMicros = fields.int(.ackUs, line) ?? -1
-            default:
-                break
-            }
-        }
-        self.entries.append(entry)
-        if info.sid >= 0 {
-            self.sessions.add(entry, sequence: sequence, fields: fields, line: line, indexer: self.indexer) {
-                connection.flatMap { self.peers[$0] }
-            }
-        }
-        if self.entries.count > self.capacity { self.forgetOldestHalf() }
+        self.lines.add(line, fields: fields, wall: wall, source: source, indexer: self.indexer, capacity: self.capacity)
     }
 
     /// Adds a whole line as read from a recording: parses it first. Returns false when it does not parse.
@@ -185,19 +136,88 @@ package final class ViewStore {
         }
         return failed
     }
+}
 
-    /// Live mode: keeps memory bounded by dropping the oldest half of the lines (sessions stay listed).
-    private func forgetOldestHalf() {
-        let drop = self.entries.count / 2
-        let keepFrom = self.entries[drop].offset
-        self.entries.removeFirst(drop)
-        for i in self.entries.indices { self.entries[i].offset -= keepFrom }
+extension ViewStore {
+    private struct AckKey: Hashable {
+        var sid: Int32
+        var namespace: Int32
+        var id: Int64
+        var direction: UInt8
+    }
+
+    private struct Lines {
         var arena = ByteBuffer()
-        arena.reserveCapacity(self.arena.writerIndex - keepFrom)
-        arena.writeImmutableBuffer(self.arena.getSlice(at: keepFrom, length: self.arena.writerIndex - keepFrom)!)
-        self.arena = arena
-        self.base += Int64(drop)
-        self.forgotten += Int64(drop)
-        self.pending = self.pending.filter { $0.value >= self.base }
+        var entries: [Entry] = []
+        var base: Int64 = 0
+        var sessions = SessionTable()
+        var statistics = RecordingStatistics()
+        var forgotten: Int64 = 0
+        var pending: [AckKey: Int64] = [:]
+        /// TCP connection → client address (`conn` records), per recording.
+        var peers: [UInt64: String] = [:]
+
+        mutating func add(
+            _ line: UnsafeRawBufferPointer, fields: RecordLine, wall: Int64, source: Int, indexer: LineIndexer, capacity: Int
+        ) {
+            let info = indexer.index(fields, line, wall: wall)
+            self.statistics.add(info, fields, line)
+            var entry = Entry(offset: self.arena.writerIndex, length: Int32(line.count), wall: wall, kind: info.kind)
+            self.arena.writeBytes(line)
+            entry.sid = Int32(info.sid)
+            entry.namespace = Int32(info.namespace)
+            entry.event = Int32(info.event)
+            entry.direction = info.direction == nil ? 0 : (info.direction == .clientToServer ? 1 : 2)
+            entry.socketType = info.socketType?.rawValue ?? 255
+            entry.source = UInt8(truncatingIfNeeded: source)
+            let sequence = self.base + Int64(self.entries.count)
+            let connection = fields.int(.conn, line).map { UInt64(source) << 48 | UInt64($0) }
+            if info.kind == .conn, let connection, let peer = fields.slice(.peer, line) {
+                self.peers[connection] = String(decoding: peer, as: UTF8.self)
+            }
+            if info.kind == .sio, let id = fields.int(.id, line), entry.direction != 0 {
+                switch info.socketType {
+                case .event?, .binaryEvent?:
+                    if self.pending.count < 1 << 20 {
+                        self.pending[AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: entry.direction)] =
+                            sequence
+                    }
+                case .ack?, .binaryAck?:
+                    let key = AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: 3 - entry.direction)
+                    if let event = self.pending.removeValue(forKey: key) {
+                        entry.pair = event
+                        let i = event - self.base
+                        if i >= 0 { self.entries[Int(i)].pair = sequence }
+                    }
+                    entry.ackMicros = fields.int(.ackUs, line) ?? -1
+                default:
+                    break
+                }
+            }
+            self.entries.append(entry)
+            if info.sid >= 0 {
+                // The closure may not read `self` while `sessions` changes; a local holds the table.
+                let peers = self.peers
+                self.sessions.add(entry, sequence: sequence, fields: fields, line: line, indexer: indexer) {
+                    connection.flatMap { peers[$0] }
+                }
+            }
+            if self.entries.count > capacity { self.forgetOldestHalf() }
+        }
+
+        /// Live mode: keeps memory bounded by dropping the oldest half of the lines (sessions stay listed).
+        mutating func forgetOldestHalf() {
+            let drop = self.entries.count / 2
+            let keepFrom = self.entries[drop].offset
+            self.entries.removeFirst(drop)
+            for i in self.entries.indices { self.entries[i].offset -= keepFrom }
+            var arena = ByteBuffer()
+            arena.reserveCapacity(self.arena.writerIndex - keepFrom)
+            arena.writeImmutableBuffer(self.arena.getSlice(at: keepFrom, length: self.arena.writerIndex - keepFrom)!)
+            self.arena = arena
+            self.base += Int64(drop)
+            self.forgotten += Int64(drop)
+            self.pending = self.pending.filter { $0.value >= self.base }
+        }
     }
 }
