@@ -16,6 +16,9 @@ public struct LineInfo {
     public var direction: Direction?
     /// The Socket.IO packet type (`sio` only).
     public var socketType: SocketIOPacketType?
+    /// For an ACK: the `sequence` its EVENT was indexed with (the view draws the pair); -1 when
+    /// the event is not in the recording.
+    public var pair: Int64 = -1
 
     public init() {}
 }
@@ -28,9 +31,9 @@ public struct LineIndex {
     private var sessions = ByteInterner()
     private var namespaces = ByteInterner()
     private var events = ByteInterner()
-    /// Events waiting for their ack → event name id. Bounded: a recording full of events whose
-    /// acks never come must not grow memory without end.
-    private var pending: [AckKey: Int] = [:]
+    /// Events waiting for their ack → the event's name id and sequence. Bounded: a recording full
+    /// of events whose acks never come must not grow memory without end.
+    private var pending: [AckKey: (event: Int, sequence: Int64)] = [:]
     /// The id of `/`, for packets without `nsp`.
     private var root = 0
 
@@ -58,8 +61,11 @@ public struct LineIndex {
     public func eventName(_ id: Int) -> String { self.events.string(id) }
     public var eventCount: Int { self.events.count }
 
-    /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`).
-    public mutating func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64) -> LineInfo {
+    /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`); `sequence`: the
+    /// line's number for the caller, returned as the `pair` of the ACK that answers it.
+    public mutating func index(
+        _ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64, sequence: Int64 = -1
+    ) -> LineInfo {
         var info = LineInfo()
         info.kind = line.slice(.k, bytes).map(RecordKind.init) ?? .unknown
         info.wall = wall
@@ -73,15 +79,17 @@ public struct LineIndex {
         switch info.socketType {
         case .event?, .binaryEvent?:
             if let name = line.slice(.event, bytes) { info.event = self.events.intern(name) }
-            if info.event >= 0, let id = line.int(.id, bytes), let direction = info.direction,
-                self.pending.count < Self.maxPending
-            {
-                self.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] = info.event
+            if let id = line.int(.id, bytes), let direction = info.direction, self.pending.count < Self.maxPending {
+                self.pending[AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction)] =
+                    (info.event, sequence)
             }
         case .ack?, .binaryAck?:
-            if let id = line.int(.id, bytes), let direction = info.direction {
-                let key = AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction.opposite)
-                info.event = self.pending.removeValue(forKey: key) ?? -1
+            if let id = line.int(.id, bytes), let direction = info.direction,
+                let event = self.pending.removeValue(
+                    forKey: AckKey(sid: info.sid, namespace: info.namespace, id: id, direction: direction.opposite))
+            {
+                info.event = event.event
+                info.pair = event.sequence
             }
         default:
             break

@@ -19,8 +19,8 @@ public final class LineIndexer {
     public func eventName(_ id: Int) -> String { self.table.eventName(id) }
     public var eventCount: Int { self.table.eventCount }
 
-    /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`).
-    public func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64) -> LineInfo {
-        self.table.index(line, bytes, wall: wall)
+    /// `wall`: the line's wall-clock time (the recording's `wall_us` + `t`); `sequence`: see `LineIndex.index`.
+    public func index(_ line: RecordLine, _ bytes: UnsafeRawBufferPointer, wall: Int64, sequence: Int64 = -1) -> LineInfo {
+        self.table.index(line, bytes, wall: wall, sequence: sequence)
     }
 }

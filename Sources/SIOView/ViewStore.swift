@@ -139,13 +139,6 @@ package final class ViewStore {
 }
 
 extension ViewStore {
-    private struct AckKey: Hashable {
-        var sid: Int32
-        var namespace: Int32
-        var id: Int64
-        var direction: UInt8
-    }
-
     private struct Lines {
         var arena = ByteBuffer()
         var entries: [Entry] = []
@@ -153,14 +146,14 @@ extension ViewStore {
         var sessions = SessionTable()
         var statistics = RecordingStatistics()
         var forgotten: Int64 = 0
-        var pending: [AckKey: Int64] = [:]
         /// TCP connection → client address (`conn` records), per recording.
         var peers: [UInt64: String] = [:]
 
         mutating func add(
             _ line: UnsafeRawBufferPointer, fields: RecordLine, wall: Int64, source: Int, indexer: LineIndexer, capacity: Int
         ) {
-            let info = indexer.index(fields, line, wall: wall)
+            let sequence = self.base + Int64(self.entries.count)
+            let info = indexer.index(fields, line, wall: wall, sequence: sequence)
             self.statistics.add(info, fields, line)
             var entry = Entry(offset: self.arena.writerIndex, length: Int32(line.count), wall: wall, kind: info.kind)
             self.arena.writeBytes(line)
@@ -170,29 +163,15 @@ extension ViewStore {
             entry.direction = info.direction == nil ? 0 : (info.direction == .clientToServer ? 1 : 2)
             entry.socketType = info.socketType?.rawValue ?? 255
             entry.source = UInt8(truncatingIfNeeded: source)
-            let sequence = self.base + Int64(self.entries.count)
             let connection = fields.int(.conn, line).map { UInt64(source) << 48 | UInt64($0) }
             if info.kind == .conn, let connection, let peer = fields.slice(.peer, line) {
                 self.peers[connection] = String(decoding: peer, as: UTF8.self)
             }
-            if info.kind == .sio, let id = fields.int(.id, line), entry.direction != 0 {
-                switch info.socketType {
-                case .event?, .binaryEvent?:
-                    if self.pending.count < 1 << 20 {
-                        self.pending[AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: entry.direction)] =
-                            sequence
-                    }
-                case .ack?, .binaryAck?:
-                    let key = AckKey(sid: entry.sid, namespace: entry.namespace, id: id, direction: 3 - entry.direction)
-                    if let event = self.pending.removeValue(forKey: key) {
-                        entry.pair = event
-                        let i = event - self.base
-                        if i >= 0 { self.entries[Int(i)].pair = sequence }
-                    }
-                    entry.ackMicros = fields.int(.ackUs, line) ?? -1
-                default:
-                    break
-                }
+            if info.socketType == .ack || info.socketType == .binaryAck {
+                // `LineIndex` paired it with its event; an event already forgotten keeps no link.
+                entry.pair = info.pair
+                if info.pair >= self.base { self.entries[Int(info.pair - self.base)].pair = sequence }
+                entry.ackMicros = fields.int(.ackUs, line) ?? -1
             }
             self.entries.append(entry)
             if info.sid >= 0 {
@@ -217,7 +196,6 @@ extension ViewStore {
             self.arena = arena
             self.base += Int64(drop)
             self.forgotten += Int64(drop)
-            self.pending = self.pending.filter { $0.value >= self.base }
         }
     }
 }

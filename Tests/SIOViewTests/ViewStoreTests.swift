@@ -57,6 +57,20 @@ struct ViewStoreTests {
         #expect(ack["ack_event"] as? String == "msg:send")
     }
 
+    /// An EVENT whose payload does not start with a name (`emit` of a non-string first argument
+    /// from a hand-written client) is still drawn with its ACK.
+    @Test func anEventWithoutANameIsJoinedToItsAck() throws {
+        let store = ViewStore(start: 0)
+        for line in [
+            #"{"t":1,"k":"sio","sid":"S1","conn":1,"dir":"c2s","tr":"websocket","type":"EVENT","nsp":"/","id":3,"data":[1,2]}"#,
+            #"{"t":5,"k":"sio","sid":"S1","conn":1,"dir":"s2c","tr":"websocket","type":"ACK","nsp":"/","id":3,"ack_us":4,"data":[]}"#,
+        ] {
+            Array(line.utf8).withUnsafeBytes { #expect(store.add(line: $0, anchor: 0, source: 0)) }
+        }
+        let event = try #require(store.entry(0)), ack = try #require(store.entry(1))
+        #expect(event.pair == 1 && ack.pair == 0 && ack.ackMicros == 4)
+    }
+
     @Test func filtersSelectAsInspectDoesAndPagesAreSlices() throws {
         let api = Self.api()
         func total(_ query: String) throws -> Int {
