@@ -5,7 +5,7 @@
 /// builds from a clean copy of the commit (`git archive`) and writes the commit's id here in that
 /// copy, so a release binary names its source exactly and a development build never claims to.
 enum BuildInfo {
-    static let version = "0.3.0"
+    static let version = "0.3.1"
     static let commit: String? = nil
 
     /// `0.3.0 (commit <40 hex digits>)`, or `0.3.0 (development build)` outside `tools/release`:
