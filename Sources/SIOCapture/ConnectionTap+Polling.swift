@@ -53,21 +53,26 @@ extension ConnectionTap {
         let handshake =
             target.sid == nil && direction == .serverToClient ? self.handshakeRequest(exchange, target: target) : nil
         let encoding = EngineIOPayload.encoding(version: version, contentType: contentType, body: bytes)
-        let decoding = EngineIOPayload.decode(bytes, encoding: encoding)
         let redactor = self.redactor
         let parser = self.hub.configuration.parser
-        let packets = decoding.packets.map {
-            DecodedPacket($0, version: version, direction: direction, redactor: redactor, parser: parser)
+        // The arrays of the previous body, emptied: no allocation per body.
+        var polled = self.sparePolled
+        self.sparePolled = PolledPackets()
+        defer {
+            polled.removeAll()
+            if polled.isWorthKeeping { self.sparePolled = polled }
         }
-        if let writer = self.hub.lineWriter, context.sid != nil, decoding.error == nil,
-            packets.allSatisfy({ $0.isPollFastPathCandidate(direction: direction) })
-        {
-            self.pollLines(packets, encoding: encoding, body: bytes, context: context, writer: writer)
+        let error = EngineIOPayload.decode(bytes, encoding: encoding) {
+            polled.append($0, version: version, direction: direction, redactor: redactor, parser: parser)
+        }
+        if let writer = self.hub.lineWriter, context.sid != nil, error == nil, polled.areFastPathCandidates {
+            self.pollLines(&polled, encoding: encoding, body: bytes, context: context, writer: writer)
             return nil
         }
+        let packets = polled.decoded
         return self.hub.withRegistry(bytes: &self.bytes) { registry, records in
             registry.poll(
-                packets, error: decoding.error, encoding: encoding, body: bytes, context: context, handshake: handshake,
+                packets, error: error, encoding: encoding, body: bytes, context: context, handshake: handshake,
                 into: &records)
         }
     }
@@ -80,7 +85,7 @@ extension ConnectionTap {
     /// text Socket.IO packets (no client CONNECT: nothing to learn) and Engine.IO packets; with a
     /// known secret to mask, the registry's `poll` makes the records as always.
     private func pollLines(
-        _ packets: [DecodedPacket], encoding: EngineIOPayloadEncoding, body: ByteBuffer, context: PacketContext,
+        _ polled: inout PolledPackets, encoding: EngineIOPayloadEncoding, body: ByteBuffer, context: PacketContext,
         writer: RecordingWriter
     ) {
         var slot = self.sessionSlot
@@ -94,18 +99,22 @@ extension ConnectionTap {
         self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
             guard registry.knownSecrets.isEmpty else {
                 registry.poll(
-                    packets, error: nil, encoding: encoding, body: body, context: context, into: &records)
+                    polled.decoded, error: nil, encoding: encoding, body: body, context: context, into: &records)
                 return
             }
             var count = 0
-            for index in packets.indices {
-                if case .socket(let packet) = packets[index],
-                    registry.socketLine(packet, context: context, slot: &slot, into: &lines)
-                {
-                    count += 1
-                    continue
+            // By index, the packet lent in place (`inPlace:`): see `PolledPackets`.
+            for index in polled.items.indices {
+                switch polled.items[index] {
+                case .socket(let packet):
+                    if registry.socketLine(inPlace: &polled.packets[packet], context: context, slot: &slot, into: &lines) {
+                        count += 1
+                        continue
+                    }
+                    registry.engine(.socket(polled.packets[packet]), context: context, into: &records)
+                case .other(let packet):
+                    registry.engine(packet, context: context, into: &records)
                 }
-                registry.engine(packets[index], context: context, into: &records)
                 count += SessionRegistry.packetRecordCount(records)
                 lines.append(encoding: &records)
             }

@@ -19,6 +19,8 @@ public final class ConnectionTap {
     var sessionSlot: SessionRegistry.SessionSlot?
     /// The arrays of the last WebSocket read, kept empty for the next one.
     private var spareFound = WebSocketTap.Found()
+    /// The arrays of the last polling body's packets, kept empty for the next one.
+    var sparePolled = PolledPackets()
     /// The line buffer of the last polling body's packets (`pollLines`), kept empty for the next one.
     var spareLines = ByteBuffer()
     /// Bytes seen since the last time the hub's counters were updated.

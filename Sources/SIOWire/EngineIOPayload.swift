@@ -21,15 +21,25 @@ public enum EngineIOPayload {
     /// Decodes a whole body. Never throws: packets up to the damage plus the damage.
     public static func decode(_ body: ByteBuffer, encoding: EngineIOPayloadEncoding) -> EngineIOPayloadDecoding {
         var packets: [EngineIOPacket] = []
+        let error = self.decode(body, encoding: encoding) { packets.append($0) }
+        return EngineIOPayloadDecoding(packets: packets, error: error)
+    }
+
+    /// Decodes a whole body, handing each packet to `packet` as it is cut out, in order, with no
+    /// array of them (the capture decodes each packet's Socket.IO text as it comes). Returns the
+    /// damage that stopped it, if any: the packets before it were handed over.
+    public static func decode(
+        _ body: ByteBuffer, encoding: EngineIOPayloadEncoding, each packet: (EngineIOPacket) -> Void
+    ) -> WireError? {
         do throws(WireError) {
             switch encoding {
-            case .v4Text: try self.decodeV4(body, into: &packets)
-            case .v3Text: try self.decodeV3Text(body, into: &packets)
-            case .v3Binary: try self.decodeV3Binary(body, into: &packets)
+            case .v4Text: try self.decodeV4(body, each: packet)
+            case .v3Text: try self.decodeV3Text(body, each: packet)
+            case .v3Binary: try self.decodeV3Binary(body, each: packet)
             }
-            return EngineIOPayloadDecoding(packets: packets, error: nil)
+            return nil
         } catch {
-            return EngineIOPayloadDecoding(packets: packets, error: error)
+            return error
         }
     }
 
@@ -78,7 +88,7 @@ public enum EngineIOPayload {
 
     // MARK: - Engine.IO v4
 
-    private static func decodeV4(_ body: ByteBuffer, into packets: inout [EngineIOPacket]) throws(WireError) {
+    private static func decodeV4(_ body: ByteBuffer, each packet: (EngineIOPacket) -> Void) throws(WireError) {
         guard body.readableBytes > 0 else { return }
         let base = body.readerIndex
         // One pass: each packet is decoded as its end (a separator or the body's end) is found,
@@ -87,7 +97,7 @@ public enum EngineIOPayload {
         var start = 0
         while true {
             let end = body.withUnsafeReadableBytes { Self.separator(in: $0, from: start) }
-            try Self.decodeV4Segment(body, base: base, start: start, end: end, into: &packets)
+            packet(try Self.decodeV4Segment(body, base: base, start: start, end: end))
             guard end < count else { return }
             start = end + 1
         }
@@ -109,8 +119,8 @@ public enum EngineIOPayload {
 
     /// One packet of a v4 body: bytes `start..<end` after `base`.
     private static func decodeV4Segment(
-        _ body: ByteBuffer, base: Int, start: Int, end segmentEnd: Int, into packets: inout [EngineIOPacket]
-    ) throws(WireError) {
+        _ body: ByteBuffer, base: Int, start: Int, end segmentEnd: Int
+    ) throws(WireError) -> EngineIOPacket {
         let segment = body.getSlice(at: base + start, length: segmentEnd - start)!
         let offset = start
         if segment.getInteger(at: segment.readerIndex, as: UInt8.self) == UInt8(ascii: "b") {
@@ -121,19 +131,18 @@ public enum EngineIOPayload {
                     throw WireError(error.reason, at: offset + 1 + error.offset)
                 }
             }
-            packets.append(EngineIOPacket(type: .message, isBinary: true, data: data))
-        } else {
-            do throws(WireError) {
-                packets.append(try EngineIOPacket.decode(textPacket: segment))
-            } catch {
-                throw WireError(error.reason, at: offset + error.offset)
-            }
+            return EngineIOPacket(type: .message, isBinary: true, data: data)
+        }
+        do throws(WireError) {
+            return try EngineIOPacket.decode(textPacket: segment)
+        } catch {
+            throw WireError(error.reason, at: offset + error.offset)
         }
     }
 
     // MARK: - Engine.IO v3 text
 
-    private static func decodeV3Text(_ body: ByteBuffer, into packets: inout [EngineIOPacket]) throws(WireError) {
+    private static func decodeV3Text(_ body: ByteBuffer, each packet: (EngineIOPacket) -> Void) throws(WireError) {
         let base = body.readerIndex
         try body.withUnsafeReadableBytes { bytes throws(WireError) in
             var index = 0
@@ -174,8 +183,8 @@ public enum EngineIOPayload {
                 guard units == length else {
                     throw WireError("length prefix \(length) splits a surrogate pair", at: recordStart)
                 }
-                let packet = body.getSlice(at: base + packetStart, length: index - packetStart)!
-                packets.append(try self.decodeV3Record(packet, offset: packetStart))
+                let record = body.getSlice(at: base + packetStart, length: index - packetStart)!
+                packet(try self.decodeV3Record(record, offset: packetStart))
             }
         }
     }
@@ -206,7 +215,7 @@ public enum EngineIOPayload {
 
     // MARK: - Engine.IO v3 XHR2 binary
 
-    private static func decodeV3Binary(_ body: ByteBuffer, into packets: inout [EngineIOPacket]) throws(WireError) {
+    private static func decodeV3Binary(_ body: ByteBuffer, each decoded: (EngineIOPacket) -> Void) throws(WireError) {
         var remaining = body
         let base = body.readerIndex
         while remaining.readableBytes > 0 {
@@ -243,12 +252,12 @@ public enum EngineIOPayload {
                 guard let type = EngineIOPacketType(rawValue: typeByte) else {
                     throw WireError("unknown Engine.IO packet type byte \(describeByte(typeByte))", at: packetStart)
                 }
-                packets.append(
+                decoded(
                     EngineIOPacket(
                         type: type, isBinary: true, data: packet.getSlice(at: packet.readerIndex + 1, length: length - 1)!))
             } else {
                 do throws(WireError) {
-                    packets.append(try EngineIOPacket.decode(textPacket: packet))
+                    decoded(try EngineIOPacket.decode(textPacket: packet))
                 } catch {
                     throw WireError(error.reason, at: packetStart + error.offset)
                 }
