@@ -118,9 +118,10 @@ extension ConnectionTap {
                 count += SessionRegistry.packetRecordCount(records)
                 lines.append(encoding: &records)
             }
-            records.append(
-                SessionRegistry.pollRecord(context: context, encoding: encoding, body: body, packetCount: count))
-            batch.append(encoding: &records)
+            // The packets' records are encoded into `lines` as they come: none is left to go first.
+            batch.pollLine(
+                SessionRegistry.pollBody(context: context, encoding: encoding, body: body, packetCount: count),
+                time: context.time)
             batch.append(moving: &lines)
         }
     }

@@ -30,6 +30,16 @@ struct LineBatch {
         self.lastTime = max(self.lastTime, context.time)
     }
 
+    /// The line of a polling body's `poll` record, byte for byte (the same encoder function writes
+    /// both).
+    mutating func pollLine(_ poll: Record.PollBody, time: Int64) {
+        self.encoder.encodePoll(
+            time: time, sid: poll.sid, connection: poll.connection, direction: poll.direction, encoding: poll.encoding,
+            bytes: poll.bytes, packetCount: poll.packetCount, into: &self.lines)
+        self.count += 1
+        self.lastTime = max(self.lastTime, time)
+    }
+
     /// Appends the lines of `other` after the lines so far and empties it (a polling body's packet
     /// lines, written before their `poll` line was known).
     mutating func append(moving other: inout LineBatch) {

@@ -33,10 +33,11 @@ struct PolledPackets {
         }
         // What `DecodedPacket(packet, ...)` does with a text message, its Socket.IO packet kept apart.
         do {
-            let decoded = try SocketIOPacket.decode(packet.data, version: version.socketIOVersion)
-            if decoded.type == .connect, direction == .clientToServer { self.areFastPathCandidates = false }
-            self.packets.append(decoded)
-            self.items.append(.socket(self.packets.count - 1))
+            // Appended as it is returned: a `let` of it was copied into the array and destroyed.
+            self.packets.append(try SocketIOPacket.decode(packet.data, version: version.socketIOVersion))
+            let index = self.packets.count - 1
+            if self.packets[index].type == .connect, direction == .clientToServer { self.areFastPathCandidates = false }
+            self.items.append(.socket(index))
         } catch {
             self.areFastPathCandidates = false
             self.items.append(

@@ -148,10 +148,16 @@ struct SessionRegistry: Sendable {
     ) -> Record {
         Record(
             time: context.time,
-            event: .poll(
-                .init(
-                    sid: context.sid ?? "", connection: context.connection, direction: context.direction,
-                    encoding: encoding, bytes: body.readableBytes, packetCount: packetCount)))
+            event: .poll(Self.pollBody(context: context, encoding: encoding, body: body, packetCount: packetCount)))
+    }
+
+    /// What the `poll` record of a polling body holds (`pollRecord`; the fast path writes its line).
+    static func pollBody(
+        context: PacketContext, encoding: EngineIOPayloadEncoding, body: ByteBuffer, packetCount: Int
+    ) -> Record.PollBody {
+        Record.PollBody(
+            sid: context.sid ?? "", connection: context.connection, direction: context.direction, encoding: encoding,
+            bytes: body.readableBytes, packetCount: packetCount)
     }
 
     /// How many of `records` stand for a packet (or an undecodable part) of a polling body: the

@@ -60,36 +60,8 @@ public struct RecordEncoder: Sendable {
             buffer.writeJSONKey(.cause)
             buffer.writeJSONString(e.cause)
         case .http(let e):
-            self.start(time: record.time, kind: .http, into: &buffer)
-            self.optionalSID(e.sid, into: &buffer)
-            buffer.writeJSONKey(.conn)
-            buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey(.method)
-            buffer.writeJSONString(e.method)
-            buffer.writeJSONKey(.path)
-            buffer.writeJSONString(e.path)
-            if let status = e.status {
-                buffer.writeJSONKey(.status)
-                buffer.writeDecimal(status)
-            }
-            buffer.writeJSONKey(.reqBytes)
-            buffer.writeDecimal(e.requestBytes)
-            buffer.writeJSONKey(.respBytes)
-            buffer.writeDecimal(e.responseBytes)
-            buffer.writeJSONKey(.durUs)
-            buffer.writeDecimal(e.durationMicros)
-            if let body = e.errorBody {
-                buffer.writeJSONKey(.errorBody)
-                buffer.writeJSONString(body)
-            }
-            if let headers = e.requestHeaders {
-                buffer.writeJSONKey(.reqHeaders)
-                self.pairs(headers, into: &buffer)
-            }
-            if let headers = e.responseHeaders {
-                buffer.writeJSONKey(.respHeaders)
-                self.pairs(headers, into: &buffer)
-            }
+            self.encodeHTTP(time: record.time, e, into: &buffer)
+            return
         case .body(let e):
             self.start(time: record.time, kind: .body, into: &buffer)
             buffer.writeJSONKey(.conn)
@@ -159,19 +131,10 @@ public struct RecordEncoder: Sendable {
             buffer.writeJSONKey(.conn)
             buffer.writeDecimal(unsigned: e.connection)
         case .poll(let e):
-            self.start(time: record.time, kind: .poll, into: &buffer)
-            buffer.writeJSONKey(.sid)
-            buffer.writeJSONString(e.sid)
-            buffer.writeJSONKey(.conn)
-            buffer.writeDecimal(unsigned: e.connection)
-            buffer.writeJSONKey(.dir)
-            buffer.writeJSONString(e.direction.rawValue)
-            buffer.writeJSONKey(.enc)
-            buffer.writeJSONString(e.encoding.rawValue)
-            buffer.writeJSONKey(.bytes)
-            buffer.writeDecimal(e.bytes)
-            buffer.writeJSONKey(.n)
-            buffer.writeDecimal(e.packetCount)
+            self.encodePoll(
+                time: record.time, sid: e.sid, connection: e.connection, direction: e.direction, encoding: e.encoding,
+                bytes: e.bytes, packetCount: e.packetCount, into: &buffer)
+            return
         case .engine(let e):
             self.start(time: record.time, kind: .eio, into: &buffer)
             self.optionalSID(e.sid, into: &buffer)
@@ -277,7 +240,7 @@ public struct RecordEncoder: Sendable {
         }
     }
 
-    private func pairs(_ pairs: [Record.KeyValue], into buffer: inout ByteBuffer) {
+    func pairs(_ pairs: [Record.KeyValue], into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "["))
         for (i, pair) in pairs.enumerated() {
             if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
