@@ -129,15 +129,16 @@ extension ConnectionTap {
     /// The `http` record of an exchange.
     func exchangeRecord(_ exchange: HTTPExchangeMachine.Exchange, status: Int?, time: Int64) -> Record.HTTPExchange {
         var errorBody: String?
-        if exchange.target != nil, let status, status >= 400 {
+        if exchange.isEngineIO, let status, status >= 400 {
             let view = exchange.responseBody.bytes.readableBytesView
             errorBody = String(decoding: view.prefix(HTTPExchangeMachine.Body.headBytes), as: UTF8.self)
         }
         var record = Record.HTTPExchange(
-            connection: self.connection, method: exchange.request.methodString, path: self.redactor.path(exchange.uri),
+            connection: self.connection, method: exchange.request.methodString,
+            path: exchange.queryMayNameCredentials ? self.redactor.path(exchange.uri) : exchange.uri,
             status: status, requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
             durationMicros: time - exchange.start, sid: exchange.target?.sid, errorBody: errorBody)
-        if exchange.target == nil, self.hub.configuration.bodyLimit > 0 {
+        if !exchange.isEngineIO, self.hub.configuration.bodyLimit > 0 {
             // The whole exchange is kept for HAR and replay: its headers, credentials masked.
             let redactor = self.redactor
             record.requestHeaders = exchange.requestHeaders.map {

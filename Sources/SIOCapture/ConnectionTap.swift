@@ -40,8 +40,9 @@ public final class ConnectionTap {
     /// A request head, as the client sent it (before `X-Forwarded-*` were added).
     public func requestHead(_ head: HTTPHead) {
         let time = self.hub.now()
-        let action = self.http.requestHead(head, time: time)
-        if Redactor.queryMayNameCredentials(head) || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) }) {
+        let queryMayNameCredentials = Redactor.queryMayNameCredentials(head)
+        let action = self.http.requestHead(head, time: time, queryMayNameCredentials: queryMayNameCredentials)
+        if queryMayNameCredentials || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) }) {
             self.learnCredentials { $0.learn(request: head) }
         }
         self.perform(action, time: time)

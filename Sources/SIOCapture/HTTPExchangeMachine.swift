@@ -34,6 +34,9 @@ struct HTTPExchangeMachine {
         var uri: String
         /// Set when the request is an Engine.IO request (`EIO=` present).
         var target: EngineIORequestTarget?
+        /// `Redactor.queryMayNameCredentials` of the request, told once per request: the `http`
+        /// record's path is rewritten only when it may.
+        var queryMayNameCredentials = true
         var start: Int64
         var requestBytes = 0
         var requestBody: Body
@@ -50,6 +53,13 @@ struct HTTPExchangeMachine {
         var pieces: [Record.HTTPBody] = []
         /// Values masked in the bodies, not yet taken by the tap (known secrets).
         var secrets: [String] = []
+
+        /// Whether the request is an Engine.IO request: `target != nil` compared two optional
+        /// targets (copying the target twice), the target being `Equatable`.
+        var isEngineIO: Bool {
+            if case .some = self.target { return true }
+            return false
+        }
 
         var requestHeaders: HTTPHead.Headers { self.request.headers }
         var responseHeaders: HTTPHead.Headers { self.response?.headers ?? HTTPHead.Headers() }
@@ -124,14 +134,16 @@ struct HTTPExchangeMachine {
         return exchange
     }
 
-    mutating func requestHead(_ head: HTTPHead, time: Int64) -> Action {
+    /// A request head; `queryMayNameCredentials`: `Redactor.queryMayNameCredentials(head)`, which
+    /// the tap asks anyway (known secrets).
+    mutating func requestHead(_ head: HTTPHead, time: Int64, queryMayNameCredentials: Bool = true) -> Action {
         guard case .idle = self.state else {
             // A new request before the previous response ended (the proxy lost the response):
             // finish the old one so it is still recorded.
             if case .exchange = self.state {
                 var old = self.takeExchange()
                 Self.finishCaptures(&old)
-                _ = self.requestHead(head, time: time)
+                _ = self.requestHead(head, time: time, queryMayNameCredentials: queryMayNameCredentials)
                 return .exchangeComplete(old)
             }
             return .none
@@ -142,6 +154,7 @@ struct HTTPExchangeMachine {
         var exchange = Exchange(
             request: head, uri: uri, target: isEngineIO ? target : nil, start: time,
             requestBody: Body(keep: isEngineIO && head.methodIs("POST"), limit: self.maxBodyBytes))
+        exchange.queryMayNameCredentials = queryMayNameCredentials
         if !isEngineIO, self.bodyLimit > 0 {
             exchange.requestCapture = BodyCapture(
                 connection: self.connection, direction: .clientToServer, headers: head.headers, limit: self.bodyLimit,
@@ -179,7 +192,7 @@ struct HTTPExchangeMachine {
         guard case .exchange = self.state else { return .none }
         self.current!.status = head.statusCode
         self.current!.response = head
-        if self.current!.target == nil, self.bodyLimit > 0, head.statusCode != 101 {
+        if !self.current!.isEngineIO, self.bodyLimit > 0, head.statusCode != 101 {
             self.current!.responseCapture = BodyCapture(
                 connection: self.connection, direction: .serverToClient, headers: head.headers, limit: self.bodyLimit,
                 streamed: BodyCapture.isStreamed(head.headers, isResponse: true, redactor: self.bodyRedactor),
@@ -190,7 +203,7 @@ struct HTTPExchangeMachine {
             self.state = .switched
             return .protocolSwitched(exchange, webSocket: webSocket)
         }
-        if self.current!.target != nil {
+        if self.current!.isEngineIO {
             // Polling answers are decoded; error answers keep their start for the record.
             let isPollAnswer = head.statusCode == 200 && self.current!.request.methodIs("GET")
             let isError = head.statusCode >= 400

@@ -63,6 +63,8 @@ public struct EngineIORequestTarget: Hashable, Sendable {
         let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(question ?? end)]), as: UTF8.self)
         guard let question else { return (path, []) }
         var items: [QueryItem] = []
+        // One allocation: at most one item per `&`-separated part.
+        items.reserveCapacity(bytes[question..<end].reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 })
         var pairStart = question + 1
         while pairStart < end {
             let pairEnd = bytes[pairStart..<end].firstIndex(of: UInt8(ascii: "&")) ?? end
