@@ -257,10 +257,17 @@ public final class ConnectionTap {
             }
             var record = self.exchangeRecord(exchange, status: exchange.status, time: time)
             record.sid = record.sid ?? opened
-            self.hub.withRegistry(bytes: &self.bytes) { registry, records in
-                registry.learn(exchange.secrets)
-                for piece in exchange.pieces { records.append(Record(time: time, event: .body(piece))) }
-                registry.http(record, time: time, into: &records)
+            if let writer = self.hub.lineWriter, exchange.pieces.isEmpty, exchange.secrets.isEmpty {
+                // The line without a `Record` when the registry needs none (`SessionRegistry.http`).
+                self.hub.withRegistry(bytes: &self.bytes, lines: writer) { registry, records, batch in
+                    registry.http(record, time: time, into: &batch, records: &records)
+                }
+            } else {
+                self.hub.withRegistry(bytes: &self.bytes) { registry, records in
+                    registry.learn(exchange.secrets)
+                    for piece in exchange.pieces { records.append(Record(time: time, event: .body(piece))) }
+                    registry.http(record, time: time, into: &records)
+                }
             }
         case .protocolSwitched(let exchange, let isWebSocket):
             let record = self.exchangeRecord(exchange, status: 101, time: time)

@@ -40,6 +40,14 @@ struct LineBatch {
         self.lastTime = max(self.lastTime, time)
     }
 
+    /// The line of an `http` record (`Record.HTTPExchange`), byte for byte (the same encoder
+    /// function writes both).
+    mutating func httpLine(_ exchange: Record.HTTPExchange, time: Int64) {
+        self.encoder.encodeHTTP(time: time, exchange, into: &self.lines)
+        self.count += 1
+        self.lastTime = max(self.lastTime, time)
+    }
+
     /// Appends the lines of `other` after the lines so far and empties it (a polling body's packet
     /// lines, written before their `poll` line was known).
     mutating func append(moving other: inout LineBatch) {

@@ -103,6 +103,21 @@ extension SessionRegistry {
         }
     }
 
+    /// `http` for a sink that takes lines: the exchange's line is written into `batch` without a
+    /// `Record` (by the encoder function of the record's line) when there is no known secret to
+    /// mask and no session to close, the exchange of every polling request; otherwise `http`'s
+    /// records are made. `records` holds none yet (they would go after the line).
+    mutating func http(
+        _ exchange: Record.HTTPExchange, time: Int64, into batch: inout LineBatch, records: inout [Record]
+    ) {
+        assert(records.isEmpty, "records made before the http line would be written after it")
+        guard self.knownSecrets.isEmpty, exchange.status != 400 else {
+            return self.http(exchange, time: time, into: &records)
+        }
+        self.statistics.httpExchanges += 1
+        batch.httpLine(exchange, time: time)
+    }
+
     mutating func undecodable(
         _ data: RecordedData, layer: Record.Undecodable.Layer, reason: String, offset: Int, context: PacketContext,
         into records: inout [Record]

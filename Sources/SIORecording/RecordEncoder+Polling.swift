@@ -44,6 +44,7 @@ extension RecordEncoder {
         // 150 bytes of constant text and numbers at most, with room to spare.
         var bound = 200 + RawLineWriter.bound(jsonString: exchange.method) + RawLineWriter.bound(jsonString: exchange.path)
         if let sid = exchange.sid { bound += RawLineWriter.bound(jsonString: sid) }
+        let isWhole = exchange.errorBody == nil && exchange.requestHeaders == nil && exchange.responseHeaders == nil
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
             var line = RawLineWriter(out)
             line.ascii("{\"t\":")
@@ -70,8 +71,10 @@ extension RecordEncoder {
             line.decimal(Int64(exchange.responseBytes))
             line.ascii(",\"dur_us\":")
             line.decimal(exchange.durationMicros)
+            if isWhole { line.ascii("}\n") }
             return line.count
         }
+        guard !isWhole else { return }
         if let body = exchange.errorBody {
             buffer.writeJSONKey(.errorBody)
             buffer.writeJSONString(body)
