@@ -107,7 +107,9 @@ extension ConnectionTap {
             for index in polled.items.indices {
                 switch polled.items[index] {
                 case .socket(let packet):
-                    if registry.socketLine(inPlace: &polled.packets[packet], context: context, slot: &slot, into: &lines) {
+                    if registry.socketLine(
+                        inPlace: &polled.packets[packet], context: context, slot: &slot, into: &lines)
+                    {
                         count += 1
                         continue
                     }

@@ -42,7 +42,9 @@ public final class ConnectionTap {
         let time = self.hub.now()
         let queryMayNameCredentials = Redactor.queryMayNameCredentials(head)
         let action = self.http.requestHead(head, time: time, queryMayNameCredentials: queryMayNameCredentials)
-        if queryMayNameCredentials || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) }) {
+        if queryMayNameCredentials
+            || head.headers.indices.contains(where: { Redactor.isCredentialHeader(head.headers, at: $0) })
+        {
             self.learnCredentials { $0.learn(request: head) }
         }
         self.perform(action, time: time)

@@ -42,7 +42,8 @@ extension RecordEncoder {
     /// write: the line of every long-polling request.
     public func encodeHTTP(time: Int64, _ exchange: Record.HTTPExchange, into buffer: inout ByteBuffer) {
         // 150 bytes of constant text and numbers at most, with room to spare.
-        var bound = 200 + RawLineWriter.bound(jsonString: exchange.method) + RawLineWriter.bound(jsonString: exchange.path)
+        var bound =
+            200 + RawLineWriter.bound(jsonString: exchange.method) + RawLineWriter.bound(jsonString: exchange.path)
         if let sid = exchange.sid { bound += RawLineWriter.bound(jsonString: sid) }
         let isWhole = exchange.errorBody == nil && exchange.requestHeaders == nil && exchange.responseHeaders == nil
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in

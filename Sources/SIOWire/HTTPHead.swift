@@ -95,7 +95,16 @@ public struct HTTPHead: Hashable, Sendable {
     public var reasonPhrase: String { self.isRequest ? "" : self.headers.string(self.line.2) }
 
     static func contains(_ haystack: Slice<UnsafeRawBufferPointer>, _ needle: String) -> Bool {
-        let needle = Array(needle.utf8)
+        // A literal's bytes are contiguous: no array of them per call (every request asks twice).
+        if let found = needle.utf8.withContiguousStorageIfAvailable({ Self.contains(haystack, utf8: $0) }) {
+            return found
+        }
+        return Array(needle.utf8).withUnsafeBufferPointer { Self.contains(haystack, utf8: $0) }
+    }
+
+    private static func contains(
+        _ haystack: Slice<UnsafeRawBufferPointer>, utf8 needle: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
         guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
         var index = haystack.startIndex
         let last = haystack.endIndex - needle.count
