@@ -241,12 +241,15 @@ public final class ConnectionTap {
         switch action {
         case .none:
             break
-        case .requestBodyComplete(let exchange):
-            guard let target = exchange.target, let version = target.version else { return }
-            self.decodePoll(
-                exchange.requestBody,
-                contentType: version == .v3 ? exchange.requestHeaders.first(name: "Content-Type") : nil,
-                target: target, version: version, direction: .clientToServer, exchange: exchange, time: time)
+        case .requestBodyComplete:
+            // `decodePoll` leaves `http` alone while it is lent the exchange.
+            self.http.decodeRequestBody { exchange in
+                guard let target = exchange.target, let version = target.version else { return }
+                self.decodePoll(
+                    exchange.requestBody,
+                    contentType: version == .v3 ? exchange.requestHeaders.first(name: "Content-Type") : nil,
+                    target: target, version: version, direction: .clientToServer, exchange: exchange, time: time)
+            }
         case .exchangeComplete(let exchange):
             var opened: String?
             if let target = exchange.target, let version = target.version, exchange.request.methodIs("GET"),

@@ -86,8 +86,9 @@ struct HTTPExchangeMachine {
 
     enum Action {
         case none
-        /// An Engine.IO POST body is complete: decode it (client → server packets).
-        case requestBodyComplete(Exchange)
+        /// An Engine.IO POST body is complete: decode it (client → server packets). The exchange
+        /// stays in flight and is lent for it (`decodeRequestBody`), not copied into the action.
+        case requestBodyComplete
         /// The response is complete: record the exchange, decode a polling answer.
         case exchangeComplete(Exchange)
         /// The upstream switched protocols (`101`); the connection carries no more HTTP. `webSocket`
@@ -181,9 +182,16 @@ struct HTTPExchangeMachine {
             self.current!.requestBody = Body(keep: false, limit: 0)
             return .none
         }
-        let exchange = self.current!
+        return .requestBodyComplete
+    }
+
+    /// After `requestBodyComplete`: lends the exchange in flight to `decode`, then lets its request
+    /// body go. Lent in place: a copy of the exchange in the action, and its destruction, cost
+    /// ~3,000 instructions per POST.
+    mutating func decodeRequestBody(_ decode: (Exchange) -> Void) {
+        guard case .exchange = self.state, self.current!.requestBody.keep else { return }
+        decode(self.current!)
         self.current!.requestBody = Body(keep: false, limit: 0)
-        return .requestBodyComplete(exchange)
     }
 
     /// A final response head or a `101`; `webSocket`: the `101` accepted a WebSocket upgrade.
