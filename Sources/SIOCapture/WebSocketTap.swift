@@ -95,8 +95,9 @@ extension WebSocketTap.Decoding {
         while true {
             do {
                 guard let message = try decoder.next() else { return }
-                if direction == .clientToServer, Self.mayBeConnect(message) { mayHoldClientConnect = true }
-                self.handle(message, direction: direction, into: &found)
+                if self.handle(message, direction: direction, into: &found), direction == .clientToServer {
+                    mayHoldClientConnect = true
+                }
             } catch {
                 let sample = bytes.getSlice(
                     at: bytes.readerIndex, length: min(WebSocketTap.damageSampleBytes, bytes.readableBytes)) ?? ByteBuffer()
@@ -107,7 +108,7 @@ extension WebSocketTap.Decoding {
     }
 
     /// Whether a message may be a Socket.IO CONNECT: a text `40...`, or any binary message (a
-    /// msgpack packet's type is inside it).
+    /// msgpack packet's type is inside it). `handle` tells it of a decoded text packet by its type.
     private static func mayBeConnect(_ message: WebSocketStreamDecoder.Message) -> Bool {
         switch message.kind {
         case .text:
@@ -121,9 +122,32 @@ extension WebSocketTap.Decoding {
         }
     }
 
-    private func handle(_ message: WebSocketStreamDecoder.Message, direction: Direction, into found: inout Found) {
+    /// Appends the event `message` makes; returns whether it may be a Socket.IO CONNECT
+    /// (`mayBeConnect`), learned from the decoded packet when it decoded.
+    private func handle(_ message: WebSocketStreamDecoder.Message, direction: Direction, into found: inout Found)
+        -> Bool
+    {
         switch message.kind {
         case .text:
+            // The common message, a Socket.IO packet, decoded with its Engine.IO type in one borrow
+            // of the bytes; any other text (another Engine.IO packet, damage) is decoded below.
+            do {
+                if try SocketIOPacket.decode(
+                    engineIOMessage: message.payload, version: self.version.socketIOVersion,
+                    appendingTo: &found.packets)
+                {
+                    found.events.append(.socket(packet: found.packets.count - 1, direction))
+                    return found.packets[found.packets.count - 1].type == .connect
+                }
+            } catch {
+                var text = message.payload
+                text.moveReaderIndex(forwardBy: 1)
+                found.events.append(
+                    .packet(
+                        DecodedPacket.undecodableSocket(text, error, direction: direction, redactor: self.redactor),
+                        direction))
+                return Self.mayBeConnect(message)
+            }
             let packet: EngineIOPacket
             do {
                 packet = try EngineIOPacket.decode(webSocketText: message.payload)
@@ -132,23 +156,11 @@ extension WebSocketTap.Decoding {
                     .damage(
                         RecordedData(textBytes: message.payload), layer: .engineIO,
                         reason: error.reason, offset: error.offset, direction))
-                return
+                return false
             }
-            // What `DecodedPacket(packet, ...)` does with a text packet, its Socket.IO packet put
-            // in the event directly.
-            guard packet.type == .message else {
-                found.events.append(.packet(.engine(packet), direction))
-                return
-            }
-            do {
-                found.packets.append(try SocketIOPacket.decode(packet.data, version: self.version.socketIOVersion))
-                found.events.append(.socket(packet: found.packets.count - 1, direction))
-            } catch {
-                found.events.append(
-                    .packet(
-                        DecodedPacket.undecodableSocket(packet.data, error, direction: direction, redactor: self.redactor),
-                        direction))
-            }
+            // Not a `message` (those were decoded above).
+            found.events.append(.packet(.engine(packet), direction))
+            return false
         case .binary:
             do {
                 let packet = try EngineIOPacket.decode(webSocketBinary: message.payload, version: self.version)
@@ -159,15 +171,17 @@ extension WebSocketTap.Decoding {
                 found.events.append(
                     .damage(.binary(message.payload), layer: .engineIO, reason: error.reason, offset: error.offset, direction))
             }
+            return true
         case .close:
             var payload = message.payload
             // Node may close without a status code: then the payload is empty.
             let code = payload.readableBytes >= 2 ? payload.readInteger(as: UInt16.self).map(Int.init) : nil
             let reason = payload.readString(length: payload.readableBytes) ?? ""
             found.events.append(.close(code: code, reason: reason, direction))
+            return false
         case .ping, .pong:
             // WebSocket keep-alives are not part of the Engine.IO session.
-            break
+            return false
         }
     }
 }

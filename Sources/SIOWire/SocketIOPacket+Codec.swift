@@ -25,16 +25,47 @@ extension SocketIOPacket {
     /// Layout: `<type>[<attachments>-][<nsp>,][<ack id>][<JSON>]`. Offsets in errors are relative
     /// to the first byte of `text`.
     public static func decode(_ text: ByteBuffer, version: SocketIOVersion) throws(WireError) -> SocketIOPacket {
+        self.packet(text, from: 0, try self.decodeHeader(text, from: 0, version: version))
+    }
+
+    /// A whole Engine.IO text packet (a WebSocket text message) that is a `message`, `4...`, decoded
+    /// as the Socket.IO packet it carries and appended to `packets`: `EngineIOPacket.decode(webSocketText:)`
+    /// then `decode(_:version:)` in one borrow of the bytes (each borrow of a `ByteBuffer`'s storage
+    /// costs a run-time exclusivity check, and this runs for every message). Returns `false`, having
+    /// appended nothing, when the text is not a `message` packet (another type, or not an Engine.IO
+    /// packet at all): decode it as an Engine.IO packet then. Errors are the Socket.IO packet's, with
+    /// offsets relative to its first byte (after the `4`), as `decode(_:version:)` reports them.
+    /// (Appended rather than returned: an optional packet was copied once more on its way out.)
+    public static func decode(
+        engineIOMessage text: ByteBuffer, version: SocketIOVersion, appendingTo packets: inout [SocketIOPacket]
+    ) throws(WireError) -> Bool {
+        let decoded = try self.decodeHeader(text, from: 1, version: version)
+        guard decoded.isMessage else { return false }
+        packets.append(self.packet(text, from: 1, decoded))
+        return true
+    }
+
+    /// What one borrow of the bytes of `text` from `start` on finds. With `start` 1, the byte before
+    /// must be an Engine.IO `message`'s `4`, or the result is not a message (`isMessage` false).
+    private static func decodeHeader(_ text: ByteBuffer, from start: Int, version: SocketIOVersion) throws(WireError)
+        -> DecodedHeader
+    {
         // The header and the JSON in one borrow of the bytes; the packet made once, after it (each
         // `ByteBuffer` access costs more than the header's parse, and a packet made in the closure
         // was copied out of it).
-        let (header, isCompact, eventName) = try text.withUnsafeReadableBytes {
-            bytes throws(WireError) -> (Header, Bool, String?) in
+        try text.withUnsafeReadableBytes {
+            whole throws(WireError) -> DecodedHeader in
+            if start == 1 {
+                guard whole.first == UInt8(ascii: "0") &+ EngineIOPacketType.message.rawValue else {
+                    return DecodedHeader(header: Header(type: .connect), isCompact: false, eventName: nil, isMessage: false)
+                }
+            }
+            let bytes = UnsafeRawBufferPointer(rebasing: whole[start...])
             let header = try Header.parse(bytes, version: version)
             guard header.length < bytes.count else {
                 try self.validate(
                     type: header.type, kind: nil, firstKind: nil, firstString: nil, version: version, at: header.length)
-                return (header, false, nil)
+                return DecodedHeader(header: header, isCompact: false, eventName: nil)
             }
             let isEvent = header.type == .event || header.type == .binaryEvent
             var cursor = JSONCursor(UnsafeRawBufferPointer(rebasing: bytes[header.length...]))
@@ -48,24 +79,34 @@ extension SocketIOPacket {
             try self.validate(
                 type: header.type, kind: scan.kind, firstKind: scan.firstElementKind,
                 firstString: scan.firstElementString, version: version, at: header.length)
-            return (header, scan.isCompact, isEvent ? scan.firstElementString : nil)
+            return DecodedHeader(
+                header: header, isCompact: scan.isCompact, eventName: isEvent ? scan.firstElementString : nil)
         }
-        let namespace =
+    }
+
+    /// The packet `decodeHeader` found in `text` from `start` on.
+    @inline(__always)
+    private static func packet(
+        _ text: ByteBuffer, from start: Int, _ decoded: DecodedHeader
+    ) -> SocketIOPacket {
+        let header = decoded.header
+        let textStart = text.readerIndex + start
+        // `nil`: no namespace in the header, `/`.
+        let named =
             header.namespaceEnd > header.namespaceStart
-            ? text.getString(
-                at: text.readerIndex + header.namespaceStart, length: header.namespaceEnd - header.namespaceStart)! : "/"
+            ? text.getString(at: textStart + header.namespaceStart, length: header.namespaceEnd - header.namespaceStart)!
+            : nil
         var json: ByteBuffer?
-        if header.length < text.readableBytes {
+        if start + header.length < text.readableBytes {
             // The text from the JSON on, without asking the buffer's storage for a slice.
             var bytes = text
-            bytes.moveReaderIndex(forwardBy: header.length)
+            bytes.moveReaderIndex(forwardBy: start + header.length)
             json = bytes
         }
         return SocketIOPacket(
-            type: header.type, namespace: namespace, ackID: header.ackID, attachmentCount: header.attachmentCount,
-            json: json, jsonIsCompact: isCompact, eventName: eventName,
-            rawHeader: header.isCanonical(namespace: namespace)
-                ? nil : text.getString(at: text.readerIndex, length: header.length))
+            type: header.type, namespace: named ?? "/", ackID: header.ackID, attachmentCount: header.attachmentCount,
+            json: json, jsonIsCompact: decoded.isCompact, eventName: decoded.eventName,
+            rawHeader: header.isCanonical(named: named) ? nil : text.getString(at: textStart, length: header.length))
     }
 
     /// The wire text (header + verbatim JSON), `rawHeader` used when present.
@@ -130,6 +171,17 @@ extension SocketIOPacket {
     }
 }
 
+/// What `decodeHeader` finds in one borrow of a packet's bytes. Not optional: an optional of it
+/// was copied on its way out of the borrow (~500 instructions per packet).
+private struct DecodedHeader {
+    var header: Header
+    /// The JSON is compact (`SocketIOPacket.jsonIsCompact`).
+    var isCompact: Bool
+    var eventName: String?
+    /// False when an Engine.IO text turned out not to be a `message` (nothing else is then set).
+    var isMessage = true
+}
+
 /// The parsed header of a Socket.IO packet.
 private struct Header {
     var type: SocketIOPacketType
@@ -147,14 +199,16 @@ private struct Header {
     var explicitRootNamespace = false
 
     /// Whether `encode` would write this header back (what the packet's `rawHeader` is `nil` for),
-    /// `namespace` being the packet's.
-    func isCanonical(namespace: String) -> Bool {
+    /// `named` being the packet's namespace when the header names one (`nil`: `/`, no comparison of
+    /// strings for the common packet).
+    func isCanonical(named: String?) -> Bool {
         guard !self.hasQuery, self.namespaceClosedByComma, !self.explicitRootNamespace else { return false }
         // Leading zeros in counts or ack ids also make the header non-canonical. Counted, not built:
         // this runs for every packet.
         var canonicalLength = 1
         if self.type.carriesAttachments { canonicalLength += decimalDigits(UInt64(self.attachmentCount)) + 1 }
-        if namespace != "/" { canonicalLength += namespace.utf8.count + 1 }
+        // A header naming `/` itself is not canonical (above), so a named namespace is never `/`.
+        if let named { canonicalLength += named.utf8.count + 1 }
         if let ackID = self.ackID { canonicalLength += decimalDigits(ackID) }
         return canonicalLength == self.length
     }
