@@ -200,7 +200,8 @@ struct SessionRegistry: Sendable {
     /// `slot`: where the connection's session was found last time; used instead of hashing the
     /// sid while the table has not gained or lost a session since, updated otherwise.
     mutating func socketLine(
-        _ packet: SocketIOPacket, context: PacketContext, slot: inout SessionSlot?, into batch: inout LineBatch
+        _ packet: borrowing SocketIOPacket, context: borrowing PacketContext, slot: inout SessionSlot?,
+        into batch: inout LineBatch
     ) -> Bool {
         guard let sid = context.sid, !packet.type.carriesAttachments, self.knownSecrets.isEmpty,
             packet.type != .connect || context.direction == .serverToClient || !self.redactor.enabled

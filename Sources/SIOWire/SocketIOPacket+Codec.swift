@@ -57,7 +57,8 @@ extension SocketIOPacket {
             whole throws(WireError) -> DecodedHeader in
             if start == 1 {
                 guard whole.first == UInt8(ascii: "0") &+ EngineIOPacketType.message.rawValue else {
-                    return DecodedHeader(header: Header(type: .connect), isCompact: false, eventName: nil, isMessage: false)
+                    return DecodedHeader(
+                        header: Header(type: .connect), isCompact: false, eventName: nil, isMessage: false)
                 }
             }
             let bytes = UnsafeRawBufferPointer(rebasing: whole[start...])
@@ -92,10 +93,8 @@ extension SocketIOPacket {
         let header = decoded.header
         let textStart = text.readerIndex + start
         // `nil`: no namespace in the header, `/`.
-        let named =
-            header.namespaceEnd > header.namespaceStart
-            ? text.getString(at: textStart + header.namespaceStart, length: header.namespaceEnd - header.namespaceStart)!
-            : nil
+        let nameLength = header.namespaceEnd - header.namespaceStart
+        let named = nameLength > 0 ? text.getString(at: textStart + header.namespaceStart, length: nameLength)! : nil
         var json: ByteBuffer?
         if start + header.length < text.readableBytes {
             // The text from the JSON on, without asking the buffer's storage for a slice.
