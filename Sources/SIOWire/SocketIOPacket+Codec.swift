@@ -85,10 +85,11 @@ extension SocketIOPacket {
         }
     }
 
-    /// The packet `decodeHeader` found in `text` from `start` on.
+    /// The packet `decodeHeader` found in `text` from `start` on (`decoded` consumed: its event
+    /// name moves into the packet instead of being copied, ~35 instructions per packet).
     @inline(__always)
     private static func packet(
-        _ text: ByteBuffer, from start: Int, _ decoded: DecodedHeader
+        _ text: ByteBuffer, from start: Int, _ decoded: consuming DecodedHeader
     ) -> SocketIOPacket {
         let header = decoded.header
         let textStart = text.readerIndex + start
@@ -102,10 +103,10 @@ extension SocketIOPacket {
             bytes.moveReaderIndex(forwardBy: start + header.length)
             json = bytes
         }
+        let rawHeader = header.isCanonical(named: named) ? nil : text.getString(at: textStart, length: header.length)
         return SocketIOPacket(
             type: header.type, namespace: named ?? "/", ackID: header.ackID, attachmentCount: header.attachmentCount,
-            json: json, jsonIsCompact: decoded.isCompact, eventName: decoded.eventName,
-            rawHeader: header.isCanonical(named: named) ? nil : text.getString(at: textStart, length: header.length))
+            json: json, jsonIsCompact: decoded.isCompact, eventName: decoded.eventName, rawHeader: rawHeader)
     }
 
     /// The wire text (header + verbatim JSON), `rawHeader` used when present.
