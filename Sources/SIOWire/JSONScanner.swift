@@ -71,11 +71,19 @@ extension JSONCursor {
             if self.peek() == UInt8(ascii: "]") {
                 self.index += 1
             } else {
-                let firstStart = self.index
-                let firstKind = try self.skipValue(depth: 1)
-                result.firstElementKind = firstKind
-                if firstKind == .string && decodingFirstString {
-                    result.firstElementString = self.decodeString(firstStart + 1..<self.index - 1)
+                if self.peek() == UInt8(ascii: "\"") {
+                    // A string read here rather than by `skipValue`: whether it holds an escape is
+                    // then known, and an event name without one is its bytes.
+                    let (content, escaped) = try self.skipString()
+                    result.firstElementKind = .string
+                    if decodingFirstString {
+                        result.firstElementString =
+                            escaped
+                            ? self.decodeString(content)
+                            : String(decoding: UnsafeRawBufferPointer(rebasing: self.bytes[content]), as: UTF8.self)
+                    }
+                } else {
+                    result.firstElementKind = try self.skipValue(depth: 1)
                 }
                 try self.skipRestOfArray(depth: 1)
             }
