@@ -9,11 +9,12 @@ import Glibc
 import Darwin
 #endif
 
-/// The live view on stdout. Records are formatted on the caller's thread into a shared buffer;
-/// a background thread writes it out, so a slow terminal or pipe never stalls the proxy's event
-/// loops. When the terminal falls too far behind, lines are dropped and the count is shown.
-/// In `jsonl` mode, whose line is the recording's, it follows the recording's lines instead
-/// (`RecordLineFollower`): the capture keeps its fast path and copies the bytes it wrote.
+/// The live view on stdout. It follows the recording's lines (`RecordLineFollower`), as the
+/// capture wrote them, so the capture keeps its fast path whatever the live view shows: the lines
+/// are copied into a shared buffer, and a background thread turns them into text (decoded and
+/// formatted as `inspect` formats a recording) or, in `jsonl` mode, writes them as they are. A slow
+/// terminal or pipe never stalls the proxy's event loops: when it falls too far behind, lines are
+/// dropped and the count is shown.
 final class LiveView: RecordLineFollower {
     enum Mode {
         case text(color: Bool)
@@ -27,34 +28,22 @@ final class LiveView: RecordLineFollower {
     }
 
     private static let maxPendingBytes = 4 << 20
-    private let formatter: LiveFormatter
-    /// Whether it prints the recording's lines as they are (`jsonl`): then it follows lines.
-    let followsLines: Bool
+    /// `text`: how a line is shown; `nil` in `jsonl` mode, whose line is the recording's.
+    private let formatter: LiveFormatter?
     private let state = Mutex(State())
     private let thread: Mutex<BackgroundThread?> = Mutex(nil)
 
     init(mode: Mode) {
         switch mode {
         case .text(let color): self.formatter = LiveFormatter(mode: .text, colors: color)
-        case .jsonl: self.formatter = LiveFormatter(mode: .jsonl, colors: false)
+        case .jsonl: self.formatter = nil
         }
-        if case .jsonl = mode { self.followsLines = true } else { self.followsLines = false }
         let thread = BackgroundThread { [self] in self.drainUntilClosed() }
         self.thread.withLock { $0 = thread }
     }
 
-    func show(_ record: Record) {
-        self.state.withLock { state in
-            guard !state.closed else { return }
-            if state.pending.readableBytes > Self.maxPendingBytes {
-                state.dropped += 1
-                return
-            }
-            self.formatter.format(record, into: &state.pending)
-        }
-    }
-
-    /// `jsonl`: takes the lines the capture just wrote to the recording, as they are.
+    /// Takes the lines the capture just wrote to the recording, as they are (under the writer's
+    /// lock, so in the recording's order); the background thread formats them.
     func follow(lines: UnsafeRawBufferPointer, count: Int) {
         self.state.withLock { state in
             guard !state.closed else { return }
@@ -75,6 +64,7 @@ final class LiveView: RecordLineFollower {
     }
 
     private func drainUntilClosed() {
+        var decoder = RecordDecoder()
         while true {
             let (chunk, dropped, closed) = self.state.withLock { state in
                 let chunk = state.pending
@@ -88,13 +78,36 @@ final class LiveView: RecordLineFollower {
                 Self.write(ByteBuffer(string: "… \(dropped) live line(s) dropped: the terminal was too slow\n"))
             }
             if chunk.readableBytes > 0 {
-                Self.write(chunk)
+                Self.write(self.formatter.map { Self.text(of: chunk, $0, &decoder) } ?? chunk)
             } else if closed {
                 return
             } else {
                 usleep(20_000)
             }
         }
+    }
+
+    /// The text lines of recording lines: each decoded into its `Record` and formatted, as
+    /// `inspect` shows a recording. A line that does not decode (none should: the capture wrote
+    /// it) is shown as it is; the `end` trailer and kinds this build does not know are not shown.
+    private static func text(of lines: ByteBuffer, _ formatter: LiveFormatter, _ decoder: inout RecordDecoder) -> ByteBuffer {
+        var lines = lines
+        var text = ByteBuffer()
+        text.reserveCapacity(lines.readableBytes)
+        while let newline = lines.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = lines.readSlice(length: newline - lines.readerIndex)!
+            lines.moveReaderIndex(forwardBy: 1)
+            switch try? decoder.decode(line) {
+            case .record(let record):
+                formatter.format(record, into: &text)
+            case .end, .unknown:
+                break
+            case nil:
+                text.writeImmutableBuffer(line)
+                text.writeInteger(UInt8(ascii: "\n"))
+            }
+        }
+        return text
     }
 
     private static func write(_ buffer: ByteBuffer) {

@@ -242,16 +242,16 @@ enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Every record goes to the recording and, when on, the terminal live view and the browser view.
+/// Both views follow the recording's lines, so the capture writes lines into the recording
+/// directly (its fast path, whatever the views) and each line is encoded once.
 struct FanOutSink: RecordSink, RecordLineFollower {
     let writer: RecordingWriter
+    /// The terminal live view (`--live text|jsonl`).
     let liveView: LiveView?
-    /// The browser view's bounded feed (`--ui`): it follows the recording's lines.
+    /// The browser view's bounded feed (`--ui`).
     var feed: LiveFeed? = nil
 
-    /// Unless the terminal live view needs records (`--live text`), the capture writes lines into
-    /// the recording directly (its fast path, with or without `--ui`) and copies them to the
-    /// browser view's feed and the `jsonl` live view (`follow`).
-    var lineWriter: RecordingWriter? { self.liveView?.followsLines ?? true ? self.writer : nil }
+    var lineWriter: RecordingWriter? { self.writer }
 
     var lineFollower: (any RecordLineFollower)? { self.feed != nil || self.liveView != nil ? self : nil }
 
@@ -265,14 +265,11 @@ struct FanOutSink: RecordSink, RecordLineFollower {
     }
 
     func receive(contentsOf records: [Record]) {
-        // Encoded once: the feed gets the bytes the recording got.
-        if let feed = self.feed {
-            self.writer.append(contentsOf: records, follower: feed)
+        // Encoded once: the views get the bytes the recording got.
+        if let follower = self.lineFollower {
+            self.writer.append(contentsOf: records, follower: follower)
         } else {
             self.writer.append(contentsOf: records)
-        }
-        if let liveView = self.liveView {
-            for record in records { liveView.show(record) }
         }
     }
 }
