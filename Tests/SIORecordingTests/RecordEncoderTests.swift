@@ -25,6 +25,36 @@ import Testing
         }
     }
 
+    /// `poll` and `http` lines are written with their keys and names as literal runs
+    /// (`encodePoll`, `encodeHTTP`): every direction and payload encoding, and an exchange with
+    /// everything optional, decode back to the record.
+    @Test func pollAndHTTPLinesRoundTripInEveryForm() throws {
+        var records: [Record] = []
+        for direction in [Direction.clientToServer, .serverToClient] {
+            for encoding in [EngineIOPayloadEncoding.v4Text, .v3Text, .v3Binary] {
+                records.append(
+                    Record(
+                        time: 7, event: .poll(
+                            .init(sid: "s\"1", connection: 3, direction: direction, encoding: encoding, bytes: 12, packetCount: 0))))
+            }
+        }
+        records.append(
+            Record(
+                time: 9, event: .http(
+                    .init(
+                        connection: 2, method: "GET", path: "/a?b=\u{e9}", status: 404, requestBytes: 0, responseBytes: 5,
+                        durationMicros: 11, sid: "S", errorBody: "nope",
+                        requestHeaders: [.init("Accept", "*/*")], responseHeaders: [.init("Content-Length", "5")]))))
+        var decoder = RecordDecoder()
+        for record in records {
+            var buffer = ByteBuffer()
+            self.encoder.encode(record, into: &buffer)
+            #expect(buffer.readableBytesView.last == 0x0A)
+            buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+            #expect(try decoder.decode(buffer) == .record(record), "\(String(buffer: buffer))")
+        }
+    }
+
     /// Numbers are written by hand (two digits per division): every digit count and both ends of
     /// the ranges, as Swift prints them.
     @Test func numbersAreWrittenInDecimalAtEveryLength() {
