@@ -48,8 +48,14 @@ public final class CaptureHub: Sendable {
     /// A tap for one client TCP connection; records `conn`.
     public func makeTap(connection: UInt64, peer: String) -> ConnectionTap {
         let tap = ConnectionTap(hub: self, connection: connection)
-        self.deliver([Record(time: self.now(), event: .connectionOpened(.init(connection: connection, peer: peer)))])
+        tap.connectionOpened(peer: peer)
         return tap
+    }
+
+    /// A tap for one client TCP connection that records nothing yet: its first event is
+    /// `ConnectionTap.connectionOpened(peer:at:)`.
+    public func makeTap(connection: UInt64) -> ConnectionTap {
+        ConnectionTap(hub: self, connection: connection)
     }
 
     /// Counters so far: sessions, packets, bytes per direction, undecodable input.
@@ -57,8 +63,8 @@ public final class CaptureHub: Sendable {
         self.registry.withLock { $0.statistics }
     }
 
-    /// Microseconds since the hub was made.
-    func now() -> Int64 {
+    /// Microseconds since the hub was made: the clock of every record, and of the taps' `at`.
+    public func now() -> Int64 {
         self.microsecondsSinceStart()
     }
 

@@ -2,11 +2,15 @@ import NIOCore
 import SIORecording
 import SIOWire
 
-/// One client TCP connection (and its upstream twin). NOT Sendable: used on one event loop only.
+/// One client TCP connection (and its upstream twin). NOT Sendable: used by one thread at a time
+/// (the proxy's `CaptureQueue` hands it from its capture thread to an event loop under a lock).
 ///
 /// A thin shell: `HTTPExchangeMachine` follows the exchanges, `WebSocketTap` decodes frames,
 /// and the hub's `SessionRegistry` turns packets into records. Decoding happens here, outside
 /// the hub's lock; only session bookkeeping happens under it.
+///
+/// Every event takes the time it happened (`at`, in the hub's microseconds, `CaptureHub.now()`),
+/// for a tap that runs after the fact; without it, the records are stamped now.
 public final class ConnectionTap {
     let hub: CaptureHub
     let connection: UInt64
@@ -37,9 +41,16 @@ public final class ConnectionTap {
 
     var redactor: Redactor { Redactor(enabled: self.hub.configuration.redactCredentials) }
 
+    /// Records `conn`: the connection was accepted from `peer`.
+    public func connectionOpened(peer: String, at time: Int64? = nil) {
+        let record = Record(
+            time: time ?? self.hub.now(), event: .connectionOpened(.init(connection: self.connection, peer: peer)))
+        self.hub.withRegistry(bytes: &self.bytes) { _, records in records.append(record) }
+    }
+
     /// A request head, as the client sent it (before `X-Forwarded-*` were added).
-    public func requestHead(_ head: HTTPHead) {
-        let time = self.hub.now()
+    public func requestHead(_ head: HTTPHead, at time: Int64? = nil) {
+        let time = time ?? self.hub.now()
         let queryMayNameCredentials = Redactor.queryMayNameCredentials(head)
         let action = self.http.requestHead(head, time: time, queryMayNameCredentials: queryMayNameCredentials)
         if queryMayNameCredentials
@@ -51,44 +62,44 @@ public final class ConnectionTap {
     }
 
     /// De-chunked request body bytes, possibly in many pieces.
-    public func requestBody(_ bytes: ByteBuffer) {
+    public func requestBody(_ bytes: ByteBuffer, at time: Int64? = nil) {
         self.bytes.clientToServer += bytes.readableBytes
         self.http.requestBody(bytes)
-        self.writePieces()
+        self.writePieces(at: time)
     }
 
     /// The request is complete.
-    public func requestEnd() {
+    public func requestEnd(at time: Int64? = nil) {
         let action = self.http.requestEnd()
-        self.writePieces()
+        self.writePieces(at: time)
         if case .none = action { return }
-        self.perform(action, time: self.hub.now())
+        self.perform(action, time: time ?? self.hub.now())
     }
 
     /// A final response head, or a `101` that did not switch to WebSocket (no other 1xx).
-    public func responseHead(_ head: HTTPHead) {
-        self.responseHead(head, webSocket: false)
+    public func responseHead(_ head: HTTPHead, at time: Int64? = nil) {
+        self.responseHead(head, webSocket: false, time: time)
     }
 
     /// The upstream's `101` to a WebSocket upgrade. Whether the connection is a WebSocket is the
     /// caller's verdict (the proxy's `ProxyConnectionStateMachine`, or `import har`'s plan); the
     /// tap decodes frames from then on when the request was Engine.IO's.
-    public func webSocketAccepted(_ head: HTTPHead) {
-        self.responseHead(head, webSocket: true)
+    public func webSocketAccepted(_ head: HTTPHead, at time: Int64? = nil) {
+        self.responseHead(head, webSocket: true, time: time)
     }
 
-    private func responseHead(_ head: HTTPHead, webSocket: Bool) {
+    private func responseHead(_ head: HTTPHead, webSocket: Bool, time: Int64?) {
         if head.headers.contains(name: "Set-Cookie") { self.learnCredentials { $0.learn(response: head) } }
         let action = self.http.responseHead(head, webSocket: webSocket)
         if case .none = action { return }
-        self.perform(action, time: self.hub.now())
+        self.perform(action, time: time ?? self.hub.now())
     }
 
     /// De-chunked response body bytes, possibly in many pieces.
-    public func responseBody(_ bytes: ByteBuffer) {
+    public func responseBody(_ bytes: ByteBuffer, at time: Int64? = nil) {
         self.bytes.serverToClient += bytes.readableBytes
         self.http.responseBody(bytes)
-        self.writePieces()
+        self.writePieces(at: time)
     }
 
     /// Learns credential values, taking the hub's lock only when there is something to learn.
@@ -98,10 +109,10 @@ public final class ConnectionTap {
     }
 
     /// Writes the `body` records the exchange in flight produced (streamed pieces, a request body).
-    private func writePieces() {
+    private func writePieces(at time: Int64?) {
         let (pieces, secrets) = self.http.takePieces()
         guard !pieces.isEmpty || !secrets.isEmpty else { return }
-        let time = self.hub.now()
+        let time = time ?? self.hub.now()
         self.hub.withRegistry(bytes: &self.bytes) { registry, records in
             registry.learn(secrets)
             for piece in pieces { records.append(Record(time: time, event: .body(piece))) }
@@ -109,20 +120,20 @@ public final class ConnectionTap {
     }
 
     /// The response is complete.
-    public func responseEnd() {
+    public func responseEnd(at time: Int64? = nil) {
         let action = self.http.responseEnd()
         if case .none = action { return }
-        self.perform(action, time: self.hub.now())
+        self.perform(action, time: time ?? self.hub.now())
     }
 
     /// After a `101` has been relayed: raw bytes of the connection as they flow, per direction.
-    public func webSocketBytes(_ bytes: ByteBuffer, direction: Direction) {
+    public func webSocketBytes(_ bytes: ByteBuffer, direction: Direction, at time: Int64? = nil) {
         switch direction {
         case .clientToServer: self.bytes.clientToServer += bytes.readableBytes
         case .serverToClient: self.bytes.serverToClient += bytes.readableBytes
         }
         guard self.webSocket != nil else { return }
-        let time = self.hub.now()
+        let time = time ?? self.hub.now()
         // The array of the previous read, emptied: no allocation per read.
         var found = self.spareFound
         self.spareFound = WebSocketTap.Found()
@@ -176,8 +187,10 @@ public final class ConnectionTap {
     /// One direction's bytes stopped being HTTP the parser understands (garbage, a head over the
     /// limit): the proxy relays the rest as opaque bytes; the record keeps the start of the bytes
     /// at hand and the reason.
-    public func httpUndecodable(_ bytes: ByteBuffer, reason: String, offset: Int, direction: Direction) {
-        let time = self.hub.now()
+    public func httpUndecodable(
+        _ bytes: ByteBuffer, reason: String, offset: Int, direction: Direction, at time: Int64? = nil
+    ) {
+        let time = time ?? self.hub.now()
         let sample = self.redactor.httpBytes(
             bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, 1024)) ?? ByteBuffer())
         let connection = self.connection
@@ -196,8 +209,8 @@ public final class ConnectionTap {
     }
 
     /// The proxy could not reach the upstream and answered 502 itself.
-    public func upstreamUnreachable(reason: String) {
-        let time = self.hub.now()
+    public func upstreamUnreachable(reason: String, at time: Int64? = nil) {
+        let time = time ?? self.hub.now()
         let exchange = self.http.abandon()
         let connection = self.connection
         self.hub.withRegistry(bytes: &self.bytes) { registry, records in
@@ -214,10 +227,10 @@ public final class ConnectionTap {
     }
 
     /// The connection ended; records `conn_close` and ends the session its WebSocket carried.
-    public func connectionClosed(cause: String) {
+    public func connectionClosed(cause: String, at time: Int64? = nil) {
         guard !self.closed else { return }
         self.closed = true
-        let time = self.hub.now()
+        let time = time ?? self.hub.now()
         let exchange = self.http.abandon()
         self.http.close()
         let connection = self.connection

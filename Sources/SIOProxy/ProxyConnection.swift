@@ -37,6 +37,7 @@ final class ProxyConnection {
     let id: UInt64
     private let configuration: ProxyConfiguration
     private let tap: ConnectionTap
+    private let capture: CaptureQueue
     private let logger: Logger
     private let onClose: (ProxyConnection) -> Void
 
@@ -50,12 +51,13 @@ final class ProxyConnection {
     private var spareActions: [ProxyConnectionStateMachine.Action] = []
 
     init(
-        id: UInt64, configuration: ProxyConfiguration, tap: ConnectionTap, clientIP: String, logger: Logger,
-        onClose: @escaping (ProxyConnection) -> Void
+        id: UInt64, configuration: ProxyConfiguration, tap: ConnectionTap, capture: CaptureQueue, clientIP: String,
+        logger: Logger, onClose: @escaping (ProxyConnection) -> Void
     ) {
         self.id = id
         self.configuration = configuration
         self.tap = tap
+        self.capture = capture
         self.logger = logger
         self.onClose = onClose
         self.machine = ProxyConnectionStateMachine(configuration: configuration, clientIP: clientIP)
@@ -164,7 +166,7 @@ final class ProxyConnection {
             case .flush(let side):
                 self.handler(side)?.flush()
             case .tap(let event):
-                self.tell(event)
+                self.capture.tell(self.tap, .event(event))
             case .resumeReading(let side):
                 self.handler(side)?.resumeReading()
             case .closeOutput(let side):
@@ -183,23 +185,6 @@ final class ProxyConnection {
                 self.upstreamHandler = nil
                 self.onClose(self)
             }
-        }
-    }
-
-    private func tell(_ event: ProxyConnectionStateMachine.TapEvent) {
-        switch event {
-        case .requestHead(let head): self.tap.requestHead(head)
-        case .requestBody(let bytes): self.tap.requestBody(bytes)
-        case .requestEnd: self.tap.requestEnd()
-        case .responseHead(let head): self.tap.responseHead(head)
-        case .webSocketAccepted(let head): self.tap.webSocketAccepted(head)
-        case .responseBody(let bytes): self.tap.responseBody(bytes)
-        case .responseEnd: self.tap.responseEnd()
-        case .webSocketBytes(let bytes, let direction): self.tap.webSocketBytes(bytes, direction: direction)
-        case .httpUndecodable(let bytes, let reason, let offset, let direction):
-            self.tap.httpUndecodable(bytes, reason: reason, offset: offset, direction: direction)
-        case .upstreamUnreachable(let reason): self.tap.upstreamUnreachable(reason: reason)
-        case .connectionClosed(let cause): self.tap.connectionClosed(cause: cause)
         }
     }
 

@@ -17,6 +17,8 @@ public final class RecordingProxy: Service, Sendable {
     private let tlsContext: NIOSSLContext?
     private let nextConnectionID = Atomic<UInt64>(1)
     private let open = Mutex<[UInt64: NIOLoopBound<ProxyConnection>]>([:])
+    /// Where the connections' taps run: a capture thread, off the event loops.
+    private let capture: CaptureQueue
 
     /// - Parameter onListening: called once the listening socket is bound, with its address
     ///   (the port is the real one when 0 was asked for).
@@ -39,6 +41,7 @@ public final class RecordingProxy: Service, Sendable {
         }
         self.configuration = configuration
         self.hub = hub
+        self.capture = CaptureQueue(hub: hub)
         self.group = group
         self.logger = logger
         self.onListening = onListening
@@ -79,8 +82,10 @@ public final class RecordingProxy: Service, Sendable {
         let peer = channel.remoteAddress
         let peerText = peer.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         let logger = self.logger
+        let tap = self.hub.makeTap(connection: id)
+        self.capture.tell(tap, .opened(peer: peerText))
         let connection = ProxyConnection(
-            id: id, configuration: self.configuration, tap: self.hub.makeTap(connection: id, peer: peerText),
+            id: id, configuration: self.configuration, tap: tap, capture: self.capture,
             clientIP: peer?.ipAddress ?? "unknown", logger: logger
         ) { [weak self] connection in
             _ = self?.open.withLock { $0.removeValue(forKey: connection.id) }
@@ -89,6 +94,12 @@ public final class RecordingProxy: Service, Sendable {
         self.open.withLock { $0[id] = bound }
         try channel.pipeline.syncOperations.addHandler(RelayHandler(side: .client, connection: connection))
         self.connectUpstream(for: bound, on: channel.eventLoop)
+    }
+
+    /// Records what the capture thread has not recorded yet, and stops it. Call after the event
+    /// loops have shut down (every connection has told its taps all), before the recording is closed.
+    public func finishCapture() {
+        self.capture.finish()
     }
 
     private func connectUpstream(for connection: NIOLoopBound<ProxyConnection>, on eventLoop: any EventLoop) {

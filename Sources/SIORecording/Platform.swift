@@ -104,6 +104,20 @@ package enum Platform {
     package static func join(_ thread: Thread) {
         pthread_join(thread.handle, nil)
     }
+
+    /// Lowers the calling thread's priority, for work that may wait while others run: on Linux
+    /// nice 10 (a thread of nice 0 that wakes takes the core from it, and it still gets about a
+    /// tenth of a busy core, so a lock it holds is not held for long), on macOS the utility QoS
+    /// class. Returns whether the priority was lowered.
+    @discardableResult
+    package static func lowerPriorityOfCurrentThread() -> Bool {
+        #if canImport(Darwin)
+        return pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0) == 0
+        #else
+        // On Linux the nice value is per thread, and `who` 0 is the calling thread alone.
+        return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) == 0
+        #endif
+    }
 }
 
 /// A mutex with one condition variable (pthread's, which `Synchronization.Mutex` does not offer):
@@ -130,6 +144,17 @@ package final class ConditionMutex: @unchecked Sendable {
 
     /// Releases the mutex until `signal()` is called, then takes it again. Call with the mutex held.
     package func wait() { pthread_cond_wait(self.condition, self.mutex) }
+
+    /// `wait()` for at most `microseconds`. Call with the mutex held.
+    package func wait(microseconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanoseconds = Int(now.tv_nsec) + (microseconds % 1_000_000) * 1000
+        var deadline = timespec()
+        deadline.tv_sec = now.tv_sec + time_t(microseconds / 1_000_000 + nanoseconds / 1_000_000_000)
+        deadline.tv_nsec = Int(nanoseconds % 1_000_000_000)
+        pthread_cond_timedwait(self.condition, self.mutex, &deadline)
+    }
 
     /// Wakes a thread in `wait()`.
     package func signal() { pthread_cond_signal(self.condition) }

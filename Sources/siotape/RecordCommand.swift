@@ -178,6 +178,7 @@ struct RecordCommand: AsyncParsableCommand {
             failure = error
         }
         try? await group.shutdownGracefully()
+        proxy.finishCapture()
         liveView?.close()
         await viewServer?.close()
         let closeError: (any Error)?

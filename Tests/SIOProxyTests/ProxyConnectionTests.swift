@@ -76,7 +76,8 @@ private struct Relay {
             upstream: try UpstreamURL("http://127.0.0.1:5000"), rewriteHost: rewriteHost)
         self.connection = ProxyConnection(
             id: 1, configuration: configuration, tap: hub.makeTap(connection: 1, peer: "127.0.0.1:40000"),
-            clientIP: "127.0.0.1", logger: Logger(label: "test")
+            capture: CaptureQueue(hub: hub, limits: .init(deferred: false)), clientIP: "127.0.0.1",
+            logger: Logger(label: "test")
         ) { _ in }
         self.client = EmbeddedChannel(loop: self.loop)
         try self.client.pipeline.syncOperations.addHandlers([
