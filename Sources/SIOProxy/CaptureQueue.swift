@@ -5,14 +5,15 @@ import SIOWire
 import Synchronization
 
 /// The taps' work, off the event loops: what `ProxyConnection`s tell their `ConnectionTap`s is
-/// queued with the time it happened, and a capture thread of low priority decodes and records it.
+/// queued with the time it happened, and a capture thread of lower priority decodes and records it.
 ///
 /// Why: the capture must neither hold up the relay nor take the CPU a peer needs. Run on the event
 /// loop, even after the flush, the tap's CPU (~20 µs per message while cold, at one connection)
 /// ran on the core that a woken upstream or client wanted, and added 16-26 µs to every round trip
-/// on two shared cores (`tools/bench/RESULTS.md`, session 9). The capture thread runs only on CPU
-/// time nothing else wants (`Platform.lowerPriorityOfCurrentThread`); an event loop pays a lock
-/// and an append per event.
+/// on two shared cores (`tools/bench/RESULTS.md`, session 9). The capture thread runs at a lower
+/// priority (`Platform.lowerPriorityOfCurrentThread`), so a woken peer or event loop takes the core
+/// from it, and in batches, with its code and tables warm; an event loop pays a lock and a copy
+/// of the read's bytes per event.
 ///
 /// **Order.** One queue for every connection. Whoever runs events (the capture thread, or an
 /// event loop, below) holds `running` and takes the whole queue under it, so the records come out
@@ -20,10 +21,12 @@ import Synchronization
 /// events are queued from its one event loop, in the order they happened.
 ///
 /// **Bounds.** An event loop that finds the queue over `Limits` (events, bytes held, or the oldest
-/// event's age) runs it itself before going on. So a capture thread that gets no CPU (the machine is
-/// saturated) costs bounded memory and a bounded delay, never records: the event loops then do
-/// the capture, as they did before the queue. With `maxAge` below the recording's flush interval,
-/// a recording still loses at most its last flush interval when the proxy is killed.
+/// event's age) runs it itself, unless the capture thread is running it at that moment; past
+/// `hardFactor` times the limits it waits for the thread and then runs it. So a capture thread
+/// that gets little CPU (the machine is saturated) costs bounded memory and delay, never records:
+/// the event loops then do the capture, as they did before the queue. `maxAge` (100 ms) is far
+/// below the recording's flush interval (1 s), so a recording killed with the proxy still loses at
+/// most about its last flush interval.
 ///
 /// **Waking.** While events arrive, the capture thread looks every `tick` (an event loop wakes it
 /// early only when `wakeEvents` are waiting); after `idleTicks` empty looks it sleeps until the
