@@ -128,6 +128,8 @@ let package = Package(
                 "SIOWire",
                 // `siotape-bench capture` measures the capture path itself (`--view`: with the browser view's feed).
                 "SIOCapture",
+                // `capture --queue`: the taps told through the proxy's CaptureQueue.
+                "SIOProxy",
                 "SIORecording",
                 "SIOView",
                 .product(name: "Logging", package: "swift-log"),

@@ -31,32 +31,32 @@ import Synchronization
 /// **Waking.** While events arrive, the capture thread looks every `tick` (an event loop wakes it
 /// early only when `wakeEvents` are waiting); after `idleTicks` empty looks it sleeps until the
 /// next event signals it. An idle proxy has no thread waking up.
-final class CaptureQueue: @unchecked Sendable {
+package final class CaptureQueue: @unchecked Sendable {
     // @unchecked: the mutable state below is guarded by `mutex`; the taps in `items` are run only
     // under `running`.
 
-    struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// Events queued before an event loop runs the queue itself, if nobody is running it.
-        var maxEvents = 512
+        package var maxEvents = 512
         /// Bytes held by the queued events (copied, or their own buffers' storage) before an
         /// event loop runs the queue itself, if nobody is running it.
-        var maxBytes = 4 << 20
+        package var maxBytes = 4 << 20
         /// Microseconds the oldest event may wait before an event loop runs the queue itself, if
         /// nobody is running it.
-        var maxAge: Int64 = 100_000
+        package var maxAge: Int64 = 100_000
         /// Past `hardFactor` times a limit, an event loop waits for whoever runs the queue, then runs it.
-        var hardFactor = 4
+        package var hardFactor = 4
         /// Events queued before an event loop wakes the capture thread ahead of its tick.
-        var wakeEvents = 128
+        package var wakeEvents = 128
         /// Microseconds between the capture thread's looks at the queue while events arrive.
-        var tick = 2_000
+        package var tick = 2_000
         /// Empty looks after which the capture thread sleeps until an event signals it.
-        var idleTicks = 50
+        package var idleTicks = 50
         /// Whether events are queued at all: `false` runs each at once, on the event loop.
-        var deferred = true
+        package var deferred = true
         /// Whether a capture thread runs the queue. Without one (tests), it runs when an event
         /// loop finds it over its limits, and at `finish()`.
-        var captureThread = true
+        package var captureThread = true
     }
 
     /// One connection's event.
@@ -103,7 +103,7 @@ final class CaptureQueue: @unchecked Sendable {
     private let running = Mutex<([Item], ByteBuffer)>(([], ByteBuffer()))
     private let thread = Mutex<BackgroundThread?>(nil)
 
-    init(hub: CaptureHub, limits: Limits = .init()) {
+    package init(hub: CaptureHub, limits: Limits = .standard) {
         self.hub = hub
         self.limits = limits
         self.finished = !limits.deferred
@@ -177,10 +177,15 @@ final class CaptureQueue: @unchecked Sendable {
         return .soft
     }
 
+    /// Queues a WebSocket read of `tap`'s connection, as `ProxyConnection` does (for `siotape-bench capture --queue`).
+    package func tellWebSocketBytes(_ tap: ConnectionTap, _ bytes: ByteBuffer, direction: Direction) {
+        self.tell(tap, .event(.webSocketBytes(bytes, direction)))
+    }
+
     /// Runs what is queued and stops the capture thread; events told afterwards run at once. Call
     /// once no event loop tells events any more (after the event loops have shut down), before the
     /// recording is closed.
-    func finish() {
+    package func finish() {
         self.mutex.lock()
         self.finished = true
         self.mutex.signal()
@@ -251,6 +256,11 @@ final class CaptureQueue: @unchecked Sendable {
             self.mutex.unlock()
         }
     }
+}
+
+extension CaptureQueue.Limits {
+    /// The limits `record` runs with.
+    package static let standard = Self()
 }
 
 extension CaptureQueue.Work {

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SIOCapture
+import SIOProxy
 import SIORecording
 import SIOView
 import SIOWire
@@ -28,6 +29,9 @@ struct CaptureCost {
     /// Whether the lines are also followed by the browser view's feed, drained into its store by a
     /// thread of its own every 50 ms, as `record --ui` does (without the HTTP server and the page).
     var view = false
+    /// Whether the taps are told through the proxy's `CaptureQueue` (its capture thread runs them),
+    /// as `record` does, instead of called at once.
+    var queue = false
     static let readsPerSession = 64
 
     struct Result {
@@ -81,17 +85,24 @@ struct CaptureCost {
         }
         let cpu0 = cpuSeconds()
         let wall0 = NIODeadline.now()
+        let queue = self.queue ? CaptureQueue(hub: hub) : nil
         var sent = 0
         var round = 0
         while sent + self.batch <= messages {
             for index in sessions.indices where sent + self.batch <= messages {
                 let read = reads[index][round % Self.readsPerSession]
-                sessions[index].tap.webSocketBytes(read.client, direction: .clientToServer)
-                sessions[index].tap.webSocketBytes(read.server, direction: .serverToClient)
+                if let queue {
+                    queue.tellWebSocketBytes(sessions[index].tap, read.client, direction: .clientToServer)
+                    queue.tellWebSocketBytes(sessions[index].tap, read.server, direction: .serverToClient)
+                } else {
+                    sessions[index].tap.webSocketBytes(read.client, direction: .clientToServer)
+                    sessions[index].tap.webSocketBytes(read.server, direction: .serverToClient)
+                }
                 sent += self.batch
             }
             round += 1
         }
+        queue?.finish()
         for session in sessions { session.tap.connectionClosed(cause: "client") }
         try writer.close()
         let viewLines = drain?.stop() ?? 0

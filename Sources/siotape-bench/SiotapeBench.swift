@@ -108,6 +108,8 @@ struct Capture: ParsableCommand {
     @Option(help: "websocket or polling (Engine.IO v4 long-polling sessions).") var transport = "websocket"
     @Flag(help: "Also feed the browser view's live store, drained by a thread of its own, as `record --ui` does.")
     var view = false
+    @Flag(help: "Tell the taps through the proxy's CaptureQueue and its capture thread, as `record` does (WebSocket).")
+    var queue = false
 
     func validate() throws {
         guard ["websocket", "polling"].contains(self.transport) else { throw ValidationError("--transport: websocket or polling") }
@@ -122,7 +124,7 @@ struct Capture: ParsableCommand {
         defer { if self.keep == nil { unlink(path) } }
         let cost = CaptureCost(
             connections: self.connections, batch: self.batch, payloads: Payloads(kind: PayloadKind(rawValue: self.payload)!),
-            writesLines: !self.records, polling: self.transport == "polling", view: self.view)
+            writesLines: !self.records, polling: self.transport == "polling", view: self.view, queue: self.queue)
         let result = try cost.run(messages: self.messages, path: path)
         let n = Double(result.messages)
         writeLine(
