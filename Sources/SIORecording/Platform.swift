@@ -111,11 +111,13 @@ package enum Platform {
     /// class. Returns whether the priority was lowered.
     @discardableResult
     package static func lowerPriorityOfCurrentThread() -> Bool {
-        #if canImport(Darwin)
-        return pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0) == 0
-        #else
         // On Linux the nice value is per thread, and `who` 0 is the calling thread alone.
+        #if canImport(Glibc)
         return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) == 0
+        #elseif canImport(Musl)
+        return setpriority(PRIO_PROCESS, 0, 10) == 0
+        #elseif canImport(Darwin)
+        return pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0) == 0
         #endif
     }
 }
