@@ -79,7 +79,15 @@ final class ProxyConnection {
     }
 
     func mayRead(_ side: Side) -> Bool {
-        self.machine.mayRead(side, partnerWritable: self.handler(side.partner)?.isWritable ?? false)
+        Self.mayRead(side, partnerWritable: self.handler(side.partner)?.isWritable ?? false, machine: &self.machine)
+    }
+
+    /// Asks the machine in place: `self.machine.mayRead(…)` copied the whole machine (parsers and
+    /// buffers: a dozen retains and releases) on every read of every connection.
+    private static func mayRead(
+        _ side: Side, partnerWritable: Bool, machine: inout ProxyConnectionStateMachine
+    ) -> Bool {
+        machine.mayRead(side, partnerWritable: partnerWritable)
     }
 
     func writabilityChanged(_ side: Side) {
