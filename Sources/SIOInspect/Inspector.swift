@@ -66,7 +66,7 @@ public final class Inspector {
         var statistics = RecordingStatistics()
         var decoder = RecordDecoder()
         var har: HARWriter?
-        var text: LiveFormatter
+        var text: RecordLineFormatter
         var out = ByteBuffer()
     }
 
@@ -93,7 +93,7 @@ public final class Inspector {
         self.everything = filter.isEmpty
         var text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
         if options.wallClock { text.wallClockAnchor = lines.start }
-        self.state = LineState(lines: lines, matcher: PacketMatcher(filter), text: text)
+        self.state = LineState(lines: lines, matcher: PacketMatcher(filter), text: RecordLineFormatter(text))
         if options.format == .har && !options.stats {
             let header = readers[0].1.header
             self.state.har = HARWriter(host: HARWriter.host(ofURL: header.upstream ?? header.listen ?? "localhost"))
@@ -181,9 +181,7 @@ public final class Inspector {
             case .jsonl:
                 self.jsonl(bytes, info, source: source, index: state.index, into: &state.out)
             case .text:
-                guard case .record(var record) = try? state.decoder.decode(line) else { return false }
-                record.time = info.wall - self.start
-                state.text.format(record, into: &state.out)
+                guard state.text.format(line, time: info.wall - self.start, into: &state.out) == .shown else { return false }
             case .har:
                 guard case .record(let record) = try? state.decoder.decode(line) else { return false }
                 state.har!.add(record, wall: info.wall, into: &state.out)

@@ -76,6 +76,15 @@ struct LineWriter {
 
     /// `time sid→ tr  `: ` 12.345 Xy3k9Qab → ws   `.
     mutating func prefix(time: Int64, sid: String?, direction: Direction?, transport: EngineIOTransport?) {
+        if var sid {
+            sid.withUTF8 { self.prefix(time: time, sidUTF8: UnsafeRawBufferPointer($0), direction: direction, transport: transport) }
+        } else {
+            self.prefix(time: time, sidUTF8: nil, direction: direction, transport: transport)
+        }
+    }
+
+    /// `prefix` with the session id as UTF-8 bytes (unescaped).
+    mutating func prefix(time: Int64, sidUTF8 sid: UnsafeRawBufferPointer?, direction: Direction?, transport: EngineIOTransport?) {
         if let anchor = self.wallAnchor {
             self.wallClock(anchor + time)
         } else {
@@ -84,8 +93,10 @@ struct LineWriter {
         self.space()
         var sidWidth = 0
         if let sid {
-            for scalar in sid.unicodeScalars.prefix(8) {
-                self.escapedScalarASCII(scalar)
+            // The first 8 scalars, each shown as itself when printable ASCII, else `?`.
+            for byte in sid where byte & 0xC0 != 0x80 {
+                guard sidWidth < 8 else { break }
+                self.buffer.writeInteger(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: "?"))
                 sidWidth += 1
             }
         } else {
@@ -143,14 +154,6 @@ struct LineWriter {
         self.decimal(millis)
     }
 
-    private mutating func escapedScalarASCII(_ scalar: Unicode.Scalar) {
-        if scalar.value >= 0x20 && scalar.value < 0x7F {
-            self.buffer.writeInteger(UInt8(scalar.value))
-        } else {
-            self.buffer.writeInteger(UInt8(ascii: "?"))
-        }
-    }
-
     /// `850µs`, `12.3ms`, `1.234s`.
     mutating func duration(_ micros: Int64) {
         if micros < 1000 {
@@ -186,22 +189,27 @@ struct LineWriter {
         case .text(let text):
             self.escaped(text, width: width)
         case .binary(let bytes):
-            self.buffer.writeStaticString("bin(")
-            self.decimal(Int64(bytes.readableBytes))
-            self.buffer.writeStaticString(")")
-            let shown = min(bytes.readableBytes, max((width - 8) / 2, 0))
-            if shown > 0 { self.space() }
-            for byte in bytes.readableBytesView.prefix(shown) {
-                self.buffer.writeInteger(hex(byte >> 4))
-                self.buffer.writeInteger(hex(byte & 0xF))
-            }
-            if shown < bytes.readableBytes { self.buffer.writeStaticString("…") }
+            bytes.withUnsafeReadableBytes { self.binary($0, width: width) }
         }
     }
 
-    /// Writes `bytes` on one line: control characters escaped, at most `width` characters
+    /// Binary data: `bin(5) 68656c6c6f`, as many bytes in hex as fit in `width`, then `…`.
+    mutating func binary(_ bytes: UnsafeRawBufferPointer, width: Int) {
+        self.buffer.writeStaticString("bin(")
+        self.decimal(Int64(bytes.count))
+        self.buffer.writeStaticString(")")
+        let shown = min(bytes.count, max((width - 8) / 2, 0))
+        if shown > 0 { self.space() }
+        for byte in bytes.prefix(shown) {
+            self.buffer.writeInteger(hex(byte >> 4))
+            self.buffer.writeInteger(hex(byte & 0xF))
+        }
+        if shown < bytes.count { self.buffer.writeStaticString("…") }
+    }
+
+    /// Writes `bytes` (UTF-8) on one line: control characters escaped, at most `width` characters
     /// (counting UTF-8 lead bytes), cut with `…`.
-    private mutating func clipped(_ bytes: UnsafeRawBufferPointer, width: Int) {
+    mutating func clipped(_ bytes: UnsafeRawBufferPointer, width: Int) {
         var shown = 0
         var i = 0
         while i < bytes.count {

@@ -63,16 +63,21 @@ public struct LiveFormatter: Sendable {
             line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
             self.socket(e, &line)
         case .engine(let e):
-            let quiet = e.type == .ping || e.type == .pong || e.type == .noop
-            if quiet { line.startLineStyle(.dim) }
-            line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
-            line.plain("eio ")
-            line.plain(e.type.name)
-            if let data = e.data {
-                line.space()
-                line.data(data, width: self.argumentWidth)
+            var sid = e.sid
+            let render = { (sid: UnsafeRawBufferPointer?, data: UnsafeRawBufferPointer?, line: inout LineWriter) in
+                let binary: Bool
+                if case .binary? = e.data { binary = true } else { binary = false }
+                self.engine(
+                    time: record.time, sid: sid, direction: e.direction, transport: e.transport, type: e.type,
+                    data: data, binary: binary, &line)
             }
-            if quiet { line.endLineStyle() }
+            sid.withOptionalUTF8 { sid in
+                switch e.data {
+                case .text(var text)?: text.withUTF8 { render(sid, UnsafeRawBufferPointer($0), &line) }
+                case .binary(let bytes)?: bytes.withUnsafeReadableBytes { render(sid, $0, &line) }
+                case nil: render(sid, nil, &line)
+                }
+            }
         case .undecodable(let e):
             line.prefix(time: record.time, sid: e.sid, direction: e.direction, transport: e.transport)
             line.styled(.red, "RAW ")
@@ -199,7 +204,47 @@ public struct LiveFormatter: Sendable {
 
     private func socket(_ e: Record.SocketPacket, _ line: inout LineWriter) {
         let packet = e.packet
-        line.plain(packet.namespace)
+        var namespace = packet.namespace
+        var eventName = packet.eventName
+        let render = {
+            (namespace: UnsafeRawBufferPointer, event: UnsafeRawBufferPointer?, json: UnsafeRawBufferPointer?, line: inout LineWriter) in
+            self.socket(
+                SocketFields(
+                    namespace: namespace, type: packet.type, eventName: event, ackID: packet.ackID,
+                    ackLatencyMicros: e.ackLatencyMicros, msgpack: packet.parser == .msgpack, redacted: e.redacted,
+                    json: json, attachments: max(packet.attachments.count, packet.attachmentCount)),
+                &line)
+        }
+        namespace.withUTF8 { namespace in
+            eventName.withOptionalUTF8 { event in
+                if let json = packet.json {
+                    json.withUnsafeReadableBytes { render(UnsafeRawBufferPointer(namespace), event, $0, &line) }
+                } else {
+                    render(UnsafeRawBufferPointer(namespace), event, nil, &line)
+                }
+            }
+        }
+    }
+
+    /// What the text of a Socket.IO packet shows, as UTF-8 bytes (from a `Record` or straight
+    /// from a recording line).
+    struct SocketFields {
+        var namespace: UnsafeRawBufferPointer
+        var type: SocketIOPacketType
+        var eventName: UnsafeRawBufferPointer?
+        var ackID: UInt64?
+        var ackLatencyMicros: Int64?
+        var msgpack: Bool
+        var redacted: Bool
+        /// The payload's JSON text.
+        var json: UnsafeRawBufferPointer?
+        /// Binary attachments (announced or carried).
+        var attachments: Int
+    }
+
+    /// `/chat EVENT message #3 ["hi"]` after the prefix.
+    func socket(_ packet: SocketFields, _ line: inout LineWriter) {
+        line.clipped(packet.namespace, width: .max)
         line.space()
         let style: LineWriter.Style
         switch packet.type {
@@ -211,47 +256,78 @@ public struct LiveFormatter: Sendable {
         line.styled(style, packet.type.name)
         if let event = packet.eventName {
             line.space()
-            line.escaped(event, width: 40)
+            line.clipped(event, width: 40)
         }
         if let id = packet.ackID {
             line.plain(" #")
             line.decimal(Int64(id))
         }
-        if let latency = e.ackLatencyMicros {
+        if let latency = packet.ackLatencyMicros {
             line.space()
             line.duration(latency)
         }
-        if packet.parser == .msgpack { line.plain(" (msgpack)") }
-        if e.redacted { line.plain(" (redacted)") }
+        if packet.msgpack { line.plain(" (msgpack)") }
+        if packet.redacted { line.plain(" (redacted)") }
         if let json = packet.json {
             line.space()
             if packet.eventName != nil, let arguments = LiveFormatter.argumentsAfterName(json) {
                 // The name is shown already: `["name",1,2]` renders as `[1,2]`.
                 line.plain("[")
-                line.json(arguments, width: self.argumentWidth - 1)
+                line.clipped(UnsafeRawBufferPointer(rebasing: json[arguments]), width: self.argumentWidth - 1)
             } else {
-                line.json(json, width: self.argumentWidth)
+                line.clipped(json, width: self.argumentWidth)
             }
         }
-        if !packet.attachments.isEmpty || packet.attachmentCount > 0 {
+        if packet.attachments > 0 {
             line.plain(" +")
-            line.decimal(Int64(max(packet.attachments.count, packet.attachmentCount)))
+            line.decimal(Int64(packet.attachments))
             line.plain(" bin")
         }
     }
 
+    /// A whole Engine.IO packet line: heartbeats dimmed, `eio message hello`.
+    func engine(
+        time: Int64, sid: UnsafeRawBufferPointer?, direction: Direction, transport: EngineIOTransport,
+        type: EngineIOPacketType, data: UnsafeRawBufferPointer?, binary: Bool, _ line: inout LineWriter
+    ) {
+        let quiet = type == .ping || type == .pong || type == .noop
+        if quiet { line.startLineStyle(.dim) }
+        line.prefix(time: time, sidUTF8: sid, direction: direction, transport: transport)
+        line.plain("eio ")
+        line.plain(type.name)
+        if let data {
+            line.space()
+            if binary { line.binary(data, width: self.argumentWidth) } else { line.clipped(data, width: self.argumentWidth) }
+        }
+        if quiet { line.endLineStyle() }
+    }
+
     /// For `["name",1,2]`, the bytes `1,2]` (a slice, no copy); `nil` if the payload has another shape.
     static func argumentsAfterName(_ json: ByteBuffer) -> ByteBuffer? {
-        let view = json.readableBytesView
-        guard view.first == UInt8(ascii: "[") else { return nil }
-        var i = view.startIndex + 1
-        while i < view.endIndex, view[i] == 0x20 { i += 1 }
-        guard i < view.endIndex, view[i] == UInt8(ascii: "\"") else { return nil }
-        i = json.withUnsafeReadableBytes { JSONTokens.stringEnd($0, i - view.startIndex) } + view.startIndex
-        while i < view.endIndex, view[i] == 0x20 { i += 1 }
-        guard i < view.endIndex else { return nil }
-        if view[i] == UInt8(ascii: "]") { return ByteBuffer(staticString: "]") }
-        guard view[i] == UInt8(ascii: ",") else { return nil }
-        return json.getSlice(at: i + 1, length: json.writerIndex - i - 1)
+        guard let range = json.withUnsafeReadableBytes({ Self.argumentsAfterName($0) }) else { return nil }
+        return json.getSlice(at: json.readerIndex + range.lowerBound, length: range.count)
+    }
+
+    /// For `["name",1,2]`, the range of `1,2]`; `nil` if the payload has another shape.
+    static func argumentsAfterName(_ json: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard json.first == UInt8(ascii: "[") else { return nil }
+        var i = 1
+        while i < json.count, json[i] == 0x20 { i += 1 }
+        guard i < json.count, json[i] == UInt8(ascii: "\"") else { return nil }
+        i = JSONTokens.stringEnd(json, i)
+        while i < json.count, json[i] == 0x20 { i += 1 }
+        guard i < json.count else { return nil }
+        if json[i] == UInt8(ascii: "]") { return i..<(i + 1) }
+        guard json[i] == UInt8(ascii: ",") else { return nil }
+        return (i + 1)..<json.count
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// `body` with the string's UTF-8 bytes, or `nil`.
+    mutating func withOptionalUTF8<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard var string = self else { return try body(nil) }
+        defer { self = string }
+        return try string.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
     }
 }

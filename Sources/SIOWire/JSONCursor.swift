@@ -333,17 +333,24 @@ public struct JSONCursor {
         // build and free (this runs for every event).
         if !raw.contains(UInt8(ascii: "\\")) { return String(decoding: raw, as: UTF8.self) }
         var output: [UInt8] = []
-        output.reserveCapacity(content.count)
+        Self.unescape(self.bytes, content, into: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends to `output` the UTF-8 bytes of the already validated string whose content (the
+    /// range between its quotes) is `content`: escapes decoded, as `decodeString` reads them.
+    public static func unescape(_ bytes: UnsafeRawBufferPointer, _ content: Range<Int>, into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + content.count)
         var index = content.lowerBound
         let last = content.upperBound
         while index < last {
-            let byte = self.bytes[index]
+            let byte = bytes[index]
             guard byte == UInt8(ascii: "\\") else {
                 output.append(byte)
                 index += 1
                 continue
             }
-            let escaped = self.bytes[index + 1]
+            let escaped = bytes[index + 1]
             index += 2
             switch escaped {
             case UInt8(ascii: "b"): output.append(0x08)
@@ -352,12 +359,12 @@ public struct JSONCursor {
             case UInt8(ascii: "r"): output.append(0x0D)
             case UInt8(ascii: "t"): output.append(0x09)
             case UInt8(ascii: "u"):
-                var scalar = self.hex4(at: index)
+                var scalar = Self.hex4(bytes, at: index)
                 index += 4
                 if (0xD800..<0xDC00).contains(scalar), index + 6 <= last,
-                    self.bytes[index] == UInt8(ascii: "\\"), self.bytes[index + 1] == UInt8(ascii: "u")
+                    bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
                 {
-                    let low = self.hex4(at: index + 2)
+                    let low = Self.hex4(bytes, at: index + 2)
                     if (0xDC00..<0xE000).contains(low) {
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                         index += 6
@@ -368,12 +375,11 @@ public struct JSONCursor {
             default: output.append(escaped)
             }
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
-    func hex4(at index: Int) -> UInt32 {
+    static func hex4(_ bytes: UnsafeRawBufferPointer, at index: Int) -> UInt32 {
         var value: UInt32 = 0
-        for offset in 0..<4 { value = value << 4 | UInt32(hexValue(self.bytes[index + offset]) ?? 0) }
+        for offset in 0..<4 { value = value << 4 | UInt32(hexValue(bytes[index + offset]) ?? 0) }
         return value
     }
 

@@ -11,8 +11,8 @@ import Darwin
 
 /// The live view on stdout. It follows the recording's lines (`RecordLineFollower`), as the
 /// capture wrote them, so the capture keeps its fast path whatever the live view shows: the lines
-/// are copied into a shared buffer, and a background thread turns them into text (decoded and
-/// formatted as `inspect` formats a recording) or, in `jsonl` mode, writes them as they are. A slow
+/// are copied into a shared buffer, and a background thread turns them into text (formatted as
+/// `inspect` formats a recording, by `RecordLineFormatter`) or, in `jsonl` mode, writes them as they are. A slow
 /// terminal or pipe never stalls the proxy's event loops: when it falls too far behind, lines are
 /// dropped and the count is shown.
 final class LiveView: RecordLineFollower {
@@ -64,7 +64,7 @@ final class LiveView: RecordLineFollower {
     }
 
     private func drainUntilClosed() {
-        var decoder = RecordDecoder()
+        var lines = self.formatter.map { RecordLineFormatter($0) }
         while true {
             let (chunk, dropped, closed) = self.state.withLock { state in
                 let chunk = state.pending
@@ -78,7 +78,11 @@ final class LiveView: RecordLineFollower {
                 Self.write(ByteBuffer(string: "… \(dropped) live line(s) dropped: the terminal was too slow\n"))
             }
             if chunk.readableBytes > 0 {
-                Self.write(self.formatter.map { Self.text(of: chunk, $0, &decoder) } ?? chunk)
+                if lines != nil {
+                    Self.write(Self.text(of: chunk, &lines!))
+                } else {
+                    Self.write(chunk)
+                }
             } else if closed {
                 return
             } else {
@@ -87,22 +91,20 @@ final class LiveView: RecordLineFollower {
         }
     }
 
-    /// The text lines of recording lines: each decoded into its `Record` and formatted, as
-    /// `inspect` shows a recording. A line that does not decode (none should: the capture wrote
-    /// it) is shown as it is; the `end` trailer and kinds this build does not know are not shown.
-    private static func text(of lines: ByteBuffer, _ formatter: LiveFormatter, _ decoder: inout RecordDecoder) -> ByteBuffer {
+    /// The text lines of recording lines, as `inspect` shows a recording. A line that does not
+    /// decode (none should: the capture wrote it) is shown as it is; the `end` trailer and kinds
+    /// this build does not know are not shown.
+    private static func text(of lines: ByteBuffer, _ formatter: inout RecordLineFormatter) -> ByteBuffer {
         var lines = lines
         var text = ByteBuffer()
         text.reserveCapacity(lines.readableBytes)
         while let newline = lines.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
             let line = lines.readSlice(length: newline - lines.readerIndex)!
             lines.moveReaderIndex(forwardBy: 1)
-            switch try? decoder.decode(line) {
-            case .record(let record):
-                formatter.format(record, into: &text)
-            case .end, .unknown:
+            switch formatter.format(line, into: &text) {
+            case .shown, .skipped:
                 break
-            case nil:
+            case .undecodable:
                 text.writeImmutableBuffer(line)
                 text.writeInteger(UInt8(ascii: "\n"))
             }

@@ -1,0 +1,279 @@
+import NIOCore
+import SIORecording
+import SIOWire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Turns recording lines into `LiveFormatter`'s text, for the live view of `siotape record` and
+/// `inspect`'s text output.
+///
+/// `sio` and `eio` lines, nearly all lines of a busy recording, are formatted straight from the
+/// line's bytes and its `RecordLine` ranges: no `Record`, no `String` per field, no JSON tree.
+/// Other kinds, and a `sio` or `eio` line this path does not take (binary attachments, a value of
+/// an unexpected shape), are decoded into a `Record` for `LiveFormatter`. Either way the text is
+/// the same, byte for byte: the fast path checks the line as `RecordDecoder` does (the same strict
+/// parse, the same fields read) and gives the line to the decoder at the first doubt.
+public struct RecordLineFormatter {
+    /// What became of a line.
+    public enum Outcome: Hashable, Sendable {
+        /// Its text was appended.
+        case shown
+        /// Not a record to show: the `end` trailer, or a kind this build does not know.
+        case skipped
+        /// Not a valid record line; nothing was appended.
+        case undecodable
+    }
+
+    /// How lines are shown (its mode is `text`).
+    public var formatter: LiveFormatter
+    private var decoder = RecordDecoder()
+    private let fields = RecordLine()
+    /// Unescaped strings and decoded base64 of the current line.
+    private var scratch: [UInt8] = []
+
+    public init(_ formatter: LiveFormatter) {
+        precondition(formatter.mode == .text, "RecordLineFormatter writes text")
+        self.formatter = formatter
+    }
+
+    /// Appends the text of one recording line (without its `\n`), including a final `\n`.
+    /// `time`: the time to show (µs since time 0) instead of the line's `t`.
+    public mutating func format(_ line: ByteBuffer, time: Int64? = nil, into out: inout ByteBuffer) -> Outcome {
+        let direct = line.withUnsafeReadableBytes { self.formatDirectly($0, time: time, into: &out) }
+        if direct { return .shown }
+        switch try? self.decoder.decode(line) {
+        case .record(var record):
+            if let time { record.time = time }
+            self.formatter.format(record, into: &out)
+            return .shown
+        case .end, .unknown:
+            return .skipped
+        case nil:
+            return .undecodable
+        }
+    }
+
+    // MARK: - The fast path
+
+    /// Where a shown string is: in the line itself, or (unescaped, or decoded from base64) in `scratch`.
+    private struct Piece {
+        var range: Range<Int>
+        var inScratch: Bool
+
+        func bytes(_ line: UnsafeRawBufferPointer, _ scratch: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: (self.inScratch ? scratch : line)[self.range])
+        }
+    }
+
+    /// The fields both kinds share, as `RecordDecoder` requires them.
+    private struct Common {
+        var time: Int64
+        var sid: Piece?
+        var direction: Direction
+        var transport: EngineIOTransport
+    }
+
+    /// Formats a `sio` or `eio` line and returns `true`, or returns `false` (nothing appended)
+    /// for any other line, or one whose fields the decoder might read otherwise.
+    private mutating func formatDirectly(_ bytes: UnsafeRawBufferPointer, time: Int64?, into out: inout ByteBuffer) -> Bool {
+        let fields = self.fields
+        guard (try? fields.parse(bytes, validating: true)) != nil else { return false }
+        let isSocket = fields.equals(.k, "sio", bytes)
+        guard isSocket || fields.equals(.k, "eio", bytes), fields.isString(.k) else { return false }
+        self.scratch.removeAll(keepingCapacity: true)
+        guard let t = fields.int(.t, bytes), let conn = fields.int(.conn, bytes), conn >= 0,
+            let direction = self.direction(bytes), let transport = self.transport(bytes),
+            let sid = self.string(.sid, bytes)
+        else { return false }
+        let common = Common(time: time ?? t, sid: sid.piece, direction: direction, transport: transport)
+        return isSocket ? self.socket(bytes, common, into: &out) : self.engine(bytes, common, into: &out)
+    }
+
+    private mutating func socket(_ bytes: UnsafeRawBufferPointer, _ common: Common, into out: inout ByteBuffer) -> Bool {
+        let fields = self.fields
+        // Attachments are decoded from base64 by the decoder (and checked): that rare case is its.
+        guard !fields.has(.att), let type = Self.socketType(fields, bytes) else { return false }
+        var ackID: UInt64?
+        if fields.has(.id) {
+            guard let id = fields.int(.id, bytes), id >= 0 else { return false }
+            ackID = UInt64(id)
+        }
+        var attachments = 0
+        if fields.has(.attN) {
+            guard let n = fields.int(.attN, bytes) else { return false }
+            attachments = Int(n)
+        }
+        var latency: Int64?
+        if fields.has(.ackUs) {
+            guard let us = fields.int(.ackUs, bytes) else { return false }
+            latency = us
+        }
+        var redacted = false
+        if fields.has(.redacted) {
+            if fields.equals(.redacted, "true", bytes) {
+                redacted = true
+            } else {
+                guard fields.equals(.redacted, "false", bytes) else { return false }
+            }
+            guard !fields.isString(.redacted) else { return false }
+        }
+        var msgpack = false
+        if fields.has(.parser) {
+            // Any other name is read as the default parser; an escaped one goes to the decoder.
+            guard fields.isString(.parser), !Self.hasEscape(fields.slice(.parser, bytes)!) else { return false }
+            msgpack = fields.equals(.parser, "msgpack", bytes)
+        }
+        if fields.has(.head) {
+            guard fields.isString(.head) else { return false }
+        }
+        if fields.has(.wire) {
+            guard fields.isString(.wire), let wire = fields.slice(.wire, bytes), !Self.hasEscape(wire),
+                (try? Base64.decode(wire)) != nil
+            else { return false }
+        }
+        guard let namespace = self.string(.nsp, bytes), let event = self.string(.event, bytes) else { return false }
+        // The payload: verbatim JSON, else its text, else its base64.
+        var json: Piece?
+        if let range = fields.valueRange(.data) {
+            json = Piece(range: range, inScratch: false)
+        } else if fields.has(.dataText) {
+            guard let text = self.string(.dataText, bytes) else { return false }
+            json = text.piece
+        } else if fields.has(.dataB64) {
+            guard let decoded = self.base64(.dataB64, bytes) else { return false }
+            json = decoded
+        }
+        let formatter = self.formatter
+        var line = LineWriter(buffer: out, colors: formatter.colors)
+        line.wallAnchor = formatter.wallClockAnchor
+        out = ByteBuffer()  // `line` owns the bytes until the end, avoiding a copy-on-write.
+        self.scratch.withUnsafeBytes { scratch in
+            line.prefix(
+                time: common.time, sidUTF8: common.sid?.bytes(bytes, scratch), direction: common.direction,
+                transport: common.transport)
+            formatter.socket(
+                LiveFormatter.SocketFields(
+                    namespace: namespace.piece?.bytes(bytes, scratch) ?? UnsafeRawBufferPointer(start: Self.root.utf8Start, count: 1),
+                    type: type, eventName: event.piece?.bytes(bytes, scratch), ackID: ackID,
+                    ackLatencyMicros: latency, msgpack: msgpack, redacted: redacted,
+                    json: json?.bytes(bytes, scratch), attachments: attachments),
+                &line)
+        }
+        out = line.finish()
+        return true
+    }
+
+    private mutating func engine(_ bytes: UnsafeRawBufferPointer, _ common: Common, into out: inout ByteBuffer) -> Bool {
+        let fields = self.fields
+        guard let type = Self.engineType(fields, bytes) else { return false }
+        // The data: text, else base64.
+        var data: Piece?
+        var binary = false
+        if fields.has(.text) {
+            guard let text = self.string(.text, bytes) else { return false }
+            data = text.piece
+        } else if fields.has(.b64) {
+            guard let decoded = self.base64(.b64, bytes) else { return false }
+            data = decoded
+            binary = true
+        }
+        let formatter = self.formatter
+        var line = LineWriter(buffer: out, colors: formatter.colors)
+        line.wallAnchor = formatter.wallClockAnchor
+        out = ByteBuffer()
+        self.scratch.withUnsafeBytes { scratch in
+            formatter.engine(
+                time: common.time, sid: common.sid?.bytes(bytes, scratch), direction: common.direction,
+                transport: common.transport, type: type, data: data?.bytes(bytes, scratch), binary: binary, &line)
+        }
+        out = line.finish()
+        return true
+    }
+
+    // MARK: - Fields
+
+    private static let root: StaticString = "/"
+
+    /// A string field, present or not.
+    private enum StringField {
+        case absent
+        case present(Piece)
+
+        var piece: Piece? {
+            if case .present(let piece) = self { return piece }
+            return nil
+        }
+    }
+
+    /// A string field as the decoder reads it; `nil` when present but not a string. An escaped
+    /// string is unescaped into `scratch`.
+    private mutating func string(_ field: RecordLine.Field, _ bytes: UnsafeRawBufferPointer) -> StringField? {
+        guard let range = self.fields.range(field) else { return .absent }
+        guard self.fields.isString(field) else { return nil }
+        guard Self.hasEscape(UnsafeRawBufferPointer(rebasing: bytes[range])) else {
+            return .present(Piece(range: range, inScratch: false))
+        }
+        let start = self.scratch.count
+        JSONCursor.unescape(bytes, range, into: &self.scratch)
+        return .present(Piece(range: start..<self.scratch.count, inScratch: true))
+    }
+
+    /// A base64 string field, decoded into `scratch`; `nil` when it is not a string or not base64.
+    private mutating func base64(_ field: RecordLine.Field, _ bytes: UnsafeRawBufferPointer) -> Piece? {
+        guard self.fields.isString(field), let text = self.fields.slice(field, bytes),
+            let decoded = try? Base64.decode(text)
+        else { return nil }
+        let start = self.scratch.count
+        self.scratch.append(contentsOf: decoded.readableBytesView)
+        return Piece(range: start..<self.scratch.count, inScratch: true)
+    }
+
+    private func direction(_ bytes: UnsafeRawBufferPointer) -> Direction? {
+        guard self.fields.isString(.dir) else { return nil }
+        if self.fields.equals(.dir, "c2s", bytes) { return .clientToServer }
+        if self.fields.equals(.dir, "s2c", bytes) { return .serverToClient }
+        return nil
+    }
+
+    private func transport(_ bytes: UnsafeRawBufferPointer) -> EngineIOTransport? {
+        guard self.fields.isString(.tr) else { return nil }
+        if self.fields.equals(.tr, "websocket", bytes) { return .websocket }
+        if self.fields.equals(.tr, "polling", bytes) { return .polling }
+        return nil
+    }
+
+    private static func socketType(_ fields: RecordLine, _ bytes: UnsafeRawBufferPointer) -> SocketIOPacketType? {
+        guard fields.isString(.type) else { return nil }
+        if fields.equals(.type, "EVENT", bytes) { return .event }
+        if fields.equals(.type, "ACK", bytes) { return .ack }
+        if fields.equals(.type, "CONNECT", bytes) { return .connect }
+        if fields.equals(.type, "DISCONNECT", bytes) { return .disconnect }
+        if fields.equals(.type, "CONNECT_ERROR", bytes) { return .connectError }
+        if fields.equals(.type, "BINARY_EVENT", bytes) { return .binaryEvent }
+        if fields.equals(.type, "BINARY_ACK", bytes) { return .binaryAck }
+        return nil
+    }
+
+    private static func engineType(_ fields: RecordLine, _ bytes: UnsafeRawBufferPointer) -> EngineIOPacketType? {
+        guard fields.isString(.type) else { return nil }
+        if fields.equals(.type, "message", bytes) { return .message }
+        if fields.equals(.type, "ping", bytes) { return .ping }
+        if fields.equals(.type, "pong", bytes) { return .pong }
+        if fields.equals(.type, "noop", bytes) { return .noop }
+        if fields.equals(.type, "open", bytes) { return .open }
+        if fields.equals(.type, "close", bytes) { return .close }
+        if fields.equals(.type, "upgrade", bytes) { return .upgrade }
+        return nil
+    }
+
+    private static func hasEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
+        return memchr(base, Int32(UInt8(ascii: "\\")), bytes.count) != nil
+    }
+}
