@@ -81,7 +81,7 @@ public struct RecordLineFormatter {
 
     /// Formats a `sio` or `eio` line and returns `true`, or returns `false` (nothing appended)
     /// for any other line, or one whose fields the decoder might read otherwise.
-    private mutating func formatDirectly(_ bytes: UnsafeRawBufferPointer, time: Int64?, into out: inout ByteBuffer) -> Bool {
+    mutating func formatDirectly(_ bytes: UnsafeRawBufferPointer, time: Int64?, into out: inout ByteBuffer) -> Bool {
         let fields = self.fields
         guard (try? fields.parse(bytes, validating: true)) != nil else { return false }
         let isSocket = fields.equals(.k, "sio", bytes)
