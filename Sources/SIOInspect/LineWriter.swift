@@ -70,8 +70,34 @@ struct LineWriter {
 
     mutating func space() { self.buffer.writeInteger(UInt8(ascii: " ")) }
 
+    /// Decimal digits, without a `String`.
     mutating func decimal(_ value: Int64) {
-        self.buffer.writeString(String(value))
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits and a sign fit.
+        var v = value.magnitude
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            if value < 0 {
+                i -= 1
+                digits[i] = UInt8(ascii: "-")
+            }
+            self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: digits[i...]))
+        }
+    }
+
+    /// How many characters `decimal(value)` writes.
+    private static func decimalWidth(_ value: Int64) -> Int {
+        var width = value < 0 ? 2 : 1
+        var v = value.magnitude
+        while v >= 10 {
+            v /= 10
+            width += 1
+        }
+        return width
     }
 
     /// `time sid→ tr  `: ` 12.345 Xy3k9Qab → ws   `.
@@ -127,16 +153,16 @@ struct LineWriter {
     /// Seconds since the start, right-aligned: `  3.141`.
     private mutating func relative(_ time: Int64) {
         let (seconds, micros) = time.quotientAndRemainder(dividingBy: 1_000_000)
-        let secondsText = String(seconds)
-        if secondsText.utf8.count < 3 {
-            for _ in secondsText.utf8.count..<3 { self.space() }
+        let width = Self.decimalWidth(seconds)
+        if width < 3 {
+            for _ in width..<3 { self.space() }
         }
-        self.buffer.writeString(secondsText)
+        self.decimal(seconds)
         self.buffer.writeInteger(UInt8(ascii: "."))
         let millis = abs(micros) / 1000
         if millis < 100 { self.buffer.writeInteger(UInt8(ascii: "0")) }
         if millis < 10 { self.buffer.writeInteger(UInt8(ascii: "0")) }
-        self.buffer.writeString(String(millis))
+        self.decimal(millis)
     }
 
     /// `HH:MM:SS.mmm` UTC.
@@ -212,29 +238,35 @@ struct LineWriter {
     mutating func clipped(_ bytes: UnsafeRawBufferPointer, width: Int) {
         var shown = 0
         var i = 0
+        // Bytes shown as they are, written in runs: a write per byte would cost more than the scan.
+        var run = 0
         while i < bytes.count {
             let b = bytes[i]
             let isLead = b & 0xC0 != 0x80
             if isLead {
                 if shown >= width - 1 && self.remainingCharacters(bytes, from: i) > 1 {
+                    self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run..<i]))
                     self.buffer.writeStaticString("…")
                     return
                 }
                 shown += 1
             }
-            switch b {
-            case 0x0A: self.buffer.writeStaticString("\\n")
-            case 0x0D: self.buffer.writeStaticString("\\r")
-            case 0x09: self.buffer.writeStaticString("\\t")
-            case 0..<0x20, 0x7F:
-                self.buffer.writeStaticString("\\x")
-                self.buffer.writeInteger(hex(b >> 4))
-                self.buffer.writeInteger(hex(b & 0xF))
-            default:
-                self.buffer.writeInteger(b)
+            if b < 0x20 || b == 0x7F {
+                self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run..<i]))
+                run = i + 1
+                switch b {
+                case 0x0A: self.buffer.writeStaticString("\\n")
+                case 0x0D: self.buffer.writeStaticString("\\r")
+                case 0x09: self.buffer.writeStaticString("\\t")
+                default:
+                    self.buffer.writeStaticString("\\x")
+                    self.buffer.writeInteger(hex(b >> 4))
+                    self.buffer.writeInteger(hex(b & 0xF))
+                }
             }
             i += 1
         }
+        self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run..<bytes.count]))
     }
 
     private func remainingCharacters(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int {

@@ -325,3 +325,26 @@ struct SplitMix {
         return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
+
+@Suite struct LineWriterTests {
+    @Test func decimalsAreStringsDigits() {
+        for value: Int64 in [0, 1, -1, 9, 10, -10, 99, 100, 999_999, 1_000_000, .max, .min, .max - 1, .min + 1] {
+            var line = LineWriter(buffer: ByteBuffer(), colors: false)
+            line.decimal(value)
+            var out = line.finish()
+            #expect(out.readString(length: out.readableBytes - 1) == String(value))
+        }
+    }
+
+    @Test func relativeTimesAreAligned() {
+        for (time, text) in [
+            (Int64(0), "  0.000"), (5_000, "  0.005"), (12_345_678, " 12.345"), (123_456_789, "123.456"),
+            (1_234_567_890, "1234.567"), (-5_000, "  0.005"), (-12_345_678, "-12.345"),
+        ] {
+            var line = LineWriter(buffer: ByteBuffer(), colors: false)
+            line.prefix(time: time, sid: nil, direction: nil, transport: nil)
+            var out = line.finish()
+            #expect(out.readString(length: out.readableBytes)?.hasPrefix(text + " -") == true, "\(time)")
+        }
+    }
+}
