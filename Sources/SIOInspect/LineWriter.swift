@@ -241,6 +241,15 @@ struct LineWriter {
         // Bytes shown as they are, written in runs: a write per byte would cost more than the scan.
         var run = 0
         while i < bytes.count {
+            // Eight bytes at a time while none needs escaping and the width cannot be reached in them.
+            while i &+ 8 <= bytes.count, shown &+ 9 < width {
+                let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                guard !Self.hasControlByte(word) else { break }
+                // Characters: bytes that are not UTF-8 continuation bytes (`10xxxxxx`).
+                shown &+= 8 &- (word & ~(word << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+                i &+= 8
+            }
+            guard i < bytes.count else { break }
             let b = bytes[i]
             let isLead = b & 0xC0 != 0x80
             if isLead {
@@ -267,6 +276,15 @@ struct LineWriter {
             i += 1
         }
         self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run..<bytes.count]))
+    }
+
+    /// Whether `word` may hold a byte below 0x20 or 0x7F (never `false` when it does).
+    @inline(__always)
+    private static func hasControlByte(_ word: UInt64) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let below = (word &- 0x2020_2020_2020_2020) & ~word & high
+        let delete = word ^ 0x7F7F_7F7F_7F7F_7F7F
+        return (below | ((delete &- 0x0101_0101_0101_0101) & ~delete & high)) != 0
     }
 
     private func remainingCharacters(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int {

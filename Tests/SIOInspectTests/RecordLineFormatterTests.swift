@@ -336,6 +336,41 @@ struct SplitMix {
         }
     }
 
+    /// `clipped` (runs, eight bytes at a time) against the plain byte-by-byte rendering it replaced.
+    @Test func clippedMatchesTheBytewiseRendering() {
+        func reference(_ bytes: [UInt8], width: Int) -> [UInt8] {
+            let digits = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            var shown = 0
+            for (i, b) in bytes.enumerated() {
+                if b & 0xC0 != 0x80 {
+                    if shown >= width - 1 && bytes[i...].filter({ $0 & 0xC0 != 0x80 }).count > 1 {
+                        return out + Array("…".utf8)
+                    }
+                    shown += 1
+                }
+                switch b {
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0..<0x20, 0x7F: out += Array("\\x".utf8) + [digits[Int(b >> 4)], digits[Int(b & 0xF)]]
+                default: out.append(b)
+                }
+            }
+            return out
+        }
+        var random = SplitMix(seed: 42)
+        let pieces = ["a", "bcdefgh", "é", "€", "👍", "\n", "\u{1B}", "\u{7F}", "\u{0}", "\t", " ", "~", "\u{80}", "\r"]
+        for _ in 0..<5000 {
+            let text = Array((0..<random.next(40)).map { _ in pieces[random.next(pieces.count)] }.joined().utf8)
+            let width = random.next(4) == 0 ? Int.max : random.next(60)
+            var line = LineWriter(buffer: ByteBuffer(), colors: false)
+            text.withUnsafeBytes { line.clipped($0, width: width) }
+            var out = line.finish()
+            #expect(out.readBytes(length: out.readableBytes - 1) == reference(text, width: width), "\(text) \(width)")
+        }
+    }
+
     @Test func relativeTimesAreAligned() {
         for (time, text) in [
             (Int64(0), "  0.000"), (5_000, "  0.005"), (12_345_678, " 12.345"), (123_456_789, "123.456"),
