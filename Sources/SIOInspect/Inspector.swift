@@ -195,12 +195,12 @@ public final class Inspector {
         _ bytes: UnsafeRawBufferPointer, _ info: LineInfo, source: Int, index: LineIndex, into out: inout ByteBuffer
     ) {
         out.writeStaticString("{\"wall_us\":")
-        Self.writeInt(info.wall, into: &out)
+        out.writeDecimal(info.wall)
         out.writeStaticString(",\"rel_us\":")
-        Self.writeInt(info.wall - self.start, into: &out)
+        out.writeDecimal(info.wall - self.start)
         if self.multiple {
             out.writeStaticString(",\"file\":")
-            Self.writeInt(Int64(source), into: &out)
+            out.writeDecimal(source)
         }
         if info.event >= 0, info.socketType == .ack || info.socketType == .binaryAck {
             out.writeStaticString(",\"ack_event\":\"")
@@ -212,22 +212,5 @@ public final class Inspector {
         if rest.first != UInt8(ascii: "}") { out.writeStaticString(",") }
         out.writeBytes(rest)
         out.writeStaticString("\n")
-    }
-
-    /// Decimal digits without a `String`.
-    @inline(__always)
-    private static func writeInt(_ value: Int64, into out: inout ByteBuffer) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var v = value.magnitude
-        if value < 0 { out.writeStaticString("-") }
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var i = buffer.count
-            repeat {
-                i -= 1
-                buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[i...]))
-        }
     }
 }

@@ -72,21 +72,7 @@ struct LineWriter {
 
     /// Decimal digits, without a `String`.
     mutating func decimal(_ value: Int64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits and a sign fit.
-        var v = value.magnitude
-        withUnsafeMutableBytes(of: &digits) { digits in
-            var i = digits.count
-            repeat {
-                i -= 1
-                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
-            if value < 0 {
-                i -= 1
-                digits[i] = UInt8(ascii: "-")
-            }
-            self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: digits[i...]))
-        }
+        self.buffer.writeDecimal(value)
     }
 
     /// How many characters `decimal(value)` writes.

@@ -61,7 +61,7 @@ extension ByteBuffer {
     }
 
     /// Writes a signed integer in decimal without allocating.
-    mutating func writeDecimal(_ value: Int64) {
+    package mutating func writeDecimal(_ value: Int64) {
         if value < 0 {
             self.writeInteger(UInt8(ascii: "-"))
             // magnitude handles Int64.min without overflow.
@@ -71,13 +71,13 @@ extension ByteBuffer {
         }
     }
 
-    mutating func writeDecimal(unsigned value: UInt64) {
+    package mutating func writeDecimal(unsigned value: UInt64) {
         self.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { out in
             writeDecimalDigits(value, into: out, at: 0)
         }
     }
 
-    mutating func writeDecimal(_ value: Int) { self.writeDecimal(Int64(value)) }
+    package mutating func writeDecimal(_ value: Int) { self.writeDecimal(Int64(value)) }
 
     mutating func writeJSONBool(_ value: Bool) {
         self.writeStaticString(value ? "true" : "false")

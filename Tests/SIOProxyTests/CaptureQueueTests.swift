@@ -12,22 +12,6 @@ import Testing
 /// is the recording, so every test reads the records the hub hands its sink.
 @Suite
 struct CaptureQueueTests {
-    /// A clock that only moves when told to: the records' times are the tell-times.
-    private final class StepClock: Clock, @unchecked Sendable {
-        struct Instant: InstantProtocol {
-            var offset: Duration
-            func advanced(by duration: Duration) -> Self { .init(offset: self.offset + duration) }
-            func duration(to other: Self) -> Duration { other.offset - self.offset }
-            static func < (lhs: Self, rhs: Self) -> Bool { lhs.offset < rhs.offset }
-        }
-
-        private let current = Mutex<Duration>(.zero)
-        var now: Instant { Instant(offset: self.current.withLock { $0 }) }
-        var minimumResolution: Duration { .microseconds(1) }
-        func set(microseconds: Int64) { self.current.withLock { $0 = .microseconds(microseconds) } }
-        func sleep(until deadline: Instant, tolerance: Duration?) async throws {}
-    }
-
     /// Collects records and lets a test wait (with a deadline that only fails it) for a count.
     private final class Sink: RecordSink, @unchecked Sendable {
         private let mutex = ConditionMutex()
@@ -59,6 +43,7 @@ struct CaptureQueueTests {
     }
 
     private struct Harness {
+        /// Moves only when told to: the records' times are the tell-times.
         let clock = StepClock()
         let sink = Sink()
         let hub: CaptureHub
