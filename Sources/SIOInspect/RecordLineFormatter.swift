@@ -248,28 +248,16 @@ public struct RecordLineFormatter {
         return nil
     }
 
+    /// The names are SIOWire's (`SocketIOPacketType.name`), compared with the line's bytes.
     private static func socketType(_ fields: RecordLine, _ bytes: UnsafeRawBufferPointer) -> SocketIOPacketType? {
-        guard fields.isString(.type) else { return nil }
-        if fields.equals(.type, "EVENT", bytes) { return .event }
-        if fields.equals(.type, "ACK", bytes) { return .ack }
-        if fields.equals(.type, "CONNECT", bytes) { return .connect }
-        if fields.equals(.type, "DISCONNECT", bytes) { return .disconnect }
-        if fields.equals(.type, "CONNECT_ERROR", bytes) { return .connectError }
-        if fields.equals(.type, "BINARY_EVENT", bytes) { return .binaryEvent }
-        if fields.equals(.type, "BINARY_ACK", bytes) { return .binaryAck }
-        return nil
+        guard fields.isString(.type), let value = fields.slice(.type, bytes) else { return nil }
+        return SocketIOPacketType.allCases.first { $0.name.utf8.elementsEqual(value) }
     }
 
+    /// The names are SIOWire's (`EngineIOPacketType.name`), compared with the line's bytes.
     private static func engineType(_ fields: RecordLine, _ bytes: UnsafeRawBufferPointer) -> EngineIOPacketType? {
-        guard fields.isString(.type) else { return nil }
-        if fields.equals(.type, "message", bytes) { return .message }
-        if fields.equals(.type, "ping", bytes) { return .ping }
-        if fields.equals(.type, "pong", bytes) { return .pong }
-        if fields.equals(.type, "noop", bytes) { return .noop }
-        if fields.equals(.type, "open", bytes) { return .open }
-        if fields.equals(.type, "close", bytes) { return .close }
-        if fields.equals(.type, "upgrade", bytes) { return .upgrade }
-        return nil
+        guard fields.isString(.type), let value = fields.slice(.type, bytes) else { return nil }
+        return EngineIOPacketType.allCases.first { $0.name.utf8.elementsEqual(value) }
     }
 
     private static func hasEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
