@@ -45,8 +45,27 @@ class Peer:
         self.sio = socketio.Client() if serializer == 'default' else socketio.Client(serializer=serializer)
         self.steps = []  # [(step name, [observation, ...])]
         self.cond = threading.Condition()
+        self._deliver_in_order()
         for ns in namespaces:
             self._install(ns)
+
+    def _deliver_in_order(self):
+        """Hand received Engine.IO messages to python-socketio one at a time, in arrival order.
+
+        python-engineio's client runs the handler of each received message in a new thread, so
+        the attachments of a binary packet can be reassembled out of order (python-socketio
+        issues #403, #436): once in a few hundred runs, the binary step's ack arrived with its
+        two attachments swapped, with no proxy in between. None of this scenario's handlers
+        block, so running them on the read loop changes nothing else.
+        """
+        eio = self.sio.eio
+        trigger = eio._trigger_event
+
+        def in_order(event, *args, **kwargs):
+            if event == 'message':
+                kwargs['run_async'] = False
+            return trigger(event, *args, **kwargs)
+        eio._trigger_event = in_order
 
     def _install(self, ns):
         self.sio.on('connect', lambda *a: self.observe(ns, 'connect', None), namespace=ns)

@@ -59,7 +59,11 @@ def register(socketio, ns):
 
 def main(args):
     app = Flask(__name__)
-    socketio = SocketIO(app, async_mode='threading', ping_interval=args.ping_interval)
+    # async_handlers=False: in threading mode python-engineio would otherwise run each received
+    # message's handler in its own thread, and a binary event's attachments could be reassembled
+    # out of order (python-socketio issue #403). No handler here blocks.
+    socketio = SocketIO(app, async_mode='threading', ping_interval=args.ping_interval,
+                        async_handlers=False)
     for ns in NAMESPACES:
         register(socketio, ns)
     logging.getLogger('werkzeug').setLevel(logging.ERROR)
