@@ -1,4 +1,5 @@
 import NIOCore
+import SIOWire
 
 /// Writes a line into memory sized in advance, with no checks per write: the record encoder's
 /// path for the line written for nearly every proxied packet. Each separate `ByteBuffer` write

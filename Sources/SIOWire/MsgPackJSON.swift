@@ -48,19 +48,19 @@ public enum MsgPackJSON {
             out.writeStaticString(value ? "true" : "false")
         case .unsigned(let value):
             if value <= maxSafeInteger {
-                writeDecimal(value, into: &out)
+                out.writeDecimal(unsigned: value)
             } else {
                 out.writeStaticString("{\"$int\":\"")
-                writeDecimal(value, into: &out)
+                out.writeDecimal(unsigned: value)
                 out.writeStaticString("\"}")
             }
         case .negative(let value):
             if value >= -Int64(maxSafeInteger) {
                 out.writeInteger(UInt8(ascii: "-"))
-                writeDecimal(value.magnitude, into: &out)
+                out.writeDecimal(unsigned: value.magnitude)
             } else {
                 out.writeStaticString("{\"$int\":\"-")
-                writeDecimal(value.magnitude, into: &out)
+                out.writeDecimal(unsigned: value.magnitude)
                 out.writeStaticString("\"}")
             }
         case .float32(let value):
@@ -70,7 +70,7 @@ public enum MsgPackJSON {
         case .string(let range):
             let slice = UnsafeRawBufferPointer(rebasing: bytes[range])
             if isUTF8(slice) {
-                writeJSONString(slice, into: &out)
+                out.writeJSONString(utf8: slice.assumingMemoryBound(to: UInt8.self))
             } else {
                 writeTag("$str", base64: slice, into: &out)
             }
@@ -79,7 +79,7 @@ public enum MsgPackJSON {
         case .ext(let type, let range):
             out.writeStaticString("{\"$ext\":[")
             if type < 0 { out.writeInteger(UInt8(ascii: "-")) }
-            writeDecimal(UInt64(type.magnitude), into: &out)
+            out.writeDecimal(unsigned: UInt64(type.magnitude))
             out.writeInteger(UInt8(ascii: ","))
             writeBase64String(UnsafeRawBufferPointer(rebasing: bytes[range]), into: &out)
             out.writeStaticString("]}")
@@ -116,9 +116,9 @@ public enum MsgPackJSON {
                     if slice.first == UInt8(ascii: "$") {
                         var prefixed = ByteBuffer(string: "$")
                         prefixed.writeBytes(slice)
-                        prefixed.withUnsafeReadableBytes { writeJSONString($0, into: &out) }
+                        prefixed.withUnsafeReadableBytes { out.writeJSONString(utf8: $0.assumingMemoryBound(to: UInt8.self)) }
                     } else {
-                        writeJSONString(slice, into: &out)
+                        out.writeJSONString(utf8: slice.assumingMemoryBound(to: UInt8.self))
                     }
                     return
                 }
@@ -136,7 +136,7 @@ public enum MsgPackJSON {
         cursor.keyNesting += 1
         try self.convert(&cursor, depth: depth, into: &key)
         cursor.keyNesting -= 1
-        key.withUnsafeReadableBytes { writeJSONString($0, into: &out) }
+        key.withUnsafeReadableBytes { out.writeJSONString(utf8: $0.assumingMemoryBound(to: UInt8.self)) }
     }
 
     private static func isStringMarker(_ byte: UInt8) -> Bool {
@@ -146,20 +146,6 @@ public enum MsgPackJSON {
 
 /// 2^53 − 1: the largest integer every JSON reader (JavaScript's included) holds exactly.
 let maxSafeInteger: UInt64 = (1 << 53) - 1
-
-private func writeDecimal(_ value: UInt64, into out: inout ByteBuffer) {
-    if value < 10 {
-        out.writeInteger(UInt8(ascii: "0") + UInt8(value))
-        return
-    }
-    var digits: [UInt8] = []
-    var rest = value
-    while rest > 0 {
-        digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
-        rest /= 10
-    }
-    out.writeBytes(digits.reversed())
-}
 
 /// A finite number with a `.` or an exponent (Swift's shortest round-trip text always has one);
 /// NaN and infinities as tags.
@@ -190,27 +176,4 @@ private func writeBase64String(_ bytes: UnsafeRawBufferPointer, into out: inout 
 func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
     if !bytes.contains(where: { $0 >= 0x80 }) { return true }
     return String(validating: bytes, as: UTF8.self) != nil
-}
-
-/// A JSON string literal of UTF-8 bytes: `"`, `\` and control characters escaped.
-func writeJSONString(_ bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
-    out.writeInteger(UInt8(ascii: "\""))
-    var runStart = 0
-    for (i, b) in bytes.enumerated() where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
-        switch b {
-        case UInt8(ascii: "\""): out.writeStaticString("\\\"")
-        case UInt8(ascii: "\\"): out.writeStaticString("\\\\")
-        case 0x0A: out.writeStaticString("\\n")
-        case 0x0D: out.writeStaticString("\\r")
-        case 0x09: out.writeStaticString("\\t")
-        default:
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            out.writeStaticString("\\u00")
-            out.writeMultipleIntegers(hex[Int(b >> 4)], hex[Int(b & 0x0F)])
-        }
-        runStart = i + 1
-    }
-    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-    out.writeInteger(UInt8(ascii: "\""))
 }

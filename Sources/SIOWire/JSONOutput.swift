@@ -1,16 +1,20 @@
 import NIOCore
-import SIOWire
 
-// Hand-written JSON output: the writer runs on every proxied packet, so it appends bytes
-// directly and never goes through Foundation or an intermediate `String`.
+// JSON text written straight into bytes, for every module that writes JSON: the recording's lines
+// (SIORecording), msgpack payloads converted to JSON (`MsgPackJSON`), the exports and the view. The
+// recorder runs these for every proxied packet, so they append bytes directly and never go through
+// Foundation or an intermediate `String`; the free functions are inlinable so that SIORecording's
+// `RawLineWriter` compiles them into its own loops.
 extension ByteBuffer {
     /// Writes `s` as a JSON string literal: quotes, backslash and control characters escaped,
     /// everything else (non-ASCII UTF-8 included) passed through as is.
+    @inlinable
     public mutating func writeJSONString(_ s: String) {
         var s = s
         s.withUTF8 { self.writeJSONString(utf8: $0) }
     }
 
+    @inlinable
     public mutating func writeJSONString(utf8 bytes: UnsafeBufferPointer<UInt8>) {
         // One pass to size the output exactly, one write into the buffer: every separate ByteBuffer
         // write costs an exclusivity check and a capacity check, and this runs for every record.
@@ -23,44 +27,8 @@ extension ByteBuffer {
         }
     }
 
-    /// Writes `,"key":` (or `"key":` when `first`).
-    mutating func writeJSONKey(_ key: StaticString, first: Bool = false) {
-        let count = key.utf8CodeUnitCount
-        self.writeWithUnsafeMutableBytes(minimumWritableBytes: count + 4) { out in
-            var o = 0
-            if !first {
-                out[0] = UInt8(ascii: ",")
-                o = 1
-            }
-            out[o] = UInt8(ascii: "\"")
-            UnsafeMutableRawBufferPointer(rebasing: out[(o + 1)..<(o + 1 + count)]).copyMemory(
-                from: UnsafeRawBufferPointer(start: key.utf8Start, count: count))
-            o += 1 + count
-            out[o] = UInt8(ascii: "\"")
-            out[o + 1] = UInt8(ascii: ":")
-            return o + 2
-        }
-    }
-
-    /// Writes `,"key":` (or `"key":` when `first`) for a field of the format.
-    @inline(__always)
-    mutating func writeJSONKey(_ field: RecordLine.Field, first: Bool = false) {
-        self.writeJSONKey(field.key, first: first)
-    }
-
-    /// Writes `,"key":value` with a constant value (a literal or a quoted constant), in one write.
-    @inline(__always)
-    mutating func writeJSONMember(_ field: RecordLine.Field, _ value: StaticString) {
-        let key = field.key
-        self.writeWithUnsafeMutableBytes(minimumWritableBytes: key.utf8CodeUnitCount + value.utf8CodeUnitCount + 4) { out in
-            var line = RawLineWriter(out)
-            line.key(field)
-            line.ascii(value)
-            return line.count
-        }
-    }
-
     /// Writes a signed integer in decimal without allocating.
+    @inlinable
     package mutating func writeDecimal(_ value: Int64) {
         if value < 0 {
             self.writeInteger(UInt8(ascii: "-"))
@@ -71,17 +39,15 @@ extension ByteBuffer {
         }
     }
 
+    @inlinable
     package mutating func writeDecimal(unsigned value: UInt64) {
         self.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { out in
             writeDecimalDigits(value, into: out, at: 0)
         }
     }
 
+    @inlinable
     package mutating func writeDecimal(_ value: Int) { self.writeDecimal(Int64(value)) }
-
-    mutating func writeJSONBool(_ value: Bool) {
-        self.writeStaticString(value ? "true" : "false")
-    }
 
     /// Writes `bytes` as a JSON string holding their standard base64 (with padding).
     public mutating func writeJSONBase64(_ bytes: ByteBuffer) {
@@ -93,8 +59,8 @@ extension ByteBuffer {
 
 /// Writes `bytes` as a JSON string literal at `o` (room for `escapedLength` bytes, or for six per
 /// byte and the quotes when not given); returns its length.
-@inline(__always)
-func writeJSONStringLiteral(
+@inlinable @inline(__always)
+package func writeJSONStringLiteral(
     _ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableRawBufferPointer, at start: Int,
     escapedLength: Int? = nil
 ) -> Int {
@@ -124,8 +90,8 @@ func writeJSONStringLiteral(
 /// Whether any byte of `bytes` is a control character, a quote or a backslash (which a JSON string
 /// must escape). Eight bytes per step (this runs for the sid, the namespace and the event name of
 /// every recorded packet): the classic "has a byte below n" and "has a zero byte" word tests.
-@inline(__always)
-func needsJSONEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+@inlinable @inline(__always)
+package func needsJSONEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     let count = bytes.count
     var index = 0
     if let base = UnsafeRawPointer(bytes.baseAddress) {
@@ -150,8 +116,8 @@ func needsJSONEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
 }
 
 /// The bytes `writeJSONEscape` writes for `b`.
-@inline(__always)
-private func jsonEscapeLength(_ b: UInt8) -> Int {
+@inlinable @inline(__always)
+func jsonEscapeLength(_ b: UInt8) -> Int {
     switch b {
     case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09, 0x08, 0x0C: return 2
     default: return 6
@@ -159,8 +125,8 @@ private func jsonEscapeLength(_ b: UInt8) -> Int {
 }
 
 /// Writes the JSON escape of `b` (a quote, a backslash or a control character) at `o`; returns its length.
-@inline(__always)
-private func writeJSONEscape(_ b: UInt8, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
+@inlinable @inline(__always)
+func writeJSONEscape(_ b: UInt8, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
     out[o] = UInt8(ascii: "\\")
     switch b {
     case UInt8(ascii: "\""): out[o + 1] = UInt8(ascii: "\"")
@@ -184,8 +150,8 @@ private func writeJSONEscape(_ b: UInt8, into out: UnsafeMutableRawBufferPointer
 /// Writes `value` in decimal at `o` (room for 20 digits needed); returns the number of digits.
 /// Counts the digits by comparison, then writes two per division (this runs for several numbers of
 /// every recorded packet).
-@inline(__always)
-func writeDecimalDigits(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
+@inlinable @inline(__always)
+package func writeDecimalDigits(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
     var digits = 1
     var power: UInt64 = 10
     while value >= power {
@@ -212,7 +178,7 @@ func writeDecimalDigits(_ value: UInt64, into out: UnsafeMutableRawBufferPointer
     return digits
 }
 
-@inline(__always)
-func hexDigit(_ nibble: UInt8) -> UInt8 {
+@inlinable @inline(__always)
+package func hexDigit(_ nibble: UInt8) -> UInt8 {
     nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ nibble &- 10
 }
