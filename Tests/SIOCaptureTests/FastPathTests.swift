@@ -19,7 +19,7 @@ final class LinesSink: RecordSink {
         ).path
         self.writer = try RecordingWriter(
             path: self.path, header: RecordingHeader(startedAtMicros: 0, tool: "test"),
-            configuration: .init(backgroundFlushing: false), clock: ManualClock())
+            configuration: .init(backgroundFlushing: false), clock: StepClock())
     }
 
     var lineWriter: RecordingWriter? { self.writer }
@@ -162,7 +162,7 @@ final class LinesSink: RecordSink {
     /// as through `Record`s, and the token is masked everywhere, in the CONNECT's read too.
     @Test func tapWritesTheSameLinesAndMasksLearnedSecrets() throws {
         func run(_ sink: any RecordSink) {
-            let clock = ManualClock()
+            let clock = StepClock()
             let hub = CaptureHub(configuration: CaptureConfiguration(), sink: sink, logger: Logger(label: "t"), clock: clock)
             let tap = hub.makeTap(connection: 1, peer: "p")
             tap.requestHead(

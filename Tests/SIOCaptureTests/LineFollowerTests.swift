@@ -54,7 +54,7 @@ struct FollowedSink: RecordSink {
     /// CONNECT, in its read, and after): the view sees neither, as the file does not.
     @Test func theFollowerSeesNoCredential() throws {
         let sink = FollowedSink(recording: try LinesSink())
-        let clock = ManualClock()
+        let clock = StepClock()
         let hub = CaptureHub(configuration: CaptureConfiguration(), sink: sink, logger: Logger(label: "t"), clock: clock)
         let tap = hub.makeTap(connection: 1, peer: "p")
         tap.requestHead(

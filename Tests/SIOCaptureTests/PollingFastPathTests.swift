@@ -15,7 +15,7 @@ import Testing
 
     /// One polling session on two keep-alive connections (GETs on 1, POSTs on 2), through `sink`.
     static func run(_ sink: any RecordSink, redacting: Bool = true) {
-        let clock = ManualClock()
+        let clock = StepClock()
         var configuration = CaptureConfiguration()
         configuration.redactCredentials = redacting
         let hub = CaptureHub(configuration: configuration, sink: sink, logger: Logger(label: "t"), clock: clock)

@@ -17,28 +17,8 @@ final class CollectingSink: RecordSink {
     var records: [Record] { self.storage.withLock { $0 } }
 }
 
-/// A clock that only moves when told to.
-final class ManualClock: Clock, @unchecked Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Self { .init(offset: self.offset + duration) }
-        func duration(to other: Self) -> Duration { other.offset - self.offset }
-        static func < (lhs: Self, rhs: Self) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private let current = Mutex<Duration>(.zero)
-
-    var now: Instant { Instant(offset: self.current.withLock { $0 }) }
-    var minimumResolution: Duration { .microseconds(1) }
-
-    func advance(by duration: Duration) { self.current.withLock { $0 += duration } }
-    func set(_ offset: Duration) { self.current.withLock { $0 = offset } }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {}
-}
-
 struct Harness {
-    let clock = ManualClock()
+    let clock = StepClock()
     let sink = CollectingSink()
     let hub: CaptureHub
 

@@ -12,7 +12,7 @@ import Testing
             path: path,
             header: sampleHeader,
             configuration: .init(backgroundFlushing: false),
-            clock: ManualClock()
+            clock: StepClock()
         )
         var ends = [(writer.statistics.compressedBytes, 0)]
         for (i, record) in records.enumerated() {

@@ -66,7 +66,7 @@ import Testing
 
     @Test func flushesWhenTheOldestRecordIsDue() throws {
         let dir = TemporaryDirectory()
-        let clock = ManualClock()
+        let clock = StepClock()
         let writer = try RecordingWriter(
             path: dir.file("d.jsonl.gz"),
             header: sampleHeader,
@@ -94,7 +94,7 @@ import Testing
             path: dir.file("e.jsonl.gz"),
             header: sampleHeader,
             configuration: .init(flushThreshold: 1000, backgroundFlushing: false),
-            clock: ManualClock()
+            clock: StepClock()
         )
         let record = sampleRecords()[12]
         while writer.statistics.pendingBytes < 1000 {
@@ -214,7 +214,7 @@ import Testing
         let path = dir.file("l.jsonl.gz")
         let writer = try RecordingWriter(
             path: path, header: sampleHeader, configuration: .init(maxPendingBytes: 50_000, backgroundFlushing: false),
-            clock: ManualClock())
+            clock: StepClock())
         let records = sampleRecords()
         let encoder = RecordEncoder()
         for (index, record) in records.enumerated() {
@@ -260,7 +260,7 @@ import Testing
             path: dir.file("h.jsonl.gz"),
             header: sampleHeader,
             configuration: .init(maxPendingBytes: 100_000, backgroundFlushing: false),
-            clock: ManualClock()
+            clock: StepClock()
         )
         let record = sampleRecords()[12]
         for _ in 0..<200_000 { writer.append(record) }

@@ -215,19 +215,3 @@ let sampleHeader = RecordingHeader(
     upstream: "http://127.0.0.1:5000",
     listen: "127.0.0.1:8080"
 )
-
-/// A clock the test moves by hand.
-final class ManualClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - self.offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private let current = Mutex(Instant(offset: .zero))
-    var now: Instant { self.current.withLock { $0 } }
-    var minimumResolution: Duration { .microseconds(1) }
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {}
-    func advance(by duration: Duration) { self.current.withLock { $0 = $0.advanced(by: duration) } }
-}
