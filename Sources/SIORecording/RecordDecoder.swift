@@ -27,10 +27,14 @@ public struct RecordFormatError: Error, Hashable, Sendable, CustomStringConverti
 public struct RecordDecoder {
     private typealias Field = RecordLine.Field
 
-    /// The fields of the line being decoded.
-    private let line = RecordLine()
+    /// The fields of the line being decoded: `own`, or those a caller found (`decode(_:fields:)`).
+    private var line: RecordLine
+    private let own: RecordLine
 
-    public init() {}
+    public init() {
+        self.own = RecordLine()
+        self.line = self.own
+    }
 
     /// Decodes the first line of a recording. Throws `RecordingReadError` for a line that is not
     /// a siotape header or declares a version newer than this build reads.
@@ -76,8 +80,23 @@ public struct RecordDecoder {
         }
     }
 
-    mutating func decode(bytes: UnsafeRawBufferPointer) throws -> DecodedLine {
-        try self.scanFields(bytes)
+    /// Decodes one record line (without its `\n`) whose fields `fields` found with
+    /// `parse(_:validating: true)`, without parsing it again: as `decode(_:)` for the same line.
+    public mutating func decode(_ line: ByteBuffer, fields: RecordLine) throws(RecordFormatError) -> DecodedLine {
+        self.line = fields
+        // Back to its own storage: a later `decode(_:)` must not overwrite the caller's fields.
+        defer { self.line = self.own }
+        do {
+            return try line.withUnsafeReadableBytes { try self.decode(bytes: $0, parsed: true) }
+        } catch let error as RecordFormatError {
+            throw error
+        } catch {
+            throw RecordFormatError(offset: 0, message: "\(error)")
+        }
+    }
+
+    mutating func decode(bytes: UnsafeRawBufferPointer, parsed: Bool = false) throws -> DecodedLine {
+        if !parsed { try self.scanFields(bytes) }
         let time = try self.requiredInt(.t, bytes)
         let kind = try self.requiredString(.k, bytes)
         let event: Record.Event

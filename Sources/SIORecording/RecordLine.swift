@@ -118,6 +118,8 @@ public struct RecordLine {
         @usableFromInline let starts: UnsafeMutablePointer<Int>
         @usableFromInline let ends: UnsafeMutablePointer<Int>
         @usableFromInline let quoted: UnsafeMutablePointer<Bool>
+        /// See `RecordLine.matchesUncheckedScan`.
+        var matchesUncheckedScan = true
 
         init() {
             let n = RecordLine.fieldCount
@@ -186,10 +188,18 @@ public struct RecordLine {
         return self.storage.quoted[field.rawValue] ? (range.lowerBound - 1)..<(range.upperBound + 1) : range
     }
 
+    /// Whether the ranges found by the last `parse` are those the unchecked scan finds too. They
+    /// differ only where a number, `true`, `false` or `null` is followed by a tab or a carriage
+    /// return: the validating scan ends the value before it, the unchecked one only at a space,
+    /// `,`, `}` or `]`. So a reader that indexes lines with the unchecked scan can parse a line
+    /// once, validating, when this holds (`inspect`'s text and HAR output).
+    public var matchesUncheckedScan: Bool { self.storage.matchesUncheckedScan }
+
     /// Finds the fields of `bytes`, one JSON object. Unknown keys are skipped, `null` counts as
     /// absent. `validating`: every value is checked as strict JSON too, not only where it ends.
     public func parse(_ bytes: UnsafeRawBufferPointer, validating: Bool = false) throws(Malformed) {
         self.storage.starts.update(repeating: -1, count: Self.fieldCount)
+        self.storage.matchesUncheckedScan = true
         do throws(WireError) {
             if validating {
                 try self.parseValidating(bytes)
@@ -255,6 +265,9 @@ public struct RecordLine {
                 let key = try cursor.memberKey().content
                 let start = cursor.index
                 let kind = try cursor.skipValue()
+                if kind != .string && kind != .object && kind != .array, let next = cursor.peek(), next < 0x20 {
+                    self.storage.matchesUncheckedScan = false
+                }
                 if kind != .null, !key.isEmpty {
                     self.record(
                         Self.field(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + key.lowerBound, key.count),

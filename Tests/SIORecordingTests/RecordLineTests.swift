@@ -51,6 +51,36 @@ import Testing
         #expect(f == ["t": "1", "k": "eio"])
     }
 
+    /// `inspect` indexes a line with the validating scan's ranges when it says they are the unchecked
+    /// scan's: they must be, field for field.
+    @Test func validatingScanTellsWhenItsRangesAreTheUncheckedOnes() throws {
+        let values = ["1", "-2.5e3", "true", "false", "null", "\"s\"", "[1, \"]\"]", "{\"a\":null}"]
+        for value in values {
+            for after in ["", " ", "\t", "\r", " \t", "\t ", "\r\t"] {
+                for field in ["t", "id", "future"] {
+                    let line = "{\"k\":\"sio\",\"\(field)\":\(value)\(after),\"conn\":1}"
+                    var text = line
+                    try text.withUTF8 { utf8 in
+                        let bytes = UnsafeRawBufferPointer(utf8)
+                        let validated = RecordLine()
+                        let unchecked = RecordLine()
+                        try validated.parse(bytes, validating: true)
+                        try unchecked.parse(bytes)
+                        let same = RecordLine.Field.allCases.allSatisfy {
+                            validated.range($0) == unchecked.range($0) && validated.isString($0) == unchecked.isString($0)
+                        }
+                        // Cleared for any such value, under an unknown key too (a reparse none needed).
+                        let scalarThenControl = !value.hasPrefix("\"") && !value.hasPrefix("[") && !value.hasPrefix("{")
+                            && (after.hasPrefix("\t") || after.hasPrefix("\r"))
+                        #expect(validated.matchesUncheckedScan == !scalarThenControl, "\(line)")
+                        if validated.matchesUncheckedScan { #expect(same, "\(line)") }
+                        if field != "future" { #expect(same == !scalarThenControl, "\(line)") }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func malformedLinesAreErrorsNotCrashes() {
         for bad in ["", "{", "[1]", "{\"t\":1", "{\"t\":\"abc}", "{\"t\":[1,2}", "{\"t\":1}x", "{\"t\" 1}", "{\"t\":}"] {
             #expect(throws: RecordLine.Malformed.self, "\(bad)") { try self.fields(bad) }
