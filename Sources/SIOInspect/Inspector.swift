@@ -84,7 +84,9 @@ public final class Inspector {
         let readers = try paths.map { path in
             (path, try RecordingReader(path: path, options: .init(resynchronize: true, follow: options.follow)))
         }
-        let lines = MergedLines(readers: readers)
+        // Text and HAR decode or format each line they show: one parse, the decoder's, serves the
+        // index too. Statistics and JSON lines read the index's ranges only, found faster unchecked.
+        let lines = MergedLines(readers: readers, validating: !options.stats && options.format != .jsonl)
         self.start = lines.start
         self.multiple = paths.count > 1
         var filter = options.filter
@@ -124,8 +126,10 @@ public final class Inspector {
                 usleep(100_000)
                 continue
             }
-            let (line, fields, wall) = state.lines.take(source)
-            if self.handle(line, fields, wall: wall, source: source, &state) { outcome.shown += 1 }
+            let (line, fields, wall, validated) = state.lines.take(source)
+            if self.handle(line, fields, validated: validated, wall: wall, source: source, &state) {
+                outcome.shown += 1
+            }
             if state.out.readableBytes >= Self.flushSize {
                 try write(state.out)
                 state.out.clear()
@@ -160,8 +164,10 @@ public final class Inspector {
     /// The statistics of what was read so far (for tests and library users; `run` prints them).
     public func summary() -> StatisticsSummary { self.state.statistics.summary(self.state.index) }
 
+    /// `validated`: `fields` were found by the decoder's scan (`MergedLines`), so the text and
+    /// the record are made from them instead of parsing the line again.
     private func handle(
-        _ line: ByteBuffer, _ fields: RecordLine, wall: Int64, source: Int, _ state: inout LineState
+        _ line: ByteBuffer, _ fields: RecordLine, validated: Bool, wall: Int64, source: Int, _ state: inout LineState
     ) -> Bool {
         line.withUnsafeReadableBytes { bytes -> Bool in
             let info = state.index.index(fields, bytes, wall: wall)
@@ -181,9 +187,16 @@ public final class Inspector {
             case .jsonl:
                 self.jsonl(bytes, info, source: source, index: state.index, into: &state.out)
             case .text:
-                guard state.text.format(line, time: info.wall - self.start, into: &state.out) == .shown else { return false }
+                let time = info.wall - self.start
+                let outcome =
+                    validated
+                    ? state.text.format(line, fields: fields, time: time, into: &state.out)
+                    : state.text.format(line, time: time, into: &state.out)
+                guard outcome == .shown else { return false }
             case .har:
-                guard case .record(let record) = try? state.decoder.decode(line) else { return false }
+                let decoded =
+                    validated ? try? state.decoder.decode(line, fields: fields) : try? state.decoder.decode(line)
+                guard case .record(let record) = decoded else { return false }
                 state.har!.add(record, wall: info.wall, into: &state.out)
             }
             return true

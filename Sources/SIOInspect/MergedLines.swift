@@ -5,6 +5,12 @@ import SIORecording
 /// + `t`), line by line, with each line's fields found once. With one recording it is a plain
 /// sequential read.
 ///
+/// `validating`: for readers that decode or format what they index (`inspect`'s text and HAR
+/// output), lines are parsed with the decoder's strict scan instead of the unchecked one, so the
+/// one parse serves both. A line that scan rejects, or whose ranges the unchecked scan would find
+/// otherwise (`RecordLine.matchesUncheckedScan`), is parsed again unchecked, and indexed as it
+/// is without `validating`.
+///
 /// A value: `Inspector.run` keeps one in its local state, so reading a line costs no exclusivity
 /// check at run time. `RecordingMerger` holds one for those that share it.
 package struct MergedLines {
@@ -14,10 +20,12 @@ package struct MergedLines {
         package let reader: RecordingReader
         let anchor: Int64
         let fields = RecordLine()
+        let validating: Bool
 
-        init(path: String, reader: RecordingReader) {
+        init(path: String, reader: RecordingReader, validating: Bool) {
             self.path = path
             self.reader = reader
+            self.validating = validating
             self.anchor = reader.header.startedAtMicros
         }
     }
@@ -26,6 +34,8 @@ package struct MergedLines {
     struct Head {
         var line: ByteBuffer?
         var wall: Int64 = 0
+        /// Whether `line`'s fields were found by the validating scan.
+        var validated = false
         var done = false
     }
 
@@ -37,8 +47,8 @@ package struct MergedLines {
     /// Set when `next()` returned `nil` because a followed recording has no more data yet.
     package private(set) var isWaiting = false
 
-    package init(readers: [(path: String, reader: RecordingReader)]) {
-        self.sources = readers.map { Source(path: $0.path, reader: $0.reader) }
+    package init(readers: [(path: String, reader: RecordingReader)], validating: Bool = false) {
+        self.sources = readers.map { Source(path: $0.path, reader: $0.reader, validating: validating) }
         self.heads = Array(repeating: Head(), count: readers.count)
         self.start = readers.map(\.reader.header.startedAtMicros).min() ?? 0
     }
@@ -66,11 +76,12 @@ package struct MergedLines {
         return waiting || best < 0 ? nil : best
     }
 
-    /// The line of `source` returned by `next()`, its fields and wall-clock time; the next call reads on.
-    package mutating func take(_ index: Int) -> (line: ByteBuffer, fields: RecordLine, wall: Int64) {
+    /// The line of `source` returned by `next()`, its fields, wall-clock time and whether the
+    /// fields were found by the validating scan; the next call reads on.
+    package mutating func take(_ index: Int) -> (line: ByteBuffer, fields: RecordLine, wall: Int64, validated: Bool) {
         let line = self.heads[index].line!
         self.heads[index].line = nil
-        return (line, self.sources[index].fields, self.heads[index].wall)
+        return (line, self.sources[index].fields, self.heads[index].wall, self.heads[index].validated)
     }
 
     /// Reads the next line of `source` into `head` unless it holds one; returns its wall-clock
@@ -81,6 +92,13 @@ package struct MergedLines {
         let reader = source.reader
         while let line = try reader.nextRecordLine() {
             let parsed = line.withUnsafeReadableBytes { bytes -> RecordLine.Malformed? in
+                head.validated =
+                    source.validating && (try? source.fields.parse(bytes, validating: true)) != nil
+                    && source.fields.matchesUncheckedScan
+                if head.validated {
+                    head.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)
+                    return nil
+                }
                 do {
                     try source.fields.parse(bytes)
                     head.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)

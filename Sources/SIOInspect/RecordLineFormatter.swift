@@ -18,7 +18,9 @@ import Darwin
 /// Other kinds, and a `sio` or `eio` line this path does not take (binary attachments, a value of
 /// an unexpected shape), are decoded into a `Record` for `LiveFormatter`. Either way the text is
 /// the same, byte for byte: the fast path checks the line as `RecordDecoder` does (the same strict
-/// parse, the same fields read) and gives the line to the decoder at the first doubt.
+/// parse, the same fields read) and gives the line to the decoder at the first doubt. A caller
+/// that parsed the line already, with that strict parse, hands its fields over and the line is
+/// parsed once (`inspect`).
 public struct RecordLineFormatter {
     /// What became of a line.
     public enum Outcome: Hashable, Sendable {
@@ -33,7 +35,8 @@ public struct RecordLineFormatter {
     /// How lines are shown (its mode is `text`).
     public var formatter: LiveFormatter
     private var decoder = RecordDecoder()
-    private let fields = RecordLine()
+    /// The fields of a line `format(_:time:into:)` parses itself.
+    private let own = RecordLine()
     /// Unescaped strings and decoded base64 of the current line.
     private var scratch: [UInt8] = []
 
@@ -47,7 +50,23 @@ public struct RecordLineFormatter {
     public mutating func format(_ line: ByteBuffer, time: Int64? = nil, into out: inout ByteBuffer) -> Outcome {
         let direct = line.withUnsafeReadableBytes { self.formatDirectly($0, time: time, into: &out) }
         if direct { return .shown }
-        switch try? self.decoder.decode(line) {
+        return self.formatDecoded(try? self.decoder.decode(line), time: time, into: &out)
+    }
+
+    /// `format(_:time:into:)` for a line whose fields `fields` found with
+    /// `RecordLine.parse(_:validating: true)`: the line is not parsed again.
+    public mutating func format(
+        _ line: ByteBuffer, fields: RecordLine, time: Int64? = nil, into out: inout ByteBuffer
+    ) -> Outcome {
+        let direct = line.withUnsafeReadableBytes { bytes in
+            self.formatDirectly(Line(fields: fields, bytes: bytes), time: time, into: &out)
+        }
+        if direct { return .shown }
+        return self.formatDecoded(try? self.decoder.decode(line, fields: fields), time: time, into: &out)
+    }
+
+    private func formatDecoded(_ decoded: DecodedLine?, time: Int64?, into out: inout ByteBuffer) -> Outcome {
+        switch decoded {
         case .record(var record):
             if let time { record.time = time }
             self.formatter.format(record, into: &out)
@@ -71,6 +90,12 @@ public struct RecordLineFormatter {
         }
     }
 
+    /// A line's bytes and the fields the strict parse found in them.
+    struct Line {
+        var fields: RecordLine
+        var bytes: UnsafeRawBufferPointer
+    }
+
     /// The fields both kinds share, as `RecordDecoder` requires them.
     private struct Common {
         var time: Int64
@@ -82,21 +107,26 @@ public struct RecordLineFormatter {
     /// Formats a `sio` or `eio` line and returns `true`, or returns `false` (nothing appended)
     /// for any other line, or one whose fields the decoder might read otherwise.
     mutating func formatDirectly(_ bytes: UnsafeRawBufferPointer, time: Int64?, into out: inout ByteBuffer) -> Bool {
-        let fields = self.fields
-        guard (try? fields.parse(bytes, validating: true)) != nil else { return false }
+        guard (try? self.own.parse(bytes, validating: true)) != nil else { return false }
+        return self.formatDirectly(Line(fields: self.own, bytes: bytes), time: time, into: &out)
+    }
+
+    /// `formatDirectly` of a line already parsed strictly.
+    mutating func formatDirectly(_ line: Line, time: Int64?, into out: inout ByteBuffer) -> Bool {
+        let (fields, bytes) = (line.fields, line.bytes)
         let isSocket = fields.equals(.k, "sio", bytes)
         guard isSocket || fields.equals(.k, "eio", bytes), fields.isString(.k) else { return false }
         self.scratch.removeAll(keepingCapacity: true)
         guard let t = fields.int(.t, bytes), let conn = fields.int(.conn, bytes), conn >= 0,
-            let direction = self.direction(bytes), let transport = self.transport(bytes),
-            let sid = self.string(.sid, bytes)
+            let direction = Self.direction(line), let transport = Self.transport(line),
+            let sid = self.string(.sid, line)
         else { return false }
         let common = Common(time: time ?? t, sid: sid.piece, direction: direction, transport: transport)
-        return isSocket ? self.socket(bytes, common, into: &out) : self.engine(bytes, common, into: &out)
+        return isSocket ? self.socket(line, common, into: &out) : self.engine(line, common, into: &out)
     }
 
-    private mutating func socket(_ bytes: UnsafeRawBufferPointer, _ common: Common, into out: inout ByteBuffer) -> Bool {
-        let fields = self.fields
+    private mutating func socket(_ line: Line, _ common: Common, into out: inout ByteBuffer) -> Bool {
+        let (fields, bytes) = (line.fields, line.bytes)
         // Attachments are decoded from base64 by the decoder (and checked): that rare case is its.
         guard !fields.has(.att), let type = Self.socketType(fields, bytes) else { return false }
         var ackID: UInt64?
@@ -137,24 +167,24 @@ public struct RecordLineFormatter {
                 (try? Base64.decode(wire)) != nil
             else { return false }
         }
-        guard let namespace = self.string(.nsp, bytes), let event = self.string(.event, bytes) else { return false }
+        guard let namespace = self.string(.nsp, line), let event = self.string(.event, line) else { return false }
         // The payload: verbatim JSON, else its text, else its base64.
         var json: Piece?
         if let range = fields.valueRange(.data) {
             json = Piece(range: range, inScratch: false)
         } else if fields.has(.dataText) {
-            guard let text = self.string(.dataText, bytes) else { return false }
+            guard let text = self.string(.dataText, line) else { return false }
             json = text.piece
         } else if fields.has(.dataB64) {
-            guard let decoded = self.base64(.dataB64, bytes) else { return false }
+            guard let decoded = self.base64(.dataB64, line) else { return false }
             json = decoded
         }
         let formatter = self.formatter
-        var line = LineWriter(buffer: out, colors: formatter.colors)
-        line.wallAnchor = formatter.wallClockAnchor
-        out = ByteBuffer()  // `line` owns the bytes until the end, avoiding a copy-on-write.
+        var writer = LineWriter(buffer: out, colors: formatter.colors)
+        writer.wallAnchor = formatter.wallClockAnchor
+        out = ByteBuffer()  // `writer` owns the bytes until the end, avoiding a copy-on-write.
         self.scratch.withUnsafeBytes { scratch in
-            line.prefix(
+            writer.prefix(
                 time: common.time, sidUTF8: common.sid?.bytes(bytes, scratch), direction: common.direction,
                 transport: common.transport)
             formatter.socket(
@@ -163,36 +193,36 @@ public struct RecordLineFormatter {
                     type: type, eventName: event.piece?.bytes(bytes, scratch), ackID: ackID,
                     ackLatencyMicros: latency, msgpack: msgpack, redacted: redacted,
                     json: json?.bytes(bytes, scratch), attachments: attachments),
-                &line)
+                &writer)
         }
-        out = line.finish()
+        out = writer.finish()
         return true
     }
 
-    private mutating func engine(_ bytes: UnsafeRawBufferPointer, _ common: Common, into out: inout ByteBuffer) -> Bool {
-        let fields = self.fields
+    private mutating func engine(_ line: Line, _ common: Common, into out: inout ByteBuffer) -> Bool {
+        let (fields, bytes) = (line.fields, line.bytes)
         guard let type = Self.engineType(fields, bytes) else { return false }
         // The data: text, else base64.
         var data: Piece?
         var binary = false
         if fields.has(.text) {
-            guard let text = self.string(.text, bytes) else { return false }
+            guard let text = self.string(.text, line) else { return false }
             data = text.piece
         } else if fields.has(.b64) {
-            guard let decoded = self.base64(.b64, bytes) else { return false }
+            guard let decoded = self.base64(.b64, line) else { return false }
             data = decoded
             binary = true
         }
         let formatter = self.formatter
-        var line = LineWriter(buffer: out, colors: formatter.colors)
-        line.wallAnchor = formatter.wallClockAnchor
+        var writer = LineWriter(buffer: out, colors: formatter.colors)
+        writer.wallAnchor = formatter.wallClockAnchor
         out = ByteBuffer()
         self.scratch.withUnsafeBytes { scratch in
             formatter.engine(
                 time: common.time, sid: common.sid?.bytes(bytes, scratch), direction: common.direction,
-                transport: common.transport, type: type, data: data?.bytes(bytes, scratch), binary: binary, &line)
+                transport: common.transport, type: type, data: data?.bytes(bytes, scratch), binary: binary, &writer)
         }
-        out = line.finish()
+        out = writer.finish()
         return true
     }
 
@@ -213,9 +243,10 @@ public struct RecordLineFormatter {
 
     /// A string field as the decoder reads it; `nil` when present but not a string. An escaped
     /// string is unescaped into `scratch`.
-    private mutating func string(_ field: RecordLine.Field, _ bytes: UnsafeRawBufferPointer) -> StringField? {
-        guard let range = self.fields.range(field) else { return .absent }
-        guard self.fields.isString(field) else { return nil }
+    private mutating func string(_ field: RecordLine.Field, _ line: Line) -> StringField? {
+        let bytes = line.bytes
+        guard let range = line.fields.range(field) else { return .absent }
+        guard line.fields.isString(field) else { return nil }
         guard Self.hasEscape(UnsafeRawBufferPointer(rebasing: bytes[range])) else {
             return .present(Piece(range: range, inScratch: false))
         }
@@ -225,8 +256,8 @@ public struct RecordLineFormatter {
     }
 
     /// A base64 string field, decoded into `scratch`; `nil` when it is not a string or not base64.
-    private mutating func base64(_ field: RecordLine.Field, _ bytes: UnsafeRawBufferPointer) -> Piece? {
-        guard self.fields.isString(field), let text = self.fields.slice(field, bytes),
+    private mutating func base64(_ field: RecordLine.Field, _ line: Line) -> Piece? {
+        guard line.fields.isString(field), let text = line.fields.slice(field, line.bytes),
             let decoded = try? Base64.decode(text)
         else { return nil }
         let start = self.scratch.count
@@ -234,17 +265,17 @@ public struct RecordLineFormatter {
         return Piece(range: start..<self.scratch.count, inScratch: true)
     }
 
-    private func direction(_ bytes: UnsafeRawBufferPointer) -> Direction? {
-        guard self.fields.isString(.dir) else { return nil }
-        if self.fields.equals(.dir, "c2s", bytes) { return .clientToServer }
-        if self.fields.equals(.dir, "s2c", bytes) { return .serverToClient }
+    private static func direction(_ line: Line) -> Direction? {
+        guard line.fields.isString(.dir) else { return nil }
+        if line.fields.equals(.dir, "c2s", line.bytes) { return .clientToServer }
+        if line.fields.equals(.dir, "s2c", line.bytes) { return .serverToClient }
         return nil
     }
 
-    private func transport(_ bytes: UnsafeRawBufferPointer) -> EngineIOTransport? {
-        guard self.fields.isString(.tr) else { return nil }
-        if self.fields.equals(.tr, "websocket", bytes) { return .websocket }
-        if self.fields.equals(.tr, "polling", bytes) { return .polling }
+    private static func transport(_ line: Line) -> EngineIOTransport? {
+        guard line.fields.isString(.tr) else { return nil }
+        if line.fields.equals(.tr, "websocket", line.bytes) { return .websocket }
+        if line.fields.equals(.tr, "polling", line.bytes) { return .polling }
         return nil
     }
 

@@ -24,7 +24,7 @@ package final class RecordingMerger {
 
     /// Hands the line of `source` returned by `next()` to `body` and lets the next call read on.
     package func consume<T>(_ index: Int, _ body: (ByteBuffer, RecordLine, Int64) throws -> T) rethrows -> T {
-        let (line, fields, wall) = self.lines.take(index)
+        let (line, fields, wall, _) = self.lines.take(index)
         return try body(line, fields, wall)
     }
 }

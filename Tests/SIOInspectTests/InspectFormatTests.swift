@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SIOInspect
 import SIORecording
 import SIOWire
@@ -37,6 +38,54 @@ import Testing
         #expect(coloured.contains("\u{1B}[32mEVENT\u{1B}[0m"))
         let narrow = try inspect([path]) { $0.argumentWidth = 5 }.output
         #expect(narrow.contains("/ EVENT chat #1 [\"he…"))
+    }
+
+    /// Text output parses a line once, strictly, where it can. Odd lines (whitespace the index reads
+    /// otherwise than the decoder, a value only the index accepts, a cut line) show as before: as the
+    /// live view shows each line alone, at the time the index reads.
+    @Test func textOfOddLinesIsEachLinesOwnText() throws {
+        let sio = #""sid":"S1","conn":1,"tr":"websocket""#
+        let lines = [
+            #"{"t":1000,"k":"conn","conn":1,"peer":"127.0.0.1:5"}"#,
+            #"{"t":2000,"k":"sio","# + sio + #","dir":"c2s","type":"EVENT","id":3,"event":"m","data":["m",1]}"#,
+            #"{"t":3000,"k":"sio","# + sio + #","dir":"s2c","type":"ACK","id":3,"ack_us":1000,"data":["ok"]}"#,
+            #"{"t":4000,"k":"sio","# + sio + #","dir":"c2s","type":"BINARY_EVENT","event":"f","att":["AQID"],"data":["f"]}"#,
+            "{\"t\":5000\t,\"k\":\"sio\"," + sio + #","dir":"c2s","type":"EVENT","event":"tab","data":["tab"]}"#,
+            #"{"t":6000,"k":"sio","# + sio + ",\"dir\":\"c2s\",\"type\":\"EVENT\",\"id\":4\r,\"event\":\"cr\"}",
+            #"{"t":7000,"k":"sio","# + sio + #","dir":"c2s","type":"EVENT","event":"bad","x":01}"#,
+            #"{"t":8000,"k":"eio","# + sio + #","dir":"s2c","type":"ping"}"#,
+            #"{"t":8500,"k":"sio","# + sio + #","dir":"s2c","type":"ACK","id":4,"data":["ok"]}"#,
+            #"{"t":9000,"k":"close","sid":"S1","cause":"client close packet"}"#,
+            #"{"t":10000,"k":"sio","#,
+            #"{"t":11000,"k":"end","records":10}"#,
+        ]
+        let header = #"{"format":"siotape","version":1,"wall_us":\#(testStart),"tool":"test"}"#
+        let path = self.dir.file("odd.siotape")
+        try (([header] + lines).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        for (colors, wallClock) in [(false, false), (true, true)] {
+            let (output, outcome) = try inspect([path]) {
+                $0.filter.engine = true
+                $0.colors = colors
+                $0.wallClock = wallClock
+            }
+            var live = LiveFormatter(mode: .text, colors: colors, argumentWidth: .max)
+            if wallClock { live.wallClockAnchor = testStart }
+            var formatter = RecordLineFormatter(live)
+            var expected = ByteBuffer()
+            var shown = 0
+            for line in lines {
+                let buffer = ByteBuffer(string: line)
+                let index = RecordLine()
+                let time = buffer.withUnsafeReadableBytes { bytes -> Int64? in
+                    guard (try? index.parse(bytes)) != nil else { return nil }
+                    return index.int(.t, bytes) ?? 0
+                }
+                if let time, formatter.format(buffer, time: time, into: &expected) == .shown { shown += 1 }
+            }
+            #expect(output == String(buffer: expected))
+            #expect(outcome.shown == shown && shown == 9)
+            if !colors { #expect(output.contains("BINARY_EVENT f [] +1 bin") && !output.contains("bad")) }
+        }
     }
 
     @Test func jsonlFieldsAreTheRecordingsPlusTime() throws {

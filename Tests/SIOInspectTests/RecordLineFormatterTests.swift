@@ -59,8 +59,28 @@ import Testing
                 #expect(
                     outcome == (reference == nil ? .undecodable : .shown) && String(buffer: out) == (reference ?? "before|"),
                     "\(line)", sourceLocation: sourceLocation)
+                // And so does the entry point `inspect` uses, handed the fields of its strict parse.
+                if let handed = Self.handed(line, formatter, time: time) {
+                    #expect(
+                        handed.outcome == (reference == nil ? .undecodable : .shown)
+                            && handed.text == (reference ?? "before|"),
+                        "\(line) (fields handed over)", sourceLocation: sourceLocation)
+                }
             }
         }
+    }
+
+    /// `format(_:fields:time:into:)` with the fields of a strict parse; `nil` when that parse fails.
+    static func handed(
+        _ line: String, _ formatter: LiveFormatter, time: Int64?
+    ) -> (outcome: RecordLineFormatter.Outcome, text: String)? {
+        let buffer = ByteBuffer(string: line)
+        let fields = RecordLine()
+        guard buffer.withUnsafeReadableBytes({ (try? fields.parse($0, validating: true)) != nil }) else { return nil }
+        var lines = RecordLineFormatter(formatter)
+        var out = ByteBuffer(string: "before|")
+        let outcome = lines.format(buffer, fields: fields, time: time, into: &out)
+        return (outcome, String(buffer: out))
     }
 
     static func encoded(_ record: Record) -> String {
