@@ -15,12 +15,12 @@ import Darwin
 ///
 /// `sio` and `eio` lines, nearly all lines of a busy recording, are formatted straight from the
 /// line's bytes and its `RecordLine` ranges: no `Record`, no `String` per field, no JSON tree.
-/// Other kinds, and a `sio` or `eio` line this path does not take (binary attachments, a value of
-/// an unexpected shape), are decoded into a `Record` for `LiveFormatter`. Either way the text is
-/// the same, byte for byte: the fast path checks the line as `RecordDecoder` does (the same strict
-/// parse, the same fields read) and gives the line to the decoder at the first doubt. A caller
-/// that parsed the line already, with that strict parse, hands its fields over and the line is
-/// parsed once (`inspect`).
+/// Other kinds, and a `sio` or `eio` line this path does not take (a value of an unexpected
+/// shape), are decoded into a `Record` for `LiveFormatter`. Either way the text is the same, byte
+/// for byte: the fast path checks the line as `RecordDecoder` does (the same strict parse, the
+/// same fields read) and gives the line to the decoder at the first doubt. A caller that parsed
+/// the line already, with that strict parse, hands its fields over and the line is parsed once
+/// (`inspect`).
 public struct RecordLineFormatter {
     /// What became of a line.
     public enum Outcome: Hashable, Sendable {
@@ -127,17 +127,23 @@ public struct RecordLineFormatter {
 
     private mutating func socket(_ line: Line, _ common: Common, into out: inout ByteBuffer) -> Bool {
         let (fields, bytes) = (line.fields, line.bytes)
-        // Attachments are decoded from base64 by the decoder (and checked): that rare case is its.
-        guard !fields.has(.att), let type = Self.socketType(fields, bytes) else { return false }
+        guard let type = Self.socketType(fields, bytes) else { return false }
+        // Recorded attachments are checked as the decoder checks them, base64 and all.
+        var carried = 0
+        if let range = fields.valueRange(.att) {
+            guard let count = Self.attachmentCount(bytes, range) else { return false }
+            carried = count
+        }
         var ackID: UInt64?
         if fields.has(.id) {
             guard let id = fields.int(.id, bytes), id >= 0 else { return false }
             ackID = UInt64(id)
         }
-        var attachments = 0
+        // Announced (`att_n`, else as many as carried) or carried, whichever is more.
+        var attachments = carried
         if fields.has(.attN) {
             guard let n = fields.int(.attN, bytes) else { return false }
-            attachments = Int(n)
+            attachments = max(carried, Int(n))
         }
         var latency: Int64?
         if fields.has(.ackUs) {
@@ -277,6 +283,27 @@ public struct RecordLineFormatter {
         if line.fields.equals(.tr, "websocket", line.bytes) { return .websocket }
         if line.fields.equals(.tr, "polling", line.bytes) { return .polling }
         return nil
+    }
+
+    /// How many attachments `att` (the value at `range`) carries, as the decoder reads it: an
+    /// array of base64 strings (escapes not decoded); `nil` when it is anything else.
+    private static func attachmentCount(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+        var cursor = JSONCursor(bytes, at: range.lowerBound)
+        var count = 0
+        do throws(WireError) {
+            try cursor.expect(UInt8(ascii: "["))
+            if cursor.consume(UInt8(ascii: "]")) { return 0 }
+            repeat {
+                cursor.skipWhitespace()
+                guard cursor.peek() == UInt8(ascii: "\"") else { return nil }
+                let (content, _) = try cursor.skipString()
+                guard (try? Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content]))) != nil else { return nil }
+                count += 1
+            } while try cursor.continueContainer(closing: UInt8(ascii: "]"))
+        } catch {
+            return nil
+        }
+        return count
     }
 
     /// The names are SIOWire's (`SocketIOPacketType.name`), compared with the line's bytes.
