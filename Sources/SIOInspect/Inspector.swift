@@ -84,15 +84,18 @@ public final class Inspector {
         let readers = try paths.map { path in
             (path, try RecordingReader(path: path, options: .init(resynchronize: true, follow: options.follow)))
         }
-        // Text and HAR decode or format each line they show: one parse, the decoder's, serves the
-        // index too. Statistics and JSON lines read the index's ranges only, found faster unchecked.
-        let lines = MergedLines(readers: readers, validating: !options.stats && options.format != .jsonl)
+        var lines = MergedLines(readers: readers)
         self.start = lines.start
         self.multiple = paths.count > 1
         var filter = options.filter
         filter.since = options.since?.resolve(start: lines.start)
         filter.until = options.until?.resolve(start: lines.start)
         self.everything = filter.isEmpty
+        // Text and HAR decode or format each line they show: without a filter, nearly every line,
+        // so one parse, the decoder's, serves the index too. A filter may drop most lines, which the
+        // index's unchecked scan reads for less than half the cost; so do statistics and JSON lines,
+        // which read the index's ranges only.
+        lines.validating = self.everything && !options.stats && options.format != .jsonl
         var text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
         if options.wallClock { text.wallClockAnchor = lines.start }
         self.state = LineState(lines: lines, matcher: PacketMatcher(filter), text: RecordLineFormatter(text))

@@ -5,11 +5,11 @@ import SIORecording
 /// + `t`), line by line, with each line's fields found once. With one recording it is a plain
 /// sequential read.
 ///
-/// `validating`: for readers that decode or format what they index (`inspect`'s text and HAR
-/// output), lines are parsed with the decoder's strict scan instead of the unchecked one, so the
-/// one parse serves both. A line that scan rejects, or whose ranges the unchecked scan would find
-/// otherwise (`RecordLine.matchesUncheckedScan`), is parsed again unchecked, and indexed as it
-/// is without `validating`.
+/// `validating`: for readers that decode or format nearly every line they index (`inspect`'s text
+/// and HAR output without filters), lines are parsed with the decoder's strict scan instead of
+/// the unchecked one, so the one parse serves both. A line that scan rejects, or whose ranges the
+/// unchecked scan would find otherwise (`RecordLine.matchesUncheckedScan`), is parsed again
+/// unchecked, and indexed as it is without `validating`.
 ///
 /// A value: `Inspector.run` keeps one in its local state, so reading a line costs no exclusivity
 /// check at run time. `RecordingMerger` holds one for those that share it.
@@ -20,12 +20,10 @@ package struct MergedLines {
         package let reader: RecordingReader
         let anchor: Int64
         let fields = RecordLine()
-        let validating: Bool
 
-        init(path: String, reader: RecordingReader, validating: Bool) {
+        init(path: String, reader: RecordingReader) {
             self.path = path
             self.reader = reader
-            self.validating = validating
             self.anchor = reader.header.startedAtMicros
         }
     }
@@ -46,9 +44,11 @@ package struct MergedLines {
     package let start: Int64
     /// Set when `next()` returned `nil` because a followed recording has no more data yet.
     package private(set) var isWaiting = false
+    /// See the type's description.
+    package var validating = false
 
-    package init(readers: [(path: String, reader: RecordingReader)], validating: Bool = false) {
-        self.sources = readers.map { Source(path: $0.path, reader: $0.reader, validating: validating) }
+    package init(readers: [(path: String, reader: RecordingReader)]) {
+        self.sources = readers.map { Source(path: $0.path, reader: $0.reader) }
         self.heads = Array(repeating: Head(), count: readers.count)
         self.start = readers.map(\.reader.header.startedAtMicros).min() ?? 0
     }
@@ -63,7 +63,7 @@ package struct MergedLines {
         var best = -1
         var bestWall = Int64.max
         for i in self.sources.indices {
-            guard let wall = try Self.fill(self.sources[i], &self.heads[i], waiting: &waiting) else {
+            guard let wall = try Self.fill(self.sources[i], &self.heads[i], self.validating, waiting: &waiting) else {
                 if waiting { break }
                 continue
             }
@@ -86,14 +86,16 @@ package struct MergedLines {
 
     /// Reads the next line of `source` into `head` unless it holds one; returns its wall-clock
     /// time, `nil` when the source is done or (`waiting`) has no more data yet.
-    private static func fill(_ source: Source, _ head: inout Head, waiting: inout Bool) throws -> Int64? {
+    private static func fill(
+        _ source: Source, _ head: inout Head, _ validating: Bool, waiting: inout Bool
+    ) throws -> Int64? {
         if head.line != nil { return head.wall }
         if head.done { return nil }
         let reader = source.reader
         while let line = try reader.nextRecordLine() {
             let parsed = line.withUnsafeReadableBytes { bytes -> RecordLine.Malformed? in
                 head.validated =
-                    source.validating && (try? source.fields.parse(bytes, validating: true)) != nil
+                    validating && (try? source.fields.parse(bytes, validating: true)) != nil
                     && source.fields.matchesUncheckedScan
                 if head.validated {
                     head.wall = source.anchor + (source.fields.int(.t, bytes) ?? 0)

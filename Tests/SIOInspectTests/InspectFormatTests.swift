@@ -40,9 +40,9 @@ import Testing
         #expect(narrow.contains("/ EVENT chat #1 [\"he…"))
     }
 
-    /// Text output parses a line once, strictly, where it can. Odd lines (whitespace the index reads
-    /// otherwise than the decoder, a value only the index accepts, a cut line) show as before: as the
-    /// live view shows each line alone, at the time the index reads.
+    /// Text output parses a line once, strictly, where it can (without filters). Odd lines
+    /// (whitespace the index reads otherwise than the decoder, a value only the index accepts, a cut
+    /// line) show as before: as the live view shows each line alone, at the time the index reads.
     @Test func textOfOddLinesIsEachLinesOwnText() throws {
         let sio = #""sid":"S1","conn":1,"tr":"websocket""#
         let lines = [
@@ -62,11 +62,13 @@ import Testing
         let header = #"{"format":"siotape","version":1,"wall_us":\#(testStart),"tool":"test"}"#
         let path = self.dir.file("odd.siotape")
         try (([header] + lines).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        for (colors, wallClock) in [(false, false), (true, true)] {
+        // A filter that lets every line through takes the path of filters (the index's own scan).
+        for (colors, wallClock, filtered) in [(false, false, false), (true, true, false), (false, false, true)] {
             let (output, outcome) = try inspect([path]) {
                 $0.filter.engine = true
                 $0.colors = colors
                 $0.wallClock = wallClock
+                if filtered { $0.until = .offset(1_000_000_000) }
             }
             var live = LiveFormatter(mode: .text, colors: colors, argumentWidth: .max)
             if wallClock { live.wallClockAnchor = testStart }
