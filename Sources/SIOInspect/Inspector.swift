@@ -96,7 +96,7 @@ public final class Inspector {
         // index's unchecked scan reads for less than half the cost; so do statistics and JSON lines,
         // which read the index's ranges only.
         lines.validating = self.everything && !options.stats && options.format != .jsonl
-        var text = LiveFormatter(mode: .text, colors: options.colors, argumentWidth: options.argumentWidth)
+        var text = LiveFormatter(colors: options.colors, argumentWidth: options.argumentWidth)
         if options.wallClock { text.wallClockAnchor = lines.start }
         self.state = LineState(lines: lines, matcher: PacketMatcher(filter), text: RecordLineFormatter(text))
         if options.format == .har && !options.stats {

@@ -2,8 +2,9 @@ import NIOCore
 import SIORecording
 import SIOWire
 
-/// Turns records into lines for the live view of `siotape record`: one line per record, for
-/// people (`text`, optionally coloured) or for machines (`jsonl`, exactly the recording's line).
+/// Turns records into text lines for people (optionally coloured): the live view of `siotape
+/// record` and `inspect`'s text output. (Lines for machines are the recording's own lines, copied as
+/// written: `RecordLineFollower`, `inspect --format jsonl`.)
 ///
 /// ```
 ///   0.153 Xy3k9Qab → ws   /chat EVENT message #3 ["hi",{"n":1}]
@@ -12,14 +13,6 @@ import SIOWire
 ///
 /// Appends bytes to a `ByteBuffer` rather than building strings, since it runs once per packet.
 public struct LiveFormatter: Sendable {
-    public enum Mode: String, Hashable, Sendable {
-        /// Aligned, human-readable; colours when `colors` is set.
-        case text
-        /// The record's line in the recording format.
-        case jsonl
-    }
-
-    public var mode: Mode
     /// ANSI colours (only for a terminal).
     public var colors: Bool
     /// Maximum width, in characters, of the rendered arguments or data; longer is cut with `…`.
@@ -28,20 +21,13 @@ public struct LiveFormatter: Sendable {
     /// the epoch of time 0) instead of seconds since the start.
     public var wallClockAnchor: Int64?
 
-    private let encoder = RecordEncoder()
-
-    public init(mode: Mode = .text, colors: Bool = false, argumentWidth: Int = 80) {
-        self.mode = mode
+    public init(colors: Bool = false, argumentWidth: Int = 80) {
         self.colors = colors
         self.argumentWidth = argumentWidth
     }
 
     /// Appends the line for `record`, including its final `\n`.
     public func format(_ record: Record, into buffer: inout ByteBuffer) {
-        if self.mode == .jsonl {
-            self.encoder.encode(record, into: &buffer)
-            return
-        }
         var line = LineWriter(buffer: buffer, colors: self.colors)
         line.wallAnchor = self.wallClockAnchor
         buffer = ByteBuffer()  // `line` owns the bytes until the end, avoiding a copy-on-write.

@@ -41,7 +41,6 @@ public struct RecordLineFormatter {
     private var scratch: [UInt8] = []
 
     public init(_ formatter: LiveFormatter) {
-        precondition(formatter.mode == .text, "RecordLineFormatter writes text")
         self.formatter = formatter
     }
 

@@ -35,7 +35,7 @@ final class LiveView: RecordLineFollower {
 
     init(mode: Mode) {
         switch mode {
-        case .text(let color): self.formatter = LiveFormatter(mode: .text, colors: color)
+        case .text(let color): self.formatter = LiveFormatter(colors: color)
         case .jsonl: self.formatter = nil
         }
         let thread = BackgroundThread { [self] in self.drainUntilClosed() }

@@ -70,7 +70,7 @@ import Testing
                 $0.wallClock = wallClock
                 if filtered { $0.until = .offset(1_000_000_000) }
             }
-            var live = LiveFormatter(mode: .text, colors: colors, argumentWidth: .max)
+            var live = LiveFormatter(colors: colors, argumentWidth: .max)
             if wallClock { live.wallClockAnchor = testStart }
             var formatter = RecordLineFormatter(live)
             var expected = ByteBuffer()

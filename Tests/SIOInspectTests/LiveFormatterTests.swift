@@ -162,24 +162,6 @@ import Testing
         )
     }
 
-    @Test func jsonlIsTheRecordingLine() {
-        let record = self.sio(
-            7,
-            .clientToServer,
-            .init(type: .event, json: ByteBuffer(string: #"[ "a" ]"#), eventName: "a")
-        )
-        var expected = ByteBuffer()
-        RecordEncoder().encode(record, into: &expected)
-        var line = ByteBuffer()
-        LiveFormatter(mode: .jsonl).format(record, into: &line)
-        #expect(line == expected)
-        #expect(
-            String(buffer: line)
-                == #"{"t":7,"k":"sio","sid":"Xy3k9QabAAAB","conn":2,"dir":"c2s","tr":"websocket","type":"EVENT","nsp":"/","event":"a","data":[ "a" ]}"#
-                + "\n"
-        )
-    }
-
     /// `siotape inspect` into a pipe formats without a width limit; a note once overflowed doubling it.
     @Test func aNoteWithoutAWidthLimitIsShownWhole() {
         var buffer = ByteBuffer()
