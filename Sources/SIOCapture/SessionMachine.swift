@@ -96,21 +96,7 @@ struct SessionMachine: Sendable {
         let d = direction.index
         let action = self.assemblers[d].receive(packet)
         self.awaiting[d] = !self.assemblers[d].isIdle
-        switch action {
-        case .complete(let done):
-            outputs.append(self.complete(done, direction: direction, time: time))
-        case .waiting, .dropped:
-            break
-        case .unexpectedAttachment(let bytes):
-            outputs.append(.strayAttachment(bytes))
-        case .overLimit(let packet, let limit):
-            outputs.append(.attachmentsOverLimit(packet, limit: limit))
-        case .abandoned(let old, let then):
-            outputs.append(.incomplete(old))
-            if case .complete(let done) = then {
-                outputs.append(self.complete(done, direction: direction, time: time))
-            }
-        }
+        self.emit(action, direction: direction, time: time, into: &outputs)
     }
 
     /// A binary message (WebSocket binary frame or `b...` polling entry) arrived.
@@ -123,6 +109,13 @@ struct SessionMachine: Sendable {
         }
         let action = self.assemblers[d].receiveAttachment(bytes)
         self.awaiting[d] = !self.assemblers[d].isIdle
+        self.emit(action, direction: direction, time: time, into: &outputs)
+    }
+
+    /// The outputs of what a direction's binary assembler did with a packet or an attachment.
+    private mutating func emit(
+        _ action: SocketIOBinaryAssembler.Action, direction: Direction, time: Int64, into outputs: inout [Output]
+    ) {
         switch action {
         case .complete(let done):
             outputs.append(self.complete(done, direction: direction, time: time))
@@ -132,8 +125,12 @@ struct SessionMachine: Sendable {
             outputs.append(.strayAttachment(stray))
         case .overLimit(let packet, let limit):
             outputs.append(.attachmentsOverLimit(packet, limit: limit))
-        case .abandoned(let old, _):
+        case .abandoned(let old, let then):
+            // `then` is `.complete` only for a packet (an attachment never completes another packet).
             outputs.append(.incomplete(old))
+            if case .complete(let done) = then {
+                outputs.append(self.complete(done, direction: direction, time: time))
+            }
         }
     }
 
