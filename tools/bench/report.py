@@ -12,15 +12,16 @@ import os
 import platform
 import subprocess
 
-MITMPROXY_BYTES_PER_MSG = 346  # issue 6: mitmdump -w on the same workload
-
-# Issue 17's targets ("Performance"), as ratios to nginx in the same run.
-THROUGHPUT_MIN = 0.95  # WebSocket and polling, at saturation
-CPU_MAX_MODERATE = 1.5  # CPU per msg, recording on, at moderate (rate-limited) load
-CPU_MAX_SATURATION = 2.0
-ADDED_LATENCY_SLACK_US = 10  # added latency at one connection: at most nginx's + 10 µs, p50 and p99
-RECORDED_MAX = 0.25  # recorded bytes per msg, of mitmproxy's
-IDLE_KB_MAX = 16  # issue 6: memory per idle WebSocket session (issue 17 sets none)
+from targets import (
+    ADDED_LATENCY_SLACK_US,
+    CPU_MAX_MODERATE,
+    CPU_MAX_SATURATION,
+    IDLE_KB_MAX,
+    MITMPROXY_BYTES_PER_MSG,
+    RECORDED_MAX,
+    THROUGHPUT_MIN,
+    cpu_us_per_msg as cpu_of,
+)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("results")
@@ -36,9 +37,7 @@ soaks = [r for r in rows if r["kind"] == "soak"]
 
 
 def cpu_us_per_msg(r):
-    if not r or r["cpu_ticks"] == 0 and r["target"] == "direct":
-        return None
-    return r["cpu_ticks"] / args.hz * 1e6 / max(1, r["load"]["total_msgs"])
+    return cpu_of(r, args.hz)
 
 
 def fmt(value, digits=0):

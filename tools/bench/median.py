@@ -1,0 +1,90 @@
+"""Issue 17's targets over several runs of tools/bench/run: each run's figure (against nginx in that same run)
+and their median, with the verdict taken on the median. On a shared machine one run decides little: the same
+binaries have moved by a third between two runs minutes apart (RESULTS.md, session 11).
+
+    python3 tools/bench/median.py [--hz 100] RESULTS.jsonl...
+
+tools/bench/repeat runs tools/bench/run N times and calls this on their results."""
+import argparse
+import json
+import statistics
+
+from targets import (
+    ADDED_LATENCY_SLACK_US,
+    CPU_MAX_MODERATE,
+    CPU_MAX_SATURATION,
+    THROUGHPUT_MIN,
+    cpu_us_per_msg,
+)
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("results", nargs="+")
+parser.add_argument("--hz", type=int, default=100)
+args = parser.parse_args()
+
+
+def loads_of(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    return {(r["target"], r["name"]): r for r in rows if r["kind"] == "load"}
+
+
+def throughput_ratio(loads, name):
+    s, n = loads.get(("siotape", name)), loads.get(("nginx", name))
+    if not s or not n or not n["load"]["msgs_per_s"]:
+        return None
+    return s["load"]["msgs_per_s"] / n["load"]["msgs_per_s"]
+
+
+def cpu_ratio(loads, name):
+    s, n = (cpu_us_per_msg(loads.get((t, name)), args.hz) for t in ("siotape", "nginx"))
+    return None if s is None or not n else s / n
+
+
+def added_over_nginx(loads, percentile):
+    """siotape's added latency minus nginx's, µs (both over the direct run's)."""
+    d, n, s = (loads.get((t, "latency1")) for t in ("direct", "nginx", "siotape"))
+    if not d or not n or not s:
+        return None
+    key = f"{percentile}_us"
+    return (s["load"][key] - d["load"][key]) - (n["load"][key] - d["load"][key])
+
+
+# (figure, how it is computed from one run's loads, "max" or "min", the limit, the unit)
+FIGURES = [
+    ("WebSocket saturation: throughput / nginx", lambda l: throughput_ratio(l, "websocket"), "min", THROUGHPUT_MIN, "×"),
+    ("WebSocket saturation: CPU per msg / nginx", lambda l: cpu_ratio(l, "websocket"), "max", CPU_MAX_SATURATION, "×"),
+    ("WebSocket moderate load: CPU per msg / nginx", lambda l: cpu_ratio(l, "moderate"), "max", CPU_MAX_MODERATE, "×"),
+    ("long-polling saturation: throughput / nginx", lambda l: throughput_ratio(l, "polling"), "min", THROUGHPUT_MIN, "×"),
+    ("long-polling saturation: CPU per msg / nginx", lambda l: cpu_ratio(l, "polling"), "max", CPU_MAX_SATURATION, "×"),
+    ("1 connection: added p50 over nginx's", lambda l: added_over_nginx(l, "p50"), "max", ADDED_LATENCY_SLACK_US, " µs"),
+    ("1 connection: added p99 over nginx's", lambda l: added_over_nginx(l, "p99"), "max", ADDED_LATENCY_SLACK_US, " µs"),
+]
+
+
+def show(value, unit):
+    if value is None:
+        return "—"
+    return f"{value:.2f}×" if unit == "×" else f"{value:+.0f} µs"
+
+
+def meets(value, bound, limit):
+    return value >= limit if bound == "min" else value <= limit
+
+
+runs = [loads_of(path) for path in args.results]
+header = " | ".join(f"run {i + 1}" for i in range(len(runs)))
+print(f"### Issue 17's targets over {len(runs)} runs (each against nginx in its own run)")
+print()
+print(f"| figure | {header} | median | target | runs that met it | verdict on the median |")
+print(f"|---|{'---|' * len(runs)}---|---|---|---|")
+for label, figure, bound, limit, unit in FIGURES:
+    values = [figure(loads) for loads in runs]
+    present = [v for v in values if v is not None]
+    if not present:
+        continue
+    median = statistics.median(present)
+    target = f"{'≥' if bound == 'min' else '≤'} {limit}{unit if unit == '×' else ' µs'}"
+    met = sum(meets(v, bound, limit) for v in present)
+    verdict = "met" if meets(median, bound, limit) else "**not met**"
+    cells = " | ".join(show(v, unit) for v in values)
+    print(f"| {label} | {cells} | {show(median, unit)} | {target} | {met} of {len(present)} | {verdict} |")
