@@ -169,7 +169,7 @@ public struct RecordLineFormatter {
         }
         if fields.has(.wire) {
             guard fields.isString(.wire), let wire = fields.slice(.wire, bytes), !Self.hasEscape(wire),
-                (try? Base64.decode(wire)) != nil
+                Base64.isValid(wire)
             else { return false }
         }
         guard let namespace = self.string(.nsp, line), let event = self.string(.event, line) else { return false }
@@ -296,7 +296,7 @@ public struct RecordLineFormatter {
                 cursor.skipWhitespace()
                 guard cursor.peek() == UInt8(ascii: "\"") else { return nil }
                 let (content, _) = try cursor.skipString()
-                guard (try? Base64.decode(UnsafeRawBufferPointer(rebasing: bytes[content]))) != nil else { return nil }
+                guard Base64.isValid(UnsafeRawBufferPointer(rebasing: bytes[content])) else { return nil }
                 count += 1
             } while try cursor.continueContainer(closing: UInt8(ascii: "]"))
         } catch {

@@ -52,16 +52,7 @@ public enum Base64 {
     /// Decodes base64 text. Missing padding is tolerated; any other defect is reported with its
     /// offset relative to the start of `text`.
     public static func decode(_ text: UnsafeRawBufferPointer) throws(WireError) -> ByteBuffer {
-        var count = text.count
-        var padding = 0
-        while count > 0 && text[count - 1] == UInt8(ascii: "=") && padding < 2 {
-            count -= 1
-            padding += 1
-        }
-        if count % 4 == 1 { throw WireError("base64 text has an impossible length \(text.count)", at: text.count) }
-        if padding > 0 && (count + padding) % 4 != 0 {
-            throw WireError("base64 padding does not complete a quantum", at: count)
-        }
+        let count = try self.characterCount(text)
         var output = ByteBuffer()
         output.reserveCapacity(count * 3 / 4)
         var accumulator: UInt32 = 0
@@ -79,5 +70,29 @@ public enum Base64 {
             }
         }
         return output
+    }
+
+    /// Whether `decode` accepts `text`, checked without decoding it (no buffer, nothing written):
+    /// for readers that only need to know, such as `inspect` showing how many attachments a line has.
+    public static func isValid(_ text: UnsafeRawBufferPointer) -> Bool {
+        guard let count = try? self.characterCount(text) else { return false }
+        for index in 0..<count where reverse[Int(text[index])] == 0xFF { return false }
+        return true
+    }
+
+    /// The number of characters of `text` before its padding, once its length and padding are
+    /// checked (missing padding is tolerated).
+    private static func characterCount(_ text: UnsafeRawBufferPointer) throws(WireError) -> Int {
+        var count = text.count
+        var padding = 0
+        while count > 0 && text[count - 1] == UInt8(ascii: "=") && padding < 2 {
+            count -= 1
+            padding += 1
+        }
+        if count % 4 == 1 { throw WireError("base64 text has an impossible length \(text.count)", at: text.count) }
+        if padding > 0 && (count + padding) % 4 != 0 {
+            throw WireError("base64 padding does not complete a quantum", at: count)
+        }
+        return count
     }
 }
