@@ -22,6 +22,9 @@ from importlib.metadata import version
 
 import socketio
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'apps', '_lib'))
+from scenario_lib import handle_messages_in_order  # noqa: E402
+
 SIO4 = version('python-socketio').startswith('4.')
 EVENTS = ('welcome', 'notified', 'binary-back', 'need-ack', 'got-client-ack', 'shouted')
 
@@ -45,27 +48,10 @@ class Peer:
         self.sio = socketio.Client() if serializer == 'default' else socketio.Client(serializer=serializer)
         self.steps = []  # [(step name, [observation, ...])]
         self.cond = threading.Condition()
-        self._deliver_in_order()
+        # No handler of the scenario blocks; the binary step needs its attachments in order.
+        handle_messages_in_order(self.sio)
         for ns in namespaces:
             self._install(ns)
-
-    def _deliver_in_order(self):
-        """Hand received Engine.IO messages to python-socketio one at a time, in arrival order.
-
-        python-engineio's client runs the handler of each received message in a new thread, so
-        the attachments of a binary packet can be reassembled out of order (python-socketio
-        issues #403, #436): once in a few hundred runs, the binary step's ack arrived with its
-        two attachments swapped, with no proxy in between. None of this scenario's handlers
-        block, so running them on the read loop changes nothing else.
-        """
-        eio = self.sio.eio
-        trigger = eio._trigger_event
-
-        def in_order(event, *args, **kwargs):
-            if event == 'message':
-                kwargs['run_async'] = False
-            return trigger(event, *args, **kwargs)
-        eio._trigger_event = in_order
 
     def _install(self, ns):
         self.sio.on('connect', lambda *a: self.observe(ns, 'connect', None), namespace=ns)

@@ -46,11 +46,13 @@ def parse_args(description, extra=None):
     return args
 
 
-def _handle_messages_in_order(sio):
+def handle_messages_in_order(sio):
     """python-engineio's client runs each message's handler in a thread of its own
     (`_trigger_event('message', ..., run_async=True)`), so packets that arrive in order can be
-    logged out of order: under load, a job's `complete` was seen before its last `output` lines.
-    The scenarios' handlers only record and answer, so they run on the reading thread instead."""
+    handled out of order: under load, a job's `complete` was seen before its last `output` lines,
+    and python-socketio, which adds a binary packet's attachments as their handlers run, once
+    reassembled an ack's two attachments swapped (python-socketio issues #403, #436). Handlers
+    that only record and answer can run on the reading thread instead, in arrival order."""
     eio = sio.eio
     trigger = eio._trigger_event
 
@@ -73,7 +75,7 @@ class Peer:
         self.namespaces = list(namespaces)
         client_kwargs.setdefault('reconnection', False)
         self.sio = socketio.Client(**client_kwargs)
-        _handle_messages_in_order(self.sio)
+        handle_messages_in_order(self.sio)
         self.log = []          # [namespace, event, *args] in arrival order
         self.closing = False
         self.cond = threading.Condition()
