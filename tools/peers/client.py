@@ -22,9 +22,6 @@ from importlib.metadata import version
 
 import socketio
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'apps', '_lib'))
-from scenario_lib import handle_messages_in_order  # noqa: E402
-
 SIO4 = version('python-socketio').startswith('4.')
 EVENTS = ('welcome', 'notified', 'binary-back', 'need-ack', 'got-client-ack', 'shouted')
 
@@ -48,8 +45,6 @@ class Peer:
         self.sio = socketio.Client() if serializer == 'default' else socketio.Client(serializer=serializer)
         self.steps = []  # [(step name, [observation, ...])]
         self.cond = threading.Condition()
-        # No handler of the scenario blocks; the binary step needs its attachments in order.
-        handle_messages_in_order(self.sio)
         for ns in namespaces:
             self._install(ns)
 

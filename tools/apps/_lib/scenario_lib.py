@@ -46,13 +46,11 @@ def parse_args(description, extra=None):
     return args
 
 
-def handle_messages_in_order(sio):
+def _handle_messages_in_order(sio):
     """python-engineio's client runs each message's handler in a thread of its own
     (`_trigger_event('message', ..., run_async=True)`), so packets that arrive in order can be
-    handled out of order: under load, a job's `complete` was seen before its last `output` lines,
-    and python-socketio, which adds a binary packet's attachments as their handlers run, once
-    reassembled an ack's two attachments swapped (python-socketio issues #403, #436). Handlers
-    that only record and answer can run on the reading thread instead, in arrival order."""
+    handled out of order: under load, a job's `complete` was seen before its last `output` lines.
+    The scenarios' handlers only record and answer, so they run on the reading thread instead."""
     eio = sio.eio
     trigger = eio._trigger_event
 
@@ -75,7 +73,7 @@ class Peer:
         self.namespaces = list(namespaces)
         client_kwargs.setdefault('reconnection', False)
         self.sio = socketio.Client(**client_kwargs)
-        handle_messages_in_order(self.sio)
+        _handle_messages_in_order(self.sio)
         self.log = []          # [namespace, event, *args] in arrival order
         self.closing = False
         self.cond = threading.Condition()
