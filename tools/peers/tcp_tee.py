@@ -4,10 +4,19 @@
 
 Listens on 127.0.0.1 (port 0 = any free port), prints ``READY <port>`` once listening, and relays
 each accepted connection to the target, bytes untouched, both ways, with half-close (EOF in one
-direction is passed on as a write shutdown while the other direction keeps flowing). It prints
-``OPEN <n>`` when it accepts connection n (from 1) and ``DONE <n>`` when that connection has
-ended (both directions, or a failure), so a test can wait for every connection to end. On
-SIGTERM/SIGINT it stops accepting, gives the open connections up to ``--drain`` seconds to end
+direction is passed on as a write shutdown while the other direction keeps flowing).
+
+The two directions end independently, and the log holds every byte each peer delivered to the
+tee. A reset of one peer ends only its direction, passed on as a write shutdown, not as a reset: a
+reset ends the whole connection, and the bytes the other peer still had on their way would be
+discarded unread, missing from the log though they were sent (a server that closes with a frame
+unread resets its connection while the client's close frame is still on its way through the proxy).
+A peer that can no longer be written to stops the forwarding, not the reading: the other peer's
+bytes are still read to their EOF and logged.
+
+It prints ``OPEN <n>`` when it accepts connection n (from 1) and ``DONE <n>`` when that connection
+has ended (both directions), so a test can wait for every connection to end. On SIGTERM/SIGINT it
+stops accepting, gives the open connections up to ``--drain`` seconds to end
 by themselves, then writes to ``--log`` one JSON document:
 
     {"connections": [{"c2s": <base64>, "s2c": <base64>, "complete": true}, ...]}
@@ -31,19 +40,31 @@ class Connection:
 
 
 async def pump(reader, writer, log):
-    """Copies reader to writer until EOF, then half-closes the writer."""
+    """Copies reader to writer until EOF (or a reset of the reader's peer), then half-closes the writer.
+
+    Ends this direction only: the writer's socket is never aborted, so the other direction, read from
+    the same socket, keeps every byte its peer sends. Once the writer fails, what is read is still logged.
+    """
+    forwarding = True
     try:
         while True:
             data = await reader.read(65536)
             if not data:
                 break
             log.extend(data)
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
+            if forwarding:
+                try:
+                    writer.write(data)
+                    await writer.drain()
+                except (ConnectionError, OSError):
+                    forwarding = False
     except (ConnectionError, OSError):
-        writer.transport.abort()
+        pass  # the reader's peer reset: this direction ends as with an EOF
+    if forwarding and writer.can_write_eof():
+        try:
+            writer.write_eof()
+        except (ConnectionError, OSError):
+            pass  # the writer's peer is gone: nothing to pass the end on to
 
 
 async def main(args):
