@@ -204,6 +204,34 @@ import Testing
         #expect(machine.channelInactive(.client) == [.close(.upstream)])
     }
 
+    /// A WebSocket closing handshake in which the upstream sends its close frame and its FIN before
+    /// the client's close frame has arrived: the client is half-closed, not closed, and what it sends
+    /// after that still reaches the upstream (the frame a byte-transparency run once missed upstream
+    /// was its tee's doing, not this).
+    @Test func aWebSocketClientKeepsSendingAfterTheUpstreamHalfClosed() throws {
+        var machine = try Self.webSocket()
+        let serverClose = ByteBuffer(bytes: [0x88, 0x02, 0x03, 0xE8])
+        #expect(
+            machine.received(serverClose, from: .upstream) == [
+                .write(serverClose, to: .client), .flush(.client),
+                .tap(.webSocketBytes(serverClose, .serverToClient)),
+            ])
+        #expect(machine.inputClosed(.upstream) == [.closeOutput(.client)])
+        let clientClose = ByteBuffer(bytes: [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])
+        #expect(
+            machine.received(clientClose, from: .client) == [
+                .write(clientClose, to: .upstream), .flush(.upstream),
+                .tap(.webSocketBytes(clientClose, .clientToServer)),
+            ])
+        #expect(machine.mayRead(.client, partnerWritable: true))
+        #expect(machine.inputClosed(.client) == [.closeOutput(.upstream)])
+        #expect(machine.channelInactive(.upstream) == [.close(.client)])
+        #expect(
+            machine.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream")), .release,
+            ])
+    }
+
     /// A client that sends its request and half-closes at once: NIO reads a socket's input to its end
     /// as soon as it sees the FIN, whatever the relay's backpressure says, so the request and the
     /// half-close can both come before the upstream connection is made. Nothing may go to the upstream
