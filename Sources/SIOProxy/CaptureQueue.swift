@@ -112,9 +112,19 @@ package final class CaptureQueue: @unchecked Sendable {
         }
     }
 
+    /// The capture's clock, in microseconds: what an event is stamped with.
+    func now() -> Int64 { self.hub.now() }
+
     /// Queues one event of `tap`'s connection, stamped now.
     func tell(_ tap: ConnectionTap, _ work: Work) {
-        let time = self.hub.now()
+        self.tell(tap, work, at: self.hub.now())
+    }
+
+    /// Queues one event of `tap`'s connection that happened at `time` (`now()` then). Bytes a
+    /// connection read are stamped when they were read, before they were relayed: a frame stamped
+    /// after its relay could be stamped after an answer it caused on another connection, read by
+    /// another event loop in between.
+    func tell(_ tap: ConnectionTap, _ work: Work, at time: Int64) {
         switch work {
         case .event(.webSocketBytes(let bytes, let direction)):
             self.queue(tap, time, copying: bytes, as: .webSocket(direction))

@@ -25,13 +25,18 @@ final class ProxyConnection {
     private enum Event {
         case active(Side)
         case connectFailed(reason: String)
-        case read(ByteBuffer, Side)
+        /// Bytes read from `side`, at `time` on the capture's clock.
+        case read(ByteBuffer, Side, time: Int64)
         case readComplete(Side)
         case writabilityChanged(Side)
         case inputClosed(Side)
         case error(ProxyConnectionStateMachine.Failure, Side)
         case inactive(Side)
         case shutdown
+
+        var readTime: Int64? {
+            if case .read(_, _, let time) = self { time } else { nil }
+        }
     }
 
     let id: UInt64
@@ -122,7 +127,9 @@ final class ProxyConnection {
     }
 
     func received(_ buffer: ByteBuffer, from side: Side) {
-        self.handle(.read(buffer, side))
+        // Stamped now, before the bytes are relayed: the records of a read keep the time it happened,
+        // not the time the capture was told, after the relay and its flush (`perform`).
+        self.handle(.read(buffer, side, time: self.capture.now()))
     }
 
     /// Closes both sides (shutdown of the proxy).
@@ -144,7 +151,7 @@ final class ProxyConnection {
             var actions = self.spareActions
             self.spareActions = []
             self.collectActions(for: event, into: &actions)
-            self.perform(actions)
+            self.perform(actions, readAt: event.readTime)
             actions.removeAll(keepingCapacity: true)
             if actions.capacity <= 64 { self.spareActions = actions }
             guard !self.queued.isEmpty else { return }
@@ -156,7 +163,7 @@ final class ProxyConnection {
         switch event {
         case .active(let side): actions += self.machine.channelActive(side)
         case .connectFailed(let reason): actions += self.machine.upstreamConnectFailed(reason: reason)
-        case .read(let buffer, let side): self.machine.received(buffer, from: side, into: &actions)
+        case .read(let buffer, let side, _): self.machine.received(buffer, from: side, into: &actions)
         case .readComplete(let side): actions += self.machine.readComplete(side)
         case .writabilityChanged(let side): actions += self.machine.writabilityChanged(side)
         case .inputClosed(let side): actions += self.machine.inputClosed(side)
@@ -166,7 +173,9 @@ final class ProxyConnection {
         }
     }
 
-    private func perform(_ actions: [ProxyConnectionStateMachine.Action]) {
+    /// Performs `actions` in order. Taps of a read are told with the read's time (`readAt`), the
+    /// others with the time they are told.
+    private func perform(_ actions: [ProxyConnectionStateMachine.Action], readAt readTime: Int64?) {
         for action in actions {
             switch action {
             case .write(let bytes, let side):
@@ -174,7 +183,7 @@ final class ProxyConnection {
             case .flush(let side):
                 self.handler(side)?.flush()
             case .tap(let event):
-                self.capture.tell(self.tap, .event(event))
+                self.capture.tell(self.tap, .event(event), at: readTime ?? self.capture.now())
             case .resumeReading(let side):
                 self.handler(side)?.resumeReading()
             case .closeOutput(let side):

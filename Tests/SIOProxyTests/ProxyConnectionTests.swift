@@ -45,6 +45,21 @@ private final class CloseRecorder: ChannelOutboundHandler, @unchecked Sendable {
     }
 }
 
+/// Moves the capture's clock on at every flush of its channel: time passes while bytes go out.
+private final class AdvanceOnFlush: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    let clock: StepClock
+    let step: Duration
+    init(_ clock: StepClock, by step: Duration) {
+        self.clock = clock
+        self.step = step
+    }
+    func flush(context: ChannelHandlerContext) {
+        self.clock.advance(by: self.step)
+        context.flush()
+    }
+}
+
 /// Closes its channel when it is flushed, as a socket whose write fails does: the close (and the
 /// proxy's handling of it) happens inside the flush call.
 private final class CloseOnFlush: ChannelOutboundHandler, @unchecked Sendable {
@@ -70,8 +85,14 @@ private struct Relay {
     let clientFlushFails = CloseOnFlush()
 
     /// `connectUpstream: false` leaves the upstream channel connecting, until `connectUpstream()`.
-    init(rewriteHost: Bool = false, connectUpstream: Bool = true) throws {
-        let hub = CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
+    /// `clock`: the capture's clock (by default the real one).
+    init(rewriteHost: Bool = false, connectUpstream: Bool = true, clock: StepClock? = nil) throws {
+        let hub =
+            if let clock {
+                CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"), clock: clock)
+            } else {
+                CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
+            }
         let configuration = ProxyConfiguration(
             upstream: try UpstreamURL("http://127.0.0.1:5000"), rewriteHost: rewriteHost)
         self.connection = ProxyConnection(
@@ -299,8 +320,8 @@ private final class SeenAtTap: @unchecked Sendable {
     }
 
     /// A relay whose client and upstream have completed a WebSocket handshake and opened a session.
-    fileprivate static func webSocketRelay() throws -> Relay {
-        let relay = try Relay()
+    fileprivate static func webSocketRelay(clock: StepClock? = nil) throws -> Relay {
+        let relay = try Relay(clock: clock)
         _ = try relay.fromClient(
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
@@ -343,6 +364,28 @@ private final class SeenAtTap: @unchecked Sendable {
         try relay.upstream.writeInbound(ByteBuffer(bytes: fromServer))
         #expect(clientSeen.bytes == [fromServer])
         #expect(Self.socketEvents(relay) == ["hi", "ho"])
+    }
+
+    /// A frame is stamped when it was read, not after its relay: an answer it causes on another
+    /// connection is read after the relay, so it must never be stamped earlier than the frame
+    /// (`replay serve` finds what a server packet answered by these times). Here each flush takes
+    /// 500 µs of the capture's clock.
+    @Test func aFrameIsStampedWhenItWasReadNotAfterItWasRelayed() throws {
+        let clock = StepClock()
+        let relay = try Self.webSocketRelay(clock: clock)
+        for channel in [relay.upstream, relay.client] {
+            try channel.pipeline.syncOperations.addHandler(
+                AdvanceOnFlush(clock, by: .microseconds(500)), position: .first)
+        }
+        clock.set(microseconds: 1_000)
+        try relay.client.writeInbound(ByteBuffer(bytes: Self.masked(#"42["hi"]"#)))
+        try relay.upstream.writeInbound(ByteBuffer(bytes: [0x81, 10] + Array(#"42["ho",1]"#.utf8)))
+        let events = relay.sink.records.compactMap { record -> Int64? in
+            guard case .socket(let packet) = record.event, packet.packet.type == .event else { return nil }
+            return record.time
+        }
+        // Read at 1,000 µs, relayed until 1,500; the answer read at 1,500, relayed until 2,000.
+        #expect(events == [1_000, 1_500])
     }
 
     /// A flush that fails closes the channel inside the flush; the close is handled after the frame
