@@ -8,9 +8,11 @@ JSON summary of what every client observed (exit 0).
 import argparse
 import json
 import os
+import queue
 import sys
 import threading
 import time
+import traceback
 
 import requests
 import socketio
@@ -46,20 +48,44 @@ def parse_args(description, extra=None):
     return args
 
 
-def _handle_messages_in_order(sio):
-    """python-engineio's client runs each message's handler in a thread of its own
+def handle_messages_in_order(sio):
+    """Have python-socketio handle the messages of `sio` one at a time, in arrival order, on a
+    thread of their own.
+
+    python-engineio's client runs each received message's handler in a new thread
     (`_trigger_event('message', ..., run_async=True)`), so packets that arrive in order can be
-    handled out of order: under load, a job's `complete` was seen before its last `output` lines.
-    The scenarios' handlers only record and answer, so they run on the reading thread instead."""
+    handled out of order: under load, a job's `complete` was seen before its last `output` lines,
+    and python-socketio, which adds a binary packet's attachments as their handlers run, once
+    reassembled an ack's two attachments swapped (python-socketio issues #403, #436).
+
+    The reading thread only queues each message, in arrival order, and goes back to reading; one
+    worker takes them off the queue and runs python-socketio's handler. Running the handlers on the
+    reading thread itself would be in order too, but a handler then stops the reading (no ping
+    answered meanwhile), and one that ends the Engine.IO connection (the server disconnecting the
+    last namespace: python-socketio 5 calls `eio.disconnect()`, which joins the reading thread)
+    fails with "cannot join current thread". A handler must still not wait for a later message
+    (a `call()` inside a handler would wait for an ack queued behind it): the scenarios' handlers
+    only record and answer. Works with python-engineio 3 and 4 (the same `_trigger_event`)."""
     eio = sio.eio
     trigger = eio._trigger_event
+    arrived = queue.SimpleQueue()
 
-    def in_arrival_order(event, *args, **kwargs):
+    def handle_in_order():
+        while True:
+            args = arrived.get()
+            try:
+                trigger('message', *args, run_async=False)
+            except Exception:  # python-engineio logs a handler's error; never lose the worker
+                traceback.print_exc()
+
+    def queue_messages(event, *args, **kwargs):
         if event == 'message':
-            kwargs['run_async'] = False
+            arrived.put(args)
+            return None
         return trigger(event, *args, **kwargs)
 
-    eio._trigger_event = in_arrival_order
+    threading.Thread(target=handle_in_order, name='handle-messages-in-order', daemon=True).start()
+    eio._trigger_event = queue_messages
 
 
 class Peer:
@@ -73,7 +99,7 @@ class Peer:
         self.namespaces = list(namespaces)
         client_kwargs.setdefault('reconnection', False)
         self.sio = socketio.Client(**client_kwargs)
-        _handle_messages_in_order(self.sio)
+        handle_messages_in_order(self.sio)
         self.log = []          # [namespace, event, *args] in arrival order
         self.closing = False
         self.cond = threading.Condition()
