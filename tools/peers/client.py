@@ -9,9 +9,10 @@ A then exchanges events with and without acks both ways, a binary event with a b
 B join a room and A shouts to it, A is disconnected from ``/admin`` by the server, and all
 disconnect. Prints one JSON document of what each client observed and exits 0 (1 on a timeout).
 
-python-socketio runs every handler in its own thread, so arrival order is not deterministic;
-the scenario is cut into steps (each waits for everything it expects) and the observations of
-a step are sorted. The output is the same on every run against any correct server or proxy.
+Each client handles its messages in arrival order (``handle_messages_in_order``), but the three
+clients' packets interleave as they happen; the scenario is cut into steps (each waits for
+everything it expects) and the observations of a step are sorted. The output is the same on every
+run against any correct server or proxy.
 """
 import argparse
 import json
@@ -21,6 +22,9 @@ import threading
 from importlib.metadata import version
 
 import socketio
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'apps', '_lib'))
+from scenario_lib import handle_messages_in_order  # noqa: E402
 
 SIO4 = version('python-socketio').startswith('4.')
 EVENTS = ('welcome', 'notified', 'binary-back', 'need-ack', 'got-client-ack', 'shouted')
@@ -45,6 +49,9 @@ class Peer:
         self.sio = socketio.Client() if serializer == 'default' else socketio.Client(serializer=serializer)
         self.steps = []  # [(step name, [observation, ...])]
         self.cond = threading.Condition()
+        # In arrival order, so that a binary packet's attachments are put back in their order; no
+        # handler of the scenario waits for anything.
+        handle_messages_in_order(self.sio)
         for ns in namespaces:
             self._install(ns)
 
