@@ -78,6 +78,8 @@ private struct Relay {
     let client: EmbeddedChannel
     let upstream: EmbeddedChannel
     let sink = CollectingSink()
+    /// The capture's clock: it moves only when a test moves it.
+    let clock = StepClock()
     let connection: ProxyConnection
     let clientReads = ReadCounter()
     let upstreamCloses = CloseRecorder()
@@ -85,14 +87,9 @@ private struct Relay {
     let clientFlushFails = CloseOnFlush()
 
     /// `connectUpstream: false` leaves the upstream channel connecting, until `connectUpstream()`.
-    /// `clock`: the capture's clock (by default the real one).
-    init(rewriteHost: Bool = false, connectUpstream: Bool = true, clock: StepClock? = nil) throws {
-        let hub =
-            if let clock {
-                CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"), clock: clock)
-            } else {
-                CaptureHub(configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"))
-            }
+    init(rewriteHost: Bool = false, connectUpstream: Bool = true) throws {
+        let hub = CaptureHub(
+            configuration: CaptureConfiguration(), sink: self.sink, logger: Logger(label: "test"), clock: self.clock)
         let configuration = ProxyConfiguration(
             upstream: try UpstreamURL("http://127.0.0.1:5000"), rewriteHost: rewriteHost)
         self.connection = ProxyConnection(
@@ -320,8 +317,8 @@ private final class SeenAtTap: @unchecked Sendable {
     }
 
     /// A relay whose client and upstream have completed a WebSocket handshake and opened a session.
-    fileprivate static func webSocketRelay(clock: StepClock? = nil) throws -> Relay {
-        let relay = try Relay(clock: clock)
+    fileprivate static func webSocketRelay() throws -> Relay {
+        let relay = try Relay()
         _ = try relay.fromClient(
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
@@ -371,8 +368,8 @@ private final class SeenAtTap: @unchecked Sendable {
     /// (`replay serve` finds what a server packet answered by these times). Here each flush takes
     /// 500 µs of the capture's clock.
     @Test func aFrameIsStampedWhenItWasReadNotAfterItWasRelayed() throws {
-        let clock = StepClock()
-        let relay = try Self.webSocketRelay(clock: clock)
+        let relay = try Self.webSocketRelay()
+        let clock = relay.clock
         for channel in [relay.upstream, relay.client] {
             try channel.pipeline.syncOperations.addHandler(
                 AdvanceOnFlush(clock, by: .microseconds(500)), position: .first)

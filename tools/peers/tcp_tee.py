@@ -15,7 +15,8 @@ A peer that can no longer be written to stops the forwarding, not the reading: t
 bytes are still read to their EOF and logged.
 
 It prints ``OPEN <n>`` when it accepts connection n (from 1) and ``DONE <n>`` when that connection
-has ended (both directions), so a test can wait for every connection to end. On SIGTERM/SIGINT it
+has ended (both directions, or the target could not be reached), so a test can wait for every
+connection to end. On SIGTERM/SIGINT it
 stops accepting, gives the open connections up to ``--drain`` seconds to end
 by themselves, then writes to ``--log`` one JSON document:
 
