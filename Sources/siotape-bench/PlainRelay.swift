@@ -3,11 +3,13 @@ import NIOPosix
 
 /// The floor of the benchmark: a TCP relay on SwiftNIO that only copies bytes (no HTTP parsing, no
 /// decoding, no recording), with the backpressure and threads of siotape's relay. What siotape
-/// costs above it is the cost of capturing; what it costs above nginx is NIO's.
+/// costs above it is the cost of capturing; what it costs above nginx is NIO's. With a `LineFeed`, it
+/// is the floor of a recording proxy (`LineFeed`).
 enum PlainRelay {
-    static func start(host: String, port: Int, upstreamHost: String, upstreamPort: Int, group: any EventLoopGroup)
-        throws -> any Channel
-    {
+    static func start(
+        host: String, port: Int, upstreamHost: String, upstreamPort: Int, group: any EventLoopGroup,
+        lines: LineFeed? = nil
+    ) throws -> any Channel {
         try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -17,7 +19,7 @@ enum PlainRelay {
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .connect(host: upstreamHost, port: upstreamPort)
                     .flatMapThrowing { upstream in
-                        let (a, b) = Glue.pair()
+                        let (a, b) = Glue.pair(lines: lines)
                         try client.pipeline.syncOperations.addHandler(a)
                         try upstream.pipeline.syncOperations.addHandler(b)
                     }
@@ -36,10 +38,21 @@ enum PlainRelay {
         private var partner: Glue?
         private var context: ChannelHandlerContext?
         private var pendingRead = false
+        /// With `--lines`: the recording, the lines of this side's messages, and where this side is.
+        private let lines: LineFeed?
+        private let pool: LineFeed.Pool?
+        private var counter = WebSocketMessageCounter()
+        private var cursor = 0
 
-        static func pair() -> (Glue, Glue) {
-            let a = Glue()
-            let b = Glue()
+        private init(lines: LineFeed?, pool: LineFeed.Pool?) {
+            self.lines = lines
+            self.pool = pool
+        }
+
+        /// The client's side (`a`, which reads what the client sends) and the upstream's (`b`).
+        static func pair(lines: LineFeed? = nil) -> (Glue, Glue) {
+            let a = Glue(lines: lines, pool: lines?.client)
+            let b = Glue(lines: lines, pool: lines?.server)
             a.partner = b
             b.partner = a
             return (a, b)
@@ -54,6 +67,10 @@ enum PlainRelay {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             self.partner?.context?.write(data, promise: nil)
+            if let lines = self.lines, let pool = self.pool {
+                let messages = self.counter.count(self.unwrapInboundIn(data))
+                if messages > 0 { lines.write(messages, of: pool, cursor: &self.cursor) }
+            }
         }
 
         func channelReadComplete(context: ChannelHandlerContext) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import NIOPosix
+import SIORecording
 
 #if canImport(Glibc)
 import Glibc
@@ -61,21 +62,47 @@ struct Relay: ParsableCommand {
             Relays bytes between each client and a connection of its own to --upstream, with backpressure,
             on one event loop per core like siotape. Prints READY <port> on stdout once it listens.
 
+            With --lines RECORDING --out PATH it is the floor of a recording proxy: for every WebSocket
+            message it relays, it also hands one of RECORDING's packet lines of the same direction to a
+            recording writer, compressed and written to PATH as `record` writes its lines (nothing is
+            decoded or encoded). On SIGTERM or SIGINT it closes PATH and prints one JSON line: records
+            written and compressed bytes. For WebSocket loads only.
+
             Example:
               siotape-bench relay --upstream http://127.0.0.1:5000 --port 0
+              siotape-bench capture --messages 20000 --keep /tmp/lines.siotape.gz
+              siotape-bench relay --upstream http://127.0.0.1:5000 --lines /tmp/lines.siotape.gz --out /tmp/floor.siotape.gz
             """)
 
     @Option(help: "The server to relay to, http://HOST:PORT.") var upstream: String
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind (0: a free one).") var port = 0
     @Option(help: "Event-loop threads (default: one per core).") var threads = System.coreCount
+    @Option(help: "A recording whose packet lines are written for every relayed WebSocket message (needs --out).")
+    var lines: String?
+    @Option(help: "Where --lines writes its recording.") var out: String?
+
+    func validate() throws {
+        guard (self.lines == nil) == (self.out == nil) else { throw ValidationError("--lines and --out go together") }
+    }
 
     func run() throws {
         let (upstreamHost, upstreamPort) = try parseURL(self.upstream)
+        // Before the writer's and the event loops' threads start, so that they inherit the mask.
+        let signals = self.lines == nil ? nil : TerminationSignals()
+        let feed = try self.lines.map { try LineFeed(linesOf: $0, recordingTo: self.out!) }
+        if let feed, let signals {
+            signals.onSignal { [writer = feed.writer] in
+                try? writer.close()
+                let statistics = writer.statistics
+                writeLine("{\"records\":\(statistics.records),\"compressed_bytes\":\(statistics.compressedBytes)}")
+            }
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
         try serveUntilClosed(
             PlainRelay.start(
-                host: self.host, port: self.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, group: group))
+                host: self.host, port: self.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, group: group,
+                lines: feed))
     }
 }
 
@@ -116,6 +143,10 @@ struct Capture: ParsableCommand {
         guard PayloadKind(rawValue: self.payload) != nil else { throw ValidationError("--payload: fixed or chat") }
         guard self.messages > 0, self.connections > 0, self.batch > 0 else {
             throw ValidationError("--messages, --connections and --batch must be > 0")
+        }
+        // Messages go in whole reads of --batch: fewer than one read would measure nothing.
+        guard self.messages >= self.batch else {
+            throw ValidationError("--messages must be at least --batch (\(self.batch)): messages go in whole reads")
         }
     }
 
@@ -287,6 +318,33 @@ func connect(
 func serveUntilClosed(_ listener: any Channel) throws {
     writeLine("READY \(listener.localAddress?.port ?? 0)")
     try listener.closeFuture.wait()
+}
+
+/// SIGTERM and SIGINT, taken by one thread of the process instead of ending it.
+struct TerminationSignals: Sendable {
+    private let signals: sigset_t
+
+    /// Blocks both in the calling thread and in every thread it starts from now on: call before
+    /// any other thread is started.
+    init() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        self.signals = signals
+    }
+
+    /// Starts a thread that waits for either signal, runs `finish` and exits.
+    func onSignal(_ finish: @escaping @Sendable () -> Void) {
+        BackgroundThread.detach { [signals] in
+            var signals = signals
+            var received: Int32 = 0
+            sigwait(&signals, &received)
+            finish()
+            exit(0)
+        }
+    }
 }
 
 /// Writes a line straight to a file descriptor (unbuffered: the harness waits for these lines).

@@ -28,15 +28,15 @@ def loads_of(path):
     return {(r["target"], r["name"]): r for r in rows if r["kind"] == "load"}
 
 
-def throughput_ratio(loads, name):
-    s, n = loads.get(("siotape", name)), loads.get(("nginx", name))
+def throughput_ratio(loads, name, target="siotape"):
+    s, n = loads.get((target, name)), loads.get(("nginx", name))
     if not s or not n or not n["load"]["msgs_per_s"]:
         return None
     return s["load"]["msgs_per_s"] / n["load"]["msgs_per_s"]
 
 
-def cpu_ratio(loads, name):
-    s, n = (cpu_us_per_msg(loads.get((t, name)), args.hz) for t in ("siotape", "nginx"))
+def cpu_ratio(loads, name, target="siotape"):
+    s, n = (cpu_us_per_msg(loads.get((t, name)), args.hz) for t in (target, "nginx"))
     return None if s is None or not n else s / n
 
 
@@ -88,3 +88,24 @@ for label, figure, bound, limit, unit in FIGURES:
     verdict = "met" if meets(median, bound, limit) else "**not met**"
     cells = " | ".join(show(v, unit) for v in values)
     print(f"| {label} | {cells} | {show(median, unit)} | {target} | {met} of {len(present)} | {verdict} |")
+
+# What proxies that do less reach in the same runs (no target): the NIO relay, and with --floor the
+# recording floor, the relay that also compresses a recording's line per message.
+FLOORS = [
+    ("NIO relay: WebSocket saturation throughput / nginx", lambda l: throughput_ratio(l, "websocket", "relay")),
+    ("NIO relay: WebSocket saturation CPU per msg / nginx", lambda l: cpu_ratio(l, "websocket", "relay")),
+    ("recording floor: WebSocket saturation throughput / nginx", lambda l: throughput_ratio(l, "websocket", "floor")),
+    ("recording floor: WebSocket saturation CPU per msg / nginx", lambda l: cpu_ratio(l, "websocket", "floor")),
+]
+floor_rows = []
+for label, figure in FLOORS:
+    values = [figure(loads) for loads in runs]
+    present = [v for v in values if v is not None]
+    if present:
+        cells = " | ".join(show(v, "×") for v in values)
+        floor_rows.append(f"| {label} | {cells} | {show(statistics.median(present), '×')} |")
+if floor_rows:
+    print()
+    print(f"| proxies that do less (no target) | {header} | median |")
+    print(f"|---|{'---|' * len(runs)}---|")
+    print("\n".join(floor_rows))

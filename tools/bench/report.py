@@ -138,9 +138,18 @@ for name, title in [("websocket", "WebSocket"), ("moderate", "WebSocket, moderat
             f"| recorded bytes/msg | — | — | — | {fmt(b, 1)} | {b / MITMPROXY_BYTES_PER_MSG:.2f}× mitmproxy's "
             f"{MITMPROXY_BYTES_PER_MSG} | | {target} | "
             f"{verdict(f'{title}: recorded bytes/msg {target}', b / MITMPROXY_BYTES_PER_MSG <= RECORDED_MAX)} |")
-    bad = [x["target"] for x in (d, n, r, s) if x and (x["load"]["failures"] or not x["load"]["drained"])]
+    f = loads.get(("floor", name))
+    bad = [x["target"] for x in (d, n, r, f, s) if x and (x["load"]["failures"] or not x["load"]["drained"])]
     if bad:
         out.append(f"| failures | {', '.join(bad)} | | | | | | | |")
+    if f:
+        out.append("")
+        fb = f["rec_bytes"] / max(1, f["load"]["total_msgs"])
+        out.append(f"Recording floor (`siotape-bench relay --lines`: the NIO relay writing a line of a recording of this "
+                   f"load per message, compressed as siotape compresses, nothing decoded or encoded): "
+                   f"{fmt(f['load']['msgs_per_s'])} msgs/s = {ratio(f['load']['msgs_per_s'], throughput[1])} nginx's, "
+                   f"{fmt(cpu_us_per_msg(f), 1)} µs/msg = {ratio(cpu_us_per_msg(f), cpu[1])} nginx's CPU, "
+                   f"{fmt(fb, 1)} recorded B/msg.")
     if rate and s and s["load"]["msgs_per_s"] < 0.95 * rate:
         out.append("")
         out.append(f"siotape reached {s['load']['msgs_per_s']:,} of the {rate:,} msgs/s asked: this was not the "
