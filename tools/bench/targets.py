@@ -1,5 +1,6 @@
 """Issue 17's targets ("Performance"), as ratios to nginx in the same run, and the figures they are checked on.
 One place for tools/bench/report.py (one run) and tools/bench/median.py (several runs)."""
+import statistics
 
 MITMPROXY_BYTES_PER_MSG = 346  # issue 6: mitmdump -w on the same workload
 THROUGHPUT_MIN = 0.95  # WebSocket and polling, at saturation
@@ -15,3 +16,28 @@ def cpu_us_per_msg(r, hz):
     if not r or r["cpu_ticks"] == 0 and r["target"] == "direct":
         return None
     return r["cpu_ticks"] / hz * 1e6 / max(1, r["load"]["total_msgs"])
+
+
+def latency_rounds(rows):
+    """The one-connection latency runs of one tools/bench/run, as {round: {target: row}}. Runs made before
+    the rounds existed have one round."""
+    rounds = {}
+    for r in rows:
+        if r["kind"] == "load" and r["name"] == "latency1":
+            rounds.setdefault(r.get("round", 1), {})[r["target"]] = r
+    return rounds
+
+
+def median_over_rounds(rounds, figure):
+    """The median over rounds of figure(round's {target: row}), leaving out rounds where it is None."""
+    values = [v for v in (figure(targets) for targets in rounds.values()) if v is not None]
+    return statistics.median(values) if values else None
+
+
+def added_over_nginx(targets, percentile):
+    """In one round: siotape's added latency minus nginx's, µs (both over the round's direct run)."""
+    d, n, s = (targets.get(t) for t in ("direct", "nginx", "siotape"))
+    if not d or not n or not s:
+        return None
+    key = f"{percentile}_us"
+    return (s["load"][key] - d["load"][key]) - (n["load"][key] - d["load"][key])
