@@ -26,7 +26,7 @@ extension HeavySuites {
             #expect(records.connectionCloses.contains { $0.cause == "upstream" }, "\(records.connectionCloses)")
         }
 
-        @Test("The upstream resets mid-session: the client sees the end; the recording says it was a reset")
+        @Test("The upstream resets mid-session: the client gets what was sent, then a reset; recorded as a reset")
         func upstreamResets() async throws {
             let records = try await Self.run("upstream-resets")
             #expect(records.connectionCloses.contains { $0.cause == "upstream reset" }, "\(records.connectionCloses)")
@@ -34,7 +34,7 @@ extension HeavySuites {
                     "\(records.sessionCloses)")
         }
 
-        @Test("The client resets mid-frame: the upstream gets what was sent and the end; recorded as a reset")
+        @Test("The client resets mid-frame: the upstream gets what was sent, then a reset; recorded as a reset")
         func clientResets() async throws {
             let records = try await Self.run("client-resets")
             #expect(records.connectionCloses.contains { $0.cause == "client reset" }, "\(records.connectionCloses)")

@@ -425,23 +425,33 @@ def upstream_dies(listener, port):
 
 
 def upstream_resets(listener, port):
+    """The upstream sends a frame and resets (RST) mid-session: the client gets the frame, then a reset
+    (not an end: clients tell "connection reset" from "the server closed")."""
     pair = Pair(listener, port, 'upstream-resets').websocket()
     open_eio(pair, 'upstream-resets')
+    last = text(b'42["last words"]', mask=False)
+    # No Nagle: the frame leaves before the RST, which would drop it from the send queue.
+    pair.upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pair.upstream.sendall(last)
     reset(pair.upstream)
     rest, how = recv_to_eof(pair.client)
-    if rest:
-        fail(f'upstream-resets: the client got {rest[:100]!r} after the reset')
+    if rest != last or how != 'reset':
+        fail(f'upstream-resets: the client got {rest[:100]!r} then {how}, not the frame then a reset')
     pair.client.close()
 
 
 def client_resets(listener, port):
+    """The client sends an incomplete frame and resets: the upstream gets the bytes, then a reset."""
     pair = Pair(listener, port, 'client-resets').websocket()
     open_eio(pair, 'client-resets')
-    pair.client.sendall(text(b'42["half a'))  # an incomplete frame, then RST
+    half = text(b'42["half a')[:-2]
+    pair.client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pair.client.sendall(half)
     reset(pair.client)
     rest, how = recv_to_eof(pair.upstream)
-    if not text(b'42["half a').startswith(rest):
-        fail(f'client-resets: the upstream got {rest[:100]!r}')
+    if rest != half or how != 'reset':
+        fail(f'client-resets: the upstream got {rest[:100]!r} then {how}, not the {len(half)} bytes sent then a reset')
+    pair.upstream.close()
 
 
 def half_close_client(listener, port):
