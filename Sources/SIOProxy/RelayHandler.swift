@@ -111,4 +111,34 @@ final class RelayHandler: ChannelDuplexHandler {
     func close() {
         self.context?.close(promise: nil)
     }
+
+    /// Resets the connection (RST, not FIN) once everything written so far has gone out.
+    func resetAfterPendingWrites() {
+        guard let context = self.context else { return }
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(ByteBuffer())).whenComplete { _ in
+            Self.closeWithReset(channel)
+        }
+    }
+
+    /// Resets the connection at once; what was not sent yet is dropped, as by any reset.
+    func reset() {
+        guard let context = self.context else { return }
+        Self.closeWithReset(context.channel)
+    }
+
+    /// `SO_LINGER` {on, 0} makes `close(2)` send a RST instead of a FIN, on Linux and macOS alike. Set
+    /// with `SocketOptionProvider.setSoLinger` (NIOCore's `NIOLinger` is the C `struct linger` of either
+    /// OS): `ChannelOptions.socketOption(.so_linger)` passes an integer, which macOS refuses (`EINVAL`)
+    /// and Linux reads as a `struct linger` only by accident of layout. A channel that is not a socket
+    /// (`EmbeddedChannel` in tests) is just closed.
+    private static func closeWithReset(_ channel: any Channel) {
+        guard let socket = channel as? any SocketOptionProvider else {
+            channel.close(promise: nil)
+            return
+        }
+        socket.setSoLinger(NIOLinger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
 }
