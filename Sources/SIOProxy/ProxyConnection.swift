@@ -192,6 +192,10 @@ final class ProxyConnection {
                 self.handler(side)?.closeAfterPendingWrites()
             case .closeNow(let side):
                 self.handler(side)?.close()
+            case .resetAfterPendingWrites(let side):
+                self.handler(side)?.resetAfterPendingWrites()
+            case .resetNow(let side):
+                self.handler(side)?.reset()
             case .badGateway(let reason):
                 self.logger.warning("\(reason)", metadata: ["connection": "\(self.id)"])
                 guard let client = self.clientHandler else { continue }

@@ -64,6 +64,11 @@ struct ProxyConnectionStateMachine {
         case close(Side)
         /// Close at once.
         case closeNow(Side)
+        /// Reset (RST, not FIN) once what was written has gone out: its partner reset, and the peer
+        /// must see what it would have seen without the proxy.
+        case resetAfterPendingWrites(Side)
+        /// Reset at once (shutdown of a side whose partner reset).
+        case resetNow(Side)
         /// Answer the client `502 Bad Gateway` with this reason, then close it
         /// (`ProxyConnectionStateMachine.badGatewayResponse(reason:)`).
         case badGateway(reason: String)
@@ -113,6 +118,8 @@ struct ProxyConnectionStateMachine {
     /// The upstream half-closed: a body delimited by the close has already been ended.
     private var upstreamInputClosed = false
     private var inactive: (client: Bool, upstream: Bool) = (false, false)
+    /// Sides whose peer reset the connection: their partner is reset too, not closed.
+    private var peerReset: (client: Bool, upstream: Bool) = (false, false)
     private var closeCause: String?
     private var finished = false
     /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
@@ -153,7 +160,11 @@ struct ProxyConnectionStateMachine {
             }
             if self.inactive.client {
                 // The client left while the upstream connection was being made; what it sent goes first.
-                actions.append(held.bytes == nil ? .closeNow(.upstream) : .close(.upstream))
+                if self.peerReset.client {
+                    actions.append(.resetAfterPendingWrites(.upstream))
+                } else {
+                    actions.append(held.bytes == nil ? .closeNow(.upstream) : .close(.upstream))
+                }
                 return actions
             }
             if held.closeOutput {
@@ -235,6 +246,7 @@ struct ProxyConnectionStateMachine {
         switch failure {
         case .reset:
             self.closeCause = self.closeCause ?? "\(who) reset"
+            self.setPeerReset(side)
         case .tls(let description), .other(let description):
             self.closeCause = self.closeCause ?? "\(who) error: \(description)"
         }
@@ -249,7 +261,8 @@ struct ProxyConnectionStateMachine {
         return actions
     }
 
-    /// A side's channel closed.
+    /// A side's channel closed. Its partner is closed once what it was sent has gone out, or reset if
+    /// the side's peer reset and the partner is still open: a reset passes through as a reset.
     mutating func channelInactive(_ side: Side) -> [Action] {
         var actions: [Action] = []
         switch side {
@@ -267,16 +280,38 @@ struct ProxyConnectionStateMachine {
                 self.parserInputClosed(.upstream, into: &actions)
             }
         }
-        actions.append(.close(side.partner))
+        if self.wasReset(side) && !self.isInactive(side.partner) {
+            actions.append(.resetAfterPendingWrites(side.partner))
+        } else {
+            actions.append(.close(side.partner))
+        }
         if self.inactive.client && self.inactive.upstream {
             actions += self.finish()
         }
         return actions
     }
 
-    /// The proxy shuts down: both sides close at once.
+    /// The proxy shuts down: both sides close at once; a side whose partner reset is reset, not closed
+    /// (its reset may still be waiting for its pending writes).
     mutating func shutdown() -> [Action] {
-        [.closeNow(.client), .closeNow(.upstream)]
+        [Side.client, Side.upstream].map { side -> Action in
+            self.wasReset(side.partner) ? .resetNow(side) : .closeNow(side)
+        }
+    }
+
+    private func isInactive(_ side: Side) -> Bool {
+        side == .client ? self.inactive.client : self.inactive.upstream
+    }
+
+    private func wasReset(_ side: Side) -> Bool {
+        side == .client ? self.peerReset.client : self.peerReset.upstream
+    }
+
+    private mutating func setPeerReset(_ side: Side) {
+        switch side {
+        case .client: self.peerReset.client = true
+        case .upstream: self.peerReset.upstream = true
+        }
     }
 
     private mutating func finish() -> [Action] {

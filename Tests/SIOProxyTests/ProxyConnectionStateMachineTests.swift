@@ -175,7 +175,7 @@ import Testing
         #expect(actions.prefix(2) == [.write(Self.serverFrame, to: .client), .flush(.client)])
         // The client's socket failed inside that flush.
         #expect(machine.errorCaught(.reset, on: .client) == [])
-        #expect(machine.channelInactive(.client) == [.close(.upstream)])
+        #expect(machine.channelInactive(.client) == [.resetAfterPendingWrites(.upstream)])
         // A frame still in flight from the upstream is relayed (to a closed channel: the write is dropped).
         #expect(machine.received(Self.serverFrame, from: .upstream).first == .write(Self.serverFrame, to: .client))
         #expect(
@@ -263,13 +263,16 @@ import Testing
     }
 
     /// The client sent a request and left (reset or closed) before the upstream connection was made:
-    /// the upstream still gets what was sent, then the end.
-    @Test func aClientGoneBeforeTheUpstreamConnectedStillHasItsBytesRelayed() throws {
+    /// the upstream still gets what was sent, then the end: a reset if the client reset, else a close.
+    @Test(arguments: [true, false])
+    func aClientGoneBeforeTheUpstreamConnectedStillHasItsBytesRelayed(reset: Bool) throws {
         var machine = Machine(
             configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
         _ = machine.channelActive(.client)
         _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
-        #expect(machine.errorCaught(.reset, on: .client) == [])
+        if reset {
+            #expect(machine.errorCaught(.reset, on: .client) == [])
+        }
         #expect(machine.channelInactive(.client) == [])
         #expect(
             machine.channelActive(.upstream) == [
@@ -278,9 +281,12 @@ import Testing
                         string: "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.7\r\n"
                             + "X-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n"),
                     to: .upstream),
-                .flush(.upstream), .close(.upstream),
+                .flush(.upstream), reset ? .resetAfterPendingWrites(.upstream) : .close(.upstream),
             ])
-        #expect(machine.channelInactive(.upstream) == [.close(.client), .tap(.connectionClosed(cause: "client reset")), .release])
+        #expect(
+            machine.channelInactive(.upstream) == [
+                .close(.client), .tap(.connectionClosed(cause: reset ? "client reset" : "client")), .release,
+            ])
 
         // Nothing sent: the upstream connection is closed at once, as before.
         var empty = Machine(
@@ -288,6 +294,148 @@ import Testing
         _ = empty.channelActive(.client)
         #expect(empty.channelInactive(.client) == [])
         #expect(empty.channelActive(.upstream) == [.closeNow(.upstream)])
+
+        // Nothing sent and a reset: the upstream is reset, as it would have been by the client.
+        var resetEmpty = Machine(
+            configuration: ProxyConfiguration(upstream: try UpstreamURL("http://127.0.0.1:5000")), clientIP: "10.0.0.7")
+        _ = resetEmpty.channelActive(.client)
+        #expect(resetEmpty.errorCaught(.reset, on: .client) == [])
+        #expect(resetEmpty.channelInactive(.client) == [])
+        #expect(resetEmpty.channelActive(.upstream) == [.resetAfterPendingWrites(.upstream)])
+    }
+
+    // MARK: - Resets
+
+    /// A reset is passed on as a reset, after the bytes read before it: on a WebSocket those were
+    /// relayed and flushed as they were read, and the partner's reset waits for them to go out.
+    @Test func aWebSocketPeerThatResetsGetsItsPartnerResetAfterWhatItSent() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.received(Self.serverFrame, from: .upstream).prefix(2) == [
+            .write(Self.serverFrame, to: .client), .flush(.client),
+        ])
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        // NIO reports the end of the read after the channel closed: nothing is left to flush.
+        #expect(machine.readComplete(.upstream) == [])
+        #expect(
+            machine.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream reset")), .release,
+            ])
+
+        // The other way: half a frame from the client, then its reset.
+        var other = try Self.webSocket()
+        let half = Self.clientFrame.getSlice(at: 0, length: 5)!
+        #expect(other.received(half, from: .client).prefix(2) == [.write(half, to: .upstream), .flush(.upstream)])
+        #expect(other.errorCaught(.reset, on: .client) == [])
+        #expect(other.channelInactive(.client) == [.resetAfterPendingWrites(.upstream)])
+        #expect(
+            other.channelInactive(.upstream) == [
+                .close(.client), .tap(.connectionClosed(cause: "client reset")), .release,
+            ])
+    }
+
+    /// On HTTP the bytes of a read are flushed at its end, which NIO reports after the reset; and a
+    /// head the parser still held is released when the input ends. Both are written before the reset,
+    /// which flushes them on its way out.
+    @Test func anHTTPUpstreamThatResetsMidResponseGetsTheClientResetAfterEveryByteItSent() throws {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart of the body"
+        let relayed = machine.received(ByteBuffer(string: response), from: .upstream)
+        #expect(relayed.contains(.write(ByteBuffer(string: "part of the body"), to: .client)))
+        #expect(!relayed.contains(.flush(.client)))
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        let actions = machine.channelInactive(.upstream)
+        #expect(actions.last == .resetAfterPendingWrites(.client))
+        #expect(!actions.contains(.close(.client)))
+        #expect(machine.readComplete(.upstream) == [.flush(.client)])
+
+        // A head cut short by the reset: held by the parser until the input ended, then relayed first.
+        var cut = try Self.connected()
+        _ = cut.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        #expect(cut.received(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConte"), from: .upstream) == [])
+        #expect(cut.errorCaught(.reset, on: .upstream) == [])
+        let released = cut.channelInactive(.upstream)
+        let write = released.firstIndex(of: .write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConte"), to: .client))
+        let reset = released.firstIndex(of: .resetAfterPendingWrites(.client))
+        #expect(write != nil && reset != nil && write! < reset!, "\(released)")
+    }
+
+    /// An upstream that resets before answering: the client sees the reset, as it would without the
+    /// proxy. No `502` is made up (that is for an upstream that cannot be reached, or whose TLS fails).
+    @Test func anUpstreamThatResetsBeforeAnsweringResetsTheClient() throws {
+        var machine = try Self.connected()
+        _ = machine.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+    }
+
+    /// The other side had half-closed (its FIN was passed on): a reset still reaches it, as a reset
+    /// after the FIN it already has or on the direction it still sends on.
+    @Test func aResetAfterTheOtherSideHalfClosedIsStillPassedOn() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.inputClosed(.client) == [.closeOutput(.upstream)])
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(machine.channelInactive(.client) == [.close(.upstream), .tap(.connectionClosed(cause: "client")), .release])
+
+        // The upstream half-closed, then reset (a close with unread input resets): the client, which
+        // got the FIN, gets the reset too. The cause stays the first end seen.
+        var upstreamFirst = try Self.webSocket()
+        #expect(upstreamFirst.inputClosed(.upstream) == [.closeOutput(.client)])
+        #expect(upstreamFirst.errorCaught(.reset, on: .upstream) == [])
+        #expect(upstreamFirst.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(
+            upstreamFirst.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream")), .release,
+            ])
+    }
+
+    /// The other side is already gone: there is no one to pass the reset on to, and the connection
+    /// finishes as any other.
+    @Test func aResetAfterTheOtherSideClosedOnlyFinishesTheConnection() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.channelInactive(.client) == [.close(.upstream)])
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.close(.client), .tap(.connectionClosed(cause: "client")), .release])
+    }
+
+    /// Both peers reset: the first is passed on to the second (whose own reset may cross it), and the
+    /// cause recorded is the first.
+    @Test func bothSidesResetting() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.errorCaught(.reset, on: .client) == [])
+        #expect(machine.channelInactive(.client) == [.resetAfterPendingWrites(.upstream)])
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(
+            machine.channelInactive(.upstream) == [
+                .close(.client), .tap(.connectionClosed(cause: "client reset")), .release,
+            ])
+    }
+
+    /// The proxy shuts down while a reset waits for pending writes to a slow peer: that side is reset
+    /// at once, not closed with a FIN; a connection with no reset closes both sides as before.
+    @Test func aShutdownDuringAResetResetsAtOnce() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(machine.shutdown() == [.resetNow(.client), .closeNow(.upstream)])
+        #expect(
+            machine.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream reset")), .release,
+            ])
+
+        var quiet = try Self.webSocket()
+        #expect(quiet.shutdown() == [.closeNow(.client), .closeNow(.upstream)])
+        #expect(quiet.channelInactive(.client) == [.close(.upstream)])
+        #expect(quiet.channelInactive(.upstream) == [.close(.client), .tap(.connectionClosed(cause: "client")), .release])
+    }
+
+    /// Other failures are not resets: the partner gets a FIN, as before.
+    @Test func aFailureOtherThanAResetClosesThePartner() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.errorCaught(.other("EPIPE"), on: .client) == [])
+        #expect(machine.channelInactive(.client) == [.close(.upstream)])
     }
 
     /// A request read before the upstream turned out to be unreachable is answered `502`, as one read
