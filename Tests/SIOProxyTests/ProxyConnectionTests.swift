@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -275,6 +280,27 @@ private struct Relay {
             return nil
         }
         #expect(http.map(\.status) == [200])
+    }
+
+    /// A client that resets mid-request: what it sent before reaches the upstream, which is then
+    /// closed whole, not half-closed (on a socket with `SO_LINGER` 0, i.e. reset: an `EmbeddedChannel`
+    /// has no socket, NetworkFaultTests checks the RST on real ones).
+    @Test func aClientResetEndsTheUpstreamAfterWhatTheClientSent() throws {
+        let relay = try Relay()
+        try relay.client.writeInbound(ByteBuffer(string: "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhalf"))
+        // As NIO reports a reset: the error before the end of the read, and the handler closes the channel.
+        relay.client.pipeline.fireErrorCaught(IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)"))
+        relay.loop.run()
+        #expect(!relay.client.isActive)
+        let sent = try Relay.drain(relay.upstream)
+        #expect(sent.hasPrefix("POST / HTTP/1.1\r\n") && sent.hasSuffix("\r\n\r\nhalf"), "\(sent)")
+        #expect(relay.upstreamCloses.modes == [.all])
+        #expect(!relay.upstream.isActive)
+        let closes = relay.sink.records.compactMap { record -> String? in
+            if case .connectionClosed(let closed) = record.event { return closed.cause }
+            return nil
+        }
+        #expect(closes == ["client reset"])
     }
 
     @Test func theClientIsNotReadWhileTheUpstreamCannotTakeMore() throws {
