@@ -130,6 +130,7 @@ let package = Package(
                 "SIOCapture",
                 // `capture --queue`: the taps told through the proxy's CaptureQueue.
                 "SIOProxy",
+                // `relay --lines` (the recording floor) writes a recording as `record` does.
                 "SIORecording",
                 "SIOView",
                 .product(name: "Logging", package: "swift-log"),
