@@ -148,11 +148,13 @@ for name, title in [("websocket", "WebSocket"), ("moderate", "WebSocket, moderat
     if f:
         out.append("")
         fb = f["rec_bytes"] / max(1, f["load"]["total_msgs"])
-        out.append(f"Recording floor (`siotape-bench relay --lines`: the NIO relay writing a line of a recording of this "
-                   f"load per message, compressed as siotape compresses, nothing decoded or encoded): "
+        out.append(f"Recording floor (`siotape-bench relay --lines`: the NIO relay writing, for every WebSocket message it relays, a line of a recording of this "
+                   f"load, compressed as siotape compresses, nothing decoded or encoded): "
                    f"{fmt(f['load']['msgs_per_s'])} msgs/s = {ratio(f['load']['msgs_per_s'], throughput[1])} nginx's, "
                    f"{fmt(cpu_us_per_msg(f), 1)} µs/msg = {ratio(cpu_us_per_msg(f), cpu[1])} nginx's CPU, "
-                   f"{fmt(fb, 1)} recorded B/msg.")
+                   f"{fmt(fb, 1)} recorded B/msg"
+                   + (f", {f['rec_records'] / max(1, f['load']['total_msgs']):.2f} lines per message (2 expected: "
+                      "the EVENT's and the ACK's)" if f.get("rec_records") else "") + ".")
     if rate and s and s["load"]["msgs_per_s"] < 0.95 * rate:
         out.append("")
         out.append(f"siotape reached {s['load']['msgs_per_s']:,} of the {rate:,} msgs/s asked: this was not the "
