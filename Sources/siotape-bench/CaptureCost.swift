@@ -10,6 +10,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The capture path alone, without sockets: WebSocket (or long-polling, `PollingCapture`) sessions'

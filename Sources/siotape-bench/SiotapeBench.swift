@@ -5,6 +5,8 @@ import SIORecording
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The benchmark's own peers: a fast echo upstream and a load generator. Driven by `tools/bench/run`.
