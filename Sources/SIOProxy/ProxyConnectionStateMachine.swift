@@ -105,6 +105,22 @@ struct ProxyConnectionStateMachine {
         case otherProtocol
     }
 
+    /// One flag per side, read and set by `Side`.
+    private struct PerSide {
+        var client = false
+        var upstream = false
+
+        subscript(side: Side) -> Bool {
+            get { side == .client ? self.client : self.upstream }
+            set {
+                switch side {
+                case .client: self.client = newValue
+                case .upstream: self.upstream = newValue
+                }
+            }
+        }
+    }
+
     private let configuration: ProxyConfiguration
     private let clientIP: String
     private let allocator: ByteBufferAllocator
@@ -117,9 +133,9 @@ struct ProxyConnectionStateMachine {
     private var interimResponse = false
     /// The upstream half-closed: a body delimited by the close has already been ended.
     private var upstreamInputClosed = false
-    private var inactive: (client: Bool, upstream: Bool) = (false, false)
+    private var inactive = PerSide()
     /// Sides whose peer reset the connection: their partner is reset too, not closed.
-    private var peerReset: (client: Bool, upstream: Bool) = (false, false)
+    private var peerReset = PerSide()
     private var closeCause: String?
     private var finished = false
     /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
@@ -127,7 +143,7 @@ struct ProxyConnectionStateMachine {
     private var upstreamAnswered = false
     /// Sides written to since their last flush. `readComplete` flushes only these: a WebSocket read
     /// is flushed as it is relayed, and flushing again would be a pass through the pipeline for nothing.
-    private var unflushed: (client: Bool, upstream: Bool) = (false, false)
+    private var unflushed = PerSide()
 
     init(configuration: ProxyConfiguration, clientIP: String, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.configuration = configuration
@@ -216,8 +232,8 @@ struct ProxyConnectionStateMachine {
     }
 
     mutating func readComplete(_ side: Side) -> [Action] {
-        guard self.isUnflushed(side.partner) else { return [] }
-        self.setUnflushed(side.partner, false)
+        guard self.unflushed[side.partner] else { return [] }
+        self.unflushed[side.partner] = false
         return [.flush(side.partner)]
     }
 
@@ -246,7 +262,7 @@ struct ProxyConnectionStateMachine {
         switch failure {
         case .reset:
             self.closeCause = self.closeCause ?? "\(who) reset"
-            self.setPeerReset(side)
+            self.peerReset[side] = true
         case .tls(let description), .other(let description):
             self.closeCause = self.closeCause ?? "\(who) error: \(description)"
         }
@@ -280,7 +296,7 @@ struct ProxyConnectionStateMachine {
                 self.parserInputClosed(.upstream, into: &actions)
             }
         }
-        if self.wasReset(side) && !self.isInactive(side.partner) {
+        if self.peerReset[side] && !self.inactive[side.partner] {
             actions.append(.resetAfterPendingWrites(side.partner))
         } else {
             actions.append(.close(side.partner))
@@ -295,22 +311,7 @@ struct ProxyConnectionStateMachine {
     /// (its reset may still be waiting for its pending writes).
     mutating func shutdown() -> [Action] {
         [Side.client, Side.upstream].map { side -> Action in
-            self.wasReset(side.partner) ? .resetNow(side) : .closeNow(side)
-        }
-    }
-
-    private func isInactive(_ side: Side) -> Bool {
-        side == .client ? self.inactive.client : self.inactive.upstream
-    }
-
-    private func wasReset(_ side: Side) -> Bool {
-        side == .client ? self.peerReset.client : self.peerReset.upstream
-    }
-
-    private mutating func setPeerReset(_ side: Side) {
-        switch side {
-        case .client: self.peerReset.client = true
-        case .upstream: self.peerReset.upstream = true
+            self.peerReset[side.partner] ? .resetNow(side) : .closeNow(side)
         }
     }
 
@@ -476,25 +477,14 @@ struct ProxyConnectionStateMachine {
             return
         }
         actions.append(.write(bytes, to: side))
-        self.setUnflushed(side, true)
+        self.unflushed[side] = true
     }
 
     private mutating func flush(_ side: Side, into actions: inout [Action]) {
         // Held bytes are flushed when the upstream connection is made.
         if side == .upstream, case .connecting = self.upstream { return }
         actions.append(.flush(side))
-        self.setUnflushed(side, false)
-    }
-
-    private func isUnflushed(_ side: Side) -> Bool {
-        side == .client ? self.unflushed.client : self.unflushed.upstream
-    }
-
-    private mutating func setUnflushed(_ side: Side, _ value: Bool) {
-        switch side {
-        case .client: self.unflushed.client = value
-        case .upstream: self.unflushed.upstream = value
-        }
+        self.unflushed[side] = false
     }
 
     // MARK: - 502

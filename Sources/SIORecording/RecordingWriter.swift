@@ -318,18 +318,19 @@ public final class RecordingWriter: Sendable {
         self.io.withLock { io in
             guard io != nil else { return }
             // Swapped out, not copied: the batch must be this function's only reference to its
-            // storage. zlib reads it through a mutable view (compress-nio's `deflate(from:)`), and a
-            // second reference made NIO copy the whole pending buffer, a fresh allocation of
-            // ~256 KiB, at every flush (~1,100 instructions per message; RESULTS.md, session 13).
+            // storage. zlib reads it through a mutable view (compress-nio's `deflate(from:)`), and
+            // while a second reference was alive NIO copied the whole pending buffer into a fresh
+            // ~256 KiB allocation first (up to ~1,300 instructions per message; RESULTS.md, session 13).
             var batch = ByteBuffer()
             let count = self.state.withLock { state -> Int in
                 swap(&batch, &state.pending)
                 state.pending = state.spare ?? ByteBuffer()
                 state.spare = nil
-                defer { state.pendingRecords = 0 }
+                let count = state.pendingRecords
+                state.pendingRecords = 0
                 state.oldestPending = nil
                 state.wakeRequested = false
-                return state.pendingRecords
+                return count
             }
             defer {
                 // A buffer that grew during a backlog is given back, not kept as the spare.

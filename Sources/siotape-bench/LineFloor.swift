@@ -1,3 +1,4 @@
+import ArgumentParser
 import NIOCore
 import SIORecording
 
@@ -49,7 +50,7 @@ final class LineFeed: Sendable {
             }
         }
         guard client.count > 0, server.count > 0 else {
-            throw FloorError("\(source) has no client and server packet lines (\"dir\":\"c2s\", \"dir\":\"s2c\")")
+            throw ValidationError("\(source) has no client and server packet lines (\"dir\":\"c2s\", \"dir\":\"s2c\")")
         }
         self.client = client
         self.server = server
@@ -128,9 +129,4 @@ struct WebSocketMessageCounter {
         let opcode = header[0] & 0x0F
         return (length, header[0] & 0x80 != 0 && opcode < 8)
     }
-}
-
-struct FloorError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

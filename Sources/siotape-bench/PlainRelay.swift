@@ -38,21 +38,20 @@ enum PlainRelay {
         private var partner: Glue?
         private var context: ChannelHandlerContext?
         private var pendingRead = false
-        /// With `--lines`: the recording, the lines of this side's messages, and where this side is.
-        private let lines: LineFeed?
-        private let pool: LineFeed.Pool?
+        /// With `--lines`: the recording and the lines of the messages this side reads; where this
+        /// side is in its pool.
+        private let feed: (lines: LineFeed, pool: LineFeed.Pool)?
         private var counter = WebSocketMessageCounter()
         private var cursor = 0
 
-        private init(lines: LineFeed?, pool: LineFeed.Pool?) {
-            self.lines = lines
-            self.pool = pool
+        private init(feed: (lines: LineFeed, pool: LineFeed.Pool)?) {
+            self.feed = feed
         }
 
         /// The client's side (`a`, which reads what the client sends) and the upstream's (`b`).
         static func pair(lines: LineFeed? = nil) -> (Glue, Glue) {
-            let a = Glue(lines: lines, pool: lines?.client)
-            let b = Glue(lines: lines, pool: lines?.server)
+            let a = Glue(feed: lines.map { ($0, $0.client) })
+            let b = Glue(feed: lines.map { ($0, $0.server) })
             a.partner = b
             b.partner = a
             return (a, b)
@@ -67,9 +66,9 @@ enum PlainRelay {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             self.partner?.context?.write(data, promise: nil)
-            if let lines = self.lines, let pool = self.pool {
+            if let feed = self.feed {
                 let messages = self.counter.count(self.unwrapInboundIn(data))
-                if messages > 0 { lines.write(messages, of: pool, cursor: &self.cursor) }
+                if messages > 0 { feed.lines.write(messages, of: feed.pool, cursor: &self.cursor) }
             }
         }
 
