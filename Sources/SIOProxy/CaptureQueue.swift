@@ -28,6 +28,15 @@ import Synchronization
 /// below the recording's flush interval (1 s), so a recording killed with the proxy still loses at
 /// most about its last flush interval.
 ///
+/// **Large reads at once.** A read of at least `atOnceBytes` is run by its event loop at once,
+/// uncopied, after whatever is queued (unless someone is running the queue at that moment: then it
+/// is queued, and the next run takes it first). Bytes that waited in the socket long enough to
+/// come in one large read mean that the proxy is behind and every core is busy: handing them to
+/// another thread then only adds work (the copy, the queue, the hand-over between cores) and
+/// frees no core for anyone. At saturation this took ~5% less CPU per message than queueing, and
+/// at one connection, where a read is one message, nothing changes (`tools/bench/RESULTS.md`,
+/// session 14).
+///
 /// **Waking.** While events arrive, the capture thread looks every `tick` (an event loop wakes it
 /// early only when `wakeEvents` are waiting); after `idleTicks` empty looks it sleeps until the
 /// next event signals it. An idle proxy has no thread waking up.
@@ -52,6 +61,9 @@ package final class CaptureQueue: @unchecked Sendable {
         package var tick = 2_000
         /// Empty looks after which the capture thread sleeps until an event signals it.
         package var idleTicks = 50
+        /// A read of at least this many bytes runs at once on its event loop instead of being
+        /// queued (the proxy is behind: data waited in the socket).
+        package var atOnceBytes = 512
         /// Whether events are queued at all: `false` runs each at once, on the event loop.
         package var deferred = true
         /// Whether a capture thread runs the queue. Without one (tests), it runs when an event
@@ -125,6 +137,11 @@ package final class CaptureQueue: @unchecked Sendable {
     /// after its relay could be stamped after an answer it caused on another connection, read by
     /// another event loop in between.
     func tell(_ tap: ConnectionTap, _ work: Work, at time: Int64) {
+        if work.readBytes >= self.limits.atOnceBytes,
+            self.running.withLockIfAvailable({ self.runAtOnce(tap, work, at: time, spare: &$0) }) != nil
+        {
+            return
+        }
         switch work {
         case .event(.webSocketBytes(let bytes, let direction)):
             self.queue(tap, time, copying: bytes, as: .webSocket(direction))
@@ -218,10 +235,21 @@ package final class CaptureQueue: @unchecked Sendable {
         return self.running.withLockIfAvailable { self.runQueued(spare: &$0) }
     }
 
+    /// Runs what is queued, then `work`, its bytes uncopied; with `running` held.
+    private func runAtOnce(_ tap: ConnectionTap, _ work: Work, at time: Int64, spare: inout ([Item], ByteBuffer)) {
+        _ = self.runQueued(spare: &spare)
+        work.run(on: tap, at: time)
+    }
+
     private func runQueued(spare: inout ([Item], ByteBuffer)) -> Int {
+        self.mutex.lock()
+        if self.items.isEmpty {
+            self.signalled = false
+            self.mutex.unlock()
+            return 0
+        }
         var (batch, arena) = spare
         spare = ([], ByteBuffer())
-        self.mutex.lock()
         swap(&batch, &self.items)
         swap(&arena, &self.arena)
         self.bytes = 0
@@ -274,6 +302,15 @@ extension CaptureQueue.Limits {
 }
 
 extension CaptureQueue.Work {
+    /// The bytes a read brought, for a read's event (0 for the others).
+    fileprivate var readBytes: Int {
+        switch self {
+        case .event(.webSocketBytes(let bytes, _)), .event(.requestBody(let bytes)), .event(.responseBody(let bytes)):
+            bytes.readableBytes
+        default: 0
+        }
+    }
+
     /// What the event's buffers hold of memory, for the queue's bound: the whole storage a buffer
     /// shares (a read's), not only the bytes the event needs.
     fileprivate var heldBytes: Int {
@@ -296,35 +333,38 @@ extension CaptureQueue.Work {
 extension CaptureQueue.Item {
     /// Tells the tap the event, with the time it happened; `arena` holds the copied bytes.
     fileprivate func run(arena: ByteBuffer) {
-        let time = self.time
-        let work: CaptureQueue.Work
         switch self.payload {
         case .copied(let copied, let start, let count):
             let bytes = arena.getSlice(at: arena.readerIndex + start, length: count)!
             switch copied {
-            case .webSocket(let direction): self.tap.webSocketBytes(bytes, direction: direction, at: time)
-            case .requestBody: self.tap.requestBody(bytes, at: time)
-            case .responseBody: self.tap.responseBody(bytes, at: time)
+            case .webSocket(let direction): self.tap.webSocketBytes(bytes, direction: direction, at: self.time)
+            case .requestBody: self.tap.requestBody(bytes, at: self.time)
+            case .responseBody: self.tap.responseBody(bytes, at: self.time)
             }
-            return
-        case .work(let queued): work = queued
+        case .work(let work): work.run(on: self.tap, at: self.time)
         }
-        switch work {
-        case .opened(let peer): self.tap.connectionOpened(peer: peer, at: time)
+    }
+}
+
+extension CaptureQueue.Work {
+    /// Tells `tap` the event, with the time it happened.
+    fileprivate func run(on tap: ConnectionTap, at time: Int64) {
+        switch self {
+        case .opened(let peer): tap.connectionOpened(peer: peer, at: time)
         case .event(let event):
             switch event {
-            case .requestHead(let head): self.tap.requestHead(head, at: time)
-            case .requestBody(let bytes): self.tap.requestBody(bytes, at: time)
-            case .requestEnd: self.tap.requestEnd(at: time)
-            case .responseHead(let head): self.tap.responseHead(head, at: time)
-            case .webSocketAccepted(let head): self.tap.webSocketAccepted(head, at: time)
-            case .responseBody(let bytes): self.tap.responseBody(bytes, at: time)
-            case .responseEnd: self.tap.responseEnd(at: time)
-            case .webSocketBytes(let bytes, let direction): self.tap.webSocketBytes(bytes, direction: direction, at: time)
+            case .requestHead(let head): tap.requestHead(head, at: time)
+            case .requestBody(let bytes): tap.requestBody(bytes, at: time)
+            case .requestEnd: tap.requestEnd(at: time)
+            case .responseHead(let head): tap.responseHead(head, at: time)
+            case .webSocketAccepted(let head): tap.webSocketAccepted(head, at: time)
+            case .responseBody(let bytes): tap.responseBody(bytes, at: time)
+            case .responseEnd: tap.responseEnd(at: time)
+            case .webSocketBytes(let bytes, let direction): tap.webSocketBytes(bytes, direction: direction, at: time)
             case .httpUndecodable(let bytes, let reason, let offset, let direction):
-                self.tap.httpUndecodable(bytes, reason: reason, offset: offset, direction: direction, at: time)
-            case .upstreamUnreachable(let reason): self.tap.upstreamUnreachable(reason: reason, at: time)
-            case .connectionClosed(let cause): self.tap.connectionClosed(cause: cause, at: time)
+                tap.httpUndecodable(bytes, reason: reason, offset: offset, direction: direction, at: time)
+            case .upstreamUnreachable(let reason): tap.upstreamUnreachable(reason: reason, at: time)
+            case .connectionClosed(let cause): tap.connectionClosed(cause: cause, at: time)
             }
         }
     }

@@ -120,8 +120,11 @@ struct CaptureQueueTests {
         }
         let atOnce = run(.init(deferred: false))
         let queued = run(.init())
+        // Every read at once on the event loop, uncopied.
+        let large = run(.init(atOnceBytes: 1, captureThread: false))
         #expect(atOnce.contains { if case .sessionOpened(let opened) = $0.event { opened.sid == "queuedSID" } else { false } })
         #expect(queued == atOnce)
+        #expect(large == atOnce)
     }
 
     @Test func anEventLoopRunsTheQueueItselfOnceItHoldsMaxEvents() {
@@ -145,7 +148,7 @@ struct CaptureQueueTests {
     }
 
     @Test func anEventLoopRunsTheQueueItselfOnceItHoldsMaxBytes() {
-        let harness = Harness(.init(maxBytes: 1_000, captureThread: false))
+        let harness = Harness(.init(maxBytes: 1_000, atOnceBytes: .max, captureThread: false))
         let tap = harness.hub.makeTap(connection: 1)
         let bytes = ByteBuffer(repeating: 0x41, count: 600)
         harness.tell(tap, .opened(peer: "p"), at: 1)
@@ -154,6 +157,25 @@ struct CaptureQueueTests {
         #expect(harness.sink.records.isEmpty)
         harness.tell(tap, .event(.webSocketBytes(bytes, .clientToServer)), at: 3)
         #expect(Self.kinds(harness.sink.records) == ["conn 1"])
+    }
+
+    @Test func aLargeReadRunsAtOnceAfterWhatIsQueuedAndSmallerOnesAreQueued() {
+        let harness = Harness(.init(atOnceBytes: 100, captureThread: false))
+        let first = harness.hub.makeTap(connection: 1)
+        let second = harness.hub.makeTap(connection: 2)
+        harness.tell(first, .opened(peer: "p"), at: 1)
+        harness.tell(second, .opened(peer: "q"), at: 2)
+        // Neither connection is a WebSocket: their bytes are counted, and make no record.
+        harness.tell(first, .event(.webSocketBytes(ByteBuffer(repeating: 0x41, count: 99), .clientToServer)), at: 3)
+        #expect(harness.sink.records.isEmpty)
+        // A large read: what is queued runs first, then the read, at once.
+        harness.tell(second, .event(.webSocketBytes(ByteBuffer(repeating: 0x41, count: 100), .clientToServer)), at: 4)
+        #expect(Self.kinds(harness.sink.records) == ["conn 1", "conn 2"])
+        harness.tell(first, .event(.connectionClosed(cause: "client")), at: 5)
+        #expect(harness.sink.records.count == 2)
+        harness.queue.finish()
+        #expect(Self.kinds(harness.sink.records) == ["conn 1", "conn 2", "conn_close 1"])
+        #expect(harness.sink.records.map(\.time) == [1, 2, 5])
     }
 
     @Test func finishRunsWhatIsQueuedAndLaterEventsRunAtOnce() {
