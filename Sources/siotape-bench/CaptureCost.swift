@@ -31,8 +31,8 @@ struct CaptureCost {
     /// Whether the lines are also followed by the browser view's feed, drained into its store by a
     /// thread of its own every 50 ms, as `record --ui` does (without the HTTP server and the page).
     var view = false
-    /// Whether the taps are told through the proxy's `CaptureQueue` (its capture thread runs them),
-    /// as `record` does, instead of called at once.
+    /// Whether the taps are told through the proxy's `CaptureQueue`, as `record` does (a read of
+    /// 512 bytes or more at once, smaller ones on its capture thread), instead of called at once.
     var queue = false
     static let readsPerSession = 64
 

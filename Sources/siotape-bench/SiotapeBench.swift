@@ -137,7 +137,11 @@ struct Capture: ParsableCommand {
     @Option(help: "websocket or polling (Engine.IO v4 long-polling sessions).") var transport = "websocket"
     @Flag(help: "Also feed the browser view's live store, drained by a thread of its own, as `record --ui` does.")
     var view = false
-    @Flag(help: "Tell the taps through the proxy's CaptureQueue and its capture thread, as `record` does (WebSocket).")
+    @Flag(
+        help: """
+            Tell the taps through the proxy's CaptureQueue, as `record` does (WebSocket): reads of 512 bytes or \
+            more run at once, smaller ones on its capture thread (--batch 1 for those).
+            """)
     var queue = false
 
     func validate() throws {
