@@ -95,6 +95,7 @@ struct HARImportPlan {
             if engineIOOrigin == nil, exchange.request.uriContains("EIO=") { engineIOOrigin = exchange.origin }
             self.exchanges.append(exchange)
         }
+        Self.orderCausally(&self.exchanges)
         self.upstream = engineIOOrigin ?? self.exchanges.first?.origin
         for (number, exchange) in self.exchanges.enumerated() {
             self.steps.append((exchange.requestTime, .request(number)))
@@ -102,7 +103,8 @@ struct HARImportPlan {
             for (m, message) in exchange.messages.enumerated() { self.steps.append((message.time, .message(number, m))) }
             self.steps.append((exchange.closeTime, .close(number)))
         }
-        // Stable: steps of one entry keep their order (frames in HAR order).
+        // Stable: steps of one entry keep their order (frames in HAR order, their times made
+        // non-decreasing above).
         self.steps = self.steps.enumerated().sorted { a, b in
             if a.element.time != b.element.time { return a.element.time < b.element.time }
             if a.element.step.rank != b.element.step.rank { return a.element.step.rank < b.element.step.rank }
@@ -182,8 +184,11 @@ struct HARImportPlan {
         exchange.closeTime = exchange.responseTime
         if exchange.isWebSocket {
             // The handshake's answer comes before the first frame, whatever the timings say.
+            // The messages' order in the HAR is the order on the socket; a time that says otherwise
+            // (a `send` and a `receive` stamped on different threads) takes its predecessor's.
             for (m, message) in (entry.webSocketMessages ?? []).enumerated() {
-                let decoded = try Self.message(message, at: "\(at)._webSocketMessages[\(m)]", default: exchange.responseTime)
+                var decoded = try Self.message(message, at: "\(at)._webSocketMessages[\(m)]", default: exchange.responseTime)
+                if let previous = exchange.messages.last { decoded.time = max(decoded.time, previous.time) }
                 exchange.messages.append(decoded)
             }
             let first = exchange.messages.map(\.time).min() ?? exchange.responseTime

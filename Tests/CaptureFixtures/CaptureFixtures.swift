@@ -3,7 +3,8 @@ import Foundation
 /// The byte-exact captures of real peers (`Fixtures/<scenario>/conn-NNN.jsonl`: every TCP
 /// connection of one scenario, chunk by chunk, as `tools/captures` wrote them), shared by the test
 /// targets that decode them (SIOWireTests) and feed them through the capture (SIOCaptureTests), so
-/// that both read the same bytes and the files live once.
+/// that both read the same bytes and the files live once. `Fixtures/browser-har/` holds HARs as
+/// browsers wrote them, for `import har` (SIOCaptureTests, and EndToEndTests by path).
 public enum CaptureFixtures {
     struct Missing: Error, CustomStringConvertible {
         let description: String

@@ -38,6 +38,25 @@ struct ImportHARTests {
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
+    /// Playwright's HAR of ns-chat's page (Tests/CaptureFixtures/Fixtures/browser-har: the Engine.IO
+    /// entries of the HAR BrowserChatTests wrote in a CI run on a loaded machine), whose bob's
+    /// handshake answer ends, by its timings, after bob's first request with its sid.
+    @Test(
+        "Playwright's HAR from a loaded machine replays against a fresh app with no difference",
+        .enabled(if: PeerEnvironment.current != nil, PeerEnvironment.skipReason))
+    func loadedMachinesHARReplays() async throws {
+        let environment = try #require(PeerEnvironment.current)
+        let har = repositoryRoot() + "/Tests/CaptureFixtures/Fixtures/browser-har/ns-chat-playwright-loaded.har"
+        let recording = try temporaryRecordingURL("imported")
+        let imported = try await self.run(["import", "har", har, "--out", recording.path])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let chat = try #require(SampleApp.all.first { $0.name == "ns-chat" })
+        let app = try await chat.start(in: environment)
+        defer { app.terminate() }
+        let run = try await replayRun(recording.path, target: app.url, arguments: [], auth: false, in: environment)
+        #expect(run.status == 0 && run.stderr.contains("2 session(s), 0 with differences"), "\(run.stdout)\(run.stderr)")
+    }
+
     @Test("A missing file gets exit 2")
     func missingFile() async throws {
         let result = try await self.run(["import", "har", "/nonexistent/session.har"])

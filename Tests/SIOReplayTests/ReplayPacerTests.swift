@@ -58,6 +58,75 @@ private func jobStream() -> ReplayTimeline {
         #expect(pacer.next(now: 1_012) == .run(timeline.steps[3]))
     }
 
+    /// The end of ns-chat's page as `import har` made it from Playwright's HAR of a CI run (times in
+    /// µs as imported): bob's DISCONNECT (3,198,235) makes the server send alice the users left, which
+    /// the HAR stamps before it (3,197,205: each socket's times on a baseline of its own), and alice's
+    /// DISCONNECT follows (3,202,617). Bob's step waits for alice's packet in vain and gives it up;
+    /// alice must still wait for it, or she leaves before the server's answer to bob's leaving reaches
+    /// her and replay run reports it missing.
+    @Test func aPacketAnotherSessionGaveUpIsStillAwaitedByItsOwnSession() {
+        let alice = ScriptSession(
+            index: 0, sid: "A", engineIOVersion: .v4, initialTransport: .polling, path: "/socket.io/", query: [],
+            handshake: "{}", openedAt: 0, closedAt: 3_202_617, closeCause: "transport closed (end of HAR entry)",
+            packets: [
+                packet(0, 3_197_205, .serverToClient, #"["users-list",[{"username":"alice"}]]"#),
+                packet(1, 3_202_617, .clientToServer, "[]"),
+            ])
+        let bob = ScriptSession(
+            index: 1, sid: "B", engineIOVersion: .v4, initialTransport: .polling, path: "/socket.io/", query: [],
+            handshake: "{}", openedAt: 1_000_000, closedAt: 3_198_235, closeCause: "transport closed (end of HAR entry)",
+            packets: [packet(0, 3_198_235, .clientToServer, "[]")])
+        let timeline = ReplayTimeline(sessions: [alice, bob], endTime: 3_202_617)
+        #expect(timeline.steps.map(\.action) == [
+            .open(session: 0), .open(session: 1), .send(session: 1, packetIndex: 0), .close(session: 1),
+            .send(session: 0, packetIndex: 1), .close(session: 0),
+        ])
+        var pacer = ReplayPacer(timeline: timeline, fast: true, timeoutNanos: 1_000)
+        #expect(pacer.next(now: 0) == .run(timeline.steps[0]))
+        pacer.sessionOpened(0)
+        #expect(pacer.next(now: 0) == .run(timeline.steps[1]))
+        pacer.sessionOpened(1)
+        // Bob's DISCONNECT waits for alice's users-list, which only it can cause: given up.
+        #expect(pacer.next(now: 10) == .wait(until: 1_010))
+        #expect(pacer.next(now: 1_010) == .gaveUp(timeline.steps[2], sessionNotOpen: false))
+        #expect(pacer.next(now: 1_011) == .run(timeline.steps[2]))
+        #expect(pacer.next(now: 1_012) == .run(timeline.steps[3]))
+        pacer.sessionEnded(1)
+        // Alice's DISCONNECT waits for it all the same, and goes once it has come.
+        #expect(pacer.next(now: 1_013) == .wait(until: 2_013))
+        pacer.arrived(.packet(session: 0, packetIndex: 0))
+        #expect(pacer.next(now: 1_500) == .run(timeline.steps[4]))
+        #expect(pacer.next(now: 1_501) == .run(timeline.steps[5]))
+        #expect(pacer.next(now: 1_502) == .finished)
+    }
+
+    /// What its own session gave up as well is not waited for a third time.
+    @Test func aPacketItsOwnSessionGaveUpIsNotAwaitedAgain() {
+        let alice = ScriptSession(
+            index: 0, sid: "A", engineIOVersion: .v4, initialTransport: .websocket, path: "/socket.io/", query: [],
+            handshake: "{}", openedAt: 0,
+            packets: [
+                packet(0, 100, .serverToClient, "[]"), packet(1, 300, .clientToServer, "[]"),
+                packet(2, 400, .clientToServer, "[]"),
+            ])
+        let bob = ScriptSession(
+            index: 1, sid: "B", engineIOVersion: .v4, initialTransport: .websocket, path: "/socket.io/", query: [],
+            handshake: "{}", openedAt: 50, packets: [packet(0, 200, .clientToServer, "[]")])
+        let timeline = ReplayTimeline(sessions: [alice, bob], endTime: 500)
+        var pacer = ReplayPacer(timeline: timeline, fast: true, timeoutNanos: 1_000)
+        _ = pacer.next(now: 0)
+        pacer.sessionOpened(0)
+        _ = pacer.next(now: 0)
+        pacer.sessionOpened(1)
+        #expect(pacer.next(now: 0) == .wait(until: 1_000))
+        #expect(pacer.next(now: 1_000) == .gaveUp(timeline.steps[2], sessionNotOpen: false))
+        #expect(pacer.next(now: 1_000) == .run(timeline.steps[2]))
+        #expect(pacer.next(now: 1_000) == .wait(until: 2_000))
+        #expect(pacer.next(now: 2_000) == .gaveUp(timeline.steps[3], sessionNotOpen: false))
+        #expect(pacer.next(now: 2_000) == .run(timeline.steps[3]))
+        #expect(pacer.next(now: 2_000) == .run(timeline.steps[4]))
+    }
+
     @Test func aStepOnScheduleIsTimedAgainstTheRecordedGap() {
         let session = ScriptSession(
             index: 0, sid: "S", engineIOVersion: .v4, initialTransport: .websocket, path: "/", query: [], handshake: "{}",

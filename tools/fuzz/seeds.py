@@ -174,6 +174,9 @@ def har_seeds(out):
                 entries.append(har_entry(len(entries), head, body, response, response_body, messages))
         if entries:
             write(out, "FuzzHARImport", json.dumps({"log": {"version": "1.2", "entries": entries[:40]}}).encode())
+    # HARs as browsers wrote them.
+    for har in sorted(FIXTURES.glob("browser-har/*.har")):
+        write(out, "FuzzHARImport", har.read_bytes())
 
 
 def main():

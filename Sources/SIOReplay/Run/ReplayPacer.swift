@@ -4,7 +4,12 @@
 ///
 /// A step runs when (1) its recorded gap to the previous step has passed (scaled by `speed`; not
 /// with `fast`), and (2) everything recorded before it has arrived, or `timeout` has passed since
-/// it was due (what did not arrive is then given up, not waited for again). With
+/// it was due (what did not arrive is then given up, not waited for again). A server packet that a
+/// step of another session gave up is still awaited by the later steps of its own session: across
+/// sessions a recording's order can be wrong (an imported HAR stamps each socket on its own
+/// baseline, so a broadcast can precede the client packet that caused it; the step then waits in
+/// vain), within a session it is not, and a client must not close before what its server sent
+/// first. With
 /// `awaitServerCloses` (replay run `--http`, which replays what made the server end a session, such
 /// as an admin `POST`), a session the recorded server ended is closed when the live server ends it,
 /// or after `timeout` (reported). Times are nanoseconds on any monotonic clock.
@@ -36,6 +41,9 @@ struct ReplayPacer {
     /// Expectations before this index have arrived or were given up.
     private var satisfied = 0
     private var givenUp = Set<Int>()
+    /// Per session: its server packets (indices into `expectations`) that a step of another session
+    /// gave up, which its own steps still wait for.
+    private var owed: [Int: Set<Int>] = [:]
     private var waitingSince: Int64?
     private var lastStep: (recorded: Int64, actual: Int64)?
     private var opened = Set<Int>()
@@ -79,7 +87,16 @@ struct ReplayPacer {
             let since = self.waitingSince ?? now
             self.waitingSince = since
             guard now >= since + self.timeoutNanos else { return .wait(until: since + self.timeoutNanos) }
-            for i in self.satisfied..<max(self.satisfied, step.prerequisites) { self.givenUp.insert(i) }
+            for i in self.satisfied..<max(self.satisfied, step.prerequisites) {
+                self.givenUp.insert(i)
+                if case .packet(let s, _) = self.timeline.expectations[i].what, s != step.session,
+                    !self.hasArrived(self.timeline.expectations[i].what)
+                {
+                    self.owed[s, default: []].insert(i)
+                }
+            }
+            // Its own session's packets that other sessions gave up are given up now as well.
+            if let s = step.session { self.owed[s] = self.owed[s]?.filter { $0 >= step.prerequisites } }
             self.waitingSince = nil
             var notOpen = false
             var notClosed = false
@@ -116,6 +133,11 @@ struct ReplayPacer {
             let what = self.timeline.expectations[self.satisfied].what
             guard self.givenUp.contains(self.satisfied) || self.hasArrived(what) else { return false }
             self.satisfied += 1
+        }
+        if let s = step.session, var owed = self.owed[s] {
+            owed = owed.filter { !self.hasArrived(self.timeline.expectations[$0].what) }
+            self.owed[s] = owed
+            guard !owed.contains(where: { $0 < step.prerequisites }) else { return false }
         }
         switch step.action {
         case .send(let s, _): return self.opened.contains(s) || self.ended.contains(s)
