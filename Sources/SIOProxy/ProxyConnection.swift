@@ -111,15 +111,34 @@ final class ProxyConnection {
         self.logger.debug(
             "connection error",
             metadata: ["connection": "\(self.id)", "side": "\(side == .client ? "client" : "upstream")", "error": "\(error)"])
-        let failure: ProxyConnectionStateMachine.Failure
-        if let error = error as? IOError, error.errnoCode == ECONNRESET {
-            failure = .reset
-        } else if error is NIOSSLError {
-            failure = .tls("\(error)")
-        } else {
-            failure = .other("\(error)")
+        self.handle(.error(Self.failure(error), side))
+    }
+
+    /// A write to `side` failed, reported just before the side's `channelInactive`: NIO closes a
+    /// channel whose send fails (the peer reset: `ECONNRESET`, or `EPIPE`) without `errorCaught`, and
+    /// the failed write says why (`RelayHandler.lastFlushed`). Only socket errors count: a write
+    /// cancelled because the proxy closed the channel fails with a `ChannelError`, and NIOSSL's errors
+    /// were reported by `errorCaught`.
+    func writeFailed(_ error: any Error, on side: Side) {
+        guard error is IOError else { return }
+        self.errorCaught(error, on: side)
+    }
+
+    /// What the machine is told of a channel's error.
+    ///
+    /// `EPIPE` is a reset too: a send meets it on a connection the peer reset, once the
+    /// `ECONNRESET` was taken by an earlier call, or at once when the peer had half-closed first (a
+    /// RST in CLOSE_WAIT sets `EPIPE` on Linux). The proxy never writes to a side whose output it shut
+    /// down itself (NIO fails such writes with `ChannelError.outputClosed`, before any send), so on a
+    /// connected TCP socket nothing else gives it.
+    static func failure(_ error: any Error) -> ProxyConnectionStateMachine.Failure {
+        if let error = error as? IOError, error.errnoCode == ECONNRESET || error.errnoCode == EPIPE {
+            return .reset
         }
-        self.handle(.error(failure, side))
+        if error is NIOSSLError {
+            return .tls("\(error)")
+        }
+        return .other("\(error)")
     }
 
     func inactive(_ side: Side) {
@@ -176,10 +195,19 @@ final class ProxyConnection {
     /// Performs `actions` in order. Taps of a read are told with the read's time (`readAt`), the
     /// others with the time they are told.
     private func perform(_ actions: [ProxyConnectionStateMachine.Action], readAt readTime: Int64?) {
-        for action in actions {
+        var index = actions.startIndex
+        while index < actions.endIndex {
+            let action = actions[index]
+            index += 1
             switch action {
             case .write(let bytes, let side):
-                self.handler(side)?.write(bytes)
+                if index < actions.endIndex, case .flush(side) = actions[index] {
+                    // The write carries the flush's promise, which says whether a send met a reset.
+                    index += 1
+                    self.handler(side)?.writeAndFlush(bytes)
+                } else {
+                    self.handler(side)?.write(bytes)
+                }
             case .flush(let side):
                 self.handler(side)?.flush()
             case .tap(let event):

@@ -137,6 +137,8 @@ struct ProxyConnectionStateMachine {
     /// Sides whose peer reset the connection: their partner is reset too, not closed.
     private var peerReset = PerSide()
     private var closeCause: String?
+    /// The side whose error (not a reset, not a close) `closeCause` names, while nothing else happened.
+    private var closeCauseIsErrorOf: Side?
     private var finished = false
     /// Whether any byte of the upstream has reached the client (after that, a failure of the upstream
     /// is the client's to see as it happens, not something to answer for).
@@ -243,9 +245,11 @@ struct ProxyConnectionStateMachine {
         switch side {
         case .client:
             self.closeCause = self.closeCause ?? "client"
+            self.closeCauseIsErrorOf = nil
         case .upstream:
             self.upstreamInputClosed = true
             self.closeCause = self.closeCause ?? "upstream"
+            self.closeCauseIsErrorOf = nil
         }
         self.parserInputClosed(side, into: &actions)
         if side == .client, case .connecting = self.upstream {
@@ -256,15 +260,28 @@ struct ProxyConnectionStateMachine {
         return actions
     }
 
-    /// A side's channel failed (its handler closes it next).
+    /// A side's channel failed: NIO reported an error (its handler closes the channel next), or a
+    /// write to it failed. NIO closes a channel whose send fails without reporting an error; the
+    /// handler learns it from the failed write and reports it just before `channelInactive`, so a
+    /// reset that a write met (the peer reset while it was being written to) is passed on as one
+    /// found by a read is.
     mutating func errorCaught(_ failure: Failure, on side: Side) -> [Action] {
         let who = side == .client ? "client" : "upstream"
         switch failure {
         case .reset:
-            self.closeCause = self.closeCause ?? "\(who) reset"
+            // A reset names the end even after an error of the same side: over TLS, NIOSSL reports an
+            // unclean shutdown when the TCP connection under it closes, before the failed write that
+            // closed it says it met a reset.
+            if self.closeCause == nil || self.closeCauseIsErrorOf == side {
+                self.closeCause = "\(who) reset"
+            }
+            self.closeCauseIsErrorOf = nil
             self.peerReset[side] = true
         case .tls(let description), .other(let description):
-            self.closeCause = self.closeCause ?? "\(who) error: \(description)"
+            if self.closeCause == nil {
+                self.closeCause = "\(who) error: \(description)"
+                self.closeCauseIsErrorOf = side
+            }
         }
         var actions: [Action] = []
         if side == .upstream, !self.upstreamAnswered, case .tls(let description) = failure {
@@ -285,6 +302,7 @@ struct ProxyConnectionStateMachine {
         case .client:
             self.inactive.client = true
             self.closeCause = self.closeCause ?? "client"
+            self.closeCauseIsErrorOf = nil
             if case .connecting = self.upstream {
                 // The upstream is closed by `channelActive(.upstream)`, after what the client sent.
                 return []
@@ -292,6 +310,7 @@ struct ProxyConnectionStateMachine {
         case .upstream:
             self.inactive.upstream = true
             self.closeCause = self.closeCause ?? "upstream"
+            self.closeCauseIsErrorOf = nil
             if !self.upstreamInputClosed {
                 self.parserInputClosed(.upstream, into: &actions)
             }
@@ -507,6 +526,7 @@ struct ProxyConnectionStateMachine {
     /// proxy ever gives on its own: when there is no upstream answer to relay.
     private mutating func answerBadGateway(reason: String, into actions: inout [Action]) {
         self.closeCause = "upstream unreachable"
+        self.closeCauseIsErrorOf = nil
         self.upstreamAnswered = true
         actions.append(.tap(.upstreamUnreachable(reason: reason)))
         actions.append(.badGateway(reason: reason))

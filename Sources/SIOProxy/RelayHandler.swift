@@ -14,6 +14,12 @@ final class RelayHandler: ChannelDuplexHandler {
     private let connection: ProxyConnection
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// The result of the last flush's last write. NIO closes a channel without `errorCaught` when a
+    /// send fails (the peer reset while it was written to) or when epoll reports a reset of a channel
+    /// whose input had already ended (nothing left to read it from): it fails the pending writes with
+    /// the error, then fires `channelInactive`. One promise per flush, not per write: every write still
+    /// pending fails with the same error, and the last one flushed is pending if any is.
+    private var lastFlushed: EventLoopFuture<Void>?
 
     init(side: ProxyConnection.Side, connection: ProxyConnection) {
         self.side = side
@@ -30,6 +36,7 @@ final class RelayHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.lastFlushed = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -58,6 +65,17 @@ final class RelayHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let lastFlushed = self.lastFlushed {
+            self.lastFlushed = nil
+            // A NIO socket fails its pending writes before it fires `channelInactive`, so a failure is
+            // known now and the callback runs at once, on this loop. A channel that completes its
+            // writes later (`EmbeddedChannel`) is not waited for: the close goes on as a close.
+            var failure: (any Error)?
+            lastFlushed.assumeIsolated().whenFailure { failure = $0 }
+            if let failure {
+                self.connection.writeFailed(failure, on: self.side)
+            }
+        }
         self.connection.inactive(self.side)
         context.fireChannelInactive()
     }
@@ -86,8 +104,18 @@ final class RelayHandler: ChannelDuplexHandler {
         self.context?.write(self.wrapOutboundOut(buffer), promise: nil)
     }
 
+    /// Writes and flushes; the write carries the flush's promise (`lastFlushed`).
+    func writeAndFlush(_ buffer: ByteBuffer) {
+        guard let context = self.context else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        self.lastFlushed = promise.futureResult
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: promise)
+    }
+
+    /// Flushes what was written; an empty write carries the flush's promise. The executor calls
+    /// `writeAndFlush` instead when the flush follows a write, as it does for every WebSocket read.
     func flush() {
-        self.context?.flush()
+        self.writeAndFlush(ByteBuffer())
     }
 
     /// Sends a FIN once everything written so far has gone out.

@@ -361,6 +361,92 @@ import Testing
         #expect(write != nil && reset != nil && write! < reset!, "\(released)")
     }
 
+    /// A peer resets while it is being written to, and the write is what finds it: NIO closes the
+    /// channel without `errorCaught`, the failed write is reported just before `channelInactive`, and
+    /// the reset is passed on as one found by a read is, after what the partner sent.
+    @Test func aResetThatAWriteMetIsPassedOnAsAReset() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.received(Self.serverFrame, from: .upstream).prefix(2) == [
+            .write(Self.serverFrame, to: .client), .flush(.client),
+        ])
+        #expect(machine.errorCaught(.reset, on: .client) == [])
+        #expect(machine.channelInactive(.client) == [.resetAfterPendingWrites(.upstream)])
+        #expect(machine.readComplete(.upstream) == [])
+        #expect(
+            machine.channelInactive(.upstream) == [
+                .close(.client), .tap(.connectionClosed(cause: "client reset")), .release,
+            ])
+
+        // The mirror case: a client frame relayed to an upstream that reset.
+        var mirror = try Self.webSocket()
+        #expect(mirror.received(Self.clientFrame, from: .client).prefix(2) == [
+            .write(Self.clientFrame, to: .upstream), .flush(.upstream),
+        ])
+        #expect(mirror.errorCaught(.reset, on: .upstream) == [])
+        #expect(mirror.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(
+            mirror.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream reset")), .release,
+            ])
+
+        // On HTTP the flush at the end of the read meets it; the upstream's input is still open.
+        var http = try Self.connected()
+        _ = http.received(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), from: .client)
+        _ = http.received(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart"), from: .upstream)
+        #expect(http.readComplete(.upstream) == [.flush(.client)])
+        #expect(http.errorCaught(.reset, on: .client) == [])
+        #expect(http.channelInactive(.client) == [.resetAfterPendingWrites(.upstream)])
+    }
+
+    /// A reset found by a read fails the writes still pending too, so it is reported twice: the second
+    /// changes nothing.
+    @Test func aResetReportedTwiceIsOneReset() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(
+            machine.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream reset")), .release,
+            ])
+    }
+
+    /// Over TLS the upstream's TCP connection closing is reported by NIOSSL first (an unclean
+    /// shutdown), and the write that met the reset after it: the reset is passed on and named as the
+    /// end. An error alone still closes the partner with a FIN.
+    @Test func aResetReportedAfterATLSErrorOfTheSameSideIsStillAReset() throws {
+        var machine = try Self.webSocket()
+        #expect(machine.received(Self.clientFrame, from: .client).prefix(2) == [
+            .write(Self.clientFrame, to: .upstream), .flush(.upstream),
+        ])
+        #expect(machine.errorCaught(.tls("uncleanShutdown"), on: .upstream) == [])
+        #expect(machine.errorCaught(.reset, on: .upstream) == [])
+        #expect(machine.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(
+            machine.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream reset")), .release,
+            ])
+
+        var unclean = try Self.webSocket()
+        #expect(unclean.errorCaught(.tls("uncleanShutdown"), on: .upstream) == [])
+        #expect(unclean.channelInactive(.upstream) == [.close(.client)])
+        #expect(
+            unclean.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "upstream error: uncleanShutdown")), .release,
+            ])
+
+        // The client's end came first: it stays the cause, and the upstream's reset is still passed on.
+        var clientFirst = try Self.webSocket()
+        #expect(clientFirst.inputClosed(.client) == [.closeOutput(.upstream)])
+        #expect(clientFirst.errorCaught(.tls("uncleanShutdown"), on: .upstream) == [])
+        #expect(clientFirst.errorCaught(.reset, on: .upstream) == [])
+        #expect(clientFirst.channelInactive(.upstream) == [.resetAfterPendingWrites(.client)])
+        #expect(
+            clientFirst.channelInactive(.client) == [
+                .close(.upstream), .tap(.connectionClosed(cause: "client")), .release,
+            ])
+    }
+
     /// An upstream that resets before answering: the client sees the reset, as it would without the
     /// proxy. No `502` is made up (that is for an upstream that cannot be reached, or whose TLS fails).
     @Test func anUpstreamThatResetsBeforeAnsweringResetsTheClient() throws {

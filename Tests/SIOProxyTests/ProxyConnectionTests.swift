@@ -66,13 +66,26 @@ private final class AdvanceOnFlush: ChannelOutboundHandler, @unchecked Sendable 
 }
 
 /// Closes its channel when it is flushed, as a socket whose write fails does: the close (and the
-/// proxy's handling of it) happens inside the flush call.
+/// proxy's handling of it) happens inside the flush call. With `failing`, as NIO's socket does: the
+/// writes not yet sent fail with that error first, and no `errorCaught` is fired.
 private final class CloseOnFlush: ChannelOutboundHandler, @unchecked Sendable {
     typealias OutboundIn = ByteBuffer
     var armed = false
+    var failing: (any Error)?
+    private var unsent: [EventLoopPromise<Void>] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard self.armed, self.failing != nil else { return context.write(data, promise: promise) }
+        if let promise { self.unsent.append(promise) }
+    }
+
     func flush(context: ChannelHandlerContext) {
         guard self.armed else { return context.flush() }
         self.armed = false
+        if let error = self.failing {
+            for promise in self.unsent { promise.fail(error) }
+            self.unsent = []
+        }
         context.close(promise: nil)
     }
 }
@@ -303,6 +316,36 @@ private struct Relay {
         #expect(closes == ["client reset"])
     }
 
+    /// NIO closes a channel whose send fails without `errorCaught`; the failed write says why. A
+    /// reset (`ECONNRESET`, or `EPIPE` once the reset was reported) is passed on as a reset; a write
+    /// cancelled by a close of the proxy's own is not a failure of the peer.
+    @Test(arguments: [
+        (IOError(errnoCode: ECONNRESET, reason: "write(descriptor:pointer:size:)") as any Error, "client reset"),
+        (IOError(errnoCode: EPIPE, reason: "write(descriptor:pointer:size:)") as any Error, "client reset"),
+        (ChannelError.ioOnClosedChannel as any Error, "client"),
+    ])
+    func aWriteThatMeetsAResetPassesItOn(_ error: any Error, _ cause: String) throws {
+        let relay = try Relay()
+        _ = try relay.fromClient("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        relay.clientFlushFails.failing = error
+        relay.clientFlushFails.armed = true
+        #expect(try relay.fromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf") == "")
+        relay.loop.run()
+        #expect(!relay.client.isActive)
+        #expect(!relay.upstream.isActive)
+        let closes = relay.sink.records.compactMap { record -> String? in
+            if case .connectionClosed(let closed) = record.event { return closed.cause }
+            return nil
+        }
+        #expect(closes == [cause])
+    }
+
+    @Test func aSendThatFailsWithAResetIsAReset() {
+        #expect(ProxyConnection.failure(IOError(errnoCode: ECONNRESET, reason: "read")) == .reset)
+        #expect(ProxyConnection.failure(IOError(errnoCode: EPIPE, reason: "writev")) == .reset)
+        #expect(ProxyConnection.failure(IOError(errnoCode: ETIMEDOUT, reason: "writev")) != .reset)
+    }
+
     @Test func theClientIsNotReadWhileTheUpstreamCannotTakeMore() throws {
         let relay = try Relay()
         relay.upstream.isWritable = false
@@ -362,6 +405,23 @@ private final class SeenAtTap: @unchecked Sendable {
             if case .socket(let packet) = record.event, packet.packet.type == .event { return packet.packet.eventName }
             return nil
         }
+    }
+
+    /// A frame relayed into a reset socket: the write (which carries the flush's promise) fails, NIO
+    /// closes the channel without `errorCaught`, and the other side is reset, not closed.
+    @Test func aFrameWrittenToAPeerThatResetPassesTheResetOn() throws {
+        let relay = try Self.webSocketRelay()
+        relay.upstreamFlushFails.failing = IOError(errnoCode: ECONNRESET, reason: "write(descriptor:pointer:size:)")
+        relay.upstreamFlushFails.armed = true
+        #expect(try relay.fromClient(bytes: Self.masked(#"42["to a peer that is gone"]"#)) == [])
+        relay.loop.run()
+        #expect(!relay.upstream.isActive)
+        #expect(!relay.client.isActive)
+        let closes = relay.sink.records.compactMap { record -> String? in
+            if case .connectionClosed(let closed) = record.event { return closed.cause }
+            return nil
+        }
+        #expect(closes == ["upstream reset"])
     }
 
     /// Capturing never delays a frame: by the time the capture records it, the frame has been
