@@ -42,6 +42,36 @@ extension HeavySuites {
                     "\(records.sessionCloses)")
         }
 
+        /// NIO learns of these resets from a send that fails, not from a read: it then closes the
+        /// channel without `errorCaught`, and only the failed write's promise says it was a reset.
+        /// The proxy is stopped (SIGSTOP) while the frame and then the RST reach it, so that its event
+        /// loop finds the frame first and relays it into the reset socket.
+        @Test(
+            "A peer resets while it is being written to: the writer gets a reset, not an end",
+            arguments: [("client-resets-while-written", "client"), ("upstream-resets-while-written", "upstream")])
+        func resetFoundByAWrite(_ scenario: String, _ resetting: String) async throws {
+            let environment = try #require(PeerEnvironment.current)
+            let run = try await HostileRun.start(scenario, in: environment)
+            let pid = run.proxy.process.processIdentifier
+            defer {
+                kill(pid, SIGCONT)
+                run.proxy.terminate()
+            }
+            try await run.waitFor(mark: "stop-proxy")
+            #expect(kill(pid, SIGSTOP) == 0)
+            try run.go()
+            try await run.waitFor(mark: "continue-proxy")
+            #expect(kill(pid, SIGCONT) == 0)
+            try run.go()
+            let failures = try await run.failures()
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+            let records = try run.stopAndRead()
+            #expect(
+                records.connectionCloses.contains { $0.cause == "\(resetting) reset" }, "\(records.connectionCloses)")
+            #expect(records.eventArguments("after", .clientToServer).contains(#"["after","\#(scenario)"]"#),
+                    "the session after the faults was not recorded")
+        }
+
         @Test("Half-closed connections, both directions: the open direction keeps flowing", arguments: [
             "half-close-client", "half-close-upstream",
         ])

@@ -454,6 +454,40 @@ def client_resets(listener, port):
     pair.upstream.close()
 
 
+def reset_found_by_a_write(pair, resetting, writing, label):
+    """``resetting`` resets while ``writing`` sends it a frame, and the proxy learns of the reset from
+    the send that fails, not from a read: the test stops the proxy (SIGSTOP at ``MARK stop-proxy``),
+    the frame reaches the proxy's socket first and the RST after it, and the proxy goes on
+    (SIGCONT at ``MARK continue-proxy``). Its event loop then finds the frame first (the epoll ready
+    list keeps the order the sockets became ready in), relays it, and the write is what meets the
+    reset. ``writing`` must then get a reset, as it would without the proxy, and nothing else."""
+    mark('stop-proxy')
+    frame_bytes = text(b'42["to a peer that is gone"]', mask=writing is pair.client)
+    # No Nagle: the frame leaves at once, before the RST on the other connection.
+    writing.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    writing.sendall(frame_bytes)
+    reset(resetting)
+    mark('continue-proxy')
+    rest, how = recv_to_eof(writing)
+    if rest or how != 'reset':
+        fail(f'{label}: the writing peer got {rest[:100]!r} then {how}, not a reset')
+    writing.close()
+
+
+def client_resets_while_written(listener, port):
+    """The client resets while the upstream sends it a frame: the upstream gets a reset."""
+    pair = Pair(listener, port, 'client-resets-while-written').websocket()
+    open_eio(pair, 'client-resets-while-written')
+    reset_found_by_a_write(pair, pair.client, pair.upstream, 'client-resets-while-written')
+
+
+def upstream_resets_while_written(listener, port):
+    """The upstream resets while the client sends it a frame: the client gets a reset."""
+    pair = Pair(listener, port, 'upstream-resets-while-written').websocket()
+    open_eio(pair, 'upstream-resets-while-written')
+    reset_found_by_a_write(pair, pair.upstream, pair.client, 'upstream-resets-while-written')
+
+
 def half_close_client(listener, port):
     """The client sends its request and shuts down its sending side; the answer still reaches it."""
     pair = Pair(listener, port, 'half-close-client')
@@ -611,6 +645,8 @@ FAULTS = {
     'upstream-dies': upstream_dies,
     'upstream-resets': upstream_resets,
     'client-resets': client_resets,
+    'client-resets-while-written': client_resets_while_written,
+    'upstream-resets-while-written': upstream_resets_while_written,
     'half-close-client': half_close_client,
     'half-close-upstream': half_close_upstream,
     'slowloris': slowloris,
